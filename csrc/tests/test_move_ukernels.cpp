@@ -1,6 +1,5 @@
-// Every compiled byte-movement variant against plain byte loops, for every
-// length up to a few vectors and every misalignment of a 64-byte line.
-#include <cstdint>
+// Every compiled byte-movement variant against plain byte loops: run lengths
+// up to several vectors, every few misalignments, 1..3 rows with gaps between.
 #include <vector>
 
 #include "check.h"
@@ -8,49 +7,62 @@
 
 using namespace fastvfx;
 
+namespace {
+
+std::vector<unsigned char> pattern(size_t size, unsigned mul, unsigned add) {
+  std::vector<unsigned char> v(size);
+  for (size_t k = 0; k < size; ++k) v[k] = static_cast<unsigned char>(k * mul + add);
+  return v;
+}
+
+// True when byte k lies in run r of a block starting at `start`.
+bool in_block(size_t k, size_t start, size_t stride, size_t rows, size_t n) {
+  if (k < start) return false;
+  const size_t rel = k - start;
+  return rel / stride < rows && rel % stride < n;
+}
+
+}  // namespace
+
 int main() {
   for (int i = 0; i < kIsaCount; ++i) {
     const Isa isa = static_cast<Isa>(i);
     if (!isa_supported(isa)) continue;
     const MoveUkernels& uk = move_ukernels(isa);
-    std::printf("testing %s\n", isa_name(isa));
+    const char* name = isa_name(isa);
+    std::printf("testing %s\n", name);
     for (size_t n = 0; n <= 600; n += (n < 140 ? 1 : 37)) {
-      for (size_t off = 0; off < 64; off += 7) {
-        std::vector<unsigned char> a(n + 160), b(n + 160), a0, b0;
-        for (size_t k = 0; k < a.size(); ++k) {
-          a[k] = static_cast<unsigned char>(k * 13 + 7);
-          b[k] = static_cast<unsigned char>(k * 29 + 3);
-        }
-        a0 = a;
-        b0 = b;
-        // copy a[off..off+n) -> b[off+3..)
-        uk.copy(b.data() + off + 3, a.data() + off, n);
-        bool ok = true;
-        for (size_t k = 0; k < b.size(); ++k) {
-          const bool inside = k >= off + 3 && k < off + 3 + n;
-          ok &= b[k] == (inside ? a0[k - 3] : b0[k]);
-        }
-        CHECK(ok, "%s copy n=%zu off=%zu", isa_name(isa), n, off);
-        CHECK(a == a0, "%s copy modified its source", isa_name(isa));
+      for (size_t rows : {1, 3}) {
+        const size_t stride = n + 13;
+        for (size_t off = 0; off < 64; off += 9) {
+          const size_t size = off + 8 + rows * stride + 64;
+          const auto a0 = pattern(size, 13, 7), b0 = pattern(size, 29, 3);
 
-        b = b0;
-        uk.zero(b.data() + off, n);
-        ok = true;
-        for (size_t k = 0; k < b.size(); ++k) {
-          ok &= b[k] == ((k >= off && k < off + n) ? 0 : b0[k]);
-        }
-        CHECK(ok, "%s zero n=%zu off=%zu", isa_name(isa), n, off);
+          auto a = a0, b = b0;
+          uk.copy2d(b.data() + off + 3, stride, a.data() + off, stride, rows, n);
+          bool ok = a == a0;
+          for (size_t k = 0; k < size; ++k) {
+            ok &= b[k] == (in_block(k, off + 3, stride, rows, n) ? a0[k - 3] : b0[k]);
+          }
+          CHECK(ok, "%s copy2d n=%zu rows=%zu off=%zu", name, n, rows, off);
 
-        b = b0;
-        uk.swap(a.data() + off, b.data() + off + 5, n);
-        ok = true;
-        for (size_t k = 0; k < a.size(); ++k) {
-          ok &= a[k] == ((k >= off && k < off + n) ? b0[k + 5] : a0[k]);
+          b = b0;
+          uk.zero2d(b.data() + off, stride, rows, n);
+          ok = true;
+          for (size_t k = 0; k < size; ++k) {
+            ok &= b[k] == (in_block(k, off, stride, rows, n) ? 0 : b0[k]);
+          }
+          CHECK(ok, "%s zero2d n=%zu rows=%zu off=%zu", name, n, rows, off);
+
+          b = b0;
+          uk.swap2d(a.data() + off, stride, b.data() + off + 5, stride, rows, n);
+          ok = true;
+          for (size_t k = 0; k < size; ++k) {
+            ok &= a[k] == (in_block(k, off, stride, rows, n) ? b0[k + 5] : a0[k]);
+            ok &= b[k] == (in_block(k, off + 5, stride, rows, n) ? a0[k - 5] : b0[k]);
+          }
+          CHECK(ok, "%s swap2d n=%zu rows=%zu off=%zu", name, n, rows, off);
         }
-        for (size_t k = 0; k < b.size(); ++k) {
-          ok &= b[k] == ((k >= off + 5 && k < off + 5 + n) ? a0[k - 5] : b0[k]);
-        }
-        CHECK(ok, "%s swap n=%zu off=%zu", isa_name(isa), n, off);
       }
     }
   }

@@ -1,4 +1,10 @@
 // Byte-movement microkernels: the inner loops of the temporal-shift family.
+//
+// Each works on a 2-D block: `rows` runs of `n` bytes, consecutive runs
+// `*_stride` bytes apart. An NCHW shift is one long run per call; an NHWC shift
+// is many short runs (one channel group per pixel), where the vector variants
+// move a whole run with one (masked) load and store.
+//
 // One variant per ISA; move_ukernels.inc lists them, and the list feeds the
 // dispatch table, the C++ tests and the benchmarks alike.
 #pragma once
@@ -11,20 +17,21 @@ namespace fastvfx {
 
 struct MoveUkernels {
   // dst and src do not overlap.
-  void (*copy)(void* dst, const void* src, size_t n);
-  void (*zero)(void* dst, size_t n);
+  void (*copy2d)(void* dst, size_t dst_stride, const void* src, size_t src_stride, size_t rows,
+                 size_t n);
+  void (*zero2d)(void* dst, size_t dst_stride, size_t rows, size_t n);
   // a and b do not overlap.
-  void (*swap)(void* a, void* b, size_t n);
+  void (*swap2d)(void* a, size_t a_stride, void* b, size_t b_stride, size_t rows, size_t n);
 };
 
-#define FVX_DECLARE_MOVE_UKERNELS(isa_enum, suffix)             \
-  void bytes_copy__##suffix(void* dst, const void* src, size_t n); \
-  void bytes_zero__##suffix(void* dst, size_t n);                 \
-  void bytes_swap__##suffix(void* a, void* b, size_t n);
-#define FVX_MOVE_UKERNEL(isa_enum, suffix) FVX_DECLARE_MOVE_UKERNELS(isa_enum, suffix)
+#define FVX_MOVE_UKERNEL(isa_enum, suffix)                                                   \
+  void bytes_copy2d__##suffix(void* dst, size_t dst_stride, const void* src, size_t src_stride, \
+                              size_t rows, size_t n);                                         \
+  void bytes_zero2d__##suffix(void* dst, size_t dst_stride, size_t rows, size_t n);           \
+  void bytes_swap2d__##suffix(void* a, size_t a_stride, void* b, size_t b_stride, size_t rows, \
+                              size_t n);
 #include "move_ukernels.inc"
 #undef FVX_MOVE_UKERNEL
-#undef FVX_DECLARE_MOVE_UKERNELS
 
 // The variant for an ISA; falls back to scalar for an ISA not compiled in.
 const MoveUkernels& move_ukernels(Isa isa);

@@ -1,6 +1,6 @@
-// AVX2 variant: 32-byte vectors, four per iteration. Short runs (the 16..64
-// byte channel groups of an NHWC shift) are where it differs from memcpy: no
-// call or size dispatch, and the tail is one overlapping vector.
+// AVX2 variant: 32-byte vectors, four per iteration; a run of 32 bytes or more
+// ends with one overlapping vector, and shorter runs (NHWC channel groups) are
+// two overlapping loads/stores of the largest fitting width.
 #include <immintrin.h>
 
 #include <cstdint>
@@ -11,8 +11,7 @@
 namespace fastvfx {
 namespace {
 
-inline void copy_small(unsigned char* d, const unsigned char* s, size_t n) {
-  // n < 32
+inline void copy_short(unsigned char* d, const unsigned char* s, size_t n) {  // n < 32
   if (n >= 16) {
     const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + n - 16));
@@ -35,13 +34,9 @@ inline void copy_small(unsigned char* d, const unsigned char* s, size_t n) {
   }
 }
 
-}  // namespace
-
-void bytes_copy__avx2(void* dst, const void* src, size_t n) {
-  auto* d = static_cast<unsigned char*>(dst);
-  auto* s = static_cast<const unsigned char*>(src);
+inline void copy_run(unsigned char* d, const unsigned char* s, size_t n) {
   if (n < 32) {
-    copy_small(d, s, n);
+    copy_short(d, s, n);
     return;
   }
   size_t i = 0;
@@ -59,15 +54,13 @@ void bytes_copy__avx2(void* dst, const void* src, size_t n) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + i),
                         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i)));
   }
-  if (i < n) {
-    // Overlapping last vector: rewrites a few bytes with the same values.
+  if (i < n) {  // overlapping last vector: rewrites a few bytes with the same values
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + n - 32),
                         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + n - 32)));
   }
 }
 
-void bytes_zero__avx2(void* dst, size_t n) {
-  auto* d = static_cast<unsigned char*>(dst);
+inline void zero_run(unsigned char* d, size_t n) {
   if (n < 32) {
     std::memset(d, 0, n);
     return;
@@ -84,22 +77,41 @@ void bytes_zero__avx2(void* dst, size_t n) {
   if (i < n) _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + n - 32), z);
 }
 
-void bytes_swap__avx2(void* a, void* b, size_t n) {
-  auto* pa = static_cast<unsigned char*>(a);
-  auto* pb = static_cast<unsigned char*>(b);
+inline void swap_run(unsigned char* a, unsigned char* b, size_t n) {
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    const __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pa + i));
-    const __m256i vb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pb + i));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pa + i), vb);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pb + i), va);
+    const __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i));
+    const __m256i vb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(a + i), vb);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(b + i), va);
   }
   // A swap cannot overlap its tail (it would swap some bytes twice).
   for (; i < n; ++i) {
-    const unsigned char t = pa[i];
-    pa[i] = pb[i];
-    pb[i] = t;
+    const unsigned char t = a[i];
+    a[i] = b[i];
+    b[i] = t;
   }
+}
+
+}  // namespace
+
+void bytes_copy2d__avx2(void* dst, size_t dst_stride, const void* src, size_t src_stride,
+                        size_t rows, size_t n) {
+  auto* d = static_cast<unsigned char*>(dst);
+  auto* s = static_cast<const unsigned char*>(src);
+  for (size_t r = 0; r < rows; ++r) copy_run(d + r * dst_stride, s + r * src_stride, n);
+}
+
+void bytes_zero2d__avx2(void* dst, size_t dst_stride, size_t rows, size_t n) {
+  auto* d = static_cast<unsigned char*>(dst);
+  for (size_t r = 0; r < rows; ++r) zero_run(d + r * dst_stride, n);
+}
+
+void bytes_swap2d__avx2(void* a, size_t a_stride, void* b, size_t b_stride, size_t rows,
+                        size_t n) {
+  auto* pa = static_cast<unsigned char*>(a);
+  auto* pb = static_cast<unsigned char*>(b);
+  for (size_t r = 0; r < rows; ++r) swap_run(pa + r * a_stride, pb + r * b_stride, n);
 }
 
 }  // namespace fastvfx

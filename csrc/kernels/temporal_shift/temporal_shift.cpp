@@ -1,6 +1,9 @@
-// Temporal shift drivers: split the work into independent tiles of about
-// kTileBytes, and move each tile's channel runs with the active ISA's
-// byte-movement microkernels (common/move_ukernels*.cpp).
+// Temporal shift drivers. In bytes, every frame is `rows` rows of `row` bytes
+// and a shift plan is a few byte ranges of each row (the channel spans), so
+// all three ops are 2-D block moves between frames. Work is cut into tiles of
+// about kTileBytes (row blocks for NHWC's short rows, byte ranges of the one
+// long row for NCHW) and the tiles run in parallel; the active ISA's
+// microkernels (common/move_ukernels*.cpp) move each block.
 #include "fastvfx/temporal_shift.h"
 
 #include <algorithm>
@@ -11,15 +14,15 @@
 namespace fastvfx {
 namespace {
 
-// Big enough to amortise a task, small enough to stay in L1/L2 and to give
-// two or more threads work on a single small frame.
-constexpr int64_t kTileBytes = 32 * 1024;
+// Large enough to amortise a task and a microkernel call, small enough to
+// give both threads work on a single 28x28 frame.
+constexpr int64_t kTileBytes = 64 * 1024;
 
 struct ByteGeometry {
-  int64_t elem;     // bytes of one element
-  int64_t channel;  // bytes of one channel run (inner elements)
-  int64_t row;      // bytes of one row (all channels)
-  int64_t frame;    // bytes of one frame (all rows)
+  int64_t elem;     // one element
+  int64_t channel;  // one channel run (inner elements)
+  int64_t row;      // one row (all channels)
+  int64_t frame;    // one frame (all rows)
 
   explicit ByteGeometry(const ShiftShape& s)
       : elem(s.elem_size),
@@ -28,53 +31,33 @@ struct ByteGeometry {
         frame(s.rows * s.channels * s.inner * s.elem_size) {}
 };
 
-// A frame cut into tiles: blocks of rows (NHWC: many short rows) or blocks of
-// inner positions (NCHW: one row of long channel runs).
-struct FrameTiling {
-  int64_t rows, inner;
-  int64_t row_block = 1, inner_block = 1;
-  int64_t row_tiles = 1, inner_tiles = 1;
+// The bytes [0, region) of every row, cut into tiles: a block of whole rows
+// when a row's region is short, else one row's region in byte chunks.
+struct RowTiling {
+  int64_t rows, region;
+  int64_t row_block = 1, chunk = 1, chunks = 1;
 
-  // bytes_per_position: bytes a tile touches per (row, inner position).
-  FrameTiling(const ShiftShape& s, int64_t bytes_per_position) : rows(s.rows), inner(s.inner) {
-    const int64_t target = std::max<int64_t>(1, kTileBytes / std::max<int64_t>(1, bytes_per_position));
-    if (inner >= target) {
-      inner_block = target;
-      row_block = 1;
+  RowTiling(int64_t rows_, int64_t region_) : rows(rows_), region(region_) {
+    if (region >= 2 * kTileBytes) {
+      chunk = kTileBytes;
+      chunks = (region + chunk - 1) / chunk;
     } else {
-      inner_block = std::max<int64_t>(1, inner);
-      row_block = std::max<int64_t>(1, target / inner_block);
+      chunk = region;
+      row_block = std::max<int64_t>(1, kTileBytes / std::max<int64_t>(1, region));
     }
-    row_tiles = (rows + row_block - 1) / row_block;
-    inner_tiles = (inner + inner_block - 1) / inner_block;
   }
 
-  int64_t count() const { return row_tiles * inner_tiles; }
+  int64_t count() const { return ((rows + row_block - 1) / row_block) * chunks; }
 
   struct Tile {
-    int64_t r0, r1, i0, i1;
+    int64_t r0, nrows, b0, b1;
   };
   Tile tile(int64_t index) const {
-    const int64_t rt = index / inner_tiles, it = index % inner_tiles;
-    const int64_t r0 = rt * row_block, i0 = it * inner_block;
-    return {r0, std::min(rows, r0 + row_block), i0, std::min(inner, i0 + inner_block)};
+    const int64_t r0 = (index / chunks) * row_block;
+    const int64_t b0 = (index % chunks) * chunk;
+    return {r0, std::min(rows, r0 + row_block) - r0, b0, std::min(region, b0 + chunk)};
   }
 };
-
-// Calls op(dst_offset, src_offset, nbytes) for the runs of channels [lo, hi)
-// restricted to inner positions [i0, i1): one run when whole channels are
-// contiguous on both sides, else one run per channel.
-template <class Op>
-inline void for_channel_runs(const ByteGeometry& g, int64_t inner, int64_t lo, int64_t hi,
-                             int64_t i0, int64_t i1, int64_t dst_channel_stride, Op&& op) {
-  if (lo >= hi) return;
-  if (i0 == 0 && i1 == inner && dst_channel_stride == g.channel) {
-    op(lo * g.channel, lo * g.channel, (hi - lo) * g.channel);
-    return;
-  }
-  const int64_t run = (i1 - i0) * g.elem;
-  for (int64_t c = lo; c < hi; ++c) op(c * dst_channel_stride, c * g.channel + i0 * g.elem, run);
-}
 
 int64_t moved_channels(const ShiftPlan& plan) {
   int64_t n = 0;
@@ -93,6 +76,7 @@ ShiftPlan make_shift_plan(const ShiftShape& shape, ShiftMode mode, bool reverse)
   auto add = [&plan](int64_t lo, int64_t hi, int dt) {
     if (lo < hi) plan.spans[plan.count++] = {lo, hi, dt};
   };
+  // Moving spans first: they form the prefix [0, moved) of every row.
   if (mode == ShiftMode::kBidirectional) {
     const int64_t fold2 = std::min(2 * fold, c);
     add(0, fold, reverse ? -1 : +1);
@@ -105,47 +89,34 @@ ShiftPlan make_shift_plan(const ShiftShape& shape, ShiftMode mode, bool reverse)
   return plan;
 }
 
-void temporal_shift_gather_tile(const void* src, const ShiftShape& shape, const ShiftPlan& plan,
-                                int64_t frame, int64_t r0, int64_t r1, int64_t i0, int64_t i1,
-                                void* dst, int64_t dst_row_stride, int64_t dst_channel_stride) {
-  const MoveUkernels& uk = move_ukernels(active_isa());
-  const ByteGeometry g(shape);
-  const int64_t t = frame % shape.n_segment;
-  const auto* s = static_cast<const unsigned char*>(src);
-  auto* d = static_cast<unsigned char*>(dst);
-  for (int64_t r = r0; r < r1; ++r) {
-    unsigned char* d_row = d + (r - r0) * dst_row_stride;
-    for (int k = 0; k < plan.count; ++k) {
-      const ShiftSpan& span = plan.spans[k];
-      const int64_t ts = t + span.dt;
-      if (ts < 0 || ts >= shape.n_segment) {
-        for_channel_runs(g, shape.inner, span.lo, span.hi, i0, i1, dst_channel_stride,
-                         [&](int64_t doff, int64_t, int64_t n) { uk.zero(d_row + doff, n); });
-      } else {
-        const unsigned char* s_row = s + (frame + span.dt) * g.frame + r * g.row;
-        for_channel_runs(g, shape.inner, span.lo, span.hi, i0, i1, dst_channel_stride,
-                         [&](int64_t doff, int64_t soff, int64_t n) {
-                           uk.copy(d_row + doff, s_row + soff, n);
-                         });
-      }
-    }
-  }
-}
-
 void temporal_shift(const void* src, void* dst, const ShiftShape& shape, ShiftMode mode,
                     bool reverse) {
   if (shape.frames() <= 0 || shape.frame_elems() <= 0) return;
   const ShiftPlan plan = make_shift_plan(shape, mode, reverse);
   const ByteGeometry g(shape);
-  const FrameTiling tiling(shape, g.row / std::max<int64_t>(1, shape.inner));
+  const RowTiling tiling(shape.rows, g.row);
+  const auto* s = static_cast<const unsigned char*>(src);
   auto* d = static_cast<unsigned char*>(dst);
   parallel_for(0, shape.frames() * tiling.count(), 1, [&](int64_t begin, int64_t end) {
+    const MoveUkernels& uk = move_ukernels(active_isa());
     for (int64_t item = begin; item < end; ++item) {
       const int64_t f = item / tiling.count();
+      const int64_t t = f % shape.n_segment;
       const auto tile = tiling.tile(item % tiling.count());
-      unsigned char* d_tile = d + f * g.frame + tile.r0 * g.row + tile.i0 * g.elem;
-      temporal_shift_gather_tile(src, shape, plan, f, tile.r0, tile.r1, tile.i0, tile.i1, d_tile,
-                                 g.row, g.channel);
+      for (int k = 0; k < plan.count; ++k) {
+        const ShiftSpan& span = plan.spans[k];
+        const int64_t lo = std::max(tile.b0, span.lo * g.channel);
+        const int64_t hi = std::min(tile.b1, span.hi * g.channel);
+        if (lo >= hi) continue;
+        unsigned char* d_blk = d + f * g.frame + tile.r0 * g.row + lo;
+        const int64_t ts = t + span.dt;
+        if (ts < 0 || ts >= shape.n_segment) {
+          uk.zero2d(d_blk, g.row, tile.nrows, hi - lo);
+        } else {
+          uk.copy2d(d_blk, g.row, s + (f + span.dt) * g.frame + tile.r0 * g.row + lo, g.row,
+                    tile.nrows, hi - lo);
+        }
+      }
     }
   });
 }
@@ -153,43 +124,30 @@ void temporal_shift(const void* src, void* dst, const ShiftShape& shape, ShiftMo
 void temporal_shift_inplace(void* x, const ShiftShape& shape, ShiftMode mode, bool reverse) {
   if (shape.frames() <= 0 || shape.frame_elems() <= 0) return;
   const ShiftPlan plan = make_shift_plan(shape, mode, reverse);
-  const int64_t moved = moved_channels(plan);
-  if (moved == 0) return;
   const ByteGeometry g(shape);
-  const FrameTiling tiling(shape, moved * g.elem);
+  const int64_t moved = moved_channels(plan) * g.channel;
+  if (moved == 0) return;
+  const RowTiling tiling(shape.rows, moved);
   const int64_t T = shape.n_segment;
   auto* base = static_cast<unsigned char*>(x);
   parallel_for(0, shape.n_batch * tiling.count(), 1, [&](int64_t begin, int64_t end) {
     const MoveUkernels& uk = move_ukernels(active_isa());
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t b = item / tiling.count();
       const auto tile = tiling.tile(item % tiling.count());
-      unsigned char* clip = base + b * T * g.frame;
-      // Moves the tile's span channels from frame `from` into frame `to`
-      // (from < 0: zero-fill).
-      auto move = [&](const ShiftSpan& span, int64_t to, int64_t from) {
-        for (int64_t r = tile.r0; r < tile.r1; ++r) {
-          unsigned char* d_row = clip + to * g.frame + r * g.row;
-          const unsigned char* s_row = clip + from * g.frame + r * g.row;
-          for_channel_runs(g, shape.inner, span.lo, span.hi, tile.i0, tile.i1, g.channel,
-                           // Both sides lie in x: the source offset serves both.
-                           [&](int64_t, int64_t off, int64_t n) {
-                             if (from < 0) {
-                               uk.zero(d_row + off, n);
-                             } else {
-                               uk.copy(d_row + off, s_row + off, n);
-                             }
-                           });
-        }
-      };
+      unsigned char* clip = base + (item / tiling.count()) * T * g.frame + tile.r0 * g.row;
       for (int k = 0; k < plan.count; ++k) {
         const ShiftSpan& span = plan.spans[k];
+        const int64_t lo = std::max(tile.b0, span.lo * g.channel);
+        const int64_t hi = std::min(tile.b1, span.hi * g.channel);
+        if (span.dt == 0 || lo >= hi) continue;
+        auto at = [&](int64_t t) { return clip + t * g.frame + lo; };
+        // Walk against the shift so every frame is read before it is overwritten.
         if (span.dt > 0) {
-          for (int64_t t = 0; t + 1 < T; ++t) move(span, t, t + 1);
-          move(span, T - 1, -1);
-        } else if (span.dt < 0) {
-          for (int64_t t = T - 1; t > 0; --t) move(span, t, t - 1);
-          move(span, 0, -1);
+          for (int64_t t = 0; t + 1 < T; ++t) uk.copy2d(at(t), g.row, at(t + 1), g.row, tile.nrows, hi - lo);
+          uk.zero2d(at(T - 1), g.row, tile.nrows, hi - lo);
+        } else {
+          for (int64_t t = T - 1; t > 0; --t) uk.copy2d(at(t), g.row, at(t - 1), g.row, tile.nrows, hi - lo);
+          uk.zero2d(at(0), g.row, tile.nrows, hi - lo);
         }
       }
     }
@@ -200,8 +158,8 @@ void temporal_shift_online_swap(void* x, void* cache, const ShiftShape& shape) {
   const int64_t fold = std::min(std::max<int64_t>(shape.fold, 0), shape.channels);
   if (shape.n_batch <= 0 || fold == 0 || shape.rows <= 0 || shape.inner <= 0) return;
   const ByteGeometry g(shape);
-  const int64_t cache_row = fold * g.channel;
-  const FrameTiling tiling(shape, fold * g.elem);
+  const int64_t cache_row = fold * g.channel;  // cache rows hold the fold channels only
+  const RowTiling tiling(shape.rows, cache_row);
   auto* xb = static_cast<unsigned char*>(x);
   auto* cb = static_cast<unsigned char*>(cache);
   parallel_for(0, shape.n_batch * tiling.count(), 1, [&](int64_t begin, int64_t end) {
@@ -209,18 +167,49 @@ void temporal_shift_online_swap(void* x, void* cache, const ShiftShape& shape) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t n = item / tiling.count();
       const auto tile = tiling.tile(item % tiling.count());
-      for (int64_t r = tile.r0; r < tile.r1; ++r) {
-        unsigned char* x_row = xb + n * g.frame + r * g.row;
-        unsigned char* c_row = cb + (n * shape.rows + r) * cache_row;
-        // x and cache share the channel stride (same inner), so one set of
-        // offsets serves both.
-        for_channel_runs(g, shape.inner, 0, fold, tile.i0, tile.i1, g.channel,
-                         [&](int64_t, int64_t off, int64_t bytes) {
-                           uk.swap(x_row + off, c_row + off, bytes);
-                         });
-      }
+      uk.swap2d(xb + n * g.frame + tile.r0 * g.row + tile.b0, g.row,
+                cb + (n * shape.rows + tile.r0) * cache_row + tile.b0, cache_row, tile.nrows,
+                tile.b1 - tile.b0);
     }
   });
+}
+
+void temporal_shift_gather_tile(const void* src, const ShiftShape& shape, const ShiftPlan& plan,
+                                int64_t frame, int64_t r0, int64_t r1, int64_t i0, int64_t i1,
+                                void* dst, int64_t dst_row_stride, int64_t dst_channel_stride) {
+  const MoveUkernels& uk = move_ukernels(active_isa());
+  const ByteGeometry g(shape);
+  const int64_t t = frame % shape.n_segment;
+  const auto* s = static_cast<const unsigned char*>(src);
+  auto* d = static_cast<unsigned char*>(dst);
+  const int64_t run = (i1 - i0) * g.elem;
+  for (int k = 0; k < plan.count; ++k) {
+    const ShiftSpan& span = plan.spans[k];
+    const int64_t ts = t + span.dt;
+    const bool zero = ts < 0 || ts >= shape.n_segment;
+    const unsigned char* s_frame = s + (frame + span.dt) * g.frame + i0 * g.elem;
+    if (run == g.channel && dst_channel_stride == g.channel) {
+      // Whole channels, packed as in the source: one block of rows.
+      unsigned char* d_blk = d + span.lo * g.channel;
+      const int64_t n = (span.hi - span.lo) * g.channel;
+      if (zero) {
+        uk.zero2d(d_blk, dst_row_stride, r1 - r0, n);
+      } else {
+        uk.copy2d(d_blk, dst_row_stride, s_frame + r0 * g.row + span.lo * g.channel, g.row, r1 - r0, n);
+      }
+      continue;
+    }
+    // Part of each channel: one block of channel runs per row.
+    for (int64_t r = r0; r < r1; ++r) {
+      unsigned char* d_blk = d + (r - r0) * dst_row_stride + span.lo * dst_channel_stride;
+      if (zero) {
+        uk.zero2d(d_blk, dst_channel_stride, span.hi - span.lo, run);
+      } else {
+        uk.copy2d(d_blk, dst_channel_stride, s_frame + r * g.row + span.lo * g.channel, g.channel,
+                  span.hi - span.lo, run);
+      }
+    }
+  }
 }
 
 }  // namespace fastvfx

@@ -1,0 +1,102 @@
+// shift_conv1x1 = conv2d(temporal_shift(x), weight, bias) for a 1x1 conv,
+// without ever writing the shifted tensor: each task gathers the shifted
+// values of one tile of one frame into a small buffer that stays in cache
+// (the core's temporal_shift_gather_tile, the shift applied "on read"), then
+// one GEMM (at::mm, torch's BLAS) writes that tile of the output.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <algorithm>
+
+#include "shift_common.h"
+
+namespace fastvfx::ops {
+namespace {
+
+// Gathered tile: about this many bytes of shifted input per GEMM, so the
+// buffer and the GEMM's panel of it stay in L2.
+constexpr int64_t kTileBytes = 256 * 1024;
+
+at::Tensor shift_conv1x1_cpu(const at::Tensor& x, const at::Tensor& weight,
+                             const std::optional<at::Tensor>& bias, int64_t n_segment,
+                             int64_t fold_div, c10::string_view mode) {
+  constexpr const char* op = "fastvfx.shift_conv1x1";
+  check_shift_args(x, n_segment, fold_div, op);
+  const ShiftMode m = parse_shift_mode(mode, op);
+  const int64_t cin = x.size(1);
+  TORCH_CHECK(weight.dim() == 2 || (weight.dim() == 4 && weight.size(2) == 1 && weight.size(3) == 1),
+              op, ": weight must be (C_out, C_in, 1, 1) or (C_out, C_in), got ", weight.sizes());
+  TORCH_CHECK(weight.size(1) == cin, op, ": weight expects ", weight.size(1),
+              " input channels but x has ", cin);
+  TORCH_CHECK(weight.scalar_type() == x.scalar_type(), op, ": weight dtype ", weight.scalar_type(),
+              " does not match x dtype ", x.scalar_type());
+  const int64_t cout = weight.size(0);
+  if (bias) {
+    TORCH_CHECK(bias->dim() == 1 && bias->size(0) == cout, op, ": bias must have shape (", cout,
+                "), got ", bias->sizes());
+    TORCH_CHECK(bias->scalar_type() == x.scalar_type(), op, ": bias dtype ", bias->scalar_type(),
+                " does not match x dtype ", x.scalar_type());
+  }
+
+  const auto layout = layout_of(x);
+  const at::Tensor src = layout ? x : x.contiguous();
+  const FrameLayout lay = layout.value_or(FrameLayout::kNCHW);
+  const int64_t frames = x.size(0), h = x.size(2), w = x.size(3), hw = h * w;
+  at::Tensor out = at::empty({frames, cout, h, w}, x.options(), memory_format_of(lay));
+  if (out.numel() == 0) return out;
+  if (cin == 0) return bias ? out.copy_(bias->view({1, cout, 1, 1}).expand_as(out)) : out.zero_();
+
+  const at::Tensor w2 = weight.reshape({cout, cin}).contiguous();
+  const at::Tensor w2t = w2.t();
+  const ShiftShape shape = shift_shape(src, n_segment, cin / fold_div, lay);
+  const ShiftPlan plan = make_shift_plan(shape, m, false);
+  const int64_t es = shape.elem_size;
+  // Tile = `cols` positions of one frame: inner positions (NCHW) or rows (NHWC).
+  const int64_t cols = std::clamp<int64_t>(kTileBytes / std::max<int64_t>(1, cin * es), 16, hw);
+  const int64_t tiles_per_frame = (hw + cols - 1) / cols;
+  const void* x_ptr = src.const_data_ptr();
+
+  at::parallel_for(0, frames * tiles_per_frame, 1, [&](int64_t begin, int64_t end) {
+    at::Tensor buf = at::empty({lay == FrameLayout::kNHWC ? cols : cin,
+                                lay == FrameLayout::kNHWC ? cin : cols},
+                               x.options());
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t f = item / tiles_per_frame;
+      const int64_t p0 = (item % tiles_per_frame) * cols;
+      const int64_t n = std::min(cols, hw - p0);
+      if (lay == FrameLayout::kNCHW) {
+        // buf[:, :n] = shifted x[f, :, p0:p0+n]; out[f, :, p0:p0+n] = W @ buf.
+        at::Tensor b = buf.narrow(1, 0, n);
+        temporal_shift_gather_tile(x_ptr, shape, plan, f, 0, 1, p0, p0 + n, b.mutable_data_ptr(), 0,
+                                   cols * es);
+        at::Tensor y = out[f].view({cout, hw}).narrow(1, p0, n);
+        if (bias) {
+          at::addmm_out(y, bias->view({cout, 1}).expand({cout, n}), w2, b);
+        } else {
+          at::mm_out(y, w2, b);
+        }
+      } else {
+        // buf[:n] = shifted pixels [p0, p0+n) of frame f; out rows = buf @ W^T.
+        at::Tensor b = buf.narrow(0, 0, n);
+        temporal_shift_gather_tile(x_ptr, shape, plan, f, p0, p0 + n, 0, 1, b.mutable_data_ptr(),
+                                   cin * es, es);
+        at::Tensor y = at::from_blob(static_cast<char*>(out.mutable_data_ptr()) +
+                                         (f * hw + p0) * cout * es,
+                                     {n, cout}, x.options());
+        if (bias) {
+          at::addmm_out(y, bias->view({1, cout}).expand({n, cout}), b, w2t);
+        } else {
+          at::mm_out(y, b, w2t);
+        }
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(fastvfx, CPU, m) { m.impl("shift_conv1x1", shift_conv1x1_cpu); }
+
+}  // namespace fastvfx::ops

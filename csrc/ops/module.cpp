@@ -1,0 +1,56 @@
+// fastvfx._C: loading it registers the ops (torch.ops.fastvfx.*); the Python
+// functions here report how the library was built and which kernels run.
+#include <ATen/Parallel.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <string>
+#include <vector>
+
+#include "fastvfx/isa.h"
+#include "fastvfx/version.h"
+
+namespace py = pybind11;
+
+namespace {
+
+std::vector<std::string> isas_where(bool (*pred)(fastvfx::Isa)) {
+  std::vector<std::string> names;
+  for (int i = 0; i < fastvfx::kIsaCount; ++i) {
+    const auto isa = static_cast<fastvfx::Isa>(i);
+    if (pred(isa)) names.emplace_back(fastvfx::isa_name(isa));
+  }
+  return names;
+}
+
+void set_isa(const std::string& name) {
+  fastvfx::Isa isa;
+  if (!fastvfx::isa_from_name(name.c_str(), &isa)) {
+    throw py::value_error("unknown ISA '" + name + "' (expected one of scalar, avx2, avx512, neon)");
+  }
+  if (!fastvfx::set_active_isa(isa)) {
+    throw py::value_error("ISA '" + name + "' is not " +
+                          (fastvfx::isa_compiled(isa) ? "supported by this CPU"
+                                                      : "compiled into this build"));
+  }
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "fastvfx compiled core: torch ops (torch.ops.fastvfx) and build information";
+  m.attr("__version__") = FASTVFX_VERSION_STRING;
+  m.attr("torch_version") = FASTVFX_TORCH_VERSION;
+  m.attr("build_type") = FASTVFX_BUILD_TYPE;
+  m.attr("cuda_compiled") = false;
+  m.def("compiled_isas", [] { return isas_where(fastvfx::isa_compiled); },
+        "ISA variants built into this library.");
+  m.def("supported_isas", [] { return isas_where(fastvfx::isa_supported); },
+        "ISA variants this CPU can run.");
+  m.def("active_isa", [] { return std::string(fastvfx::isa_name(fastvfx::active_isa())); },
+        "The ISA variant the kernels use now.");
+  m.def("set_isa", &set_isa, py::arg("name"),
+        "Select the ISA variant the kernels use (ValueError when it cannot run here).");
+  m.def("num_threads", [] { return at::get_num_threads(); },
+        "Threads the kernels use (torch's intra-op thread count).");
+}

@@ -1,0 +1,33 @@
+"""fastvfx: fast operators for efficient video networks.
+
+Importing fastvfx loads the compiled core and registers its ops with PyTorch
+(``torch.ops.fastvfx.*``). The functions below are the documented API.
+"""
+
+import torch  # noqa: F401  (the extension links against torch's libraries)
+
+from . import _C
+from ._info import active_isa, info, isa, set_isa, supported_isas
+from .ops.temporal_shift import (
+    shift_conv1x1,
+    temporal_shift,
+    temporal_shift_,
+    temporal_shift_online_,
+)
+from . import nn
+
+__version__ = _C.__version__
+
+__all__ = [
+    "__version__",
+    "active_isa",
+    "info",
+    "isa",
+    "nn",
+    "set_isa",
+    "shift_conv1x1",
+    "supported_isas",
+    "temporal_shift",
+    "temporal_shift_",
+    "temporal_shift_online_",
+]

@@ -1,0 +1,57 @@
+"""Build and runtime information, and the choice of kernel ISA."""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+from typing import Iterator
+
+import torch
+
+from . import _C
+
+
+def info() -> dict:
+    """What was built and what runs here: version, ISAs, threads, torch."""
+    return {
+        "fastvfx": _C.__version__,
+        "torch (built against)": _C.torch_version,
+        "torch (running)": torch.__version__,
+        "build type": _C.build_type,
+        "compiled ISAs": ", ".join(_C.compiled_isas()),
+        "supported ISAs": ", ".join(_C.supported_isas()),
+        "active ISA": _C.active_isa(),
+        "threads": _C.num_threads(),
+        "CUDA kernels compiled": _C.cuda_compiled,
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+    }
+
+
+def supported_isas() -> list[str]:
+    """ISA variants of the kernels this CPU can run (``scalar`` always)."""
+    return list(_C.supported_isas())
+
+
+def active_isa() -> str:
+    """The ISA variant the kernels use now."""
+    return _C.active_isa()
+
+
+def set_isa(name: str) -> None:
+    """Select the kernels' ISA variant (``scalar``, ``avx2``, ``avx512``, ``neon``).
+
+    The default is the best the CPU runs, or the ``FASTVFX_ISA`` environment
+    variable. Raises ValueError for an ISA that cannot run here.
+    """
+    _C.set_isa(name)
+
+
+@contextlib.contextmanager
+def isa(name: str) -> Iterator[None]:
+    """Context manager: run the kernels with one ISA variant, then restore."""
+    previous = _C.active_isa()
+    _C.set_isa(name)
+    try:
+        yield
+    finally:
+        _C.set_isa(previous)

@@ -1,0 +1,2 @@
+"""Functional API of the fastvfx ops: one module per op family, each with its
+documented wrappers, fake (meta) kernels, autograd and pure-PyTorch reference."""
