@@ -154,14 +154,14 @@ def _check_shift_args(x: Tensor, n_segment: int, fold_div: int, mode: str, op: s
 
 
 @torch.library.register_fake("fastvfx::temporal_shift")
-def _temporal_shift_fake(x, n_segment, fold_div=8, mode="bidirectional", reverse=False):
-    _check_shift_args(x, n_segment, fold_div, mode, "fastvfx.temporal_shift")
+def _temporal_shift_fake(x, n_segment, fold_div=8, shift_mode="bidirectional", reverse=False):
+    _check_shift_args(x, n_segment, fold_div, shift_mode, "fastvfx.temporal_shift")
     return torch.empty_like(x, memory_format=_memory_format_of(x))
 
 
 @torch.library.register_fake("fastvfx::temporal_shift_")
-def _temporal_shift_inplace_fake(x, n_segment, fold_div=8, mode="bidirectional", reverse=False):
-    _check_shift_args(x, n_segment, fold_div, mode, "fastvfx.temporal_shift_")
+def _temporal_shift_inplace_fake(x, n_segment, fold_div=8, shift_mode="bidirectional", reverse=False):
+    _check_shift_args(x, n_segment, fold_div, shift_mode, "fastvfx.temporal_shift_")
 
 
 @torch.library.register_fake("fastvfx::temporal_shift_online_")
@@ -169,6 +169,7 @@ def _temporal_shift_online_fake(x, cache):
     op = "fastvfx.temporal_shift_online_"
     torch._check(x.dim() == 4 and cache.dim() == 4, lambda: f"{op}: expected 4-D x and cache")
     torch._check(cache.dtype == x.dtype, lambda: f"{op}: cache dtype {cache.dtype} does not match x dtype {x.dtype}")
+    torch._check(cache.device == x.device, lambda: f"{op}: cache is on {cache.device} but x is on {x.device}")
     torch._check(
         cache.size(0) == x.size(0) and cache.shape[2:] == x.shape[2:] and cache.size(1) <= x.size(1),
         lambda: f"{op}: cache of shape {tuple(cache.shape)} does not fit x of shape {tuple(x.shape)}",
@@ -176,9 +177,9 @@ def _temporal_shift_online_fake(x, cache):
 
 
 @torch.library.register_fake("fastvfx::shift_conv1x1")
-def _shift_conv1x1_fake(x, weight, bias, n_segment, fold_div=8, mode="bidirectional"):
+def _shift_conv1x1_fake(x, weight, bias, n_segment, fold_div=8, shift_mode="bidirectional"):
     op = "fastvfx.shift_conv1x1"
-    _check_shift_args(x, n_segment, fold_div, mode, op)
+    _check_shift_args(x, n_segment, fold_div, shift_mode, op)
     torch._check(
         weight.dim() == 2 or (weight.dim() == 4 and weight.size(2) == 1 and weight.size(3) == 1),
         lambda: f"{op}: weight must be (C_out, C_in, 1, 1) or (C_out, C_in)",

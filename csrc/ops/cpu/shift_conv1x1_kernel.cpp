@@ -45,9 +45,12 @@ at::Tensor shift_conv1x1_cpu(const at::Tensor& x, const at::Tensor& weight,
   const int64_t frames = x.size(0), h = x.size(2), w = x.size(3), hw = h * w;
   at::Tensor out = at::empty({frames, cout, h, w}, x.options(), memory_format_of(lay));
   if (out.numel() == 0) return out;
-  if (cin == 0) return bias ? out.copy_(bias->view({1, cout, 1, 1}).expand_as(out)) : out.zero_();
+  if (cin == 0) return bias ? out.copy_(bias->detach().view({1, cout, 1, 1}).expand_as(out)) : out.zero_();
 
-  const at::Tensor w2 = weight.reshape({cout, cin}).contiguous();
+  // Detached: this kernel runs below autograd (the op's backward is
+  // registered in Python), and the out= GEMMs reject inputs requiring grad.
+  const at::Tensor w2 = weight.detach().reshape({cout, cin}).contiguous();
+  const std::optional<at::Tensor> b = bias ? std::optional<at::Tensor>(bias->detach()) : std::nullopt;
   const at::Tensor w2t = w2.t();
   const ShiftShape shape = shift_shape(src, n_segment, cin / fold_div, lay);
   const ShiftPlan plan = make_shift_plan(shape, m, false);
@@ -67,27 +70,27 @@ at::Tensor shift_conv1x1_cpu(const at::Tensor& x, const at::Tensor& weight,
       const int64_t n = std::min(cols, hw - p0);
       if (lay == FrameLayout::kNCHW) {
         // buf[:, :n] = shifted x[f, :, p0:p0+n]; out[f, :, p0:p0+n] = W @ buf.
-        at::Tensor b = buf.narrow(1, 0, n);
-        temporal_shift_gather_tile(x_ptr, shape, plan, f, 0, 1, p0, p0 + n, b.mutable_data_ptr(), 0,
+        at::Tensor tile = buf.narrow(1, 0, n);
+        temporal_shift_gather_tile(x_ptr, shape, plan, f, 0, 1, p0, p0 + n, tile.mutable_data_ptr(), 0,
                                    cols * es);
         at::Tensor y = out[f].view({cout, hw}).narrow(1, p0, n);
-        if (bias) {
-          at::addmm_out(y, bias->view({cout, 1}).expand({cout, n}), w2, b);
+        if (b) {
+          at::addmm_out(y, b->view({cout, 1}).expand({cout, n}), w2, tile);
         } else {
-          at::mm_out(y, w2, b);
+          at::mm_out(y, w2, tile);
         }
       } else {
         // buf[:n] = shifted pixels [p0, p0+n) of frame f; out rows = buf @ W^T.
-        at::Tensor b = buf.narrow(0, 0, n);
-        temporal_shift_gather_tile(x_ptr, shape, plan, f, p0, p0 + n, 0, 1, b.mutable_data_ptr(),
+        at::Tensor tile = buf.narrow(0, 0, n);
+        temporal_shift_gather_tile(x_ptr, shape, plan, f, p0, p0 + n, 0, 1, tile.mutable_data_ptr(),
                                    cin * es, es);
         at::Tensor y = at::from_blob(static_cast<char*>(out.mutable_data_ptr()) +
                                          (f * hw + p0) * cout * es,
                                      {n, cout}, x.options());
-        if (bias) {
-          at::addmm_out(y, bias->view({1, cout}).expand({n, cout}), b, w2t);
+        if (b) {
+          at::addmm_out(y, b->view({1, cout}).expand({n, cout}), tile, w2t);
         } else {
-          at::mm_out(y, b, w2t);
+          at::mm_out(y, tile, w2t);
         }
       }
     }
