@@ -1,0 +1,456 @@
+"""Benchmarks of the temporal-shift family against the PyTorch baselines.
+
+Every number is a ratio taken in one run (DESIGN.md, "What fast means here"):
+the baseline (the upstream pure-PyTorch formulation) and the fastvfx op are
+timed in interleaved rounds, and the shift ops are set against ``memcpy`` of
+the same tensor, timed in the same rounds.
+
+The cases are declared here once and used by ``fastvfx bench``
+(:func:`run_report`) and by the pytest-benchmark suite in ``bench/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import statistics
+import sys
+import time
+from functools import partial
+from typing import Callable, Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from ._info import info
+from .ops.temporal_shift import (
+    shift_conv1x1,
+    shift_conv1x1_reference,
+    temporal_shift,
+    temporal_shift_,
+    temporal_shift_online_,
+    temporal_shift_online_reference,
+    temporal_shift_reference,
+)
+
+# (N*T, C, H, W) of TSM-ResNet stages; the online cases take one frame of each.
+CLIP_SHAPES = ((8, 64, 56, 56), (8, 256, 28, 28), (32, 128, 28, 28), (64, 64, 56, 56))
+N_SEGMENT = 8
+FOLD_DIV = 8
+LAYOUTS = {"NCHW": torch.contiguous_format, "channels_last": torch.channels_last}
+
+# ---------------------------------------------------------------------------
+# Timing
+# ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """How long one case is measured: ``warmup`` rounds, then as many rounds
+    as fit in ``seconds``, clamped to ``[min_rounds, max_rounds]``."""
+
+    warmup: int
+    min_rounds: int
+    max_rounds: int
+    seconds: float
+
+    def rounds_for(self, seconds_per_round: float) -> int:
+        fit = int(self.seconds / max(seconds_per_round, 1e-9))
+        return max(self.min_rounds, min(self.max_rounds, fit))
+
+
+QUICK = Budget(warmup=2, min_rounds=5, max_rounds=100, seconds=0.25)
+DEFAULT = Budget(warmup=3, min_rounds=20, max_rounds=1000, seconds=2.0)
+
+
+def summarize(samples: Sequence[float]) -> dict:
+    """Statistics of per-call times in seconds."""
+    return {
+        "median_s": statistics.median(samples),
+        "min_s": min(samples),
+        "mean_s": statistics.fmean(samples),
+        "max_s": max(samples),
+        "repeats": len(samples),
+    }
+
+
+class InterleavedTimer:
+    """Times named callables in rounds (A B C, A B C, ...), so that machine
+    noise (clock changes, other processes) hits all of them alike."""
+
+    def __init__(self, calls: dict[str, Callable[[], object]]):
+        self.calls = dict(calls)
+        self.samples: dict[str, list[float]] = {name: [] for name in self.calls}
+
+    def round(self) -> None:
+        """Run each callable once and record its time."""
+        for name, call in self.calls.items():
+            start = time.perf_counter()
+            call()
+            self.samples[name].append(time.perf_counter() - start)
+
+    def stats(self) -> dict[str, dict]:
+        return {name: summarize(samples) for name, samples in self.samples.items()}
+
+
+def measure_interleaved(calls: dict[str, Callable[[], object]], repeats: int, warmup: int) -> dict[str, dict]:
+    """``warmup`` untimed rounds, then ``repeats`` timed rounds of all calls."""
+    for _ in range(warmup):
+        for call in calls.values():
+            call()
+    timer = InterleavedTimer(calls)
+    for _ in range(repeats):
+        timer.round()
+    return timer.stats()
+
+
+def measure(fn: Callable[[], object], repeats: int, warmup: int) -> dict:
+    """Time one callable: ``{"median_s", "min_s", "mean_s", "max_s", "repeats"}``."""
+    return measure_interleaved({"fn": fn}, repeats, warmup)["fn"]
+
+
+def memcpy_call(nbytes: int) -> Callable[[], object]:
+    """``dst.copy_(src)`` on preallocated float32 buffers of ``nbytes`` each.
+
+    torch's parallel copy is the practical memcpy roof here. Both buffers are
+    written once so that page faults stay out of the timing.
+    """
+    src = torch.ones(nbytes // 4)
+    dst = torch.zeros_like(src)
+    return partial(dst.copy_, src)
+
+
+# ---------------------------------------------------------------------------
+# Cases
+# ---------------------------------------------------------------------------
+
+
+def _randn(shape: Sequence[int], layout: str, seed: int) -> Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, generator=generator).contiguous(memory_format=LAYOUTS[layout])
+
+
+def _make_clip(shape: Sequence[int], layout: str) -> tuple[Tensor]:
+    return (_randn(shape, layout, seed=0),)
+
+
+def _make_conv(shape: Sequence[int], layout: str) -> tuple[Tensor, Tensor]:
+    channels = shape[1]
+    weight = _randn((channels, channels, 1, 1), "NCHW", seed=1) / channels**0.5
+    return _randn(shape, layout, seed=0), weight
+
+
+def _make_online(shape: Sequence[int], layout: str) -> tuple[Tensor, Tensor]:
+    n, c, h, w = shape
+    return _randn(shape, layout, seed=0), _randn((n, c // FOLD_DIV, h, w), layout, seed=1)
+
+
+def _shift_reference(x: Tensor) -> Tensor:
+    return temporal_shift_reference(x, N_SEGMENT, FOLD_DIV)
+
+
+def _shift(x: Tensor) -> Tensor:
+    return temporal_shift(x, N_SEGMENT, FOLD_DIV)
+
+
+def _shift_inplace(x: Tensor) -> Tensor:
+    return temporal_shift_(x, N_SEGMENT, FOLD_DIV)
+
+
+def _shift_conv_reference(x: Tensor, weight: Tensor) -> Tensor:
+    return shift_conv1x1_reference(x, weight, None, N_SEGMENT, FOLD_DIV)
+
+
+def _shift_conv(x: Tensor, weight: Tensor) -> Tensor:
+    return shift_conv1x1(x, weight, None, N_SEGMENT, FOLD_DIV)
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One benchmark: inputs, the baseline a user would otherwise run, and
+    the fastvfx candidate, both called as ``fn(*make())``."""
+
+    op: str
+    shape: tuple[int, int, int, int]
+    layout: str
+    make: Callable[[], tuple[Tensor, ...]]
+    baseline: Callable[..., object]
+    candidate: Callable[..., object]
+    # Bytes the candidate reads plus writes; set for the memory-bound shift ops.
+    moved_bytes: Optional[int] = None
+    # Out of place: also time x.clone(), the cost of filling fresh output memory.
+    clone_floor: bool = False
+    # The shifts move bytes and must be bit-exact; the conv sums in another order.
+    exact: bool = True
+
+    @property
+    def id(self) -> str:
+        return f"{self.op}-{'x'.join(map(str, self.shape))}-{self.layout}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.op} ({','.join(map(str, self.shape))}) {self.layout}"
+
+
+def cases() -> list[Case]:
+    """Every case, grouped by op. Builds no tensors."""
+    clips = [(shape, layout) for shape in CLIP_SHAPES for layout in LAYOUTS]
+    # One frame of each clip shape, without repeating a frame shape.
+    frame_shapes = list(dict.fromkeys((1, *shape[1:]) for shape in CLIP_SHAPES))
+    frames = [(shape, layout) for shape in frame_shapes for layout in LAYOUTS]
+    all_cases = []
+    for shape, layout in clips:
+        all_cases.append(
+            Case("out-of-place", shape, layout, partial(_make_clip, shape, layout), _shift_reference, _shift,
+                 moved_bytes=2 * _nbytes(shape), clone_floor=True)
+        )
+    for shape, layout in clips:
+        # Only the 2*fold shifted channels are read and written.
+        shifted_bytes = _nbytes(shape) // shape[1] * 2 * (shape[1] // FOLD_DIV)
+        all_cases.append(
+            Case("in-place", shape, layout, partial(_make_clip, shape, layout), _shift_reference, _shift_inplace,
+                 moved_bytes=2 * shifted_bytes)
+        )
+    for shape, layout in clips:
+        all_cases.append(
+            Case("shift_conv1x1", shape, layout, partial(_make_conv, shape, layout), _shift_conv_reference,
+                 _shift_conv, exact=False)
+        )
+    for shape, layout in frames:
+        n, c, h, w = shape
+        # The swap reads and writes fold channels of the frame and of the cache.
+        swapped_bytes = n * (c // FOLD_DIV) * h * w * 4
+        all_cases.append(
+            Case("online", shape, layout, partial(_make_online, shape, layout), temporal_shift_online_reference,
+                 temporal_shift_online_, moved_bytes=4 * swapped_bytes)
+        )
+    return all_cases
+
+
+def _nbytes(shape: Sequence[int]) -> int:
+    return 4 * shape[0] * shape[1] * shape[2] * shape[3]  # float32
+
+
+def _as_tuple(value) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def verify(case: Case) -> None:
+    """Raise AssertionError unless the candidate gives the baseline's result
+    on fresh inputs, so that no benchmark times a broken kernel."""
+    expected = _as_tuple(case.baseline(*case.make()))
+    actual = _as_tuple(case.candidate(*case.make()))
+    for want, got in zip(expected, actual, strict=True):
+        same = torch.equal(got, want) if case.exact else torch.allclose(got, want, rtol=1e-4, atol=1e-5)
+        if not same:
+            diff = (got - want).abs().max().item()
+            raise AssertionError(f"{case.label}: fastvfx differs from the baseline (max abs diff {diff:g})")
+
+
+def prepare(case: Case) -> dict[str, Callable[[], object]]:
+    """The calls timed for a case, in round order, on inputs built once:
+    ``baseline``, ``clone`` and ``memcpy`` where they apply, then ``fastvfx``."""
+    args = case.make()
+    calls = {"baseline": partial(case.baseline, *args)}
+    if case.clone_floor:
+        calls["clone"] = args[0].clone
+    if case.moved_bytes is not None:
+        calls["memcpy"] = memcpy_call(_nbytes(case.shape))
+    calls["fastvfx"] = partial(case.candidate, *args)
+    return calls
+
+
+def warm_up(calls: dict[str, Callable[[], object]], budget: Budget) -> int:
+    """Run the budget's warm-up rounds; return how many timed rounds fit it."""
+    for _ in range(budget.warmup):
+        start = time.perf_counter()
+        for call in calls.values():
+            call()
+        seconds_per_round = time.perf_counter() - start
+    return budget.rounds_for(seconds_per_round)
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """A case's timings: ``stats`` maps each call of :func:`prepare` to
+    :func:`summarize` output. Ratios use medians."""
+
+    case: Case
+    stats: dict[str, dict]
+
+    def _median(self, name: str) -> Optional[float]:
+        return self.stats[name]["median_s"] if name in self.stats else None
+
+    @property
+    def speedup(self) -> float:
+        return self._median("baseline") / self._median("fastvfx")
+
+    @property
+    def memcpy_bytes_per_s(self) -> Optional[float]:
+        """memcpy bandwidth on a copy of x: read + write bytes per second."""
+        seconds = self._median("memcpy")
+        return None if seconds is None else 2 * _nbytes(self.case.shape) / seconds
+
+    @property
+    def memcpy_fraction(self) -> Optional[float]:
+        """The candidate's bandwidth (bytes it moves per second) as a fraction of memcpy's."""
+        if "memcpy" not in self.stats:
+            return None
+        return self.case.moved_bytes / self._median("fastvfx") / self.memcpy_bytes_per_s
+
+    def summary(self) -> dict:
+        """Flat numbers for JSON and pytest-benchmark's extra_info."""
+        row = {
+            "baseline_ms": 1e3 * self._median("baseline"),
+            "fastvfx_ms": 1e3 * self._median("fastvfx"),
+            "speedup": self.speedup,
+        }
+        if "clone" in self.stats:
+            row["clone_ms"] = 1e3 * self._median("clone")
+        if "memcpy" in self.stats:
+            row["memcpy_GBps"] = self.memcpy_bytes_per_s / 1e9
+            row["memcpy_fraction"] = self.memcpy_fraction
+        return row
+
+
+def measure_case(case: Case, budget: Budget) -> Result:
+    """Warm up, then time a case's calls in interleaved rounds."""
+    calls = prepare(case)
+    rounds = warm_up(calls, budget)
+    return Result(case, measure_interleaved(calls, repeats=rounds, warmup=0))
+
+
+# ---------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------
+
+_COLUMNS = ("op", "shape", "layout", "baseline ms", "fastvfx ms", "speed-up", "clone ms", "memcpy GB/s", "of memcpy")
+
+
+def _table_rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
+    def ms(value):
+        return "-" if value is None else f"{value:.4g}"
+
+    rows = []
+    for result in results:
+        case, summary = result.case, result.summary()
+        fraction = summary.get("memcpy_fraction")
+        bandwidth = summary.get("memcpy_GBps")
+        rows.append((
+            case.op,
+            "x".join(map(str, case.shape)),
+            case.layout,
+            ms(summary["baseline_ms"]),
+            ms(summary["fastvfx_ms"]),
+            f"{summary['speedup']:.2f}x",
+            ms(summary.get("clone_ms")),
+            "-" if bandwidth is None else f"{bandwidth:.1f}",
+            "-" if fraction is None else f"{100 * fraction:.0f}%",
+        ))
+    return rows
+
+
+def format_table(results: Sequence[Result], markdown: bool = False) -> str:
+    """The ratio table, aligned text or Markdown."""
+    rows = _table_rows(results)
+    if markdown:
+        lines = ["| " + " | ".join(_COLUMNS) + " |", "|" + "|".join("---" for _ in _COLUMNS) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(cell) for cell in column) for column in zip(_COLUMNS, *rows)]
+    # Text columns left-aligned, numbers right-aligned.
+    aligned = [str.ljust] * 3 + [str.rjust] * (len(_COLUMNS) - 3)
+    return "\n".join(
+        "  ".join(align(cell, width) for align, cell, width in zip(aligned, row, widths)) for row in [_COLUMNS, *rows]
+    )
+
+
+_NOTES = """\
+- Medians of interleaved rounds (baseline, clone, memcpy, fastvfx, repeated), one process, one run.
+- speed-up = baseline / fastvfx. Baselines are the upstream PyTorch formulations: TSM's shift
+  (`torch.zeros_like` + slice copies), TSM's online `torch.cat`, and the shift + `F.conv2d`.
+- clone ms (out-of-place): `x.clone()`, the floor of any op returning a fresh tensor; for the large
+  clips it is mostly page faults on the new output memory.
+- memcpy GB/s: `dst.copy_(src)` of x's bytes into a preallocated buffer, read + write bytes per second.
+  "of memcpy" = (bytes the op reads + writes) / fastvfx time / memcpy GB/s. The op moves all of x
+  out of place, its 2*fold shifted channels in place, and fold channels of frame and cache online.
+  In place the working set is a quarter of x's, so caches can lift it above 100%."""
+
+
+def _command(quick: bool, out_dir: str, threads: Optional[int]) -> str:
+    parts = ["fastvfx bench"] + (["--quick"] if quick else []) + ["--out", out_dir]
+    if threads is not None:
+        parts += ["--threads", str(threads)]
+    return " ".join(parts)
+
+
+def _write_report(out_dir: str, context: dict, results: Sequence[Result]) -> tuple[str, str]:
+    """Write report.json (context, summaries and full statistics) and report.md."""
+    os.makedirs(out_dir, exist_ok=True)
+    cases_json = [
+        {"id": r.case.id, "op": r.case.op, "shape": r.case.shape, "layout": r.case.layout,
+         "moved_bytes": r.case.moved_bytes, **r.summary(), "stats": r.stats}
+        for r in results
+    ]
+    json_path = os.path.join(out_dir, "report.json")
+    with open(json_path, "w") as file:
+        json.dump({**context, "cases": cases_json}, file, indent=2)
+
+    machine_lines = [f"- {key}: {value}" for key, value in context["machine"].items()]
+    machine_lines.append(f"- torch threads: {context['torch_threads']}")
+    machine_lines.append(f"- load average before the run: {context['load_average_before']:.2f}")
+    markdown = "\n\n".join([
+        "# fastvfx benchmark: temporal shift",
+        f"`{context['command']}` ({context['date']})",
+        "\n".join(machine_lines),
+        format_table(results, markdown=True),
+        _NOTES,
+    ])
+    md_path = os.path.join(out_dir, "report.md")
+    with open(md_path, "w") as file:
+        file.write(markdown + "\n")
+    return json_path, md_path
+
+
+def run_report(quick: bool, out_dir: str, threads: Optional[int] = None) -> int:
+    """Run every case, print the ratio table and write ``report.json`` and
+    ``report.md`` into ``out_dir``. Returns the exit code."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    budget = QUICK if quick else DEFAULT
+    machine = info()
+    context = {
+        "command": _command(quick, out_dir, threads),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine,
+        "torch_threads": torch.get_num_threads(),
+        "load_average_before": os.getloadavg()[0],
+        "budget": dataclasses.asdict(budget),
+    }
+    print(
+        f"fastvfx {machine['fastvfx']} | torch {machine['torch (running)']} | ISA {machine['active ISA']} "
+        f"| {machine['threads']} threads | {machine['machine']}"
+    )
+    if context["load_average_before"] > (os.cpu_count() or 1) / 2:
+        # Busy cores stall torch's thread pool at every parallel region: timings get noisy.
+        print(f"note: load average {context['load_average_before']:.2f}; other processes may compete for the CPUs")
+
+    all_cases = cases()
+    results = []
+    for index, case in enumerate(all_cases, 1):
+        print(f"[{index}/{len(all_cases)}] {case.label} ...", end=" ", flush=True)
+        try:
+            verify(case)
+        except AssertionError as error:
+            print(f"\nerror: {error}", file=sys.stderr)
+            return 1
+        result = measure_case(case, budget)
+        results.append(result)
+        print(f"{result.speedup:.2f}x")
+    print()
+    print(format_table(results))
+    json_path, md_path = _write_report(out_dir, context, results)
+    print(f"\nwrote {json_path} and {md_path}")
+    return 0
