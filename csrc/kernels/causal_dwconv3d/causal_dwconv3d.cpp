@@ -1,0 +1,124 @@
+// Drivers of the causal depthwise Conv3D: split the (n, c) planes over
+// threads and call the active ISA's plane kernels (dwconv3d_impl.h).
+#include "fastvfx/causal_dwconv3d.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "dwconv3d_kernels.h"
+#include "fastvfx/parallel.h"
+
+namespace fastvfx {
+namespace dwconv3d {
+
+const DwConv3dKernels& kernels_for(Isa isa) {
+  struct Table {
+    const DwConv3dKernels* by_isa[kIsaCount] = {};
+    Table() {
+#define FVX_DWCONV3D_VARIANT(isa_enum, suffix) by_isa[static_cast<int>(Isa::isa_enum)] = &kernels__##suffix;
+#include "dwconv3d_variants.inc"
+#undef FVX_DWCONV3D_VARIANT
+      for (auto& k : by_isa) {
+        if (k == nullptr) k = by_isa[static_cast<int>(Isa::kScalar)];
+      }
+    }
+  };
+  static const Table table;
+  return *table.by_isa[static_cast<int>(isa)];
+}
+
+namespace {
+
+// Planes per task: about this many multiply-adds, so that small layers (7x7
+// late in the network) still use every thread but never pay a task per plane.
+constexpr int64_t kTaskMacs = 1 << 17;
+
+int64_t plane_grain(const DwConv3dShape& s, int64_t t) {
+  const int64_t macs = std::max<int64_t>(1, t * s.out_h * s.out_w * s.kt * s.kh * s.kw);
+  return std::max<int64_t>(1, kTaskMacs / macs);
+}
+
+template <class T>
+void forward(const T* x, int64_t t, T* history, int64_t position, const T* weight, const T* bias,
+             T* y, const DwConv3dShape& shape, Activation act) {
+  const int64_t planes = shape.batch * shape.channels;
+  if (planes <= 0 || t <= 0) return;
+  const ForwardArgs<T> args{x, t, history, position, weight, bias, y, shape, act};
+  const DwConv3dKernels& k = kernels_for(active_isa());
+  auto fn = [&] {
+    if constexpr (sizeof(T) == 4) return k.forward_f32;
+    else return k.forward_f64;
+  }();
+  parallel_for(0, planes, plane_grain(shape, t), [&](int64_t b, int64_t e) { fn(args, b, e); });
+}
+
+template <class T>
+void backward(const T* x, const T* dy, int64_t t, const T* weight, T* dx, T* dweight, T* dbias,
+              const DwConv3dShape& s) {
+  const int64_t planes = s.batch * s.channels, taps = s.kt * s.kh * s.kw;
+  if (planes <= 0) return;
+  if (t <= 0) {
+    if (dweight) std::fill(dweight, dweight + s.channels * taps, T(0));
+    if (dbias) std::fill(dbias, dbias + s.channels, T(0));
+    return;
+  }
+  // Per-plane partial sums, reduced over the batch below: no two threads
+  // ever add into the same weight gradient.
+  std::vector<T> dw_part(dweight ? static_cast<size_t>(planes * taps) : 0);
+  std::vector<T> db_part(dbias ? static_cast<size_t>(planes) : 0);
+  const BackwardArgs<T> args{x, dy, t, weight, dx, dweight ? dw_part.data() : nullptr,
+                             dbias ? db_part.data() : nullptr, s};
+  const DwConv3dKernels& k = kernels_for(active_isa());
+  auto fn = [&] {
+    if constexpr (sizeof(T) == 4) return k.backward_f32;
+    else return k.backward_f64;
+  }();
+  parallel_for(0, planes, plane_grain(s, t), [&](int64_t b, int64_t e) { fn(args, b, e); });
+  for (int64_t c = 0; c < s.channels; ++c) {
+    for (int64_t n = 0; n < s.batch; ++n) {
+      const int64_t p = n * s.channels + c;
+      for (int64_t i = 0; dweight && i < taps; ++i) {
+        dweight[c * taps + i] = (n == 0 ? T(0) : dweight[c * taps + i]) + dw_part[p * taps + i];
+      }
+      if (dbias) dbias[c] = (n == 0 ? T(0) : dbias[c]) + db_part[p];
+    }
+  }
+}
+
+}  // namespace
+}  // namespace dwconv3d
+
+void same_padding(int64_t in, int64_t kernel, int64_t stride, int64_t* out, int64_t* pad_front) {
+  *out = (in + stride - 1) / stride;
+  const int64_t total = std::max<int64_t>((*out - 1) * stride + kernel - in, 0);
+  *pad_front = total / 2;
+}
+
+int64_t symmetric_output(int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
+  return (in + 2 * pad - kernel) / stride + 1;
+}
+
+void causal_dwconv3d_forward(const float* x, int64_t t, float* history, int64_t position,
+                             const float* weight, const float* bias, float* y,
+                             const DwConv3dShape& shape, Activation act) {
+  dwconv3d::forward(x, t, history, position, weight, bias, y, shape, act);
+}
+
+void causal_dwconv3d_forward(const double* x, int64_t t, double* history, int64_t position,
+                             const double* weight, const double* bias, double* y,
+                             const DwConv3dShape& shape, Activation act) {
+  dwconv3d::forward(x, t, history, position, weight, bias, y, shape, act);
+}
+
+void causal_dwconv3d_backward(const float* x, const float* dy, int64_t t, const float* weight,
+                              float* dx, float* dweight, float* dbias, const DwConv3dShape& shape) {
+  dwconv3d::backward(x, dy, t, weight, dx, dweight, dbias, shape);
+}
+
+void causal_dwconv3d_backward(const double* x, const double* dy, int64_t t, const double* weight,
+                              double* dx, double* dweight, double* dbias,
+                              const DwConv3dShape& shape) {
+  dwconv3d::backward(x, dy, t, weight, dx, dweight, dbias, shape);
+}
+
+}  // namespace fastvfx

@@ -1,0 +1,3 @@
+// The plane kernels compiled for this ISA (see dwconv3d_impl.h).
+#define FVX_DWCONV3D_SUFFIX scalar
+#include "dwconv3d_impl.h"

@@ -1,0 +1,226 @@
+// Each compiled ISA variant of the causal depthwise Conv3D against a naive
+// per-output formulation (forward, streaming in chunks, and the gradients).
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "check.h"
+#include "fastvfx/causal_dwconv3d.h"
+#include "fastvfx/isa.h"
+#include "fastvfx/parallel.h"
+
+using namespace fastvfx;
+
+namespace {
+
+double act_ref(double v, Activation a) {
+  switch (a) {
+    case Activation::kReLU: return v > 0 ? v : 0;
+    case Activation::kReLU6: return std::min(std::max(v, 0.0), 6.0);
+    case Activation::kHardswish: return v * std::min(std::max(v + 3, 0.0), 6.0) / 6;
+    case Activation::kSwish: return v / (1 + std::exp(-v));
+    default: return v;
+  }
+}
+
+struct Problem {
+  DwConv3dShape s;
+  int64_t t;
+  std::vector<double> x, w, b;
+};
+
+// x value at (n, c, t, ih, iw) with causal / spatial zero padding.
+double at(const Problem& p, int64_t n, int64_t c, int64_t t, int64_t ih, int64_t iw) {
+  const auto& s = p.s;
+  if (t < 0 || ih < 0 || iw < 0 || ih >= s.in_h || iw >= s.in_w) return 0;
+  return p.x[(((n * s.channels + c) * p.t + t) * s.in_h + ih) * s.in_w + iw];
+}
+
+std::vector<double> reference(const Problem& p, Activation act) {
+  const auto& s = p.s;
+  std::vector<double> y(s.batch * s.channels * p.t * s.out_h * s.out_w);
+  size_t o = 0;
+  for (int64_t n = 0; n < s.batch; ++n)
+    for (int64_t c = 0; c < s.channels; ++c)
+      for (int64_t t = 0; t < p.t; ++t)
+        for (int64_t oh = 0; oh < s.out_h; ++oh)
+          for (int64_t ow = 0; ow < s.out_w; ++ow) {
+            double v = p.b.empty() ? 0 : p.b[c];
+            for (int64_t a = 0; a < s.kt; ++a)
+              for (int64_t i = 0; i < s.kh; ++i)
+                for (int64_t j = 0; j < s.kw; ++j)
+                  v += p.w[((c * s.kt + a) * s.kh + i) * s.kw + j] *
+                       at(p, n, c, t - (s.kt - 1) + a, oh * s.stride_h + i - s.pad_top,
+                          ow * s.stride_w + j - s.pad_left);
+            y[o++] = act_ref(v, act);
+          }
+  return y;
+}
+
+template <class T>
+bool close(const std::vector<T>& got, const std::vector<double>& want, double tol) {
+  if (got.size() != want.size()) return false;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (std::abs(double(got[i]) - want[i]) > tol * (1 + std::abs(want[i]))) return false;
+  }
+  return true;
+}
+
+template <class T>
+std::vector<T> cast(const std::vector<double>& v) {
+  return std::vector<T>(v.begin(), v.end());
+}
+
+Problem make(std::mt19937& rng, int64_t n, int64_t c, int64_t t, int64_t h, int64_t w, int64_t kt,
+             int64_t kh, int64_t kw, int64_t stride, int64_t pad /* -1: same */, bool bias) {
+  Problem p;
+  auto& s = p.s;
+  s.batch = n, s.channels = c, s.in_h = h, s.in_w = w, s.kt = kt, s.kh = kh, s.kw = kw;
+  s.stride_h = s.stride_w = stride;
+  if (pad < 0) {
+    same_padding(h, kh, stride, &s.out_h, &s.pad_top);
+    same_padding(w, kw, stride, &s.out_w, &s.pad_left);
+  } else {
+    s.pad_top = s.pad_left = pad;
+    s.out_h = symmetric_output(h, kh, stride, pad);
+    s.out_w = symmetric_output(w, kw, stride, pad);
+  }
+  p.t = t;
+  std::normal_distribution<double> nd;
+  p.x.resize(n * c * t * h * w);
+  for (auto& v : p.x) v = nd(rng);
+  p.w.resize(c * kt * kh * kw);
+  for (auto& v : p.w) v = nd(rng);
+  if (bias) {
+    p.b.resize(c);
+    for (auto& v : p.b) v = nd(rng);
+  }
+  return p;
+}
+
+template <class T>
+void check_forward_and_stream(const Problem& p, Activation act, double tol) {
+  const auto& s = p.s;
+  const auto want = reference(p, act);
+  const auto x = cast<T>(p.x), w = cast<T>(p.w), b = cast<T>(p.b);
+  const T* bias = b.empty() ? nullptr : b.data();
+  std::vector<T> y(want.size());
+  causal_dwconv3d_forward(x.data(), p.t, nullptr, 0, w.data(), bias, y.data(), s, act);
+  CHECK(close(y, want, tol), "%s forward k=(%ld,%ld,%ld) s=%ld pad=(%ld,%ld) hw=%ldx%ld act=%d",
+        isa_name(active_isa()), (long)s.kt, (long)s.kh, (long)s.kw, (long)s.stride_h,
+        (long)s.pad_top, (long)s.pad_left, (long)s.in_h, (long)s.in_w, (int)act);
+
+  // Streaming in chunks of 1, 2, 3 and an uneven pattern equals the clip.
+  const int64_t hw = s.in_h * s.in_w, ohw = s.out_h * s.out_w, nh = std::max<int64_t>(s.kt - 1, 1);
+  for (int pattern = 0; pattern < 4; ++pattern) {
+    std::vector<T> hist(s.batch * s.channels * nh * hw, T(0)), ys(want.size());
+    int64_t pos = 0, step = 0;
+    while (pos < p.t) {
+      const int64_t sizes[] = {1, 2, 3, 1 + (step % 3)};
+      const int64_t len = std::min(sizes[pattern], p.t - pos);
+      std::vector<T> xc(s.batch * s.channels * len * hw), yc(s.batch * s.channels * len * ohw);
+      for (int64_t pl = 0; pl < s.batch * s.channels; ++pl)
+        for (int64_t i = 0; i < len * hw; ++i) xc[pl * len * hw + i] = x[(pl * p.t + pos) * hw + i];
+      causal_dwconv3d_forward(xc.data(), len, s.kt > 1 ? hist.data() : nullptr, pos, w.data(), bias,
+                              yc.data(), s, act);
+      for (int64_t pl = 0; pl < s.batch * s.channels; ++pl)
+        for (int64_t i = 0; i < len * ohw; ++i) ys[(pl * p.t + pos) * ohw + i] = yc[pl * len * ohw + i];
+      pos += len;
+      ++step;
+    }
+    CHECK(close(ys, want, tol), "%s stream pattern %d k=(%ld,%ld,%ld) s=%ld", isa_name(active_isa()),
+          pattern, (long)s.kt, (long)s.kh, (long)s.kw, (long)s.stride_h);
+  }
+}
+
+// Gradients by definition: y is linear in x, w and b.
+template <class T>
+void check_backward(const Problem& p, std::mt19937& rng, double tol) {
+  const auto& s = p.s;
+  const int64_t taps = s.kt * s.kh * s.kw;
+  std::normal_distribution<double> nd;
+  std::vector<double> dy(s.batch * s.channels * p.t * s.out_h * s.out_w);
+  for (auto& v : dy) v = nd(rng);
+  std::vector<double> dx(p.x.size(), 0), dw(p.w.size(), 0), db(s.channels, 0);
+  size_t o = 0;
+  for (int64_t n = 0; n < s.batch; ++n)
+    for (int64_t c = 0; c < s.channels; ++c)
+      for (int64_t t = 0; t < p.t; ++t)
+        for (int64_t oh = 0; oh < s.out_h; ++oh)
+          for (int64_t ow = 0; ow < s.out_w; ++ow, ++o) {
+            db[c] += dy[o];
+            for (int64_t a = 0; a < s.kt; ++a)
+              for (int64_t i = 0; i < s.kh; ++i)
+                for (int64_t j = 0; j < s.kw; ++j) {
+                  const int64_t tt = t - (s.kt - 1) + a, ih = oh * s.stride_h + i - s.pad_top,
+                                iw = ow * s.stride_w + j - s.pad_left;
+                  const int64_t k = c * taps + (a * s.kh + i) * s.kw + j;
+                  dw[k] += dy[o] * at(p, n, c, tt, ih, iw);
+                  if (tt >= 0 && ih >= 0 && iw >= 0 && ih < s.in_h && iw < s.in_w)
+                    dx[(((n * s.channels + c) * p.t + tt) * s.in_h + ih) * s.in_w + iw] += dy[o] * p.w[k];
+                }
+          }
+  const auto x = cast<T>(p.x), w = cast<T>(p.w), dyt = cast<T>(dy);
+  std::vector<T> gx(dx.size()), gw(dw.size()), gb(db.size());
+  causal_dwconv3d_backward(x.data(), dyt.data(), p.t, w.data(), gx.data(), gw.data(), gb.data(), s);
+  CHECK(close(gx, dx, tol), "%s dx k=(%ld,%ld,%ld) s=%ld", isa_name(active_isa()), (long)s.kt,
+        (long)s.kh, (long)s.kw, (long)s.stride_h);
+  CHECK(close(gw, dw, tol * 10), "%s dw k=(%ld,%ld,%ld) s=%ld", isa_name(active_isa()), (long)s.kt,
+        (long)s.kh, (long)s.kw, (long)s.stride_h);
+  CHECK(close(gb, db, tol * 10), "%s db", isa_name(active_isa()));
+  // Only dx wanted: the others stay untouched.
+  std::vector<T> gx2(dx.size());
+  causal_dwconv3d_backward(x.data(), dyt.data(), p.t, w.data(), gx2.data(), nullptr, nullptr, s);
+  CHECK(gx2 == gx, "%s dx alone differs", isa_name(active_isa()));
+}
+
+}  // namespace
+
+int main() {
+  set_default_num_threads(3);
+  std::mt19937 rng(7);
+  const int64_t kernels[][3] = {{1, 3, 3}, {1, 5, 5}, {3, 3, 3}, {5, 3, 3}, {3, 1, 1},
+                                {5, 1, 1}, {7, 7, 7}, {2, 1, 5}, {1, 1, 1}};
+  const int64_t sizes[][2] = {{7, 7}, {6, 9}, {11, 4}, {1, 1}};
+  const Activation acts[] = {Activation::kNone, Activation::kReLU, Activation::kReLU6,
+                             Activation::kHardswish, Activation::kSwish};
+
+  // The check vector: ones (1,1,4,2,2), ones (3,3,3), stride 2, same -> 4, 8, 12, 12.
+  {
+    DwConv3dShape s;
+    s.in_h = s.in_w = 2;
+    s.kt = s.kh = s.kw = 3;
+    s.stride_h = s.stride_w = 2;
+    same_padding(2, 3, 2, &s.out_h, &s.pad_top);
+    same_padding(2, 3, 2, &s.out_w, &s.pad_left);
+    std::vector<float> x(16, 1.f), w(27, 1.f), y(4);
+    causal_dwconv3d_forward(x.data(), 4, nullptr, 0, w.data(), nullptr, y.data(), s, Activation::kNone);
+    CHECK(s.out_h == 1 && y[0] == 4 && y[1] == 8 && y[2] == 12 && y[3] == 12,
+          "check vector: %g %g %g %g", y[0], y[1], y[2], y[3]);
+  }
+
+  for (int i = 0; i < kIsaCount; ++i) {
+    const Isa isa = static_cast<Isa>(i);
+    if (!isa_supported(isa)) continue;
+    set_active_isa(isa);
+    std::printf("testing %s\n", isa_name(isa));
+    int count = 0;
+    for (const auto& k : kernels)
+      for (const auto& hw : sizes)
+        for (int64_t stride : {1, 2})
+          for (int64_t pad : {int64_t{-1}, int64_t{0}, k[1] / 2}) {
+            if (hw[0] + 2 * std::max<int64_t>(pad, 0) < k[1] || hw[1] + 2 * std::max<int64_t>(pad, 0) < k[2]) continue;
+            const Activation act = acts[count % 5];
+            const int64_t n = 1 + count % 2 * 2;  // 1 or 3
+            const Problem p = make(rng, n, 3, 6, hw[0], hw[1], k[0], k[1], k[2], stride, pad, count % 3 != 0);
+            check_forward_and_stream<float>(p, act, 1e-5);
+            check_forward_and_stream<double>(p, act, 1e-12);
+            if (count % 2 == 0) check_backward<float>(p, rng, 1e-5);
+            check_backward<double>(p, rng, 1e-12);
+            ++count;
+          }
+    std::printf("  %d shapes\n", count);
+  }
+  return TEST_MAIN_RESULT("causal_dwconv3d");
+}
