@@ -8,6 +8,7 @@ import torch  # noqa: F401  (the extension links against torch's libraries)
 
 from . import _C
 from ._info import active_isa, info, isa, set_isa, supported_isas
+from .ops.causal_dwconv3d import StreamState, causal_dwconv3d, causal_dwconv3d_step, init_stream_state
 from .ops.temporal_shift import (
     shift_conv1x1,
     temporal_shift,
@@ -20,7 +21,11 @@ __version__ = _C.__version__
 
 __all__ = [
     "__version__",
+    "StreamState",
     "active_isa",
+    "causal_dwconv3d",
+    "causal_dwconv3d_step",
+    "init_stream_state",
     "info",
     "isa",
     "nn",

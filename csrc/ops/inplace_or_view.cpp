@@ -35,4 +35,7 @@ TORCH_LIBRARY_IMPL(fastvfx, ADInplaceOrView, m) {
   m.impl("temporal_shift_", torch::CppFunction::makeFromBoxedFunction<&bump_mutated_versions>());
   m.impl("temporal_shift_online_",
          torch::CppFunction::makeFromBoxedFunction<&bump_mutated_versions>());
+  m.impl("causal_dwconv3d_stream_", torch::CppFunction::makeFromBoxedFunction<&bump_mutated_versions>());
+  m.impl("causal_dwconv3d_stream_out_",
+         torch::CppFunction::makeFromBoxedFunction<&bump_mutated_versions>());
 }

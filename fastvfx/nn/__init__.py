@@ -1,5 +1,6 @@
 """Drop-in nn modules backed by the fastvfx ops."""
 
+from .causal_dwconv3d import CausalDepthwiseConv3d
 from .temporal_shift import TemporalShift
 
-__all__ = ["TemporalShift"]
+__all__ = ["CausalDepthwiseConv3d", "TemporalShift"]

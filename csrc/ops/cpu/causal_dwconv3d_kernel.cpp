@@ -1,0 +1,203 @@
+// CPU implementations of the causal depthwise Conv3D ops: check the
+// arguments (before touching any state), then one call into the core.
+#include <ATen/ATen.h>
+#include <torch/library.h>
+
+#include <string_view>
+
+#include "fastvfx/causal_dwconv3d.h"
+
+namespace fastvfx::ops {
+namespace {
+
+constexpr const char* kOp = "fastvfx.causal_dwconv3d";
+
+Activation parse_activation(std::string_view name) {
+  if (name == "none") return Activation::kNone;
+  if (name == "relu") return Activation::kReLU;
+  if (name == "relu6") return Activation::kReLU6;
+  if (name == "hardswish") return Activation::kHardswish;
+  if (name == "swish" || name == "silu") return Activation::kSwish;
+  TORCH_CHECK(false, kOp, ": activation must be one of none, relu, relu6, hardswish, swish; got '",
+              name, "'");
+}
+
+void check_input(const at::Tensor& x, const at::Tensor& weight, const std::optional<at::Tensor>& bias) {
+  TORCH_CHECK(x.dim() == 5, kOp, ": expected x of shape (N, C, T, H, W), got ", x.sizes());
+  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble, kOp,
+              ": supports float32 and float64, got ", x.scalar_type());
+  TORCH_CHECK(weight.dim() == 5 && weight.size(0) == x.size(1) && weight.size(1) == 1 &&
+                  weight.size(2) >= 1 && weight.size(3) >= 1 && weight.size(4) >= 1,
+              kOp, ": weight must be (C, 1, kT, kH, kW) with C = ", x.size(1), " (depthwise), got ",
+              weight.sizes());
+  TORCH_CHECK(weight.scalar_type() == x.scalar_type(), kOp, ": weight dtype ", weight.scalar_type(),
+              " does not match x dtype ", x.scalar_type());
+  TORCH_CHECK(weight.device() == x.device(), kOp, ": weight is on ", weight.device(),
+              " but x is on ", x.device());
+  if (bias) {
+    TORCH_CHECK(bias->dim() == 1 && bias->size(0) == x.size(1), kOp, ": bias must have shape (",
+                x.size(1), "), got ", bias->sizes());
+    TORCH_CHECK(bias->scalar_type() == x.scalar_type(), kOp, ": bias dtype ", bias->scalar_type(),
+                " does not match x dtype ", x.scalar_type());
+  }
+}
+
+DwConv3dShape make_shape(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
+                         at::IntArrayRef padding, bool tf_same) {
+  TORCH_CHECK(stride.size() == 2 && stride[0] >= 1 && stride[1] >= 1, kOp,
+              ": spatial stride must be two positive ints, got ", stride);
+  TORCH_CHECK(padding.size() == 2 && padding[0] >= 0 && padding[1] >= 0, kOp,
+              ": padding must be two non-negative ints, got ", padding);
+  DwConv3dShape s;
+  s.batch = x.size(0);
+  s.channels = x.size(1);
+  s.in_h = x.size(3);
+  s.in_w = x.size(4);
+  s.kt = weight.size(2);
+  s.kh = weight.size(3);
+  s.kw = weight.size(4);
+  s.stride_h = stride[0];
+  s.stride_w = stride[1];
+  if (tf_same) {
+    same_padding(s.in_h, s.kh, s.stride_h, &s.out_h, &s.pad_top);
+    same_padding(s.in_w, s.kw, s.stride_w, &s.out_w, &s.pad_left);
+  } else {
+    s.pad_top = padding[0];
+    s.pad_left = padding[1];
+    TORCH_CHECK(s.in_h + 2 * s.pad_top >= s.kh && s.in_w + 2 * s.pad_left >= s.kw, kOp,
+                ": kernel (", s.kh, ", ", s.kw, ") is larger than the padded input (",
+                s.in_h + 2 * s.pad_top, ", ", s.in_w + 2 * s.pad_left, ")");
+    s.out_h = symmetric_output(s.in_h, s.kh, s.stride_h, s.pad_top);
+    s.out_w = symmetric_output(s.in_w, s.kw, s.stride_w, s.pad_left);
+  }
+  return s;
+}
+
+template <class Fn>
+void dispatch_float(const at::Tensor& x, Fn&& fn) {
+  if (x.scalar_type() == at::kFloat) {
+    fn(float{});
+  } else {
+    fn(double{});
+  }
+}
+
+at::Tensor causal_dwconv3d_cpu(const at::Tensor& x_in, const at::Tensor& weight_in,
+                               const std::optional<at::Tensor>& bias_in, at::IntArrayRef stride,
+                               at::IntArrayRef padding, bool tf_same, c10::string_view activation) {
+  check_input(x_in, weight_in, bias_in);
+  const Activation act = parse_activation(activation);
+  const DwConv3dShape s = make_shape(x_in, weight_in, stride, padding, tf_same);
+  const at::Tensor x = x_in.contiguous();
+  const at::Tensor weight = weight_in.contiguous();
+  const at::Tensor bias = bias_in ? bias_in->contiguous() : at::Tensor();
+  at::Tensor y = at::empty({s.batch, s.channels, x.size(2), s.out_h, s.out_w}, x.options());
+  if (y.numel() == 0) return y;
+  dispatch_float(x, [&](auto zero) {
+    using T = decltype(zero);
+    causal_dwconv3d_forward(x.const_data_ptr<T>(), x.size(2), nullptr, 0, weight.const_data_ptr<T>(),
+                            bias.defined() ? bias.const_data_ptr<T>() : nullptr, y.mutable_data_ptr<T>(),
+                            s, act);
+  });
+  return y;
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> causal_dwconv3d_backward_cpu(
+    const at::Tensor& grad_in, const at::Tensor& x_in, const at::Tensor& weight_in,
+    at::IntArrayRef stride, at::IntArrayRef padding, bool tf_same, std::array<bool, 3> mask) {
+  check_input(x_in, weight_in, std::nullopt);
+  const DwConv3dShape s = make_shape(x_in, weight_in, stride, padding, tf_same);
+  TORCH_CHECK(grad_in.sizes() == at::IntArrayRef({s.batch, s.channels, x_in.size(2), s.out_h, s.out_w}),
+              kOp, ": grad of shape ", grad_in.sizes(), " does not match the output");
+  const at::Tensor x = x_in.contiguous(), weight = weight_in.contiguous();
+  const at::Tensor grad = grad_in.contiguous().to(x.scalar_type());
+  at::Tensor dx = mask[0] ? at::empty_like(x) : at::empty({0}, x.options());
+  at::Tensor dw = mask[1] ? at::empty_like(weight) : at::empty({0}, x.options());
+  at::Tensor db = mask[2] ? at::empty({s.channels}, x.options()) : at::empty({0}, x.options());
+  if (mask[0] && dx.numel() == 0) return {dx, dw.zero_(), db.zero_()};
+  dispatch_float(x, [&](auto zero) {
+    using T = decltype(zero);
+    causal_dwconv3d_backward(x.const_data_ptr<T>(), grad.const_data_ptr<T>(), x.size(2),
+                             weight.const_data_ptr<T>(), mask[0] ? dx.mutable_data_ptr<T>() : nullptr,
+                             mask[1] ? dw.mutable_data_ptr<T>() : nullptr,
+                             mask[2] ? db.mutable_data_ptr<T>() : nullptr, s);
+  });
+  return {dx, dw, db};
+}
+
+// Checks everything a step needs before anything is written.
+DwConv3dShape check_stream(const at::Tensor& x, const at::Tensor& weight,
+                           const std::optional<at::Tensor>& bias, const at::Tensor& buffer,
+                           const at::Tensor& position, at::IntArrayRef stride, at::IntArrayRef padding,
+                           bool tf_same) {
+  check_input(x, weight, bias);
+  TORCH_CHECK(x.size(2) >= 1, kOp, ": a streaming step needs at least one new frame, got T = 0");
+  const DwConv3dShape s = make_shape(x, weight, stride, padding, tf_same);
+  const std::vector<int64_t> want{s.batch, s.channels, s.kt - 1, s.in_h, s.in_w};
+  TORCH_CHECK(buffer.sizes() == at::IntArrayRef(want), kOp, ": stream buffer of shape ", buffer.sizes(),
+              " does not match this step: expected ", at::IntArrayRef(want),
+              " (batch, channels, kT-1, height, width); create it with init_state");
+  TORCH_CHECK(buffer.scalar_type() == x.scalar_type(), kOp, ": stream buffer dtype ",
+              buffer.scalar_type(), " does not match x dtype ", x.scalar_type());
+  TORCH_CHECK(buffer.device() == x.device(), kOp, ": stream buffer is on ", buffer.device(),
+              " but x is on ", x.device());
+  TORCH_CHECK(buffer.is_contiguous(), kOp, ": stream buffer must be contiguous");
+  TORCH_CHECK(position.scalar_type() == at::kLong && position.numel() == 1 &&
+                  position.device().is_cpu(),
+              kOp, ": position must be a one-element int64 CPU tensor");
+  TORCH_CHECK(position.item<int64_t>() >= 0, kOp, ": position must be >= 0");
+  return s;
+}
+
+void stream_step(const at::Tensor& x_in, const at::Tensor& weight_in,
+                 const std::optional<at::Tensor>& bias_in, at::Tensor& buffer, at::Tensor& position,
+                 at::Tensor& out, const DwConv3dShape& s, Activation act) {
+  const at::Tensor x = x_in.contiguous(), weight = weight_in.contiguous();
+  const at::Tensor bias = bias_in ? bias_in->contiguous() : at::Tensor();
+  const int64_t pos = position.item<int64_t>();
+  dispatch_float(x, [&](auto zero) {
+    using T = decltype(zero);
+    causal_dwconv3d_forward(x.const_data_ptr<T>(), x.size(2),
+                            s.kt > 1 ? buffer.mutable_data_ptr<T>() : nullptr, pos,
+                            weight.const_data_ptr<T>(), bias.defined() ? bias.const_data_ptr<T>() : nullptr,
+                            out.mutable_data_ptr<T>(), s, act);
+  });
+  position.fill_(pos + x.size(2));
+}
+
+at::Tensor causal_dwconv3d_stream_cpu(const at::Tensor& x, const at::Tensor& weight,
+                                      const std::optional<at::Tensor>& bias, at::Tensor& buffer,
+                                      at::Tensor& position, at::IntArrayRef stride,
+                                      at::IntArrayRef padding, bool tf_same,
+                                      c10::string_view activation) {
+  const Activation act = parse_activation(activation);
+  const DwConv3dShape s = check_stream(x, weight, bias, buffer, position, stride, padding, tf_same);
+  at::Tensor out = at::empty({s.batch, s.channels, x.size(2), s.out_h, s.out_w}, x.options());
+  stream_step(x, weight, bias, buffer, position, out, s, act);
+  return out;
+}
+
+void causal_dwconv3d_stream_out_cpu(const at::Tensor& x, const at::Tensor& weight,
+                                    const std::optional<at::Tensor>& bias, at::Tensor& buffer,
+                                    at::Tensor& position, at::Tensor& out, at::IntArrayRef stride,
+                                    at::IntArrayRef padding, bool tf_same, c10::string_view activation) {
+  const Activation act = parse_activation(activation);
+  const DwConv3dShape s = check_stream(x, weight, bias, buffer, position, stride, padding, tf_same);
+  const std::vector<int64_t> want{s.batch, s.channels, x.size(2), s.out_h, s.out_w};
+  TORCH_CHECK(out.sizes() == at::IntArrayRef(want) && out.scalar_type() == x.scalar_type() &&
+                  out.is_contiguous() && out.device() == x.device(),
+              kOp, ": out must be a contiguous ", x.scalar_type(), " tensor of shape ",
+              at::IntArrayRef(want), ", got ", out.scalar_type(), " ", out.sizes());
+  stream_step(x, weight, bias, buffer, position, out, s, act);
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(fastvfx, CPU, m) {
+  m.impl("causal_dwconv3d", causal_dwconv3d_cpu);
+  m.impl("_causal_dwconv3d_backward", causal_dwconv3d_backward_cpu);
+  m.impl("causal_dwconv3d_stream_", causal_dwconv3d_stream_cpu);
+  m.impl("causal_dwconv3d_stream_out_", causal_dwconv3d_stream_out_cpu);
+}
+
+}  // namespace fastvfx::ops

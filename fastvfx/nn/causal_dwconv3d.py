@@ -1,0 +1,126 @@
+"""CausalDepthwiseConv3d: MoViNet's causal depthwise conv, full clip or streaming."""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Union
+
+import torch
+from torch import Tensor, nn
+
+from ..ops.causal_dwconv3d import (
+    StreamState,
+    _activation_name,
+    causal_dwconv3d,
+    causal_dwconv3d_step,
+    init_stream_state,
+    normalize_geometry,
+)
+
+
+class CausalDepthwiseConv3d(nn.Module):
+    """Depthwise Conv3D that only looks at past frames (MoViNets).
+
+    ``forward(x)`` runs a full clip (N, C, T, H, W). For streaming,
+    ``state = init_state(batch, height, width)`` starts a video and
+    ``y, state = step(x, state)`` processes the next t >= 1 frames in constant
+    memory; any chunking of a clip gives the ``forward`` output.
+
+    Args:
+        channels: C (depthwise: one filter per channel).
+        kernel_size: kT or (kT, kH, kW); (1, k, k) spatial and (kT, 1, 1)
+            temporal kernels are what (2+1)D MoViNet streams use.
+        stride: spatial stride, an int or (sh, sw) (or (1, sh, sw)).
+        padding: "same" (TensorFlow's rule, as MoViNet) or int / (int, int).
+        bias: learn a bias.
+        activation: None, "relu", "relu6", "hardswish" or "swish", fused.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        kernel_size: Union[int, tuple[int, int, int]],
+        stride: Union[int, tuple[int, ...]] = 1,
+        padding: Union[str, int, tuple[int, int]] = "same",
+        bias: bool = True,
+        activation: Optional[str] = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(kernel_size, int):
+            kernel_size = (kernel_size,) * 3
+        if len(kernel_size) != 3 or min(kernel_size) < 1:
+            raise ValueError(f"kernel_size must be an int or (kT, kH, kW) of positive ints, got {kernel_size}")
+        self.channels = channels
+        self.kernel_size = tuple(kernel_size)
+        self._geometry = normalize_geometry(stride, padding)  # validates
+        self.stride = tuple(self._geometry[0])
+        self.padding = padding
+        self.activation = activation
+        _activation_name(activation)  # validates
+        self.weight = nn.Parameter(torch.empty(channels, 1, *self.kernel_size))
+        self.bias = nn.Parameter(torch.empty(channels)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # As nn.Conv3d does (fan-in of one depthwise filter).
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(math.prod(self.kernel_size))
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return causal_dwconv3d(x, self.weight, self.bias, self.stride, self.padding, self.activation)
+
+    def init_state(
+        self,
+        batch_size: int,
+        height: int,
+        width: int,
+        dtype: Optional[torch.dtype] = None,
+        device: Optional[torch.device] = None,
+    ) -> StreamState:
+        """Zeros: the start of a video, for inputs of this batch and frame size."""
+        return init_stream_state(
+            batch_size,
+            self.channels,
+            self.kernel_size[0],
+            height,
+            width,
+            dtype=dtype or self.weight.dtype,
+            device=device or self.weight.device,
+        )
+
+    def step(self, x: Tensor, state: StreamState, out: Optional[Tensor] = None) -> tuple[Tensor, StreamState]:
+        """Output for the next frames x (N, C, t, H, W); ``state`` is updated in
+        place and returned. Inference only (no autograd)."""
+        y = causal_dwconv3d_step(
+            x, self.weight, self.bias, state, self.stride, self.padding, self.activation, out=out
+        )
+        return y, state
+
+    @torch.no_grad()
+    def fuse_bn(self, bn: nn.BatchNorm3d) -> "CausalDepthwiseConv3d":
+        """Fold a following BatchNorm (its running statistics, i.e. eval mode)
+        into this conv's weight and bias, as a deployed MoViNet does. Returns
+        self; the BatchNorm can then be dropped. Requires activation=None (the
+        norm comes before any activation)."""
+        if self.activation is not None:
+            raise ValueError("fuse_bn: the conv has a fused activation; BatchNorm must come before it")
+        if bn.num_features != self.channels:
+            raise ValueError(f"fuse_bn: BatchNorm has {bn.num_features} features, the conv {self.channels} channels")
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps) if bn.affine else 1 / torch.sqrt(bn.running_var + bn.eps)
+        shift = bn.bias if bn.affine else torch.zeros_like(bn.running_mean)
+        bias = self.bias if self.bias is not None else torch.zeros_like(bn.running_mean)
+        self.weight.mul_(scale.view(-1, 1, 1, 1, 1))
+        new_bias = (bias - bn.running_mean) * scale + shift
+        if self.bias is None:
+            self.bias = nn.Parameter(new_bias.to(self.weight.dtype))
+        else:
+            self.bias.copy_(new_bias)
+        return self
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.channels}, kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding!r}, "
+            f"bias={self.bias is not None}, activation={self.activation!r}"
+        )

@@ -1,0 +1,299 @@
+"""Causal depthwise Conv3D (MoViNets): functional API, streaming step, fake
+kernels, autograd and the pure-PyTorch references.
+
+``x`` is ``(N, C, T, H, W)``, ``weight`` ``(C, 1, kT, kH, kW)``. Time is causal
+(kT-1 zero frames in front, temporal stride 1): output frame t sees input
+frames t-kT+1 .. t. Space: stride 1 or 2 (any positive int works), padding
+``"same"`` (TensorFlow's rule, as MoViNet uses: ``out = ceil(in / stride)``,
+the odd extra pixel at the bottom / right) or an int / (int, int) of
+PyTorch-style symmetric zero padding. An activation (``"relu"``, ``"relu6"``,
+``"hardswish"``, ``"swish"``) can be fused after the bias.
+
+Streaming keeps the last kT-1 *input* frames of every channel in a ring
+buffer; feeding a clip in chunks of any size gives the full-clip output.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+IntPair = Union[int, tuple[int, int]]
+Padding = Union[str, int, tuple[int, int]]
+
+ACTIVATIONS = ("relu", "relu6", "hardswish", "swish")
+
+
+class StreamState(NamedTuple):
+    """A causal depthwise Conv3D's streaming state: ``buffer`` (N, C, kT-1, H, W)
+    holds the last kT-1 input frames (a ring), ``position`` (int64, one element)
+    counts the frames consumed. Zeros / 0 are the start of a video."""
+
+    buffer: Tensor
+    position: Tensor
+
+
+# ---------------------------------------------------------------------------
+# Argument normalisation (shared by the functional API and the module)
+# ---------------------------------------------------------------------------
+
+
+def _pair(value, name: str) -> tuple[int, int]:
+    if isinstance(value, int):
+        return (value, value)
+    value = tuple(value)
+    if len(value) == 3:
+        if value[0] != 1:
+            raise ValueError(f"causal_dwconv3d: temporal {name} must be 1 (the conv is causal), got {value[0]}")
+        value = value[1:]
+    if len(value) != 2 or not all(isinstance(v, int) for v in value):
+        raise ValueError(f"causal_dwconv3d: {name} must be an int or a pair of ints, got {value!r}")
+    return value
+
+
+def normalize_geometry(stride: IntPair, padding: Padding) -> tuple[list[int], list[int], bool]:
+    """(spatial stride, symmetric padding, tf_same) as the ops take them."""
+    sh, sw = _pair(stride, "stride")
+    if sh < 1 or sw < 1:
+        raise ValueError(f"causal_dwconv3d: stride must be positive, got {(sh, sw)}")
+    if isinstance(padding, str):
+        if padding != "same":
+            raise ValueError(f"causal_dwconv3d: padding must be 'same', an int or a pair, got {padding!r}")
+        return [sh, sw], [0, 0], True
+    ph, pw = _pair(padding, "padding")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"causal_dwconv3d: padding must be non-negative, got {(ph, pw)}")
+    return [sh, sw], [ph, pw], False
+
+
+def _activation_name(activation: Optional[str]) -> str:
+    if activation is None:
+        return "none"
+    name = "swish" if activation == "silu" else activation
+    if name not in ACTIVATIONS:
+        raise ValueError(f"causal_dwconv3d: activation must be None or one of {ACTIVATIONS}, got {activation!r}")
+    return name
+
+
+def spatial_padding(size: int, kernel: int, stride: int, padding: Optional[int]) -> tuple[int, int, int]:
+    """(out, pad_front, pad_back) of one spatial dim; padding None = TF "same"."""
+    if padding is None:
+        out = -(-size // stride)
+        total = max((out - 1) * stride + kernel - size, 0)
+        return out, total // 2, total - total // 2
+    return (size + 2 * padding - kernel) // stride + 1, padding, padding
+
+
+# ---------------------------------------------------------------------------
+# Functional API
+# ---------------------------------------------------------------------------
+
+
+def causal_dwconv3d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor] = None,
+    stride: IntPair = 1,
+    padding: Padding = "same",
+    activation: Optional[str] = None,
+) -> Tensor:
+    """Full-clip causal depthwise Conv3D with fused bias and activation.
+    Differentiable in x, weight and bias (dedicated backward kernels)."""
+    stride_, pad, same = normalize_geometry(stride, padding)
+    return torch.ops.fastvfx.causal_dwconv3d(x, weight, bias, stride_, pad, same, _activation_name(activation))
+
+
+def init_stream_state(
+    batch_size: int,
+    channels: int,
+    kernel_t: int,
+    height: int,
+    width: int,
+    dtype: Optional[torch.dtype] = None,
+    device: Optional[torch.device] = None,
+) -> StreamState:
+    """A fresh streaming state: the start of a video."""
+    buffer = torch.zeros(batch_size, channels, kernel_t - 1, height, width, dtype=dtype, device=device)
+    return StreamState(buffer, torch.zeros(1, dtype=torch.int64))
+
+
+def causal_dwconv3d_step(
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor],
+    state: StreamState,
+    stride: IntPair = 1,
+    padding: Padding = "same",
+    activation: Optional[str] = None,
+    out: Optional[Tensor] = None,
+) -> Tensor:
+    """Process the next ``t >= 1`` frames ``x`` (N, C, t, H, W) of a stream.
+
+    Reads the previous frames from ``state`` and updates it in place (no
+    concatenation, no allocation but the output; pass ``out`` to reuse that
+    too). Inference only: the step has no autograd. A state whose batch,
+    channels, size, dtype or device does not match raises and is left as is.
+    """
+    stride_, pad, same = normalize_geometry(stride, padding)
+    act = _activation_name(activation)
+    if out is None:
+        return torch.ops.fastvfx.causal_dwconv3d_stream_(
+            x, weight, bias, state.buffer, state.position, stride_, pad, same, act
+        )
+    torch.ops.fastvfx.causal_dwconv3d_stream_out_(
+        x, weight, bias, state.buffer, state.position, out, stride_, pad, same, act
+    )
+    return out
+
+
+# ---------------------------------------------------------------------------
+# References: pure PyTorch, as MoViNet's PyTorch port computes them.
+# ---------------------------------------------------------------------------
+
+
+def _apply_activation(y: Tensor, activation: Optional[str]) -> Tensor:
+    name = _activation_name(activation)
+    if name == "relu":
+        return F.relu(y)
+    if name == "relu6":
+        return F.relu6(y)
+    if name == "hardswish":
+        return F.hardswish(y)
+    if name == "swish":
+        return F.silu(y)
+    return y
+
+
+def causal_dwconv3d_reference(
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor] = None,
+    stride: IntPair = 1,
+    padding: Padding = "same",
+    activation: Optional[str] = None,
+) -> Tensor:
+    """``F.conv3d(F.pad(x, ...), groups=C)`` with explicit causal and spatial padding."""
+    (sh, sw), pad, same = normalize_geometry(stride, padding)
+    kt, kh, kw = weight.shape[2:]
+    _, pt, pb = spatial_padding(x.size(3), kh, sh, None if same else pad[0])
+    _, pl, pr = spatial_padding(x.size(4), kw, sw, None if same else pad[1])
+    padded = F.pad(x, (pl, pr, pt, pb, kt - 1, 0))
+    y = F.conv3d(padded, weight, bias, stride=(1, sh, sw), groups=x.size(1))
+    return _apply_activation(y, activation)
+
+
+def causal_dwconv3d_stream_reference(
+    x: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor],
+    buffer: Tensor,
+    stride: IntPair = 1,
+    padding: Padding = "same",
+    activation: Optional[str] = None,
+) -> tuple[Tensor, Tensor]:
+    """The upstream streaming step: concatenate the buffer in front of the
+    chunk, run a generic depthwise conv3d, keep the last kT-1 frames.
+    Returns (y, new_buffer)."""
+    (sh, sw), pad, same = normalize_geometry(stride, padding)
+    kt, kh, kw = weight.shape[2:]
+    joined = torch.cat((buffer, x), dim=2)
+    _, pt, pb = spatial_padding(x.size(3), kh, sh, None if same else pad[0])
+    _, pl, pr = spatial_padding(x.size(4), kw, sw, None if same else pad[1])
+    y = F.conv3d(F.pad(joined, (pl, pr, pt, pb)), weight, bias, stride=(1, sh, sw), groups=x.size(1))
+    return _apply_activation(y, activation), joined[:, :, joined.size(2) - (kt - 1) :]
+
+
+# ---------------------------------------------------------------------------
+# Fake kernels
+# ---------------------------------------------------------------------------
+
+
+def _output_shape(x, weight, stride, padding, tf_same):
+    kh, kw = weight.shape[3], weight.shape[4]
+    oh = spatial_padding(x.shape[3], kh, stride[0], None if tf_same else padding[0])[0]
+    ow = spatial_padding(x.shape[4], kw, stride[1], None if tf_same else padding[1])[0]
+    return (x.shape[0], x.shape[1], x.shape[2], oh, ow)
+
+
+def _check_fake(x, weight, op="fastvfx.causal_dwconv3d"):
+    torch._check(x.dim() == 5, lambda: f"{op}: expected x of shape (N, C, T, H, W), got {tuple(x.shape)}")
+    torch._check(
+        x.dtype in (torch.float32, torch.float64), lambda: f"{op}: supports float32 and float64, got {x.dtype}"
+    )
+    torch._check(
+        weight.dim() == 5 and weight.shape[0] == x.shape[1] and weight.shape[1] == 1,
+        lambda: f"{op}: weight must be (C, 1, kT, kH, kW) with C = {x.shape[1]}, got {tuple(weight.shape)}",
+    )
+
+
+@torch.library.register_fake("fastvfx::causal_dwconv3d")
+def _causal_dwconv3d_fake(x, weight, bias, stride, padding, tf_same, activation):
+    _check_fake(x, weight)
+    return x.new_empty(_output_shape(x, weight, stride, padding, tf_same))
+
+
+@torch.library.register_fake("fastvfx::_causal_dwconv3d_backward")
+def _causal_dwconv3d_backward_fake(grad, x, weight, stride, padding, tf_same, output_mask):
+    dx = torch.empty_like(x, memory_format=torch.contiguous_format) if output_mask[0] else x.new_empty((0,))
+    dw = torch.empty_like(weight, memory_format=torch.contiguous_format) if output_mask[1] else x.new_empty((0,))
+    db = x.new_empty((x.shape[1],)) if output_mask[2] else x.new_empty((0,))
+    return dx, dw, db
+
+
+@torch.library.register_fake("fastvfx::causal_dwconv3d_stream_")
+def _causal_dwconv3d_stream_fake(x, weight, bias, buffer, position, stride, padding, tf_same, activation):
+    _check_fake(x, weight, "fastvfx.causal_dwconv3d_stream_")
+    torch._check(
+        tuple(buffer.shape) == (x.shape[0], x.shape[1], weight.shape[2] - 1, x.shape[3], x.shape[4]),
+        lambda: f"fastvfx.causal_dwconv3d_stream_: stream buffer of shape {tuple(buffer.shape)} does not match",
+    )
+    return x.new_empty(_output_shape(x, weight, stride, padding, tf_same))
+
+
+@torch.library.register_fake("fastvfx::causal_dwconv3d_stream_out_")
+def _causal_dwconv3d_stream_out_fake(x, weight, bias, buffer, position, out, stride, padding, tf_same, activation):
+    _check_fake(x, weight, "fastvfx.causal_dwconv3d_stream_out_")
+
+
+# ---------------------------------------------------------------------------
+# Autograd: dedicated backward kernels for the conv; a fused activation is
+# differentiated at its pre-activation, recomputed by the fast forward.
+# ---------------------------------------------------------------------------
+
+
+def _activation_grad(z: Tensor, grad: Tensor, name: str) -> Tensor:
+    if name == "relu":
+        return grad * (z > 0)
+    if name == "relu6":
+        return grad * ((z > 0) & (z < 6))
+    if name == "hardswish":
+        return grad * torch.where(z < -3, 0.0, torch.where(z > 3, 1.0, (2 * z + 3) / 6)).to(z.dtype)
+    if name == "swish":
+        s = torch.sigmoid(z)
+        return grad * (s * (1 + z * (1 - s)))
+    return grad
+
+
+def _setup(ctx, inputs, output):
+    x, weight, bias, stride, padding, tf_same, activation = inputs
+    ctx.save_for_backward(x, weight, bias)
+    ctx.geometry = (stride, padding, tf_same)
+    ctx.activation = activation
+    ctx.has_bias = bias is not None
+
+
+def _backward(ctx, grad):
+    x, weight, bias = ctx.saved_tensors
+    stride, padding, tf_same = ctx.geometry
+    if ctx.activation != "none":
+        z = torch.ops.fastvfx.causal_dwconv3d(x, weight, bias, stride, padding, tf_same, "none")
+        grad = _activation_grad(z, grad, ctx.activation)
+    mask = [ctx.needs_input_grad[0], ctx.needs_input_grad[1], ctx.has_bias and ctx.needs_input_grad[2]]
+    dx, dw, db = torch.ops.fastvfx._causal_dwconv3d_backward(grad, x, weight, stride, padding, tf_same, mask)
+    return (dx if mask[0] else None, dw if mask[1] else None, db if mask[2] else None, None, None, None, None)
+
+
+torch.library.register_autograd("fastvfx::causal_dwconv3d", _backward, setup_context=_setup)
