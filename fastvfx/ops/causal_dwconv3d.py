@@ -247,6 +247,11 @@ def _causal_dwconv3d_backward_fake(grad, x, weight, stride, padding, tf_same, ou
 def _causal_dwconv3d_stream_fake(x, weight, bias, buffer, position, stride, padding, tf_same, activation):
     _check_fake(x, weight, "fastvfx.causal_dwconv3d_stream_")
     torch._check(
+        buffer.device == x.device and buffer.dtype == x.dtype,
+        lambda: f"fastvfx.causal_dwconv3d_stream_: stream buffer ({buffer.dtype}, {buffer.device}) does not "
+        f"match x ({x.dtype}, {x.device})",
+    )
+    torch._check(
         tuple(buffer.shape) == (x.shape[0], x.shape[1], weight.shape[2] - 1, x.shape[3], x.shape[4]),
         lambda: f"fastvfx.causal_dwconv3d_stream_: stream buffer of shape {tuple(buffer.shape)} does not match",
     )
