@@ -25,6 +25,13 @@ import torch
 from torch import Tensor
 
 from ._info import info
+from .ops.causal_dwconv3d import (
+    causal_dwconv3d,
+    causal_dwconv3d_reference,
+    causal_dwconv3d_step,
+    causal_dwconv3d_stream_reference,
+    init_stream_state,
+)
 from .ops.temporal_shift import (
     shift_conv1x1,
     shift_conv1x1_reference,
@@ -173,7 +180,7 @@ class Case:
     the fastvfx candidate, both called as ``fn(*make())``."""
 
     op: str
-    shape: tuple[int, int, int, int]
+    shape: tuple[int, ...]
     layout: str
     make: Callable[[], tuple[Tensor, ...]]
     baseline: Callable[..., object]
@@ -182,8 +189,10 @@ class Case:
     moved_bytes: Optional[int] = None
     # Out of place: also time x.clone(), the cost of filling fresh output memory.
     clone_floor: bool = False
-    # The shifts move bytes and must be bit-exact; the conv sums in another order.
+    # The shifts move bytes and must be bit-exact; the convs sum in another order.
     exact: bool = True
+    # Floating-point operations of one candidate call, for compute-bound ops.
+    flops: Optional[int] = None
 
     @property
     def id(self) -> str:
@@ -196,6 +205,11 @@ class Case:
 
 def cases() -> list[Case]:
     """Every case, grouped by op. Builds no tensors."""
+    return shift_cases() + dwconv3d_cases()
+
+
+def shift_cases() -> list[Case]:
+    """The temporal-shift family."""
     clips = [(shape, layout) for shape in CLIP_SHAPES for layout in LAYOUTS]
     # One frame of each clip shape, without repeating a frame shape.
     frame_shapes = list(dict.fromkeys((1, *shape[1:]) for shape in CLIP_SHAPES))
@@ -243,7 +257,8 @@ def verify(case: Case) -> None:
     expected = _as_tuple(case.baseline(*case.make()))
     actual = _as_tuple(case.candidate(*case.make()))
     for want, got in zip(expected, actual, strict=True):
-        same = torch.equal(got, want) if case.exact else torch.allclose(got, want, rtol=1e-4, atol=1e-5)
+        scale = want.abs().max().item() if want.numel() else 0.0
+        same = torch.equal(got, want) if case.exact else torch.allclose(got, want, rtol=1e-4, atol=1e-5 * max(1.0, scale))
         if not same:
             diff = (got - want).abs().max().item()
             raise AssertionError(f"{case.label}: fastvfx differs from the baseline (max abs diff {diff:g})")
@@ -260,6 +275,28 @@ def prepare(case: Case) -> dict[str, Callable[[], object]]:
         calls["memcpy"] = memcpy_call(_nbytes(case.shape))
     calls["fastvfx"] = partial(case.candidate, *args)
     return calls
+
+
+def run_with_pytest_benchmark(case: Case, benchmark, budget: Budget) -> Optional["Result"]:
+    """One case under pytest-benchmark: its ``benchmark`` fixture times the
+    fastvfx call while the baseline (and clone / memcpy where they apply) run
+    in pedantic's untimed setup before every round, so both alternate round
+    by round. Returns the Result, or None when benchmarks are disabled."""
+    verify(case)
+    calls = prepare(case)
+    rounds = warm_up(calls, budget)
+    candidate = calls.pop("fastvfx")
+    references = InterleavedTimer(calls)
+    benchmark.group = case.op
+    # Warm-up already ran (all calls), hence warmup_rounds=0.
+    benchmark.pedantic(candidate, setup=references.round, rounds=rounds, iterations=1, warmup_rounds=0)
+    if not benchmark.enabled:
+        return None
+    stats = references.stats()
+    stats["fastvfx"] = summarize(benchmark.stats.stats.data)
+    result = Result(case, stats)
+    benchmark.extra_info.update(result.summary())
+    return result
 
 
 def warm_up(calls: dict[str, Callable[[], object]], budget: Budget) -> int:
@@ -307,6 +344,8 @@ class Result:
             "fastvfx_ms": 1e3 * self._median("fastvfx"),
             "speedup": self.speedup,
         }
+        if self.case.flops is not None:
+            row["GFLOPs"] = self.case.flops / self._median("fastvfx") / 1e9
         if "clone" in self.stats:
             row["clone_ms"] = 1e3 * self._median("clone")
         if "memcpy" in self.stats:
@@ -323,10 +362,115 @@ def measure_case(case: Case, budget: Budget) -> Result:
 
 
 # ---------------------------------------------------------------------------
+# Causal depthwise Conv3D (MoViNet-A0 shapes)
+# ---------------------------------------------------------------------------
+
+# (C, H = W, (kT, kH, kW), spatial stride) of MoViNet-A0 stream layers.
+MOVINET_A0_LAYERS = (
+    (40, 56, (5, 3, 3), 1),
+    (64, 28, (3, 3, 3), 1),
+    (104, 14, (5, 3, 3), 1),
+    (168, 7, (5, 3, 3), 1),
+    (24, 56, (1, 5, 5), 2),
+    (80, 28, (3, 1, 1), 1),
+)
+# Full clips: T = 8 for every layer, T = 50 for two.
+CLIP_FRAMES = ((8, MOVINET_A0_LAYERS), (50, MOVINET_A0_LAYERS[1:3]))
+
+
+def _conv_flops(c: int, t: int, out_hw: int, kernel: tuple[int, int, int]) -> int:
+    return 2 * c * t * out_hw * out_hw * kernel[0] * kernel[1] * kernel[2]
+
+
+def _layer_tensors(c: int, h: int, kernel, t: int, seed: int = 0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn((1, c, t, h, h), generator=generator)
+    weight = torch.randn((c, 1, *kernel), generator=generator)
+    return x, weight, torch.randn((c,), generator=generator)
+
+
+def _make_step(c, h, kernel, stride):
+    frame, weight, bias = _layer_tensors(c, h, kernel, 1)
+    out_hw = -(-h // stride)
+    buffer = torch.zeros(1, c, kernel[0] - 1, h, h)
+    state = init_stream_state(1, c, kernel[0], h, h)
+    out = torch.empty(1, c, 1, out_hw, out_hw)
+    return frame, weight, bias, stride, buffer, state, out
+
+
+def _step_reference(frame, weight, bias, stride, buffer, state, out):
+    return causal_dwconv3d_stream_reference(frame, weight, bias, buffer, stride)[0]
+
+
+def _step(frame, weight, bias, stride, buffer, state, out):
+    return causal_dwconv3d_step(frame, weight, bias, state, stride, out=out)
+
+
+def _make_dwconv_clip(c, h, kernel, stride, t):
+    x, weight, bias = _layer_tensors(c, h, kernel, t)
+    return x, weight, bias, stride
+
+
+def _dwconv_reference(x, weight, bias, stride):
+    return causal_dwconv3d_reference(x, weight, bias, stride)
+
+
+def _dwconv(x, weight, bias, stride):
+    return causal_dwconv3d(x, weight, bias, stride)
+
+
+def _make_dwconv_backward(c, h, kernel, stride, t):
+    x, weight, bias = (v.requires_grad_(True) for v in _layer_tensors(c, h, kernel, t))
+    y_reference = causal_dwconv3d_reference(x, weight, bias, stride)
+    y_fastvfx = causal_dwconv3d(x, weight, bias, stride)
+    grad = torch.randn(y_fastvfx.shape, generator=torch.Generator().manual_seed(1))
+    return x, weight, bias, grad, y_reference, y_fastvfx
+
+
+def _backward_of(y: Tensor, x, weight, bias, grad) -> tuple[Tensor, ...]:
+    return torch.autograd.grad(y, (x, weight, bias), grad, retain_graph=True)
+
+
+def _dwconv_backward_reference(x, weight, bias, grad, y_reference, y_fastvfx):
+    return _backward_of(y_reference, x, weight, bias, grad)
+
+
+def _dwconv_backward(x, weight, bias, grad, y_reference, y_fastvfx):
+    return _backward_of(y_fastvfx, x, weight, bias, grad)
+
+
+def dwconv3d_cases() -> list[Case]:
+    """Causal depthwise Conv3D: streaming step (vs concat + F.conv3d), full
+    clip forward and backward (vs F.pad + F.conv3d and its autograd)."""
+    all_cases = []
+    for c, h, kernel, stride in MOVINET_A0_LAYERS:
+        out_hw = -(-h // stride)
+        all_cases.append(
+            Case("dwconv3d step", (1, c, 1, h, h, *kernel, stride), "NCTHW",
+                 partial(_make_step, c, h, kernel, stride), _step_reference, _step, exact=False,
+                 flops=_conv_flops(c, 1, out_hw, kernel))
+        )
+    for kind, baseline, candidate, make, flop_factor in (
+        ("dwconv3d clip", _dwconv_reference, _dwconv, _make_dwconv_clip, 1),
+        ("dwconv3d backward", _dwconv_backward_reference, _dwconv_backward, _make_dwconv_backward, 2),
+    ):
+        for t, layers in CLIP_FRAMES:
+            for c, h, kernel, stride in layers:
+                out_hw = -(-h // stride)
+                all_cases.append(
+                    Case(kind, (1, c, t, h, h, *kernel, stride), "NCTHW", partial(make, c, h, kernel, stride, t),
+                         baseline, candidate, exact=False, flops=flop_factor * _conv_flops(c, t, out_hw, kernel))
+                )
+    return all_cases
+
+
+# ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
 
-_COLUMNS = ("op", "shape", "layout", "baseline ms", "fastvfx ms", "speed-up", "clone ms", "memcpy GB/s", "of memcpy")
+_COLUMNS = (
+    "op", "shape", "layout", "baseline ms", "fastvfx ms", "speed-up", "GFLOP/s", "clone ms", "memcpy GB/s", "of memcpy"
+)
 
 
 def _table_rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
@@ -345,6 +489,7 @@ def _table_rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
             ms(summary["baseline_ms"]),
             ms(summary["fastvfx_ms"]),
             f"{summary['speedup']:.2f}x",
+            "-" if "GFLOPs" not in summary else f"{summary['GFLOPs']:.1f}",
             ms(summary.get("clone_ms")),
             "-" if bandwidth is None else f"{bandwidth:.1f}",
             "-" if fraction is None else f"{100 * fraction:.0f}%",
@@ -402,7 +547,7 @@ def _write_report(out_dir: str, context: dict, results: Sequence[Result]) -> tup
     machine_lines.append(f"- torch threads: {context['torch_threads']}")
     machine_lines.append(f"- load average before the run: {context['load_average_before']:.2f}")
     markdown = "\n\n".join([
-        "# fastvfx benchmark: temporal shift",
+        "# fastvfx benchmark",
         f"`{context['command']}` ({context['date']})",
         "\n".join(machine_lines),
         format_table(results, markdown=True),

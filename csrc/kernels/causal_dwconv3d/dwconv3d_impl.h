@@ -132,12 +132,28 @@ void pad_plane(const T* src, T* dst, const PlaneGeom& g) {
 // dx frame from a padded accumulator; input pixels no output reads get zero.
 template <class T>
 void unpad_plane(const T* src, T* dst, const PlaneGeom& g) {
+  // Input columns [0, w_read) lie inside the padded plane.
+  const int64_t w_read = std::max<int64_t>(0, std::min(g.w, g.pw - g.pad_left));
   for (int64_t ih = 0; ih < g.h; ++ih) {
+    T* d = dst + ih * g.w;
     const int64_t r = ih + g.pad_top;
-    for (int64_t iw = 0; iw < g.w; ++iw) {
-      const int64_t c = iw + g.pad_left;
-      dst[ih * g.w + iw] = (r < g.ph && c < g.pw) ? src[g.pos(r, c)] : T(0);
+    if (r >= g.ph) {
+      std::memset(d, 0, sizeof(T) * g.w);
+      continue;
     }
+    if (g.sw == 1) {
+      std::memcpy(d, src + g.pos(r, g.pad_left), sizeof(T) * w_read);
+    } else {
+      // One column phase at a time: contiguous reads, stride-sw writes.
+      for (int64_t q = 0; q < g.sw; ++q) {
+        const int64_t first = ((q - g.pad_left % g.sw) + g.sw) % g.sw;  // first iw in phase q
+        if (first >= w_read) continue;
+        const T* s = src + g.pos(r, first + g.pad_left);
+        const int64_t n = (w_read - first + g.sw - 1) / g.sw;
+        for (int64_t k = 0; k < n; ++k) d[first + k * g.sw] = s[k];
+      }
+    }
+    if (w_read < g.w) std::memset(d + w_read, 0, sizeof(T) * (g.w - w_read));
   }
 }
 
@@ -270,6 +286,10 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
   std::vector<const T*> src(static_cast<size_t>(taps));
   std::vector<T> wsel(static_cast<size_t>(taps));
   std::vector<T> flat(static_cast<size_t>((temporal_only ? hw : g.flat) + kLanes<T>));
+  // Tap offsets, computed once (PlaneGeom::pos divides).
+  std::vector<int64_t> tap_off(static_cast<size_t>(kh * kw));
+  for (int64_t i = 0; i < kh; ++i)
+    for (int64_t j = 0; j < kw; ++j) tap_off[i * kw + j] = g.tap(i, j);
   for (int64_t p = begin; p < end; ++p) {
     const int64_t c = p % s.channels;
     const T* w = a.weight + c * taps;
@@ -291,11 +311,10 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
           continue;
         }
         const T* plane = ring.get(now - (kt - 1) + dt, f);
-        for (int64_t i = 0; i < kh; ++i) {
-          for (int64_t j = 0; j < kw; ++j) {
-            src[n] = plane + g.tap(i, j);
-            wsel[n++] = w[(dt * kh + i) * kw + j];
-          }
+        const T* wt = w + dt * kh * kw;
+        for (int64_t k = 0; k < kh * kw; ++k) {
+          src[n] = plane + tap_off[k];
+          wsel[n++] = wt[k];
         }
       }
       if (temporal_only) {
@@ -342,6 +361,9 @@ void backward_planes(const BackwardArgs<T>& a, int64_t begin, int64_t end) {
   std::vector<T> dyf(static_cast<size_t>(n_flat), T(0));
   std::vector<T> dw(static_cast<size_t>(taps));
   auto dx_plane = [&](int64_t f) { return dx_ring.data() + (f % kt) * g.size(); };
+  std::vector<int64_t> tap_off(static_cast<size_t>(kh * kw));
+  for (int64_t i = 0; i < kh; ++i)
+    for (int64_t j = 0; j < kw; ++j) tap_off[i * kw + j] = g.tap(i, j);
   for (int64_t p = begin; p < end; ++p) {
     const int64_t c = p % s.channels;
     const T* w = a.weight + c * taps;
@@ -361,12 +383,10 @@ void backward_planes(const BackwardArgs<T>& a, int64_t begin, int64_t end) {
         if (f < 0) continue;
         const T* in = a.dweight_part ? ring.get(f, x + f * hw) : nullptr;
         T* acc = dx ? dx_plane(f) : nullptr;
-        for (int64_t i = 0; i < kh; ++i) {
-          for (int64_t j = 0; j < kw; ++j) {
-            const int64_t k = (dt * kh + i) * kw + j, off = g.tap(i, j);
-            if (acc) axpy_vec(acc + off, w[k], dyf.data(), n_flat);
-            if (in) dw[k] += dot_vec(dyf.data(), in + off, n_flat);
-          }
+        for (int64_t ij = 0; ij < kh * kw; ++ij) {
+          const int64_t k = dt * kh * kw + ij;
+          if (acc) axpy_vec(acc + tap_off[ij], w[k], dyf.data(), n_flat);
+          if (in) dw[k] += dot_vec(dyf.data(), in + tap_off[ij], n_flat);
         }
       }
       if (a.dbias_part) {
