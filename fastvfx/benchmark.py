@@ -393,7 +393,7 @@ def _make_step(c, h, kernel, stride):
     frame, weight, bias = _layer_tensors(c, h, kernel, 1)
     out_hw = -(-h // stride)
     buffer = torch.zeros(1, c, kernel[0] - 1, h, h)
-    state = init_stream_state(1, c, kernel[0], h, h)
+    state = init_stream_state(1, c, kernel[0], h, h, kernel_size=kernel, stride=stride)
     out = torch.empty(1, c, 1, out_hw, out_hw)
     return frame, weight, bias, stride, buffer, state, out
 

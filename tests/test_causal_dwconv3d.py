@@ -61,12 +61,15 @@ def test_tf_same_puts_the_extra_pixel_bottom_right():
 @pytest.mark.parametrize("k", KERNELS)
 @pytest.mark.parametrize("stride", [1, 2])
 @pytest.mark.parametrize("chunks", [[1] * 8, [2] * 4, [4, 4], [3, 1, 4], [5, 2, 1]])
-def test_streaming_equals_full_clip(each_isa, k, stride, chunks):
+@pytest.mark.parametrize("cached", [False, True])
+def test_streaming_equals_full_clip(each_isa, k, stride, chunks, cached):
     x = torch.randn(2, 5, 8, 9, 8)
     w = torch.randn(5, 1, *k)
     b = torch.randn(5)
     full = fastvfx.causal_dwconv3d(x, w, b, stride, "same", "hardswish")
-    state = init_stream_state(2, 5, k[0], 9, 8)
+    geometry = dict(kernel_size=k, stride=stride) if cached else {}
+    state = init_stream_state(2, 5, k[0], 9, 8, **geometry)
+    assert (state.padded.numel() > 0) == (cached and k[0] > 1)
     outs, t = [], 0
     for size in chunks:
         outs.append(fastvfx.causal_dwconv3d_step(x[:, :, t : t + size], w, b, state, stride, "same", "hardswish"))
@@ -162,7 +165,11 @@ def _opcheck_samples():
     state = init_stream_state(2, 4, 3, 6, 7)
     frame = torch.randn(2, 4, 1, 6, 7)
     yield torch.ops.fastvfx.causal_dwconv3d_stream_.default, (
-        frame, w.detach(), b.detach(), state.buffer, state.position, [1, 1], [0, 0], True, "none"
+        frame, w.detach(), b.detach(), state.buffer, state.position, state.padded, [1, 1], [0, 0], True, "none"
+    )
+    cached = init_stream_state(2, 4, 3, 6, 7, kernel_size=(3, 3, 3), stride=2)
+    yield torch.ops.fastvfx.causal_dwconv3d_stream_.default, (
+        frame, w.detach(), None, cached.buffer, cached.position, cached.padded, [2, 2], [0, 0], True, "relu"
     )
 
 
@@ -257,6 +264,12 @@ class TestBadInput:
         assert torch.equal(st.position, before[1])
         if before[0] is not None:
             assert torch.equal(st.buffer, before[0])
+
+    def test_padded_cache_of_another_layer_is_refused(self):
+        st = init_stream_state(2, 4, 3, 6, 6, kernel_size=(3, 5, 5))
+        with pytest.raises(RuntimeError, match="padded cache"):
+            fastvfx.causal_dwconv3d_step(self.frame, self.w, None, st)
+        assert st.position.item() == 0
 
     def test_empty_step_is_refused(self):
         st = init_stream_state(2, 4, 3, 6, 6)

@@ -13,12 +13,14 @@ TORCH_LIBRARY_FRAGMENT(fastvfx, m) {
   m.def("_causal_dwconv3d_backward(Tensor grad, Tensor x, Tensor weight, int[2] stride, "
         "int[2] padding, bool tf_same, bool[3] output_mask) -> (Tensor, Tensor, Tensor)");
   // One streaming step: x (N, C, t, H, W) are the next t frames; buffer
-  // (N, C, kT-1, H, W) is the ring of past input frames and position (int64,
-  // one element) the number of frames consumed; both are updated in place.
+  // (N, C, kT-1, H, W) is the ring of past input frames, position (int64,
+  // one element) the number of frames consumed, and padded either empty or a
+  // cache of the buffer in the kernel's padded layout; all are updated in place.
   m.def("causal_dwconv3d_stream_(Tensor x, Tensor weight, Tensor? bias, Tensor(a!) buffer, "
-        "Tensor(b!) position, int[2] stride, int[2] padding, bool tf_same, str activation) -> Tensor");
+        "Tensor(b!) position, Tensor(c!) padded, int[2] stride, int[2] padding, bool tf_same, "
+        "str activation) -> Tensor");
   // The same step writing into a preallocated output.
   m.def("causal_dwconv3d_stream_out_(Tensor x, Tensor weight, Tensor? bias, Tensor(a!) buffer, "
-        "Tensor(b!) position, Tensor(c!) out, int[2] stride, int[2] padding, bool tf_same, "
-        "str activation) -> ()");
+        "Tensor(b!) position, Tensor(c!) padded, Tensor(d!) out, int[2] stride, int[2] padding, "
+        "bool tf_same, str activation) -> ()");
 }

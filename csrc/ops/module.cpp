@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/causal_dwconv3d_kernel.h"
 #include "fastvfx/isa.h"
 #include "fastvfx/version.h"
 
@@ -53,4 +54,12 @@ PYBIND11_MODULE(_C, m) {
         "Select the ISA variant the kernels use (ValueError when it cannot run here).");
   m.def("num_threads", [] { return at::get_num_threads(); },
         "Threads the kernels use (torch's intra-op thread count).");
+  m.def(
+      "causal_dwconv3d_padded_numel",
+      [](std::vector<int64_t> x_size, std::vector<int64_t> kernel, std::vector<int64_t> stride,
+         std::vector<int64_t> padding, bool tf_same, bool float64) {
+        return fastvfx::ops::causal_dwconv3d_padded_numel_for(x_size, kernel, stride, padding, tf_same,
+                                                              float64 ? at::kDouble : at::kFloat);
+      },
+      "Elements of one padded frame of a causal_dwconv3d stream cache.");
 }

@@ -88,6 +88,9 @@ class CausalDepthwiseConv3d(nn.Module):
             width,
             dtype=dtype or self.weight.dtype,
             device=device or self.weight.device,
+            kernel_size=self.kernel_size,
+            stride=self.stride,
+            padding=self.padding,
         )
 
     def step(self, x: Tensor, state: StreamState, out: Optional[Tensor] = None) -> tuple[Tensor, StreamState]:

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .. import _C
+
 IntPair = Union[int, tuple[int, int]]
 Padding = Union[str, int, tuple[int, int]]
 
@@ -30,10 +32,14 @@ ACTIVATIONS = ("relu", "relu6", "hardswish", "swish")
 class StreamState(NamedTuple):
     """A causal depthwise Conv3D's streaming state: ``buffer`` (N, C, kT-1, H, W)
     holds the last kT-1 input frames (a ring), ``position`` (int64, one element)
-    counts the frames consumed. Zeros / 0 are the start of a video."""
+    counts the frames consumed; zeros / 0 are the start of a video. ``padded``
+    is either empty or a cache of ``buffer`` in the kernel's padded layout
+    (so past frames are not padded again at every step), kept in step with
+    ``buffer`` by the op: edit neither by hand."""
 
     buffer: Tensor
     position: Tensor
+    padded: Tensor
 
 
 # ---------------------------------------------------------------------------
@@ -114,10 +120,29 @@ def init_stream_state(
     width: int,
     dtype: Optional[torch.dtype] = None,
     device: Optional[torch.device] = None,
+    *,
+    kernel_size: Optional[tuple[int, int, int]] = None,
+    stride: IntPair = 1,
+    padding: Padding = "same",
 ) -> StreamState:
-    """A fresh streaming state: the start of a video."""
+    """A fresh streaming state: the start of a video.
+
+    Given the layer's ``kernel_size`` (kT, kH, kW), ``stride`` and ``padding``,
+    the state also carries the padded cache that spares each step re-padding
+    the kT-1 past frames; without them the cache is empty (steps still work).
+    """
     buffer = torch.zeros(batch_size, channels, kernel_t - 1, height, width, dtype=dtype, device=device)
-    return StreamState(buffer, torch.zeros(1, dtype=torch.int64))
+    padded = buffer.new_empty((0,))
+    if kernel_size is not None and kernel_t > 1:
+        if kernel_size[0] != kernel_t:
+            raise ValueError(f"init_stream_state: kernel_size {kernel_size} does not start with kernel_t={kernel_t}")
+        stride_, pad, same = normalize_geometry(stride, padding)
+        plane = _C.causal_dwconv3d_padded_numel(
+            [batch_size, channels, 1, height, width], list(kernel_size), stride_, pad, same,
+            buffer.dtype == torch.float64,
+        )
+        padded = buffer.new_zeros((batch_size * channels * (kernel_t - 1) * plane,))
+    return StreamState(buffer, torch.zeros(1, dtype=torch.int64), padded)
 
 
 def causal_dwconv3d_step(
@@ -141,10 +166,10 @@ def causal_dwconv3d_step(
     act = _activation_name(activation)
     if out is None:
         return torch.ops.fastvfx.causal_dwconv3d_stream_(
-            x, weight, bias, state.buffer, state.position, stride_, pad, same, act
+            x, weight, bias, state.buffer, state.position, state.padded, stride_, pad, same, act
         )
     torch.ops.fastvfx.causal_dwconv3d_stream_out_(
-        x, weight, bias, state.buffer, state.position, out, stride_, pad, same, act
+        x, weight, bias, state.buffer, state.position, state.padded, out, stride_, pad, same, act
     )
     return out
 
@@ -244,7 +269,7 @@ def _causal_dwconv3d_backward_fake(grad, x, weight, stride, padding, tf_same, ou
 
 
 @torch.library.register_fake("fastvfx::causal_dwconv3d_stream_")
-def _causal_dwconv3d_stream_fake(x, weight, bias, buffer, position, stride, padding, tf_same, activation):
+def _causal_dwconv3d_stream_fake(x, weight, bias, buffer, position, padded, stride, padding, tf_same, activation):
     _check_fake(x, weight, "fastvfx.causal_dwconv3d_stream_")
     torch._check(
         buffer.device == x.device and buffer.dtype == x.dtype,
@@ -259,7 +284,9 @@ def _causal_dwconv3d_stream_fake(x, weight, bias, buffer, position, stride, padd
 
 
 @torch.library.register_fake("fastvfx::causal_dwconv3d_stream_out_")
-def _causal_dwconv3d_stream_out_fake(x, weight, bias, buffer, position, out, stride, padding, tf_same, activation):
+def _causal_dwconv3d_stream_out_fake(
+    x, weight, bias, buffer, position, padded, out, stride, padding, tf_same, activation
+):
     _check_fake(x, weight, "fastvfx.causal_dwconv3d_stream_out_")
 
 

@@ -39,11 +39,11 @@ int64_t plane_grain(const DwConv3dShape& s, int64_t t) {
 }
 
 template <class T>
-void forward(const T* x, int64_t t, T* history, int64_t position, const T* weight, const T* bias,
-             T* y, const DwConv3dShape& shape, Activation act) {
+void forward(const T* x, int64_t t, T* history, T* padded, int64_t position, const T* weight,
+             const T* bias, T* y, const DwConv3dShape& shape, Activation act) {
   const int64_t planes = shape.batch * shape.channels;
   if (planes <= 0 || t <= 0) return;
-  const ForwardArgs<T> args{x, t, history, position, weight, bias, y, shape, act};
+  const ForwardArgs<T> args{x, t, history, history ? padded : nullptr, position, weight, bias, y, shape, act};
   const DwConv3dKernels& k = kernels_for(active_isa());
   auto fn = [&] {
     if constexpr (sizeof(T) == 4) return k.forward_f32;
@@ -98,16 +98,22 @@ int64_t symmetric_output(int64_t in, int64_t kernel, int64_t stride, int64_t pad
   return (in + 2 * pad - kernel) / stride + 1;
 }
 
-void causal_dwconv3d_forward(const float* x, int64_t t, float* history, int64_t position,
-                             const float* weight, const float* bias, float* y,
-                             const DwConv3dShape& shape, Activation act) {
-  dwconv3d::forward(x, t, history, position, weight, bias, y, shape, act);
+int64_t causal_dwconv3d_padded_numel(const DwConv3dShape& shape, int64_t elem_size) {
+  // The layout does not depend on the ISA (64-byte vectors everywhere).
+  const auto& k = dwconv3d::kernels_for(Isa::kScalar);
+  return elem_size == 4 ? k.padded_numel_f32(shape) : k.padded_numel_f64(shape);
 }
 
-void causal_dwconv3d_forward(const double* x, int64_t t, double* history, int64_t position,
-                             const double* weight, const double* bias, double* y,
+void causal_dwconv3d_forward(const float* x, int64_t t, float* history, float* padded,
+                             int64_t position, const float* weight, const float* bias, float* y,
                              const DwConv3dShape& shape, Activation act) {
-  dwconv3d::forward(x, t, history, position, weight, bias, y, shape, act);
+  dwconv3d::forward(x, t, history, padded, position, weight, bias, y, shape, act);
+}
+
+void causal_dwconv3d_forward(const double* x, int64_t t, double* history, double* padded,
+                             int64_t position, const double* weight, const double* bias, double* y,
+                             const DwConv3dShape& shape, Activation act) {
+  dwconv3d::forward(x, t, history, padded, position, weight, bias, y, shape, act);
 }
 
 void causal_dwconv3d_backward(const float* x, const float* dy, int64_t t, const float* weight,

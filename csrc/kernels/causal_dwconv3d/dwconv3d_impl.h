@@ -106,25 +106,57 @@ struct PlaneGeom {
   int64_t tap(int64_t i, int64_t j) const { return pos(i, j); }
 };
 
+// d[k] = s[2k] for k < n: the column split of stride-2 padding. For float,
+// pairs of vectors are deinterleaved with one shuffle each.
+template <class T>
+inline void gather_even(T* d, const T* s, int64_t n, int64_t readable) {
+  int64_t k = 0;
+  if constexpr (sizeof(T) == 4) {
+    typedef int32_t Mask __attribute__((vector_size(64)));
+    constexpr int64_t W = kVecLanes<T>;
+    const Mask even = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+    for (; k + W <= n && 2 * (k + W) <= readable; k += W) {
+      store(d + k, __builtin_shuffle(load(s + 2 * k), load(s + 2 * k + W), even));
+    }
+  }
+  for (; k < n; ++k) d[k] = s[2 * k];
+}
+
 // Copies the input pixels of a frame into their padded positions; every
-// other position of dst is left as it is (zero from the first fill).
+// other position of dst is left as it is (zero from the first fill). Row
+// phase and index advance by counting: no division per row.
 template <class T>
 void pad_plane(const T* src, T* dst, const PlaneGeom& g) {
   const int64_t c0 = std::max<int64_t>(0, g.pad_left);
   const int64_t c1 = std::min<int64_t>(g.pw, g.pad_left + g.w);
-  for (int64_t r = std::max<int64_t>(0, g.pad_top); r < std::min(g.ph, g.pad_top + g.h); ++r) {
+  if (c1 <= c0) return;
+  const int64_t r0 = std::max<int64_t>(0, g.pad_top), r1 = std::min(g.ph, g.pad_top + g.h);
+  // Per column phase: first padded column, its offset in a padded row, count.
+  int64_t first[8], offset[8], count[8];
+  const int64_t phases = std::min<int64_t>(g.sw, 8);
+  for (int64_t q = 0; q < phases; ++q) {
+    first[q] = c0 + ((q - c0 % g.sw) + g.sw) % g.sw;
+    offset[q] = g.pos(0, first[q]);
+    count[q] = first[q] < c1 ? (c1 - first[q] + g.sw - 1) / g.sw : 0;
+  }
+  int64_t rp = r0 % g.sh, ri = r0 / g.sh;
+  for (int64_t r = r0; r < r1; ++r) {
     const T* s = src + (r - g.pad_top) * g.w - g.pad_left;
+    T* d = dst + rp * g.sw * g.sub + ri * g.pws;
     if (g.sw == 1) {
-      if (c1 > c0) std::memcpy(dst + g.pos(r, c0), s + c0, sizeof(T) * (c1 - c0));
+      std::memcpy(d + offset[0], s + c0, sizeof(T) * (c1 - c0));
+    } else if (g.sw == 2) {
+      for (int64_t q = 0; q < 2; ++q) gather_even(d + offset[q], s + first[q], count[q], c1 - first[q]);
     } else {
-      // One column phase at a time: contiguous writes, stride-sw reads.
-      for (int64_t q = 0; q < g.sw; ++q) {
-        const int64_t first = c0 + ((q - c0 % g.sw) + g.sw) % g.sw;
-        if (first >= c1) continue;
-        T* d = dst + g.pos(r, first);
-        const int64_t n = (c1 - first + g.sw - 1) / g.sw;
-        for (int64_t k = 0; k < n; ++k) d[k] = s[first + k * g.sw];
+      for (int64_t q = 0; q < phases; ++q) {
+        T* dq = d + offset[q];
+        const T* sq = s + first[q];
+        for (int64_t k = 0; k < count[q]; ++k) dq[k] = sq[k * g.sw];
       }
+    }
+    if (++rp == g.sh) {
+      rp = 0;
+      ++ri;
     }
   }
 }
@@ -295,6 +327,7 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
     const T* w = a.weight + c * taps;
     const T b = a.bias ? a.bias[c] : T(0);
     T* hist = a.history ? a.history + p * nh * hw : nullptr;
+    T* cache = (a.padded && !temporal_only) ? a.padded + p * nh * g.size() : nullptr;
     const FrameSource<T> source{a.x + p * a.t * hw, hist, a.position, hw, std::max<int64_t>(nh, 1)};
     ring.reset();
     for (int64_t t = 0; t < a.t; ++t) {
@@ -310,7 +343,9 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
           wsel[n++] = w[dt];
           continue;
         }
-        const T* plane = ring.get(now - (kt - 1) + dt, f);
+        const int64_t fa = now - (kt - 1) + dt;
+        // Past frames come padded from the state's cache when there is one.
+        const T* plane = (cache && fa < a.position) ? cache + (fa % nh) * g.size() : ring.get(fa, f);
         const T* wt = w + dt * kh * kw;
         for (int64_t k = 0; k < kh * kw; ++k) {
           src[n] = plane + tap_off[k];
@@ -338,9 +373,12 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
       }
     }
     if (hist != nullptr) {
-      // The newest kT-1 frames overwrite the oldest slots of the ring.
+      // The newest kT-1 frames overwrite the oldest slots of the ring (and
+      // their padded planes, still in the task's ring, those of the cache).
       for (int64_t f = std::max(a.position, a.position + a.t - nh); f < a.position + a.t; ++f) {
-        std::memcpy(hist + (f % nh) * hw, a.x + (p * a.t + (f - a.position)) * hw, sizeof(T) * hw);
+        const T* frame = a.x + (p * a.t + (f - a.position)) * hw;
+        std::memcpy(hist + (f % nh) * hw, frame, sizeof(T) * hw);
+        if (cache) std::memcpy(cache + (f % nh) * g.size(), ring.get(f, frame), sizeof(T) * g.size());
       }
     }
   }
@@ -406,7 +444,18 @@ void backward_planes(const BackwardArgs<T>& a, int64_t begin, int64_t end) {
 }  // namespace
 }  // namespace FVX_DWCONV3D_SUFFIX
 
+namespace FVX_DWCONV3D_SUFFIX {
+namespace {
+template <class T>
+int64_t padded_numel(const DwConv3dShape& s) {
+  return PlaneGeom(s, kLanes<T>).size();
+}
+}  // namespace
+}  // namespace FVX_DWCONV3D_SUFFIX
+
 const DwConv3dKernels FVX_CONCAT(kernels__, FVX_DWCONV3D_SUFFIX) = {
+    FVX_DWCONV3D_SUFFIX::padded_numel<float>,
+    FVX_DWCONV3D_SUFFIX::padded_numel<double>,
     FVX_DWCONV3D_SUFFIX::forward_planes<float>,
     FVX_DWCONV3D_SUFFIX::forward_planes<double>,
     FVX_DWCONV3D_SUFFIX::backward_planes<float>,

@@ -16,6 +16,7 @@ struct ForwardArgs {
   const T* x;        // (N, C, t, H, W)
   int64_t t;         // new frames
   T* history;        // (N, C, kT-1, H, W) ring, or null
+  T* padded;         // the same frames padded, (N*C, kT-1, padded_plane_numel), or null
   int64_t position;  // frames consumed before x
   const T* weight;   // (C, kT, kH, kW)
   const T* bias;     // (C) or null
@@ -37,6 +38,8 @@ struct BackwardArgs {
 };
 
 struct DwConv3dKernels {
+  int64_t (*padded_numel_f32)(const DwConv3dShape&);
+  int64_t (*padded_numel_f64)(const DwConv3dShape&);
   void (*forward_f32)(const ForwardArgs<float>&, int64_t plane_begin, int64_t plane_end);
   void (*forward_f64)(const ForwardArgs<double>&, int64_t plane_begin, int64_t plane_end);
   void (*backward_f32)(const BackwardArgs<float>&, int64_t plane_begin, int64_t plane_end);

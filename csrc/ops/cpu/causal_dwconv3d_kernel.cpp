@@ -5,6 +5,7 @@
 
 #include <string_view>
 
+#include "causal_dwconv3d_kernel.h"
 #include "fastvfx/causal_dwconv3d.h"
 
 namespace fastvfx::ops {
@@ -44,8 +45,9 @@ void check_input(const at::Tensor& x, const at::Tensor& weight, const std::optio
 
 DwConv3dShape make_shape(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
                          at::IntArrayRef padding, bool tf_same) {
-  TORCH_CHECK(stride.size() == 2 && stride[0] >= 1 && stride[1] >= 1, kOp,
-              ": spatial stride must be two positive ints, got ", stride);
+  TORCH_CHECK(stride.size() == 2 && stride[0] >= 1 && stride[1] >= 1 && stride[0] <= 8 &&
+                  stride[1] <= 8,
+              kOp, ": spatial stride must be two ints in [1, 8], got ", stride);
   TORCH_CHECK(padding.size() == 2 && padding[0] >= 0 && padding[1] >= 0, kOp,
               ": padding must be two non-negative ints, got ", padding);
   DwConv3dShape s;
@@ -95,7 +97,7 @@ at::Tensor causal_dwconv3d_cpu(const at::Tensor& x_in, const at::Tensor& weight_
   if (y.numel() == 0) return y;
   dispatch_float(x, [&](auto zero) {
     using T = decltype(zero);
-    causal_dwconv3d_forward(x.const_data_ptr<T>(), x.size(2), nullptr, 0, weight.const_data_ptr<T>(),
+    causal_dwconv3d_forward(x.const_data_ptr<T>(), x.size(2), nullptr, nullptr, 0, weight.const_data_ptr<T>(),
                             bias.defined() ? bias.const_data_ptr<T>() : nullptr, y.mutable_data_ptr<T>(),
                             s, act);
   });
@@ -128,8 +130,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> causal_dwconv3d_backward_cpu(
 // Checks everything a step needs before anything is written.
 DwConv3dShape check_stream(const at::Tensor& x, const at::Tensor& weight,
                            const std::optional<at::Tensor>& bias, const at::Tensor& buffer,
-                           const at::Tensor& position, at::IntArrayRef stride, at::IntArrayRef padding,
-                           bool tf_same) {
+                           const at::Tensor& position, const at::Tensor& padded,
+                           at::IntArrayRef stride, at::IntArrayRef padding, bool tf_same) {
   check_input(x, weight, bias);
   TORCH_CHECK(x.size(2) >= 1, kOp, ": a streaming step needs at least one new frame, got T = 0");
   const DwConv3dShape s = make_shape(x, weight, stride, padding, tf_same);
@@ -146,19 +148,29 @@ DwConv3dShape check_stream(const at::Tensor& x, const at::Tensor& weight,
                   position.device().is_cpu(),
               kOp, ": position must be a one-element int64 CPU tensor");
   TORCH_CHECK(position.item<int64_t>() >= 0, kOp, ": position must be >= 0");
+  if (padded.numel() != 0) {
+    const int64_t want_padded = s.batch * s.channels * (s.kt - 1) *
+                                causal_dwconv3d_padded_numel(s, static_cast<int64_t>(x.element_size()));
+    TORCH_CHECK(padded.numel() == want_padded && padded.scalar_type() == x.scalar_type() &&
+                    padded.device() == x.device() && padded.is_contiguous(),
+                kOp, ": padded cache of ", padded.numel(), " ", padded.scalar_type(),
+                " elements does not match this layer (", want_padded,
+                " expected); create the state with the layer's init_state, or pass an empty tensor");
+  }
   return s;
 }
 
 void stream_step(const at::Tensor& x_in, const at::Tensor& weight_in,
                  const std::optional<at::Tensor>& bias_in, at::Tensor& buffer, at::Tensor& position,
-                 at::Tensor& out, const DwConv3dShape& s, Activation act) {
+                 at::Tensor& padded, at::Tensor& out, const DwConv3dShape& s, Activation act) {
   const at::Tensor x = x_in.contiguous(), weight = weight_in.contiguous();
   const at::Tensor bias = bias_in ? bias_in->contiguous() : at::Tensor();
   const int64_t pos = position.item<int64_t>();
   dispatch_float(x, [&](auto zero) {
     using T = decltype(zero);
     causal_dwconv3d_forward(x.const_data_ptr<T>(), x.size(2),
-                            s.kt > 1 ? buffer.mutable_data_ptr<T>() : nullptr, pos,
+                            s.kt > 1 ? buffer.mutable_data_ptr<T>() : nullptr,
+                            (s.kt > 1 && padded.numel() != 0) ? padded.mutable_data_ptr<T>() : nullptr, pos,
                             weight.const_data_ptr<T>(), bias.defined() ? bias.const_data_ptr<T>() : nullptr,
                             out.mutable_data_ptr<T>(), s, act);
   });
@@ -167,31 +179,44 @@ void stream_step(const at::Tensor& x_in, const at::Tensor& weight_in,
 
 at::Tensor causal_dwconv3d_stream_cpu(const at::Tensor& x, const at::Tensor& weight,
                                       const std::optional<at::Tensor>& bias, at::Tensor& buffer,
-                                      at::Tensor& position, at::IntArrayRef stride,
-                                      at::IntArrayRef padding, bool tf_same,
+                                      at::Tensor& position, at::Tensor& padded,
+                                      at::IntArrayRef stride, at::IntArrayRef padding, bool tf_same,
                                       c10::string_view activation) {
   const Activation act = parse_activation(activation);
-  const DwConv3dShape s = check_stream(x, weight, bias, buffer, position, stride, padding, tf_same);
+  const DwConv3dShape s =
+      check_stream(x, weight, bias, buffer, position, padded, stride, padding, tf_same);
   at::Tensor out = at::empty({s.batch, s.channels, x.size(2), s.out_h, s.out_w}, x.options());
-  stream_step(x, weight, bias, buffer, position, out, s, act);
+  stream_step(x, weight, bias, buffer, position, padded, out, s, act);
   return out;
 }
 
 void causal_dwconv3d_stream_out_cpu(const at::Tensor& x, const at::Tensor& weight,
                                     const std::optional<at::Tensor>& bias, at::Tensor& buffer,
-                                    at::Tensor& position, at::Tensor& out, at::IntArrayRef stride,
-                                    at::IntArrayRef padding, bool tf_same, c10::string_view activation) {
+                                    at::Tensor& position, at::Tensor& padded, at::Tensor& out,
+                                    at::IntArrayRef stride, at::IntArrayRef padding, bool tf_same,
+                                    c10::string_view activation) {
   const Activation act = parse_activation(activation);
-  const DwConv3dShape s = check_stream(x, weight, bias, buffer, position, stride, padding, tf_same);
+  const DwConv3dShape s =
+      check_stream(x, weight, bias, buffer, position, padded, stride, padding, tf_same);
   const std::vector<int64_t> want{s.batch, s.channels, x.size(2), s.out_h, s.out_w};
   TORCH_CHECK(out.sizes() == at::IntArrayRef(want) && out.scalar_type() == x.scalar_type() &&
                   out.is_contiguous() && out.device() == x.device(),
               kOp, ": out must be a contiguous ", x.scalar_type(), " tensor of shape ",
               at::IntArrayRef(want), ", got ", out.scalar_type(), " ", out.sizes());
-  stream_step(x, weight, bias, buffer, position, out, s, act);
+  stream_step(x, weight, bias, buffer, position, padded, out, s, act);
 }
 
 }  // namespace
+
+int64_t causal_dwconv3d_padded_numel_for(at::IntArrayRef x_size, at::IntArrayRef kernel,
+                                         at::IntArrayRef stride, at::IntArrayRef padding,
+                                         bool tf_same, at::ScalarType dtype) {
+  TORCH_CHECK(x_size.size() == 5 && kernel.size() == 3, kOp, ": expected a 5-D size and a 3-D kernel");
+  const at::Tensor x = at::empty(x_size, at::TensorOptions().dtype(dtype).device(at::kMeta));
+  const at::Tensor w = at::empty({x_size[1], 1, kernel[0], kernel[1], kernel[2]}, x.options());
+  return causal_dwconv3d_padded_numel(make_shape(x, w, stride, padding, tf_same),
+                                      static_cast<int64_t>(x.element_size()));
+}
 
 TORCH_LIBRARY_IMPL(fastvfx, CPU, m) {
   m.impl("causal_dwconv3d", causal_dwconv3d_cpu);

@@ -3,7 +3,7 @@
 //
 // x: (N, C, T, H, W) contiguous, weight: (C, kT, kH, kW), bias: (C) or null,
 // y: (N, C, T, OH, OW). Causal in time: kT-1 zero frames in front, temporal
-// stride 1. Spatial stride sh, sw; the input is padded by pad_top / pad_left
+// stride 1. Spatial stride sh, sw (1 to 8); the input is padded by pad_top / pad_left
 // zeros in front (and as many as needed behind: TensorFlow's "same" puts the
 // odd extra pixel at the bottom / right, PyTorch's symmetric padding may leave
 // trailing input unused). An optional activation is fused after the bias.
@@ -37,13 +37,21 @@ void same_padding(int64_t in, int64_t kernel, int64_t stride, int64_t* out, int6
 // PyTorch symmetric padding: out = floor((in + 2 pad - kernel) / stride) + 1.
 int64_t symmetric_output(int64_t in, int64_t kernel, int64_t stride, int64_t pad);
 
+// Elements of one padded history frame in the optional stream cache (see
+// below), for this shape and element size (4 or 8).
+int64_t causal_dwconv3d_padded_numel(const DwConv3dShape& shape, int64_t elem_size);
+
 // y for t new frames. history may be null (a full clip from the start of a
 // video; kT-1 zero frames in front); otherwise it is read and then updated.
-void causal_dwconv3d_forward(const float* x, int64_t t, float* history, int64_t position,
-                             const float* weight, const float* bias, float* y,
+// padded, optional (null), caches the history frames in the kernel's padded
+// layout, (N*C, kT-1, causal_dwconv3d_padded_numel) zeros at the start of a
+// video, and is updated with history: past frames are then not re-padded at
+// every step. It must always be passed with the same history.
+void causal_dwconv3d_forward(const float* x, int64_t t, float* history, float* padded,
+                             int64_t position, const float* weight, const float* bias, float* y,
                              const DwConv3dShape& shape, Activation act);
-void causal_dwconv3d_forward(const double* x, int64_t t, double* history, int64_t position,
-                             const double* weight, const double* bias, double* y,
+void causal_dwconv3d_forward(const double* x, int64_t t, double* history, double* padded,
+                             int64_t position, const double* weight, const double* bias, double* y,
                              const DwConv3dShape& shape, Activation act);
 
 // Gradients of the full-clip op without activation, given dy (N, C, T, OH, OW).
