@@ -200,25 +200,21 @@ inline T activate(T v, Activation act) {
   }
 }
 
-// out[i] = act(in[i]); one loop per activation so each vectorises.
+// out[i] = act(in[i]); the activation is a template argument so that each
+// loop is branch-free and vectorises.
+template <Activation A, class T>
+void activate_run(const T* __restrict in, T* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = activate(in[i], A);
+}
+
 template <class T>
-void activate_store(const T* __restrict in, T* __restrict out, int64_t n, Activation act) {
+void activate_store(const T* in, T* out, int64_t n, Activation act) {
   switch (act) {
-    case Activation::kNone:
-      std::memcpy(out, in, sizeof(T) * n);
-      break;
-    case Activation::kReLU:
-      for (int64_t i = 0; i < n; ++i) out[i] = activate(in[i], Activation::kReLU);
-      break;
-    case Activation::kReLU6:
-      for (int64_t i = 0; i < n; ++i) out[i] = activate(in[i], Activation::kReLU6);
-      break;
-    case Activation::kHardswish:
-      for (int64_t i = 0; i < n; ++i) out[i] = activate(in[i], Activation::kHardswish);
-      break;
-    case Activation::kSwish:
-      for (int64_t i = 0; i < n; ++i) out[i] = activate(in[i], Activation::kSwish);
-      break;
+    case Activation::kNone: return activate_run<Activation::kNone>(in, out, n);
+    case Activation::kReLU: return activate_run<Activation::kReLU>(in, out, n);
+    case Activation::kReLU6: return activate_run<Activation::kReLU6>(in, out, n);
+    case Activation::kHardswish: return activate_run<Activation::kHardswish>(in, out, n);
+    case Activation::kSwish: return activate_run<Activation::kSwish>(in, out, n);
   }
 }
 
