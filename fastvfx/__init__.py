@@ -8,6 +8,7 @@ import torch  # noqa: F401  (the extension links against torch's libraries)
 
 from . import _C
 from ._info import active_isa, info, isa, set_isa, supported_isas
+from .ops.temporal_focus_conv2d import channel_scaled_conv2d, temporal_focus_conv2d
 from .ops.temporal_shift import (
     shift_conv1x1,
     temporal_shift,
@@ -21,12 +22,14 @@ __version__ = _C.__version__
 __all__ = [
     "__version__",
     "active_isa",
+    "channel_scaled_conv2d",
     "info",
     "isa",
     "nn",
     "set_isa",
     "shift_conv1x1",
     "supported_isas",
+    "temporal_focus_conv2d",
     "temporal_shift",
     "temporal_shift_",
     "temporal_shift_online_",
