@@ -1,0 +1,126 @@
+"""TemporalFocusConv2d: SqueezeTime's Temporal Focus Convolution as a module."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+from ..ops.temporal_focus_conv2d import (
+    IntOrPair,
+    _check_groups,
+    _gate_chain,
+    channel_scaled_conv2d,
+    temporal_focus_conv2d,
+)
+
+
+class TemporalFocusConv2d(nn.Module):
+    """SqueezeTime's Temporal Focus Convolution, fused.
+
+    Holds the official submodules under the official names (``param_conv``:
+    pool, 1x1 conv, BatchNorm, ReLU, 1x1 conv, sigmoid; ``temporal_conv``: the
+    conv), so a state dict of SqueezeTime's ``Conv2d`` loads into it (its IOI
+    branch ``spatial_conv`` is not part of this module: load with
+    ``strict=False`` or drop those keys).
+
+    ``forward(x)`` returns ``(y, scale)``: ``y = temporal_conv(scale * x)`` of
+    shape ``(N, out_channels, H_out, W_out)`` and the gate ``scale`` of shape
+    ``(N, in_channels, 1, 1)``, the ``param`` the official forward computes
+    and hands to its IOI branch (``spatial_conv(x, param)``), whose output it
+    adds to ``y``.
+
+    - Training mode is exact: the gate runs as the official chain (BatchNorm
+      with batch statistics, running statistics updated), and only the conv of
+      the re-weighted input is fused (``channel_scaled_conv2d``).
+    - Eval mode folds the BatchNorm into the first 1x1 conv and runs the whole
+      op fused (``temporal_focus_conv2d``): one pass over x for the pooling,
+      then one GEMM with per-sample weights. Under ``torch.no_grad()`` the
+      folded weights are cached until a parameter or running statistic changes.
+
+    Args:
+        in_channels, out_channels, kernel_size, stride, padding, bias: as
+            ``nn.Conv2d`` (groups must be 1). Unlike the official module,
+            whose ``temporal_conv`` ignores ``stride``, stride is honoured.
+        pool: ``"avg"`` (official code) or ``"max"`` (paper text).
+        hidden_channels: width of the gate (default: in_channels, as upstream).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntOrPair = 1,
+        stride: IntOrPair = 1,
+        padding: IntOrPair = 0,
+        bias: bool = False,
+        pool: str = "avg",
+        hidden_channels: Optional[int] = None,
+        groups: int = 1,
+    ) -> None:
+        super().__init__()
+        _check_groups(groups, "fastvfx.nn.TemporalFocusConv2d")
+        self.pool = pool
+        self.param_conv = _gate_chain(in_channels, hidden_channels, pool)
+        self.temporal_conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=bias)
+        self._folded: Optional[tuple] = None
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        conv = self.temporal_conv
+        bn = self.param_conv[2]
+        if bn.training or bn.running_mean is None:
+            scale = self.param_conv(x)
+            return channel_scaled_conv2d(x, scale, conv.weight, conv.bias, conv.stride, conv.padding), scale
+        fc1_weight, fc1_bias = self._folded_fc1()
+        fc2 = self.param_conv[4]
+        y, scale = temporal_focus_conv2d(
+            x, conv.weight, fc1_weight, fc1_bias, fc2.weight, fc2.bias, conv.bias, conv.stride, conv.padding,
+            self.pool,
+        )
+        return y, scale[:, :, None, None]
+
+    def _fold_fc1(self) -> tuple[Tensor, Tensor]:
+        """fc1 followed by the eval-mode BatchNorm, as one affine map."""
+        fc1, bn = self.param_conv[1], self.param_conv[2]
+        gain = torch.rsqrt(bn.running_var + bn.eps)
+        if bn.weight is not None:
+            gain = bn.weight * gain
+        shift = -bn.running_mean * gain
+        if bn.bias is not None:
+            shift = shift + bn.bias
+        if fc1.bias is not None:
+            shift = shift + fc1.bias * gain
+        return fc1.weight.flatten(1) * gain[:, None], shift
+
+    def _folded_fc1(self) -> tuple[Tensor, Tensor]:
+        # With gradients the fold is part of the graph (fine-tuning with frozen
+        # statistics); without, it is a handful of tiny ops per call, worth
+        # caching for small inputs.
+        if torch.is_grad_enabled() or torch.compiler.is_compiling():
+            return self._fold_fc1()
+        fc1, bn = self.param_conv[1], self.param_conv[2]
+        sources = [t for t in (fc1.weight, fc1.bias, bn.weight, bn.bias, bn.running_mean, bn.running_var) if t is not None]
+        key = [(t, t._version, t.data_ptr(), t.dtype, t.device) for t in sources] + [bn.eps]
+        if self._folded is not None and _same_key(self._folded[0], key):
+            return self._folded[1]
+        folded = self._fold_fc1()
+        self._folded = (key, folded)
+        return folded
+
+    def extra_repr(self) -> str:
+        return f"pool={self.pool!r}"
+
+
+def _same_key(a: list, b: list) -> bool:
+    # Identity, not equality, for the tensors: the cache holds them, so an
+    # address is never reused by another tensor while its entry lives.
+    if len(a) != len(b):
+        return False
+    for ka, kb in zip(a, b):
+        if isinstance(ka, tuple):
+            if ka[0] is not kb[0] or ka[1:] != kb[1:]:
+                return False
+        elif ka != kb:
+            return False
+    return True
