@@ -89,6 +89,20 @@ def test_layouts(each_isa, layout, kernel, pool):
     assert got_y.is_contiguous(memory_format=torch.channels_last if layout == "channels_last" else torch.contiguous_format)
 
 
+@pytest.mark.parametrize("c_out", [8, 40], ids=["weights-folded", "input-packed"])
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "transposed"])
+@pytest.mark.parametrize("bias", [False, True], ids=["nobias", "bias"])
+def test_pointwise_paths(each_isa, c_out, layout, bias):
+    # 1x1 with C_out <= H*W folds the scale into per-sample weights; above,
+    # it scales the input tiles as the GEMM packs them.
+    x = torch.randn(3, 16, 6, 5)
+    args = _gate_args(16, c_out, 8, 1, bias)
+    got_y, got_s = _call(fastvfx.temporal_focus_conv2d, _layout(x, layout), args, 1, 0, "avg")
+    want_y, want_s = _call(temporal_focus_conv2d_reference, x, args, 1, 0, "avg")
+    _close(got_s, want_s)
+    _close(got_y, want_y)
+
+
 @pytest.mark.parametrize("shape", [(1, 64, 56, 56), (2, 512, 7, 7), (2, 3, 1, 1), (1, 70, 13, 1)])
 def test_squeezetime_shapes_and_odd_sizes(each_isa, shape):
     n, c, h, w = shape
