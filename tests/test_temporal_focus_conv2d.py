@@ -92,10 +92,12 @@ def test_layouts(each_isa, layout, kernel, pool):
 @pytest.mark.parametrize("c_out", [8, 40], ids=["weights-folded", "input-packed"])
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last", "transposed"])
 @pytest.mark.parametrize("bias", [False, True], ids=["nobias", "bias"])
-def test_pointwise_paths(each_isa, c_out, layout, bias):
+@pytest.mark.parametrize("n", [1, 3])
+def test_pointwise_paths(each_isa, c_out, layout, bias, n):
     # 1x1 with C_out <= H*W folds the scale into per-sample weights; above,
-    # it scales the input tiles as the GEMM packs them.
-    x = torch.randn(3, 16, 6, 5)
+    # it scales the input tiles as the GEMM packs them (at batch 1 also
+    # splitting the output channels between threads).
+    x = torch.randn(n, 16, 6, 5)
     args = _gate_args(16, c_out, 8, 1, bias)
     got_y, got_s = _call(fastvfx.temporal_focus_conv2d, _layout(x, layout), args, 1, 0, "avg")
     want_y, want_s = _call(temporal_focus_conv2d_reference, x, args, 1, 0, "avg")
