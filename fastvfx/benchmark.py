@@ -454,8 +454,12 @@ _NOTES = """\
   In place the working set is a quarter of x's, so caches can lift it above 100%."""
 
 
-def _command(quick: bool, out_dir: str, threads: Optional[int]) -> str:
-    parts = ["fastvfx bench"] + (["--quick"] if quick else []) + ["--out", out_dir]
+FAMILIES = {"shift": shift_cases, "tfc": tfc_cases}
+
+
+def _command(quick: bool, out_dir: str, threads: Optional[int], family: Optional[str]) -> str:
+    parts = ["fastvfx bench"] + (["--quick"] if quick else []) + (["--only", family] if family else [])
+    parts += ["--out", out_dir]
     if threads is not None:
         parts += ["--threads", str(threads)]
     return " ".join(parts)
@@ -492,15 +496,16 @@ def _write_report(out_dir: str, context: dict, results: Sequence[Result]) -> tup
     return json_path, md_path
 
 
-def run_report(quick: bool, out_dir: str, threads: Optional[int] = None) -> int:
-    """Run every case, print the ratio table and write ``report.json`` and
-    ``report.md`` into ``out_dir``. Returns the exit code."""
+def run_report(quick: bool, out_dir: str, threads: Optional[int] = None, family: Optional[str] = None) -> int:
+    """Run every case (or one family's: ``"shift"``, ``"tfc"``), print the
+    ratio table and write ``report.json`` and ``report.md`` into ``out_dir``.
+    Returns the exit code."""
     if threads is not None:
         torch.set_num_threads(threads)
     budget = QUICK if quick else DEFAULT
     machine = info()
     context = {
-        "command": _command(quick, out_dir, threads),
+        "command": _command(quick, out_dir, threads, family),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine,
         "torch_threads": torch.get_num_threads(),
@@ -515,7 +520,7 @@ def run_report(quick: bool, out_dir: str, threads: Optional[int] = None) -> int:
         # Busy cores stall torch's thread pool at every parallel region: timings get noisy.
         print(f"note: load average {context['load_average_before']:.2f}; other processes may compete for the CPUs")
 
-    all_cases = cases()
+    all_cases = FAMILIES[family]() if family else cases()
     results = []
     for index, case in enumerate(all_cases, 1):
         print(f"[{index}/{len(all_cases)}] {case.label} ...", end=" ", flush=True)

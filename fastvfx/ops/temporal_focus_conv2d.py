@@ -258,6 +258,9 @@ def _temporal_focus_conv2d_fake(x, weight, fc1_weight, fc1_bias, fc2_weight, fc2
     _check_matrix(fc2_weight, cin, hidden, "fc2_weight", op)
     _check_vector(fc1_bias, hidden, "fc1_bias", op)
     _check_vector(fc2_bias, cin, "fc2_bias", op)
+    torch._check(
+        x.size(0) == 0 or x.size(2) * x.size(3) > 0, lambda: f"{op}: the gate pools over H*W, which is empty in x"
+    )
     return _empty_output(x, weight, out_size), x.new_empty((x.size(0), cin))
 
 

@@ -7,7 +7,8 @@
 //     GEMM's input tile (the per-sample weights would outweigh the sample);
 //   other kernels, strides, paddings: one at::conv2d per sample with its
 //     folded weight. Measured on (8, 64, 56, 56) with a 3x3 kernel, per-sample
-//     convs beat one grouped conv over (1, N*C, H, W) (groups = N) by 1.5x.
+//     convs took 8.6 ms against 11.0 ms for one grouped conv over
+//     (1, N*C, H, W) with groups = N (channels_last: 8.6 against 13.3 ms).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
