@@ -12,8 +12,11 @@ from ..ops.temporal_focus_conv2d import (
     _check_groups,
     _gate_chain,
     channel_scaled_conv2d,
-    temporal_focus_conv2d,
 )
+
+
+# The op itself: the module's arguments are already checked and normalised.
+_TEMPORAL_FOCUS_CONV2D = torch.ops.fastvfx.temporal_focus_conv2d.default
 
 
 class TemporalFocusConv2d(nn.Module):
@@ -78,7 +81,7 @@ class TemporalFocusConv2d(nn.Module):
             return channel_scaled_conv2d(x, scale, conv.weight, conv.bias, conv.stride, conv.padding), scale
         fc1_weight, fc1_bias = self._folded_fc1(gate["1"], bn)
         fc2, conv_params = gate["4"]._parameters, conv._parameters
-        y, scale = temporal_focus_conv2d(
+        y, scale = _TEMPORAL_FOCUS_CONV2D(
             x, conv_params["weight"], fc1_weight, fc1_bias, fc2["weight"], fc2.get("bias"), conv_params.get("bias"),
             conv.stride, conv.padding, self.pool,
         )

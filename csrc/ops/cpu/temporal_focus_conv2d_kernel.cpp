@@ -1,5 +1,5 @@
 // CPU implementation of the Temporal Focus Convolution: check, pool x in one
-// pass (the core's global_pool2d), run the gate's two tiny GEMMs (at::linear),
+// pass (the core's global_pool2d), run the gate's two tiny GEMMs (at::addmm),
 // then the conv of x * scale without ever writing x * scale:
 //   1x1, stride 1, no padding, where C_out <= H*W: the scale folded into
 //     per-sample weights W[o, i] * scale[n, i] and one batched GEMM (at::bmm);
@@ -252,9 +252,10 @@ std::tuple<at::Tensor, at::Tensor> temporal_focus_conv2d_cpu(
     if (bias && n > 0) y.add_(bias->view({1, cout, 1, 1}));
     return {y, at::empty({n, cin}, x.options())};
   }
-  at::Tensor hid = at::linear(global_pool(x, kind), w1, detached(fc1_bias));
+  const at::Tensor pooled = global_pool(x, kind);
+  at::Tensor hid = fc1_bias ? at::addmm(*fc1_bias, pooled, w1.t()) : at::mm(pooled, w1.t());
   hid.relu_();
-  at::Tensor scale = at::linear(hid, w2, detached(fc2_bias));
+  at::Tensor scale = fc2_bias ? at::addmm(*fc2_bias, hid, w2.t()) : at::mm(hid, w2.t());
   scale.sigmoid_();
   return {scaled_conv(x, scale, weight, bias, stride, padding, out_size), scale};
 }
