@@ -405,6 +405,8 @@ def test_bad_pool_stride_padding():
         _call(fastvfx.temporal_focus_conv2d, x, args, 1, -1, "avg")
     with pytest.raises(RuntimeError, match="scale must have shape"):
         fastvfx.channel_scaled_conv2d(x, torch.rand(2, 7), args["weight"])
+    with pytest.raises(RuntimeError, match="pools over H\\*W"):
+        _call(fastvfx.temporal_focus_conv2d, torch.randn(2, 8, 0, 5), args, 1, 1, "avg")
 
 
 def test_groups_requests_are_refused():
