@@ -420,6 +420,14 @@ def test_groups_requests_are_refused():
         fastvfx.nn.TemporalFocusConv2d(8, 8, groups=2)
 
 
+def test_module_string_padding():
+    same = fastvfx.nn.TemporalFocusConv2d(8, 8, 3, padding="same")
+    assert same.temporal_conv.padding == (1, 1)
+    assert fastvfx.nn.TemporalFocusConv2d(8, 8, 3, padding="valid").temporal_conv.padding == (0, 0)
+    with pytest.raises(ValueError, match="odd kernels"):
+        fastvfx.nn.TemporalFocusConv2d(8, 8, 2, padding="same")
+
+
 def test_module_rejects_unknown_pool():
     with pytest.raises(ValueError, match="pool must be 'avg' or 'max'"):
         fastvfx.nn.TemporalFocusConv2d(8, 8, pool="median")

@@ -39,12 +39,14 @@ class TemporalFocusConv2d(nn.Module):
       the re-weighted input is fused (``channel_scaled_conv2d``).
     - Eval mode folds the BatchNorm into the first 1x1 conv and runs the whole
       op fused (``temporal_focus_conv2d``): one pass over x for the pooling,
-      then one GEMM with per-sample weights. Under ``torch.no_grad()`` the
-      folded weights are cached until a parameter or running statistic changes.
+      then the conv with the scale folded into its weights (or, for 1x1 on
+      small maps, into its packed input tiles). Under ``torch.no_grad()`` the
+      folded gate weights are cached until a parameter or statistic changes.
 
     Args:
         in_channels, out_channels, kernel_size, stride, padding, bias: as
-            ``nn.Conv2d`` (groups must be 1). Unlike the official module,
+            ``nn.Conv2d`` (groups must be 1; padding ``"same"`` only for odd
+            kernels, which pad symmetrically). Unlike the official module,
             whose ``temporal_conv`` ignores ``stride``, stride is honoured.
         pool: ``"avg"`` (official code) or ``"max"`` (paper text).
         hidden_channels: width of the gate (default: in_channels, as upstream).
@@ -66,7 +68,9 @@ class TemporalFocusConv2d(nn.Module):
         _check_groups(groups, "fastvfx.nn.TemporalFocusConv2d")
         self.pool = pool
         self.param_conv = _gate_chain(in_channels, hidden_channels, pool)
-        self.temporal_conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=bias)
+        self.temporal_conv = nn.Conv2d(
+            in_channels, out_channels, kernel_size, stride, _explicit_padding(padding, kernel_size), bias=bias
+        )
         self._folded: Optional[tuple] = None
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -123,3 +127,15 @@ class TemporalFocusConv2d(nn.Module):
     def extra_repr(self) -> str:
         return f"pool={self.pool!r}"
 
+
+def _explicit_padding(padding, kernel_size) -> IntOrPair:
+    """Integer padding for the op: "valid" is 0, "same" is k // 2 on both
+    sides, which only odd kernels can use (even ones pad unevenly)."""
+    if not isinstance(padding, str):
+        return padding
+    kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    if padding == "valid":
+        return 0
+    if padding == "same" and all(k % 2 == 1 for k in kernel):
+        return tuple(k // 2 for k in kernel)
+    raise ValueError(f"padding={padding!r} with kernel_size={kernel_size}: use integer padding, or 'same' with odd kernels")
