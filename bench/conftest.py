@@ -1,8 +1,15 @@
-"""pytest-benchmark setup for fastvfx: the measuring budget and a ratio table.
+"""pytest-benchmark setup for fastvfx: the measuring budget, the timing of one
+case, and a ratio table.
 
 ``FASTVFX_BENCH_QUICK=1`` (set by CI) selects the quick budget. The table
 printed at the end sets every fastvfx time against its baseline and, for the
-shift ops, against memcpy, all measured in this process.
+shift ops, against memcpy, all measured in this process; for TFC it adds the
+geometric mean over the SqueezeTime stages.
+
+pytest-benchmark times the fastvfx op; the baseline (and, where they apply,
+the x.clone() floor and a memcpy of x) run in pedantic's setup, which is
+untimed and called before every round, so both alternate round by round. No
+test asserts on time.
 """
 
 from __future__ import annotations
@@ -31,6 +38,33 @@ def record_result(request: pytest.FixtureRequest):
     return request.config.stash[_RESULTS].append
 
 
+@pytest.fixture
+def run_case(benchmark, bench_budget: fvb.Budget, record_result):
+    """Verify a fastvfx.benchmark.Case, time it against its baseline and
+    record the result."""
+
+    def run(case: fvb.Case) -> None:
+        fvb.verify(case)
+        calls = fvb.prepare(case)
+        rounds = fvb.warm_up(calls, bench_budget)
+        candidate = calls.pop("fastvfx")
+        references = fvb.InterleavedTimer(calls)
+
+        benchmark.group = case.op
+        # Warm-up already ran (all calls), hence warmup_rounds=0.
+        benchmark.pedantic(candidate, setup=references.round, rounds=rounds, iterations=1, warmup_rounds=0)
+        if not benchmark.enabled:
+            return
+
+        stats = references.stats()
+        stats["fastvfx"] = fvb.summarize(benchmark.stats.stats.data)
+        result = fvb.Result(case, stats)
+        benchmark.extra_info.update(result.summary())
+        record_result(result)
+
+    return run
+
+
 # trylast: print after pytest-benchmark's own tables, as the run's last word.
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
@@ -41,4 +75,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         terminalreporter.write_line("no timings recorded (benchmarks disabled or none ran)")
         return
     for line in fvb.format_table(results).splitlines():
+        terminalreporter.write_line(line)
+    for line in fvb.summary_lines(results):
         terminalreporter.write_line(line)

@@ -10,7 +10,5 @@ from fastvfx import benchmark as fvb
 
 
 @pytest.mark.parametrize("case", fvb.dwconv3d_cases(), ids=lambda case: case.id)
-def test_causal_dwconv3d(case: fvb.Case, benchmark, bench_budget: fvb.Budget, record_result) -> None:
-    result = fvb.run_with_pytest_benchmark(case, benchmark, bench_budget)
-    if result is not None:
-        record_result(result)
+def test_causal_dwconv3d(case: fvb.Case, run_case) -> None:
+    run_case(case)

@@ -1,8 +1,5 @@
-"""Temporal-shift family: fastvfx against the upstream PyTorch formulations.
-
-Each case first checks the candidate against the baseline's output; no test
-asserts on time (fastvfx.benchmark.run_with_pytest_benchmark does the timing).
-"""
+"""Temporal-shift family: fastvfx against the upstream PyTorch formulations
+(timing as described in conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +9,5 @@ from fastvfx import benchmark as fvb
 
 
 @pytest.mark.parametrize("case", fvb.shift_cases(), ids=lambda case: case.id)
-def test_temporal_shift(case: fvb.Case, benchmark, bench_budget: fvb.Budget, record_result) -> None:
-    result = fvb.run_with_pytest_benchmark(case, benchmark, bench_budget)
-    if result is not None:
-        record_result(result)
+def test_temporal_shift(case: fvb.Case, run_case) -> None:
+    run_case(case)

@@ -9,6 +9,7 @@ import torch  # noqa: F401  (the extension links against torch's libraries)
 from . import _C
 from ._info import active_isa, info, isa, set_isa, supported_isas
 from .ops.causal_dwconv3d import StreamState, causal_dwconv3d, causal_dwconv3d_step, init_stream_state
+from .ops.temporal_focus_conv2d import channel_scaled_conv2d, temporal_focus_conv2d
 from .ops.temporal_shift import (
     shift_conv1x1,
     temporal_shift,
@@ -26,12 +27,14 @@ __all__ = [
     "causal_dwconv3d",
     "causal_dwconv3d_step",
     "init_stream_state",
+    "channel_scaled_conv2d",
     "info",
     "isa",
     "nn",
     "set_isa",
     "shift_conv1x1",
     "supported_isas",
+    "temporal_focus_conv2d",
     "temporal_shift",
     "temporal_shift_",
     "temporal_shift_online_",

@@ -1,9 +1,10 @@
-"""Benchmarks of the temporal-shift family against the PyTorch baselines.
+"""Benchmarks of the fastvfx ops against the PyTorch baselines.
 
 Every number is a ratio taken in one run (DESIGN.md, "What fast means here"):
 the baseline (the upstream pure-PyTorch formulation) and the fastvfx op are
 timed in interleaved rounds, and the shift ops are set against ``memcpy`` of
-the same tensor, timed in the same rounds.
+the same tensor, timed in the same rounds. Two families: the temporal shift
+(TSM) and the Temporal Focus Convolution (SqueezeTime).
 
 The cases are declared here once and used by ``fastvfx bench``
 (:func:`run_report`) and by the pytest-benchmark suite in ``bench/``.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import math
 import os
 import statistics
 import sys
@@ -32,6 +34,8 @@ from .ops.causal_dwconv3d import (
     causal_dwconv3d_stream_reference,
     init_stream_state,
 )
+from .nn.temporal_focus_conv2d import TemporalFocusConv2d
+from .ops.temporal_focus_conv2d import TemporalFocusConv2dReference
 from .ops.temporal_shift import (
     shift_conv1x1,
     shift_conv1x1_reference,
@@ -47,6 +51,11 @@ CLIP_SHAPES = ((8, 64, 56, 56), (8, 256, 28, 28), (32, 128, 28, 28), (64, 64, 56
 N_SEGMENT = 8
 FOLD_DIV = 8
 LAYOUTS = {"NCHW": torch.contiguous_format, "channels_last": torch.channels_last}
+# SqueezeTime-K400 TFC layers (16 frames squeezed into the channels): (C, H=W),
+# all 1x1, stride 1, C_in = C_out; the first stage also with a 3x3 kernel.
+TFC_STAGES = ((64, 56), (128, 28), (256, 14), (512, 7))
+TFC_BATCHES = (1, 8)
+TFC_KERNEL3_STAGE = (64, 56)
 
 # ---------------------------------------------------------------------------
 # Timing
@@ -174,6 +183,34 @@ def _shift_conv(x: Tensor, weight: Tensor) -> Tensor:
     return shift_conv1x1(x, weight, None, N_SEGMENT, FOLD_DIV)
 
 
+def _make_tfc(shape: Sequence[int], kernel: int) -> tuple[Tensor, torch.nn.Module, torch.nn.Module]:
+    """x, the upstream module chain and the fused module, in eval mode with
+    the same weights and non-trivial BatchNorm statistics; deterministic, so
+    that every call builds the same modules."""
+    n, c, h, w = shape
+    with torch.random.fork_rng():
+        torch.manual_seed(2)
+        fused = TemporalFocusConv2d(c, c, kernel, padding=kernel // 2).eval()
+        bn = fused.param_conv[2]
+        with torch.no_grad():
+            bn.running_mean.normal_(0, 0.1)
+            bn.running_var.uniform_(0.5, 2.0)
+    upstream = TemporalFocusConv2dReference(c, c, kernel, padding=kernel // 2).eval()
+    upstream.load_state_dict(fused.state_dict())
+    return _randn(shape, "NCHW", seed=0), upstream, fused
+
+
+# Inference as a user runs it: no autograd graph for either side.
+@torch.no_grad()
+def _tfc_upstream(x: Tensor, upstream: torch.nn.Module, fused: torch.nn.Module):
+    return upstream(x)
+
+
+@torch.no_grad()
+def _tfc_fused(x: Tensor, upstream: torch.nn.Module, fused: torch.nn.Module):
+    return fused(x)
+
+
 @dataclasses.dataclass(frozen=True)
 class Case:
     """One benchmark: inputs, the baseline a user would otherwise run, and
@@ -204,12 +241,42 @@ class Case:
 
 
 def cases() -> list[Case]:
-    """Every case, grouped by op. Builds no tensors."""
-    return shift_cases() + dwconv3d_cases()
+    """Every case of every family, grouped by op. Builds no tensors."""
+    return shift_cases() + dwconv3d_cases() + tfc_cases()
+
+
+def tfc_cases() -> list[Case]:
+    """TFC: the fused module against SqueezeTime's chain of modules, eval mode."""
+    shapes = [(1, (n, c, hw, hw)) for n in TFC_BATCHES for c, hw in TFC_STAGES]
+    c, hw = TFC_KERNEL3_STAGE
+    shapes += [(3, (n, c, hw, hw)) for n in TFC_BATCHES]
+    return [
+        Case(f"tfc {k}x{k}", shape, "NCHW", partial(_make_tfc, shape, k), _tfc_upstream, _tfc_fused, exact=False)
+        for k, shape in shapes
+    ]
+
+
+def tfc_geomean(results: Sequence["Result"], batch: int = 1) -> Optional[float]:
+    """Geometric mean speed-up over the 1x1 SqueezeTime stages at one batch
+    size (the op's goal is >= 1.5x at batch 1), or None without such results."""
+    speedups = [r.speedup for r in results if r.case.op == "tfc 1x1" and r.case.shape[0] == batch]
+    if not speedups:
+        return None
+    return math.exp(statistics.fmean(math.log(s) for s in speedups))
+
+
+def summary_lines(results: Sequence["Result"]) -> list[str]:
+    """One line per TFC batch size: the geometric mean over the stages."""
+    lines = []
+    for batch in TFC_BATCHES:
+        mean = tfc_geomean(results, batch)
+        if mean is not None:
+            lines.append(f"tfc 1x1, batch {batch}: geometric mean speed-up over the 4 SqueezeTime stages {mean:.2f}x")
+    return lines
 
 
 def shift_cases() -> list[Case]:
-    """The temporal-shift family."""
+    """The temporal-shift family, grouped by op. Builds no tensors."""
     clips = [(shape, layout) for shape in CLIP_SHAPES for layout in LAYOUTS]
     # One frame of each clip shape, without repeating a frame shape.
     frame_shapes = list(dict.fromkeys((1, *shape[1:]) for shape in CLIP_SHAPES))
@@ -275,28 +342,6 @@ def prepare(case: Case) -> dict[str, Callable[[], object]]:
         calls["memcpy"] = memcpy_call(_nbytes(case.shape))
     calls["fastvfx"] = partial(case.candidate, *args)
     return calls
-
-
-def run_with_pytest_benchmark(case: Case, benchmark, budget: Budget) -> Optional["Result"]:
-    """One case under pytest-benchmark: its ``benchmark`` fixture times the
-    fastvfx call while the baseline (and clone / memcpy where they apply) run
-    in pedantic's untimed setup before every round, so both alternate round
-    by round. Returns the Result, or None when benchmarks are disabled."""
-    verify(case)
-    calls = prepare(case)
-    rounds = warm_up(calls, budget)
-    candidate = calls.pop("fastvfx")
-    references = InterleavedTimer(calls)
-    benchmark.group = case.op
-    # Warm-up already ran (all calls), hence warmup_rounds=0.
-    benchmark.pedantic(candidate, setup=references.round, rounds=rounds, iterations=1, warmup_rounds=0)
-    if not benchmark.enabled:
-        return None
-    stats = references.stats()
-    stats["fastvfx"] = summarize(benchmark.stats.stats.data)
-    result = Result(case, stats)
-    benchmark.extra_info.update(result.summary())
-    return result
 
 
 def warm_up(calls: dict[str, Callable[[], object]], budget: Budget) -> int:
@@ -515,7 +560,10 @@ def format_table(results: Sequence[Result], markdown: bool = False) -> str:
 _NOTES = """\
 - Medians of interleaved rounds (baseline, clone, memcpy, fastvfx, repeated), one process, one run.
 - speed-up = baseline / fastvfx. Baselines are the upstream PyTorch formulations: TSM's shift
-  (`torch.zeros_like` + slice copies), TSM's online `torch.cat`, and the shift + `F.conv2d`.
+  (`torch.zeros_like` + slice copies), TSM's online `torch.cat`, and the shift + `F.conv2d`;
+  for TFC, SqueezeTime's chain of modules (pool, 1x1 conv, BatchNorm, ReLU, 1x1 conv, sigmoid,
+  `param * x`, conv) against `fastvfx.nn.TemporalFocusConv2d`, both in eval mode under
+  `torch.no_grad()`, C_in = C_out, N = batch of 16-frame clips squeezed into the channels.
 - clone ms (out-of-place): `x.clone()`, the floor of any op returning a fresh tensor; for the large
   clips it is mostly page faults on the new output memory.
 - memcpy GB/s: `dst.copy_(src)` of x's bytes into a preallocated buffer, read + write bytes per second.
@@ -524,8 +572,12 @@ _NOTES = """\
   In place the working set is a quarter of x's, so caches can lift it above 100%."""
 
 
-def _command(quick: bool, out_dir: str, threads: Optional[int]) -> str:
-    parts = ["fastvfx bench"] + (["--quick"] if quick else []) + ["--out", out_dir]
+FAMILIES = {"shift": shift_cases, "dwconv3d": dwconv3d_cases, "tfc": tfc_cases}
+
+
+def _command(quick: bool, out_dir: str, threads: Optional[int], family: Optional[str]) -> str:
+    parts = ["fastvfx bench"] + (["--quick"] if quick else []) + (["--only", family] if family else [])
+    parts += ["--out", out_dir]
     if threads is not None:
         parts += ["--threads", str(threads)]
     return " ".join(parts)
@@ -541,33 +593,37 @@ def _write_report(out_dir: str, context: dict, results: Sequence[Result]) -> tup
     ]
     json_path = os.path.join(out_dir, "report.json")
     with open(json_path, "w") as file:
-        json.dump({**context, "cases": cases_json}, file, indent=2)
+        json.dump({**context, "cases": cases_json, "summary": summary_lines(results)}, file, indent=2)
 
     machine_lines = [f"- {key}: {value}" for key, value in context["machine"].items()]
     machine_lines.append(f"- torch threads: {context['torch_threads']}")
     machine_lines.append(f"- load average before the run: {context['load_average_before']:.2f}")
-    markdown = "\n\n".join([
+    sections = [
         "# fastvfx benchmark",
         f"`{context['command']}` ({context['date']})",
         "\n".join(machine_lines),
         format_table(results, markdown=True),
-        _NOTES,
-    ])
+    ]
+    summary = summary_lines(results)
+    if summary:
+        sections.append("\n".join(f"- {line}" for line in summary))
+    markdown = "\n\n".join([*sections, _NOTES])
     md_path = os.path.join(out_dir, "report.md")
     with open(md_path, "w") as file:
         file.write(markdown + "\n")
     return json_path, md_path
 
 
-def run_report(quick: bool, out_dir: str, threads: Optional[int] = None) -> int:
-    """Run every case, print the ratio table and write ``report.json`` and
-    ``report.md`` into ``out_dir``. Returns the exit code."""
+def run_report(quick: bool, out_dir: str, threads: Optional[int] = None, family: Optional[str] = None) -> int:
+    """Run every case (or one family's: ``"shift"``, ``"dwconv3d"``, ``"tfc"``), print the
+    ratio table and write ``report.json`` and ``report.md`` into ``out_dir``.
+    Returns the exit code."""
     if threads is not None:
         torch.set_num_threads(threads)
     budget = QUICK if quick else DEFAULT
     machine = info()
     context = {
-        "command": _command(quick, out_dir, threads),
+        "command": _command(quick, out_dir, threads, family),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine,
         "torch_threads": torch.get_num_threads(),
@@ -582,7 +638,7 @@ def run_report(quick: bool, out_dir: str, threads: Optional[int] = None) -> int:
         # Busy cores stall torch's thread pool at every parallel region: timings get noisy.
         print(f"note: load average {context['load_average_before']:.2f}; other processes may compete for the CPUs")
 
-    all_cases = cases()
+    all_cases = FAMILIES[family]() if family else cases()
     results = []
     for index, case in enumerate(all_cases, 1):
         print(f"[{index}/{len(all_cases)}] {case.label} ...", end=" ", flush=True)
@@ -596,6 +652,8 @@ def run_report(quick: bool, out_dir: str, threads: Optional[int] = None) -> int:
         print(f"{result.speedup:.2f}x")
     print()
     print(format_table(results))
+    for line in summary_lines(results):
+        print(line)
     json_path, md_path = _write_report(out_dir, context, results)
     print(f"\nwrote {json_path} and {md_path}")
     return 0

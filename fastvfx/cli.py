@@ -17,7 +17,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from . import benchmark
 
-    return benchmark.run_report(quick=args.quick, out_dir=args.out, threads=args.threads)
+    return benchmark.run_report(quick=args.quick, out_dir=args.out, threads=args.threads, family=args.only)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument("--quick", action="store_true", help="fewer repeats (under a minute)")
     p_bench.add_argument("--out", default="fastvfx-report", help="report folder (default: ./fastvfx-report)")
     p_bench.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's default)")
+    p_bench.add_argument("--only", choices=["shift", "dwconv3d", "tfc"], default=None,
+                         help="one op family: temporal shift or Temporal Focus Convolution (default: both)")
     p_bench.set_defaults(func=_cmd_bench)
     args = parser.parse_args(argv)
     return args.func(args)
