@@ -23,6 +23,7 @@
 #include <climits>
 #include <cmath>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "dwconv3d_kernels.h"
@@ -34,12 +35,15 @@ namespace fastvfx::dwconv3d {
 namespace FVX_DWCONV3D_SUFFIX {
 namespace {
 
-// 64-byte vectors written with GCC/Clang vector extensions: one zmm register
-// under -mavx512f, two ymm under -mavx2, four xmm on baseline x86-64, four
-// q-registers on NEON. (Plain loops with a local accumulator array were left
-// scalar by GCC 12: explicit vectors make the per-ISA builds mean something.)
-typedef float VecF32 __attribute__((vector_size(64), aligned(4)));
-typedef double VecF64 __attribute__((vector_size(64), aligned(8)));
+// Vectors written with GCC/Clang vector extensions, FVX_DWCONV3D_VEC_BYTES
+// wide (set by each variant's .cpp: the ISA's register width). Plain loops
+// with a local accumulator array were left scalar by GCC 12, and vectors
+// wider than the registers are lowered through the stack.
+#ifndef FVX_DWCONV3D_VEC_BYTES
+#error "dwconv3d_<isa>.cpp defines FVX_DWCONV3D_VEC_BYTES before including this file"
+#endif
+typedef float VecF32 __attribute__((vector_size(FVX_DWCONV3D_VEC_BYTES), aligned(4)));
+typedef double VecF64 __attribute__((vector_size(FVX_DWCONV3D_VEC_BYTES), aligned(8)));
 template <class T>
 struct VecOf;
 template <>
@@ -53,21 +57,30 @@ struct VecOf<double> {
 template <class T>
 using Vec = typename VecOf<T>::type;
 template <class T>
-constexpr int64_t kVecLanes = 64 / sizeof(T);
+constexpr int64_t kVecLanes = FVX_DWCONV3D_VEC_BYTES / sizeof(T);
 // Outputs per register-resident chunk: two vectors.
 template <class T>
 constexpr int64_t kLanes = 2 * kVecLanes<T>;
-
+// Slack at the end of padded sub-planes, for chunks of any variant: the
+// padded layout (and so a stream state's cache) does not depend on the ISA.
 template <class T>
-inline Vec<T> load(const T* p) {
+constexpr int64_t kSlackLanes = 128 / sizeof(T);
+static_assert(FVX_DWCONV3D_VEC_BYTES * 2 <= 128, "chunks must fit the slack");
+
+// always_inline: where the ISA has no 64-byte registers (AVX2, NEON), a
+// 64-byte vector crossing a real call goes through memory; out-of-line
+// helpers made the AVX2 build 3.5x slower than the scalar one.
+#define FVX_VEC_INLINE inline __attribute__((always_inline))
+template <class T>
+FVX_VEC_INLINE Vec<T> load(const T* p) {
   return *reinterpret_cast<const Vec<T>*>(p);  // aligned(sizeof(T)): unaligned load
 }
 template <class T>
-inline void store(T* p, Vec<T> v) {
+FVX_VEC_INLINE void store(T* p, Vec<T> v) {
   *reinterpret_cast<Vec<T>*>(p) = v;
 }
 template <class T>
-inline Vec<T> splat(T v) {
+FVX_VEC_INLINE Vec<T> splat(T v) {
   return Vec<T>{} + v;
 }
 
@@ -106,18 +119,20 @@ struct PlaneGeom {
   int64_t tap(int64_t i, int64_t j) const { return pos(i, j); }
 };
 
-// d[k] = s[2k] for k < n: the column split of stride-2 padding. For float,
-// pairs of vectors are deinterleaved with one shuffle each.
+// The even lanes of the pair (a, b): a vector of every other element.
+template <class V, size_t... I>
+FVX_VEC_INLINE V even_lanes(V a, V b, std::index_sequence<I...>) {
+  return __builtin_shufflevector(a, b, (2 * I)...);
+}
+
+// d[k] = s[2k] for k < n: the column split of stride-2 padding, a pair of
+// vectors at a time.
 template <class T>
-inline void gather_even(T* d, const T* s, int64_t n, int64_t readable) {
+FVX_VEC_INLINE void gather_even(T* d, const T* s, int64_t n, int64_t readable) {
+  constexpr int64_t W = kVecLanes<T>;
   int64_t k = 0;
-  if constexpr (sizeof(T) == 4) {
-    typedef int32_t Mask __attribute__((vector_size(64)));
-    constexpr int64_t W = kVecLanes<T>;
-    const Mask even = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
-    for (; k + W <= n && 2 * (k + W) <= readable; k += W) {
-      store(d + k, __builtin_shuffle(load(s + 2 * k), load(s + 2 * k + W), even));
-    }
+  for (; k + W <= n && 2 * (k + W) <= readable; k += W) {
+    store(d + k, even_lanes(load(s + 2 * k), load(s + 2 * k + W), std::make_index_sequence<W>{}));
   }
   for (; k < n; ++k) d[k] = s[2 * k];
 }
@@ -238,14 +253,14 @@ void flat_conv(T* out, int64_t n, const T* const* src, const T* w, int64_t taps,
 
 // d[0, n) += a * x[0, n), n a multiple of kVecLanes.
 template <class T>
-inline void axpy_vec(T* d, T a, const T* x, int64_t n) {
+FVX_VEC_INLINE void axpy_vec(T* d, T a, const T* x, int64_t n) {
   const Vec<T> av = splat(a);
   for (int64_t o = 0; o < n; o += kVecLanes<T>) store(d + o, load(d + o) + av * load(x + o));
 }
 
 // sum(a[0, n) * b[0, n)), n a multiple of kLanes.
 template <class T>
-inline T dot_vec(const T* a, const T* b, int64_t n) {
+FVX_VEC_INLINE T dot_vec(const T* a, const T* b, int64_t n) {
   constexpr int64_t W = kVecLanes<T>;
   Vec<T> s0{}, s1{};
   for (int64_t o = 0; o < n; o += 2 * W) {
@@ -309,7 +324,7 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
   // Purely temporal kernels read the frames in place, whole planes at a time.
   const bool temporal_only = kh == 1 && kw == 1 && s.stride_h == 1 && s.stride_w == 1 &&
                              s.pad_top == 0 && s.pad_left == 0 && s.out_h == s.in_h && s.out_w == s.in_w;
-  const PlaneGeom g(s, kLanes<T>);
+  const PlaneGeom g(s, kSlackLanes<T>);
   PaddedRing<T> ring(g, temporal_only ? 0 : kt);
   std::vector<const T*> src(static_cast<size_t>(taps));
   std::vector<T> wsel(static_cast<size_t>(taps));
@@ -386,7 +401,7 @@ void backward_planes(const BackwardArgs<T>& a, int64_t begin, int64_t end) {
   constexpr int64_t V = kLanes<T>;
   const int64_t kt = s.kt, kh = s.kh, kw = s.kw, taps = kt * kh * kw;
   const int64_t hw = s.in_h * s.in_w, ohw = s.out_h * s.out_w;
-  const PlaneGeom g(s, V);
+  const PlaneGeom g(s, kSlackLanes<T>);
   const int64_t n_flat = (g.flat + V - 1) / V * V;
   PaddedRing<T> ring(g, a.dweight_part ? kt : 0);
   // dx: padded accumulators for the kT input frames in flight.
@@ -444,7 +459,7 @@ namespace FVX_DWCONV3D_SUFFIX {
 namespace {
 template <class T>
 int64_t padded_numel(const DwConv3dShape& s) {
-  return PlaneGeom(s, kLanes<T>).size();
+  return PlaneGeom(s, kSlackLanes<T>).size();
 }
 }  // namespace
 }  // namespace FVX_DWCONV3D_SUFFIX

@@ -1,0 +1,172 @@
+// The C API (include/fastvfx/fastvfx.h) over the C++ core: argument checks
+// that return statuses, and the streaming Conv3D state.
+#include "fastvfx/fastvfx.h"
+
+#include <algorithm>
+#include <new>
+#include <vector>
+
+#include "fastvfx/causal_dwconv3d.h"
+#include "fastvfx/isa.h"
+#include "fastvfx/parallel.h"
+#include "fastvfx/temporal_shift.h"
+#include "fastvfx/version.h"
+
+struct fvx_dwconv3d {
+  fastvfx::DwConv3dShape shape;
+  fastvfx::Activation act;
+  std::vector<float> weight, bias, history, padded;
+  int64_t position = 0;
+};
+
+namespace {
+
+bool positive(std::initializer_list<int64_t> sizes) {
+  return std::all_of(sizes.begin(), sizes.end(), [](int64_t v) { return v > 0; });
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* fvx_version(void) { return FASTVFX_VERSION_STRING; }
+
+const char* fvx_isa(void) { return fastvfx::isa_name(fastvfx::active_isa()); }
+
+int fvx_set_isa(const char* name) {
+  if (name == nullptr) return FVX_ERR_NULL;
+  fastvfx::Isa isa;
+  if (!fastvfx::isa_from_name(name, &isa)) return FVX_ERR_ARGUMENT;
+  return fastvfx::set_active_isa(isa) ? FVX_OK : FVX_ERR_UNSUPPORTED;
+}
+
+int fvx_set_num_threads(int n) {
+  if (n < 1) return FVX_ERR_ARGUMENT;
+  fastvfx::set_default_num_threads(n);
+  return FVX_OK;
+}
+
+const char* fvx_status_string(int status) {
+  switch (status) {
+    case FVX_OK: return "ok";
+    case FVX_ERR_NULL: return "a required pointer is null";
+    case FVX_ERR_SIZE: return "a size is non-positive or the sizes do not fit together";
+    case FVX_ERR_ARGUMENT: return "an option is out of range";
+    case FVX_ERR_MEMORY: return "out of memory";
+    case FVX_ERR_UNSUPPORTED: return "not supported by this build or CPU";
+    default: return "unknown status";
+  }
+}
+
+int fvx_temporal_shift_f32(float* x, int64_t n_batch, int64_t n_segment, int64_t channels,
+                           int64_t height, int64_t width, int64_t fold_div, int mode) {
+  if (x == nullptr) return FVX_ERR_NULL;
+  if (!positive({n_batch, n_segment, channels, height, width})) return FVX_ERR_SIZE;
+  if (fold_div < 1 || (mode != FVX_SHIFT_BIDIRECTIONAL && mode != FVX_SHIFT_PAST)) return FVX_ERR_ARGUMENT;
+  fastvfx::ShiftShape s;
+  s.n_batch = n_batch;
+  s.n_segment = n_segment;
+  s.channels = channels;
+  s.rows = 1;
+  s.inner = height * width;
+  s.fold = channels / fold_div;
+  s.elem_size = sizeof(float);
+  fastvfx::temporal_shift_inplace(
+      x, s, mode == FVX_SHIFT_PAST ? fastvfx::ShiftMode::kPast : fastvfx::ShiftMode::kBidirectional, false);
+  return FVX_OK;
+}
+
+int fvx_temporal_shift_online_f32(float* x, float* cache, int64_t n, int64_t channels, int64_t height,
+                                  int64_t width, int64_t fold) {
+  if (x == nullptr || cache == nullptr) return FVX_ERR_NULL;
+  if (!positive({n, channels, height, width, fold}) || fold > channels) return FVX_ERR_SIZE;
+  fastvfx::ShiftShape s;
+  s.n_batch = n;
+  s.channels = channels;
+  s.rows = 1;
+  s.inner = height * width;
+  s.fold = fold;
+  s.elem_size = sizeof(float);
+  fastvfx::temporal_shift_online_swap(x, cache, s);
+  return FVX_OK;
+}
+
+int fvx_dwconv3d_create(fvx_dwconv3d** state, int64_t batch, int64_t channels, int64_t height,
+                        int64_t width, int64_t kt, int64_t kh, int64_t kw, int64_t stride_h,
+                        int64_t stride_w, int same_padding, int64_t pad_h, int64_t pad_w,
+                        const float* weight, const float* bias, int activation) {
+  if (state == nullptr || weight == nullptr) return FVX_ERR_NULL;
+  *state = nullptr;
+  if (!positive({batch, channels, height, width, kt, kh, kw})) return FVX_ERR_SIZE;
+  if (stride_h < 1 || stride_w < 1 || stride_h > 8 || stride_w > 8) return FVX_ERR_ARGUMENT;
+  if (activation < FVX_ACT_NONE || activation > FVX_ACT_SWISH) return FVX_ERR_ARGUMENT;
+  fastvfx::DwConv3dShape s;
+  s.batch = batch;
+  s.channels = channels;
+  s.in_h = height;
+  s.in_w = width;
+  s.kt = kt;
+  s.kh = kh;
+  s.kw = kw;
+  s.stride_h = stride_h;
+  s.stride_w = stride_w;
+  if (same_padding) {
+    fastvfx::same_padding(height, kh, stride_h, &s.out_h, &s.pad_top);
+    fastvfx::same_padding(width, kw, stride_w, &s.out_w, &s.pad_left);
+  } else {
+    if (pad_h < 0 || pad_w < 0) return FVX_ERR_ARGUMENT;
+    if (height + 2 * pad_h < kh || width + 2 * pad_w < kw) return FVX_ERR_SIZE;
+    s.pad_top = pad_h;
+    s.pad_left = pad_w;
+    s.out_h = fastvfx::symmetric_output(height, kh, stride_h, pad_h);
+    s.out_w = fastvfx::symmetric_output(width, kw, stride_w, pad_w);
+  }
+  auto* st = new (std::nothrow) fvx_dwconv3d;
+  if (st == nullptr) return FVX_ERR_MEMORY;
+  try {
+    st->shape = s;
+    st->act = static_cast<fastvfx::Activation>(activation);
+    st->weight.assign(weight, weight + channels * kt * kh * kw);
+    if (bias != nullptr) st->bias.assign(bias, bias + channels);
+    st->history.assign(static_cast<size_t>(batch * channels * (kt - 1) * height * width), 0.f);
+    st->padded.assign(static_cast<size_t>(batch * channels * (kt - 1) *
+                                          fastvfx::causal_dwconv3d_padded_numel(s, sizeof(float))),
+                      0.f);
+  } catch (const std::bad_alloc&) {
+    delete st;
+    return FVX_ERR_MEMORY;
+  }
+  *state = st;
+  return FVX_OK;
+}
+
+int fvx_dwconv3d_output_size(const fvx_dwconv3d* state, int64_t* out_height, int64_t* out_width) {
+  if (state == nullptr || out_height == nullptr || out_width == nullptr) return FVX_ERR_NULL;
+  *out_height = state->shape.out_h;
+  *out_width = state->shape.out_w;
+  return FVX_OK;
+}
+
+int fvx_dwconv3d_step(fvx_dwconv3d* state, const float* x, int64_t t, float* y) {
+  if (state == nullptr || x == nullptr || y == nullptr) return FVX_ERR_NULL;
+  if (t < 1) return FVX_ERR_SIZE;
+  const bool has_history = state->shape.kt > 1;
+  fastvfx::causal_dwconv3d_forward(x, t, has_history ? state->history.data() : nullptr,
+                                   has_history ? state->padded.data() : nullptr, state->position,
+                                   state->weight.data(), state->bias.empty() ? nullptr : state->bias.data(),
+                                   y, state->shape, state->act);
+  state->position += t;
+  return FVX_OK;
+}
+
+int fvx_dwconv3d_reset(fvx_dwconv3d* state) {
+  if (state == nullptr) return FVX_ERR_NULL;
+  std::fill(state->history.begin(), state->history.end(), 0.f);
+  std::fill(state->padded.begin(), state->padded.end(), 0.f);
+  state->position = 0;
+  return FVX_OK;
+}
+
+void fvx_dwconv3d_destroy(fvx_dwconv3d* state) { delete state; }
+
+}  // extern "C"
