@@ -122,11 +122,6 @@ def measure_interleaved(calls: dict[str, Callable[[], object]], repeats: int, wa
     return timer.stats()
 
 
-def measure(fn: Callable[[], object], repeats: int, warmup: int) -> dict:
-    """Time one callable: ``{"median_s", "min_s", "mean_s", "max_s", "repeats"}``."""
-    return measure_interleaved({"fn": fn}, repeats, warmup)["fn"]
-
-
 def memcpy_call(nbytes: int) -> Callable[[], object]:
     """``dst.copy_(src)`` on preallocated float32 buffers of ``nbytes`` each.
 

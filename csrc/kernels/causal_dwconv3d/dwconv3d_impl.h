@@ -115,8 +115,14 @@ struct PlaneGeom {
   int64_t pos(int64_t r, int64_t c) const {
     return ((r % sh) * sw + c % sw) * sub + (r / sh) * pws + c / sw;
   }
-  // Offset of tap (i, j) relative to output o = oh * pws + ow.
-  int64_t tap(int64_t i, int64_t j) const { return pos(i, j); }
+  // Offsets of the kernel taps (i, j), row-major, relative to output
+  // o = oh * pws + ow. Computed once per call: pos divides.
+  std::vector<int64_t> tap_offsets(int64_t kh, int64_t kw) const {
+    std::vector<int64_t> off(static_cast<size_t>(kh * kw));
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t j = 0; j < kw; ++j) off[i * kw + j] = pos(i, j);
+    return off;
+  }
 };
 
 // The even lanes of the pair (a, b): a vector of every other element.
@@ -329,10 +335,7 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
   std::vector<const T*> src(static_cast<size_t>(taps));
   std::vector<T> wsel(static_cast<size_t>(taps));
   std::vector<T> flat(static_cast<size_t>((temporal_only ? hw : g.flat) + kLanes<T>));
-  // Tap offsets, computed once (PlaneGeom::pos divides).
-  std::vector<int64_t> tap_off(static_cast<size_t>(kh * kw));
-  for (int64_t i = 0; i < kh; ++i)
-    for (int64_t j = 0; j < kw; ++j) tap_off[i * kw + j] = g.tap(i, j);
+  const std::vector<int64_t> tap_off = g.tap_offsets(kh, kw);
   for (int64_t p = begin; p < end; ++p) {
     const int64_t c = p % s.channels;
     const T* w = a.weight + c * taps;
@@ -410,9 +413,7 @@ void backward_planes(const BackwardArgs<T>& a, int64_t begin, int64_t end) {
   std::vector<T> dyf(static_cast<size_t>(n_flat), T(0));
   std::vector<T> dw(static_cast<size_t>(taps));
   auto dx_plane = [&](int64_t f) { return dx_ring.data() + (f % kt) * g.size(); };
-  std::vector<int64_t> tap_off(static_cast<size_t>(kh * kw));
-  for (int64_t i = 0; i < kh; ++i)
-    for (int64_t j = 0; j < kw; ++j) tap_off[i * kw + j] = g.tap(i, j);
+  const std::vector<int64_t> tap_off = g.tap_offsets(kh, kw);
   for (int64_t p = begin; p < end; ++p) {
     const int64_t c = p % s.channels;
     const T* w = a.weight + c * taps;

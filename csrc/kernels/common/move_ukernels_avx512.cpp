@@ -4,12 +4,11 @@
 
 #include <cstdint>
 
+#include "move_runs.h"
 #include "move_ukernels.h"
 
 namespace fastvfx {
 namespace {
-
-constexpr size_t kPrefetchRows = 32;
 
 // Runs of at most 64 bytes go through the narrowest vector that holds them.
 // Short runs sit next to each other (NHWC channel groups 16-64 bytes apart),
@@ -116,41 +115,6 @@ inline void swap_run(unsigned char* a, unsigned char* b, size_t n) {
 
 }  // namespace
 
-void bytes_copy2d__avx512(void* dst, size_t dst_stride, const void* src, size_t src_stride,
-                          size_t rows, size_t n) {
-  auto* d = static_cast<unsigned char*>(dst);
-  auto* s = static_cast<const unsigned char*>(src);
-  if (n <= 64) {
-    // Many short strided runs (NHWC): the prefetchers do not follow a stride
-    // of several lines well, so ask for the runs a few rows ahead.
-    for (size_t r = 0; r < rows; ++r) {
-      if (r + kPrefetchRows < rows) {
-        _mm_prefetch(reinterpret_cast<const char*>(s + (r + kPrefetchRows) * src_stride), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(d + (r + kPrefetchRows) * dst_stride), _MM_HINT_T0);
-      }
-      copy_short(d + r * dst_stride, s + r * src_stride, n);
-    }
-    return;
-  }
-  for (size_t r = 0; r < rows; ++r) copy_run(d + r * dst_stride, s + r * src_stride, n);
-}
-
-void bytes_zero2d__avx512(void* dst, size_t dst_stride, size_t rows, size_t n) {
-  auto* d = static_cast<unsigned char*>(dst);
-  for (size_t r = 0; r < rows; ++r) zero_run(d + r * dst_stride, n);
-}
-
-void bytes_swap2d__avx512(void* a, size_t a_stride, void* b, size_t b_stride, size_t rows,
-                          size_t n) {
-  auto* pa = static_cast<unsigned char*>(a);
-  auto* pb = static_cast<unsigned char*>(b);
-  for (size_t r = 0; r < rows; ++r) {
-    if (n <= 64 && r + kPrefetchRows < rows) {
-      _mm_prefetch(reinterpret_cast<const char*>(pa + (r + kPrefetchRows) * a_stride), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(pb + (r + kPrefetchRows) * b_stride), _MM_HINT_T0);
-    }
-    swap_run(pa + r * a_stride, pb + r * b_stride, n);
-  }
-}
+FVX_DEFINE_MOVE_2D(avx512, copy_run, zero_run, swap_run)
 
 }  // namespace fastvfx

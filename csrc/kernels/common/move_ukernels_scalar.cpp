@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "move_runs.h"
 #include "move_ukernels.h"
 
 namespace fastvfx {
@@ -17,32 +18,15 @@ void swap_run(unsigned char* a, unsigned char* b, size_t n) {
     std::memcpy(a + i, &wb, sizeof wb);
     std::memcpy(b + i, &wa, sizeof wa);
   }
-  for (; i < n; ++i) {
-    const unsigned char t = a[i];
-    a[i] = b[i];
-    b[i] = t;
-  }
+  move_runs::swap_bytes(a + i, b + i, n - i);
 }
+
+void copy_run(unsigned char* d, const unsigned char* s, size_t n) { std::memcpy(d, s, n); }
+
+void zero_run(unsigned char* d, size_t n) { std::memset(d, 0, n); }
 
 }  // namespace
 
-void bytes_copy2d__scalar(void* dst, size_t dst_stride, const void* src, size_t src_stride,
-                          size_t rows, size_t n) {
-  auto* d = static_cast<unsigned char*>(dst);
-  auto* s = static_cast<const unsigned char*>(src);
-  for (size_t r = 0; r < rows; ++r) std::memcpy(d + r * dst_stride, s + r * src_stride, n);
-}
-
-void bytes_zero2d__scalar(void* dst, size_t dst_stride, size_t rows, size_t n) {
-  auto* d = static_cast<unsigned char*>(dst);
-  for (size_t r = 0; r < rows; ++r) std::memset(d + r * dst_stride, 0, n);
-}
-
-void bytes_swap2d__scalar(void* a, size_t a_stride, void* b, size_t b_stride, size_t rows,
-                          size_t n) {
-  auto* pa = static_cast<unsigned char*>(a);
-  auto* pb = static_cast<unsigned char*>(b);
-  for (size_t r = 0; r < rows; ++r) swap_run(pa + r * a_stride, pb + r * b_stride, n);
-}
+FVX_DEFINE_MOVE_2D(scalar, copy_run, zero_run, swap_run)
 
 }  // namespace fastvfx
