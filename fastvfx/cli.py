@@ -1,4 +1,4 @@
-"""The ``fastvfx`` command: ``fastvfx info`` and ``fastvfx bench``."""
+"""The ``fastvfx`` command: ``fastvfx info``, ``fastvfx bench``."""
 
 from __future__ import annotations
 
@@ -15,9 +15,34 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from . import benchmark
+    from . import benchmark, report
 
-    return benchmark.run_report(quick=args.quick, out_dir=args.out, threads=args.threads, family=args.only)
+    if args.list:
+        for family, case in benchmark.family_cases([args.only] if args.only else None, args.filter):
+            print(f"{family:<9} {case.id}")
+        return 0
+    problem = report.check_out_dir(args.out)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    return benchmark.run_report(quick=args.quick, out_dir=args.out, threads=args.threads, family=args.only,
+                                pattern=args.filter)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _families() -> list[str]:
+    from .benchmark import FAMILIES
+
+    return list(FAMILIES)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,9 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     p_bench = sub.add_parser("bench", help="measure fastvfx against the PyTorch baselines on this machine")
     p_bench.add_argument("--quick", action="store_true", help="fewer repeats (under a minute)")
     p_bench.add_argument("--out", default="fastvfx-report", help="report folder (default: ./fastvfx-report)")
-    p_bench.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's default)")
-    p_bench.add_argument("--only", choices=["shift", "dwconv3d", "tfc"], default=None,
-                         help="one op family: temporal shift or Temporal Focus Convolution (default: both)")
+    p_bench.add_argument("--threads", type=_positive_int, default=None,
+                         help="torch threads (default: torch's default)")
+    p_bench.add_argument("--only", choices=list(_families()), default=None,
+                         help="one family of cases (default: all)")
+    p_bench.add_argument("--filter", default=None, metavar="TEXT",
+                         help="only the cases whose id or label contains TEXT (see --list)")
+    p_bench.add_argument("--list", action="store_true", help="list the cases (family and id) and exit")
     p_bench.set_defaults(func=_cmd_bench)
     args = parser.parse_args(argv)
     return args.func(args)
