@@ -93,28 +93,7 @@ struct F64 {
   }
 };
 #else
-struct F64 {
-  using T = double;
-  using Vec = double;
-  using Nan = bool;
-  static constexpr size_t kLanes = 1;
-
-  static Vec splat(T t) { return t; }
-  static Vec load(const T* p) { return *p; }
-  static Vec load_tail(const T* p, size_t n, T fill) { return n > 0 ? *p : fill; }
-  static void store(T* p, Vec v) { *p = v; }
-  static void store_tail(T* p, size_t n, Vec v) {
-    if (n > 0) *p = v;
-  }
-  static Vec add(Vec a, Vec b) { return a + b; }
-  static Vec max(Vec a, Vec b) { return a > b ? a : b; }
-  static T hsum(Vec v) { return v; }
-  static T hmax(Vec v) { return v; }
-  static Nan no_nan() { return false; }
-  static Nan track_nan(Nan nan, Vec v) { return nan || v != v; }
-  static bool any_nan(Nan nan) { return nan; }
-  static Vec nan_where(Nan nan, Vec v) { return nan ? std::numeric_limits<T>::quiet_NaN() : v; }
-};
+using F64 = pool_reduce::ScalarLanes<double>;
 #endif
 
 }  // namespace
