@@ -1,0 +1,105 @@
+"""Pieces the reference models share: BatchNorm folding with a cache, TF
+"same" padding, and the class swap that turns a torch-backend module into its
+fastvfx counterpart (same attributes, same state dict, another forward)."""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..ops.causal_dwconv3d import spatial_padding
+
+
+def fold_bn(weight: Tensor, bias: Optional[Tensor], bn: nn.modules.batchnorm._BatchNorm) -> tuple[Tensor, Tensor]:
+    """(weight, bias) of a conv followed by an eval-mode BatchNorm, as one conv."""
+    gain = torch.rsqrt(bn.running_var + bn.eps)
+    if bn.weight is not None:
+        gain = bn.weight * gain
+    shift = -bn.running_mean * gain
+    if bn.bias is not None:
+        shift = shift + bn.bias
+    if bias is not None:
+        shift = shift + bias * gain
+    return weight * gain.view(-1, *([1] * (weight.dim() - 1))), shift
+
+
+def _version_key(tensors) -> tuple:
+    # In-place changes move the version; .to() / load into new memory moves
+    # the data pointer; a replaced tensor is another object (the cache holds the
+    # old ones, so their ids cannot be reused meanwhile).
+    return tuple(None if t is None else (id(t), t._version, t.data_ptr()) for t in tensors)
+
+
+def cached(module: nn.Module, slot: str, sources: tuple, compute: Callable[[], object]):
+    """``compute()``, remembered on ``module`` until one of ``sources`` (tensors
+    or plain values) changes. With gradients enabled nothing is cached: the
+    computation is part of the graph."""
+    if torch.is_grad_enabled() or torch.compiler.is_compiling():
+        return compute()
+    key = _version_key(s for s in sources if s is None or isinstance(s, Tensor))
+    key += tuple(s for s in sources if s is not None and not isinstance(s, Tensor))
+    store = module.__dict__.setdefault("_fastvfx_cache", {})
+    entry = store.get(slot)
+    if entry is not None and entry[0] == key:
+        return entry[2]
+    value = compute()
+    store[slot] = (key, sources, value)
+    return value
+
+
+def folded_conv_bn(module: nn.Module, slot: str, conv: nn.Module, bn: nn.Module) -> tuple[Tensor, Tensor]:
+    """Cached :func:`fold_bn` of ``conv`` (anything with ``weight`` / ``bias``) and ``bn``."""
+    sources = (conv.weight, conv.bias, bn.weight, bn.bias, bn.running_mean, bn.running_var, bn.eps)
+    return cached(module, slot, sources, lambda: fold_bn(conv.weight, conv.bias, bn))
+
+
+def tf_same_pad(x: Tensor, kernel: tuple[int, int], stride: tuple[int, int]) -> Tensor:
+    """Zero-pad the last two dims by TensorFlow's "same" rule (the odd extra
+    pixel at the bottom / right), as MoViNet's convolutions and pools pad."""
+    _, top, bottom = spatial_padding(x.size(-2), kernel[0], stride[0], None)
+    _, left, right = spatial_padding(x.size(-1), kernel[1], stride[1], None)
+    if top == bottom == left == right == 0:
+        return x
+    return F.pad(x, (left, right, top, bottom))
+
+
+def swap_class(module: nn.Module, cls: type) -> nn.Module:
+    """Turn ``module`` into an instance of ``cls``, a subclass that keeps its
+    attributes and state dict and only changes ``forward`` (and friends)."""
+    module.__class__ = cls
+    module.__dict__.pop("_fastvfx_cache", None)
+    return module
+
+
+def check_frames(x: Tensor, name: str, rank: int, layout: str) -> None:
+    if x.dim() != rank:
+        raise ValueError(f"{name}: expected input of shape {layout}, got {tuple(x.shape)}")
+
+
+ACTIVATION_NAMES = {nn.SiLU: "swish", nn.Hardswish: "hardswish", nn.ReLU: "relu", nn.ReLU6: "relu6"}
+
+
+def activation_name(act: nn.Module) -> Optional[str]:
+    """The fused-activation name of a module, None for Identity; raise for others."""
+    if type(act) is nn.Identity:
+        return None
+    name = ACTIVATION_NAMES.get(type(act))
+    if name is None:
+        raise ValueError(f"no fused form of activation {type(act).__name__}")
+    return name
+
+
+def apply_activation_(y: Tensor, name: Optional[str]) -> Tensor:
+    """The activation, in place on a fresh intermediate."""
+    if name is None:
+        return y
+    if name == "swish":
+        return F.silu(y, inplace=True)
+    if name == "hardswish":
+        return F.hardswish(y, inplace=True)
+    if name == "relu":
+        return F.relu(y, inplace=True)
+    return F.relu6(y, inplace=True)
