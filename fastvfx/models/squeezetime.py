@@ -223,7 +223,8 @@ class FastChannelTimeConv(ChannelTimeConv):
         """Eval mode, with the temporal and short convs' weights given."""
         fc1_weight, fc1_bias = _folded_gate(self)
         fc2 = self.param_conv[4]
-        y, scale = temporal_focus_conv2d(x, weight, fc1_weight, fc1_bias, fc2.weight, fc2.bias, bias)
+        pool = "max" if isinstance(self.param_conv[0], nn.AdaptiveMaxPool2d) else "avg"
+        y, scale = temporal_focus_conv2d(x, weight, fc1_weight, fc1_bias, fc2.weight, fc2.bias, bias, pool=pool)
         return y.add_(self.spatial_conv.fused(x, scale, short_weight, short_bias))
 
 
