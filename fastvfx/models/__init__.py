@@ -22,5 +22,6 @@ from .movinet import movinet_a0  # noqa: E402
 
 from .mobilenet_v2_tsm import mobilenet_v2_tsm  # noqa: E402
 from .squeezetime import squeezetime  # noqa: E402
+from ._common import calibrate_batchnorm  # noqa: E402
 
-__all__ = ["BACKENDS", "mobilenet_v2_tsm", "movinet_a0", "squeezetime"]
+__all__ = ["BACKENDS", "calibrate_batchnorm", "mobilenet_v2_tsm", "movinet_a0", "squeezetime"]

@@ -103,3 +103,22 @@ def apply_activation_(y: Tensor, name: Optional[str]) -> Tensor:
     if name == "relu":
         return F.relu(y, inplace=True)
     return F.relu6(y, inplace=True)
+
+
+@torch.no_grad()
+def calibrate_batchnorm(model: nn.Module, *inputs: Tensor) -> nn.Module:
+    """Set every BatchNorm's running statistics to those of ``model(*inputs)``
+    (one training-mode pass, cumulative average), then put the model in eval
+    mode. Randomly initialised deep models otherwise let activations vanish or
+    explode in eval mode, which makes outputs meaningless (and can hit
+    denormals); calibrated ones keep them near unit scale."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    model(*inputs)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    return model.eval()
