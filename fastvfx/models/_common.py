@@ -106,12 +106,17 @@ def apply_activation_(y: Tensor, name: Optional[str]) -> Tensor:
 
 
 @torch.no_grad()
-def calibrate_batchnorm(model: nn.Module, *inputs: Tensor) -> nn.Module:
+def calibrate_batchnorm(model: nn.Module, *inputs: Tensor, min_var: float = 0.0) -> nn.Module:
     """Set every BatchNorm's running statistics to those of ``model(*inputs)``
     (one training-mode pass, cumulative average), then put the model in eval
     mode. Randomly initialised deep models otherwise let activations vanish or
     explode in eval mode, which makes outputs meaningless (and can hit
-    denormals); calibrated ones keep them near unit scale."""
+    denormals); calibrated ones keep them near unit scale.
+
+    ``min_var`` floors the running variances: channels that are nearly
+    constant over a small batch (SqueezeTime's gates see one value per sample)
+    would otherwise be divided by a tiny variance, an ill-conditioned model
+    whose float32 outputs drift from float64 by far more than 1e-4."""
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     momenta = [m.momentum for m in norms]
     for m in norms:
@@ -121,4 +126,5 @@ def calibrate_batchnorm(model: nn.Module, *inputs: Tensor) -> nn.Module:
     model(*inputs)
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
+        m.running_var.clamp_(min=min_var)
     return model.eval()
