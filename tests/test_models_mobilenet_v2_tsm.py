@@ -53,7 +53,7 @@ def test_backends_agree_eval(randomize_batchnorm, online):
 @pytest.mark.parametrize("online", [False, True])
 def test_backends_agree_train_with_gradients(online):
     torch.manual_seed(0)
-    reference, fast = _pair(lambda m, x: m, online)
+    reference, fast = _pair(lambda m, x, **kw: m, online)
     x = torch.randn(2 * SEGMENTS, 3, 48, 48)
     outputs = []
     for model in (reference, fast):

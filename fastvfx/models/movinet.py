@@ -45,6 +45,7 @@ SE gate of a single frame inside the projection (``fastvfx.channel_scaled_conv2d
 
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 import torch
@@ -53,7 +54,7 @@ from torch import Tensor, nn
 
 from ..ops.causal_dwconv3d import causal_dwconv3d, causal_dwconv3d_step, init_stream_state
 from ..ops.temporal_focus_conv2d import channel_scaled_conv2d
-from ._common import activation_name, apply_activation_, folded_conv_bn, swap_class, tf_same_pad
+from ._common import activation_name, apply_activation_, folded_conv_bn, split_activation, swap_class, tf_same_pad
 
 STEM_CHANNELS = 8
 HEAD_CHANNELS = 480
@@ -337,7 +338,10 @@ class FastConvBNAct(ConvBNAct):
             y = _pointwise(x, weight, bias)
         else:
             x = tf_same_pad(x, (self.kernel, self.kernel), (self.stride, self.stride))
-            y = F.conv3d(x, weight, bias, self.conv.stride)
+            if x.size(2) == 1:  # one frame: conv2d (conv3d has no fast path for it)
+                y = F.conv2d(x[:, :, 0], weight[:, :, 0], bias, self.stride).unsqueeze(2)
+            else:
+                y = F.conv3d(x, weight, bias, self.conv.stride)
         return _activate(y, self.act)
 
 
@@ -354,7 +358,8 @@ class FastCausalDWConvBNAct(CausalDWConvBNAct):
         if self.bn.training:
             return self.act(self.bn(causal_dwconv3d(x, self.conv.weight, None, self.stride, "same")))
         weight, bias = folded_conv_bn(self, "conv", self.conv, self.bn)
-        return causal_dwconv3d(x, weight, bias, self.stride, "same", activation_name(self.act))
+        fused, after = split_activation(activation_name(self.act))
+        return _activate_after(causal_dwconv3d(x, weight, bias, self.stride, "same", fused), after)
 
     def step(self, x: Tensor, state):
         kt = self.kernel[0]
@@ -367,12 +372,23 @@ class FastCausalDWConvBNAct(CausalDWConvBNAct):
             y = causal_dwconv3d_step(x, self.conv.weight, None, state, self.stride, "same")
             return self.act(self.bn(y)), state
         weight, bias = folded_conv_bn(self, "conv", self.conv, self.bn)
-        return causal_dwconv3d_step(x, weight, bias, state, self.stride, "same", activation_name(self.act)), state
+        fused, after = split_activation(activation_name(self.act))
+        y = causal_dwconv3d_step(x, weight, bias, state, self.stride, "same", fused)
+        return apply_activation_(y, after), state
+
+
+def _activate_after(y: Tensor, name) -> Tensor:
+    if name is None:
+        return y
+    if torch.is_grad_enabled() and y.requires_grad:
+        return F.silu(y) if name == "swish" else apply_activation_(y.clone(), name)
+    return apply_activation_(y, name)
 
 
 class FastMoViNetBlock(MoViNetBlock):
     """Eval mode, one frame: the SE gate goes into the projection's weights
-    (``channel_scaled_conv2d``) instead of a pass over the expanded features."""
+    instead of a pass over the expanded features (one clip: a weight scaled
+    per input channel, then one GEMM; several: ``channel_scaled_conv2d``)."""
 
     def _gated_project(self, y: Tensor, scale: Tensor) -> Tensor:
         project = self.project
@@ -380,8 +396,12 @@ class FastMoViNetBlock(MoViNetBlock):
             return project(y * scale)
         weight, bias = folded_conv_bn(project, "conv", project.conv, project.bn)
         n, c, _, h, w = y.shape
-        out = channel_scaled_conv2d(y.view(n, c, h, w), scale.view(n, c), weight.view(weight.size(0), c, 1, 1), bias)
-        return out.unsqueeze(2)
+        weight = weight.view(weight.size(0), c)
+        if n == 1:
+            out = torch.addmm(bias.unsqueeze(1), weight * scale.view(1, c), y.view(c, h * w))
+        else:
+            out = channel_scaled_conv2d(y.view(n, c, h, w), scale.view(n, c), weight[:, :, None, None], bias)
+        return out.view(n, -1, 1, h, w)
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.deep(self.expand(x))
@@ -422,10 +442,31 @@ class FastCausalSqueezeExcitation(CausalSqueezeExcitation):
 
     def excite(self, pooled: Tensor) -> Tensor:
         n, c, t = pooled.shape[:3]
+        if t == 1:
+            hidden = _activate(_linear(self.fc1, pooled.view(n, c)), self.act)
+            return self.gate(_linear(self.fc2, hidden)).view(n, -1, 1, 1, 1)
         vectors = pooled.view(n, c, t).transpose(1, 2)
         hidden = _activate(_linear(self.fc1, vectors), self.act)
         gate = self.gate(_linear(self.fc2, hidden))
         return gate.transpose(1, 2).reshape(n, -1, t, 1, 1)
+
+
+class FastShortcutProjection(ShortcutProjection):
+    def forward(self, x: Tensor) -> Tensor:
+        if self.stride != 1 and x.size(2) == 1:
+            n, c, _, h, w = x.shape
+            padded = tf_same_pad(x.view(n, c, h, w), (3, 3), (self.stride, self.stride))
+            x = (F.avg_pool2d(padded, 3, self.stride) * _pool_divisor(h, w, self.stride, x.dtype, x.device)).unsqueeze(2)
+        elif self.stride != 1:
+            x = _same_avg_pool(x, self.stride)
+        return self.proj(x)
+
+
+@functools.lru_cache(maxsize=64)
+def _pool_divisor(h: int, w: int, stride: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """9 / (number of unpadded pixels) of each TF-"same" 3x3 pooling window."""
+    ones = tf_same_pad(torch.ones(1, 1, h, w, dtype=dtype, device=device), (3, 3), (stride, stride))
+    return 1 / F.avg_pool2d(ones, 3, stride)
 
 
 class FastMoViNet(MoViNet):
@@ -440,6 +481,7 @@ FASTVFX_CLASSES = {
     CausalDWConvBNAct: FastCausalDWConvBNAct,
     MoViNetBlock: FastMoViNetBlock,
     CausalSqueezeExcitation: FastCausalSqueezeExcitation,
+    ShortcutProjection: FastShortcutProjection,
     MoViNet: FastMoViNet,
 }
 
