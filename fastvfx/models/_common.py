@@ -26,33 +26,41 @@ def fold_bn(weight: Tensor, bias: Optional[Tensor], bn: nn.modules.batchnorm._Ba
     return weight * gain.view(-1, *([1] * (weight.dim() - 1))), shift
 
 
-def _version_key(tensors) -> tuple:
-    # In-place changes move the version; .to() / load into new memory moves
-    # the data pointer; a replaced tensor is another object (the cache holds the
-    # old ones, so their ids cannot be reused meanwhile).
-    return tuple(None if t is None else (id(t), t._version, t.data_ptr()) for t in tensors)
-
-
 def cached(module: nn.Module, slot: str, sources: tuple, compute: Callable[[], object]):
-    """``compute()``, remembered on ``module`` until one of ``sources`` (tensors
-    or plain values) changes. With gradients enabled nothing is cached: the
-    computation is part of the graph."""
+    """``compute()``, remembered on ``module`` until one of ``sources`` (tensors,
+    or None / plain values) changes. With gradients enabled nothing is cached:
+    the computation is part of the graph.
+
+    A tensor changed in place moves its version; one replaced (``.to()``,
+    ``.double()``, assignment) is another object, detected by identity (the
+    cache holds the old ones, so their ids cannot be reused meanwhile). This
+    check runs on every call of a streaming model, hence the plain loop."""
     if torch.is_grad_enabled() or torch.compiler.is_compiling():
         return compute()
-    key = _version_key(s for s in sources if s is None or isinstance(s, Tensor))
-    key += tuple(s for s in sources if s is not None and not isinstance(s, Tensor))
-    store = module.__dict__.setdefault("_fastvfx_cache", {})
+    store = module.__dict__.get("_fastvfx_cache")
+    if store is None:
+        store = module.__dict__["_fastvfx_cache"] = {}
     entry = store.get(slot)
-    if entry is not None and entry[0] == key:
-        return entry[2]
+    if entry is not None:
+        old_sources, versions, value = entry
+        fresh = True
+        for old, new, version in zip(old_sources, sources, versions):
+            if old is not new or (version is not None and new._version != version):
+                fresh = False
+                break
+        if fresh:
+            return value
     value = compute()
-    store[slot] = (key, sources, value)
+    versions = tuple(s._version if isinstance(s, Tensor) else None for s in sources)
+    store[slot] = (sources, versions, value)
     return value
 
 
 def folded_conv_bn(module: nn.Module, slot: str, conv: nn.Module, bn: nn.Module) -> tuple[Tensor, Tensor]:
     """Cached :func:`fold_bn` of ``conv`` (anything with ``weight`` / ``bias``) and ``bn``."""
-    sources = (conv.weight, conv.bias, bn.weight, bn.bias, bn.running_mean, bn.running_var, bn.eps)
+    params, bn_params, bn_buffers = conv._parameters, bn._parameters, bn._buffers
+    sources = (params["weight"], params.get("bias"), bn_params.get("weight"), bn_params.get("bias"),
+               bn_buffers["running_mean"], bn_buffers["running_var"], bn.eps)
     return cached(module, slot, sources, lambda: fold_bn(conv.weight, conv.bias, bn))
 
 

@@ -410,24 +410,47 @@ class FastMoViNetBlock(MoViNetBlock):
         return self._residual(x) + self._gated_project(y, self.se.scale(y)[0])
 
     def step(self, x: Tensor, state):
-        unit_states, se_state = state if state is not None else ([None] * len(self.deep), None)
-        y = self.expand(x)
+        modules = self._modules
+        if modules["project"].bn.training or x.size(2) != 1:
+            return super().step(x, state)
+        # One frame in eval mode, the per-frame hot path of a stream: submodules
+        # are called through forward() (no hooks) and the SE gate is a vector.
+        unit_states, se_state = state if state is not None else ([None] * len(modules["deep"]), None)
+        y = modules["expand"].forward(x)
         new_unit_states = []
-        for unit, unit_state in zip(self.deep, unit_states):
+        for unit, unit_state in zip(modules["deep"], unit_states):
             y, unit_state = unit.step(y, unit_state)
             new_unit_states.append(unit_state)
-        scale, se_state = self.se.scale(y, se_state)
+        scale, se_state = modules["se"].frame_gate(y, se_state)
         out = self._gated_project(y, scale)
-        return out.add_(self._residual(x)), (new_unit_states, se_state)
+        shortcut = modules.get("shortcut")
+        return out.add_(x if shortcut is None else shortcut.forward(x)), (new_unit_states, se_state)
 
 
 def _linear(conv: nn.Conv3d, x: Tensor) -> Tensor:
     """A 1x1x1 conv applied to vectors (..., C): the same GEMM without conv3d's
     per-call setup, which dominates on 1x1x1 inputs."""
-    return F.linear(x, conv.weight.view(conv.weight.size(0), -1), conv.bias)
+    params = conv._parameters
+    weight = params["weight"]
+    return F.linear(x, weight.view(weight.size(0), -1), params["bias"])
 
 
 class FastCausalSqueezeExcitation(CausalSqueezeExcitation):
+    def frame_gate(self, x: Tensor, state) -> tuple[Tensor, tuple[Tensor, int]]:
+        """Eval mode, one causal frame: the gate as an (N, C) matrix, and the new state."""
+        n, c = x.shape[:2]
+        frame_means = x.mean((3, 4), keepdim=True)
+        total, count = state if state is not None else (0, 0)
+        total = frame_means + total
+        pooled = (total / (count + 1)).view(n, c)
+        if self.both_pools:
+            pooled = torch.cat((pooled, frame_means.view(n, c)), dim=1)
+        modules = self._modules
+        hidden = apply_activation_(_linear(modules["fc1"], pooled), activation_name(modules["act"]))
+        logits = _linear(modules["fc2"], hidden)
+        gate = torch.sigmoid_(logits) if type(modules["gate"]) is nn.Sigmoid else F.hardsigmoid(logits, inplace=True)
+        return gate, (total, count + 1)
+
     def pooled(self, x: Tensor, state):
         if not self.causal or x.size(2) != 1:
             return super().pooled(x, state)
