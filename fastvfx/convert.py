@@ -44,7 +44,7 @@ from .models.mobilenet_v2_tsm import FASTVFX_CLASSES as _TSM_CLASSES
 from .models.movinet import FASTVFX_CLASSES as _MOVINET_CLASSES
 from .models.squeezetime import FASTVFX_CLASSES as _SQUEEZETIME_CLASSES
 from .models.squeezetime import FastChannelTimeConv, FastSpatialConv
-from .models._common import ACTIVATION_NAMES, apply_activation_, fold_bn, split_activation, swap_class
+from .models._common import ACTIVATION_NAMES, activate, fold_bn, split_activation, swap_class
 from .nn.temporal_focus_conv2d import TemporalFocusConv2d
 from .nn.temporal_shift import TemporalShift, _is_plain_conv1x1
 from .ops.causal_dwconv3d import StreamState, causal_dwconv3d, causal_dwconv3d_step
@@ -249,30 +249,21 @@ class _FastvfxCausalConv(nn.Module):
             raise ValueError(f"causal conv: the buffered frames {tuple(history.shape)} do not fit the input "
                              f"{tuple(x.shape)}; reset the buffer (activation = None) between videos")
         if kt == 1:
-            return _activate(causal_dwconv3d(x, conv.weight, conv.bias, stride, padding, activation), after)
+            return activate(causal_dwconv3d(x, conv.weight, conv.bias, stride, padding, activation), after)
         if history is None:
             history = x.new_zeros(x.size(0), x.size(1), kt - 1, x.size(3), x.size(4))
         if torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad):
             joined = torch.cat((history, x), dim=2)
             y = causal_dwconv3d(joined, conv.weight, conv.bias, stride, padding, activation)[:, :, kt - 1:]
             self.activation = joined[:, :, -(kt - 1):].detach().clone()
-            return _activate(y, after)
+            return activate(y, after)
         # kT-1 frames already consumed: the ring's slot a holds frame a, i.e.
         # a chronological buffer is a ring at position kT-1.
         ring = history.contiguous().clone()
         state = StreamState(ring, torch.full((1,), kt - 1, dtype=torch.int64), ring.new_empty((0,)))
         y = causal_dwconv3d_step(x, conv.weight, conv.bias, state, stride, padding, activation)
         self.activation = torch.roll(ring, -(x.size(2) % (kt - 1)), dims=2) if x.size(2) % (kt - 1) else ring
-        return _activate(y, after)
-
-
-def _activate(y: Tensor, name) -> Tensor:
-    """An activation the kernel does not fuse (swish), applied by torch."""
-    if name is None:
-        return y
-    if torch.is_grad_enabled() and y.requires_grad:
-        return nn.functional.silu(y)
-    return apply_activation_(y, name)
+        return activate(y, after)
 
 
 def _fold_causal_siblings(module: nn.Module, path: str, summary: ConversionSummary) -> None:

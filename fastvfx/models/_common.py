@@ -112,6 +112,16 @@ def split_activation(name: Optional[str]) -> tuple[Optional[str], Optional[str]]
     return (name, None) if name is None or name in KERNEL_FUSED_ACTIVATIONS else (None, name)
 
 
+def activate(y: Tensor, name: Optional[str]) -> Tensor:
+    """The activation ``name`` applied by torch: in place on a fresh
+    intermediate, out of place when autograd needs the input."""
+    if name is None:
+        return y
+    if torch.is_grad_enabled() and y.requires_grad:
+        return apply_activation_(y.clone(), name)
+    return apply_activation_(y, name)
+
+
 def apply_activation_(y: Tensor, name: Optional[str]) -> Tensor:
     """The activation, in place on a fresh intermediate."""
     if name is None:

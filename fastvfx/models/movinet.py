@@ -54,7 +54,9 @@ from torch import Tensor, nn
 
 from ..ops.causal_dwconv3d import causal_dwconv3d, causal_dwconv3d_step, init_stream_state
 from ..ops.temporal_focus_conv2d import channel_scaled_conv2d
-from ._common import activation_name, apply_activation_, folded_conv_bn, split_activation, swap_class, tf_same_pad
+from ._common import (
+    activate, activation_name, apply_activation_, folded_conv_bn, split_activation, swap_class, tf_same_pad,
+)
 
 STEM_CHANNELS = 8
 HEAD_CHANNELS = 480
@@ -346,9 +348,7 @@ class FastConvBNAct(ConvBNAct):
 
 
 def _activate(y: Tensor, act: nn.Module) -> Tensor:
-    if torch.is_grad_enabled() and y.requires_grad:
-        return act(y)
-    return apply_activation_(y, activation_name(act))
+    return activate(y, activation_name(act))
 
 
 class FastCausalDWConvBNAct(CausalDWConvBNAct):
@@ -359,7 +359,7 @@ class FastCausalDWConvBNAct(CausalDWConvBNAct):
             return self.act(self.bn(causal_dwconv3d(x, self.conv.weight, None, self.stride, "same")))
         weight, bias = folded_conv_bn(self, "conv", self.conv, self.bn)
         fused, after = split_activation(activation_name(self.act))
-        return _activate_after(causal_dwconv3d(x, weight, bias, self.stride, "same", fused), after)
+        return activate(causal_dwconv3d(x, weight, bias, self.stride, "same", fused), after)
 
     def step(self, x: Tensor, state):
         kt = self.kernel[0]
@@ -375,14 +375,6 @@ class FastCausalDWConvBNAct(CausalDWConvBNAct):
         fused, after = split_activation(activation_name(self.act))
         y = causal_dwconv3d_step(x, weight, bias, state, self.stride, "same", fused)
         return apply_activation_(y, after), state
-
-
-def _activate_after(y: Tensor, name) -> Tensor:
-    if name is None:
-        return y
-    if torch.is_grad_enabled() and y.requires_grad:
-        return F.silu(y) if name == "swish" else apply_activation_(y.clone(), name)
-    return apply_activation_(y, name)
 
 
 class FastMoViNetBlock(MoViNetBlock):
