@@ -714,7 +714,10 @@ _NOTES = """\
 - memcpy GB/s: `dst.copy_(src)` of x's bytes into a preallocated buffer, read + write bytes per second.
   "of memcpy" = (bytes the op reads + writes) / fastvfx time / memcpy GB/s. The op moves all of x
   out of place, its 2*fold shifted channels in place, and fold channels of frame and cache online.
-  In place the working set is a quarter of x's, so caches can lift it above 100%."""
+  In place the working set is a quarter of x's, so caches can lift it above 100%.
+- Models (fastvfx.models): the torch backend (plain PyTorch modules, as upstream writes the model) against
+  the fastvfx backend, same weights (BatchNorm statistics calibrated on a random input), eval mode under
+  `torch.no_grad()`, batch 1; stream / online cases time one step of a running stream."""
 
 
 FAMILIES = {"shift": shift_cases, "dwconv3d": dwconv3d_cases, "tfc": tfc_cases, "models": model_cases}
@@ -760,7 +763,7 @@ def _write_report(out_dir: str, context: dict, results: Sequence[Result]) -> tup
 
 
 def run_report(quick: bool, out_dir: str, threads: Optional[int] = None, family: Optional[str] = None) -> int:
-    """Run every case (or one family's: ``"shift"``, ``"dwconv3d"``, ``"tfc"``), print the
+    """Run every case (or one family's: ``"shift"``, ``"dwconv3d"``, ``"tfc"``, ``"models"``), print the
     ratio table and write ``report.json`` and ``report.md`` into ``out_dir``.
     Returns the exit code."""
     if threads is not None:

@@ -29,8 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument("--quick", action="store_true", help="fewer repeats (under a minute)")
     p_bench.add_argument("--out", default="fastvfx-report", help="report folder (default: ./fastvfx-report)")
     p_bench.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's default)")
-    p_bench.add_argument("--only", choices=["shift", "dwconv3d", "tfc"], default=None,
-                         help="one op family: temporal shift or Temporal Focus Convolution (default: both)")
+    p_bench.add_argument("--only", choices=["shift", "dwconv3d", "tfc", "models"], default=None,
+                         help="one family: temporal shift, causal depthwise Conv3D, Temporal Focus Convolution, "
+                              "or the reference models (default: all)")
     p_bench.set_defaults(func=_cmd_bench)
     args = parser.parse_args(argv)
     return args.func(args)
