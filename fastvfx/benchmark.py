@@ -28,6 +28,7 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import Tensor
 
+from . import report
 from ._info import info
 from .ops.causal_dwconv3d import (
     causal_dwconv3d,
@@ -723,25 +724,53 @@ _NOTES = """\
 FAMILIES = {"shift": shift_cases, "dwconv3d": dwconv3d_cases, "tfc": tfc_cases, "models": model_cases}
 
 
-def _command(quick: bool, out_dir: str, threads: Optional[int], family: Optional[str]) -> str:
+def family_cases(families: Optional[Sequence[str]] = None, pattern: Optional[str] = None) -> list[tuple[str, Case]]:
+    """``(family, case)`` for the chosen families (default: all), in order,
+    keeping the cases whose id or label contains ``pattern`` (any case when
+    None). Builds no tensors."""
+    chosen = list(FAMILIES) if not families else list(families)
+    unknown = [f for f in chosen if f not in FAMILIES]
+    if unknown:
+        raise ValueError(f"unknown family {unknown[0]!r}; choose from {', '.join(FAMILIES)}")
+    picked = [(family, case) for family in chosen for case in FAMILIES[family]()]
+    if pattern:
+        picked = [(f, c) for f, c in picked if pattern in c.id or pattern in c.label]
+    return picked
+
+
+def _command(quick: bool, out_dir: str, threads: Optional[int], family: Optional[str],
+             pattern: Optional[str] = None) -> str:
     parts = ["fastvfx bench"] + (["--quick"] if quick else []) + (["--only", family] if family else [])
+    if pattern:
+        parts += ["--filter", repr(pattern) if " " in pattern else pattern]
     parts += ["--out", out_dir]
     if threads is not None:
         parts += ["--threads", str(threads)]
     return " ".join(parts)
 
 
-def _write_report(out_dir: str, context: dict, results: Sequence[Result]) -> tuple[str, str]:
-    """Write report.json (context, summaries and full statistics) and report.md."""
+def _write_report(out_dir: str, context: dict, results: Sequence[Result], families: Sequence[str]) -> dict:
+    """Write report.json (context, summaries and full statistics; its schema is
+    fastvfx/report_schema.json), report.md and speedups.png into ``out_dir``.
+    Returns the paths written."""
     os.makedirs(out_dir, exist_ok=True)
+    files = {
+        "json": os.path.join(out_dir, "report.json"),
+        "markdown": os.path.join(out_dir, "report.md"),
+        "chart": None,
+    }
+    chart_rows = [(r.case.label, family, r.speedup) for r, family in zip(results, families)]
+    files["chart"] = report.write_chart(
+        os.path.join(out_dir, "speedups.png"), chart_rows, f"{context['command']}  ({context['date']})"
+    )
     cases_json = [
-        {"id": r.case.id, "op": r.case.op, "shape": r.case.shape, "layout": r.case.layout,
+        {"id": r.case.id, "family": family, "op": r.case.op, "shape": list(r.case.shape), "layout": r.case.layout,
          "moved_bytes": r.case.moved_bytes, **r.summary(), "stats": r.stats}
-        for r in results
+        for r, family in zip(results, families)
     ]
-    json_path = os.path.join(out_dir, "report.json")
-    with open(json_path, "w") as file:
-        json.dump({**context, "cases": cases_json, "summary": summary_lines(results)}, file, indent=2)
+    with open(files["json"], "w") as file:
+        json.dump({"schema_version": 1, **context, "cases": cases_json, "summary": summary_lines(results),
+                   "files": {k: v and os.path.basename(v) for k, v in files.items()}}, file, indent=2)
 
     machine_lines = [f"- {key}: {value}" for key, value in context["machine"].items()]
     machine_lines.append(f"- torch threads: {context['torch_threads']}")
@@ -755,23 +784,30 @@ def _write_report(out_dir: str, context: dict, results: Sequence[Result]) -> tup
     summary = summary_lines(results)
     if summary:
         sections.append("\n".join(f"- {line}" for line in summary))
+    if files["chart"]:
+        sections.append("![speed-ups](speedups.png)")
     markdown = "\n\n".join([*sections, _NOTES])
-    md_path = os.path.join(out_dir, "report.md")
-    with open(md_path, "w") as file:
+    with open(files["markdown"], "w") as file:
         file.write(markdown + "\n")
-    return json_path, md_path
+    return files
 
 
-def run_report(quick: bool, out_dir: str, threads: Optional[int] = None, family: Optional[str] = None) -> int:
-    """Run every case (or one family's: ``"shift"``, ``"dwconv3d"``, ``"tfc"``, ``"models"``), print the
-    ratio table and write ``report.json`` and ``report.md`` into ``out_dir``.
-    Returns the exit code."""
+def run_report(quick: bool, out_dir: str, threads: Optional[int] = None, family: Optional[str] = None,
+               pattern: Optional[str] = None) -> int:
+    """Run every case (or one family's, see :data:`FAMILIES`; or those whose id
+    contains ``pattern``), print the ratio table and write ``report.json``,
+    ``report.md`` and ``speedups.png`` into ``out_dir``. Returns the exit code."""
+    selected = family_cases([family] if family else None, pattern)
+    if not selected:
+        print(f"error: no benchmark case matches --filter {pattern!r} (fastvfx bench --list shows them)",
+              file=sys.stderr)
+        return 2
     if threads is not None:
         torch.set_num_threads(threads)
     budget = QUICK if quick else DEFAULT
     machine = info()
     context = {
-        "command": _command(quick, out_dir, threads, family),
+        "command": _command(quick, out_dir, threads, family, pattern),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine,
         "torch_threads": torch.get_num_threads(),
@@ -786,22 +822,25 @@ def run_report(quick: bool, out_dir: str, threads: Optional[int] = None, family:
         # Busy cores stall torch's thread pool at every parallel region: timings get noisy.
         print(f"note: load average {context['load_average_before']:.2f}; other processes may compete for the CPUs")
 
-    all_cases = FAMILIES[family]() if family else cases()
-    results = []
-    for index, case in enumerate(all_cases, 1):
-        print(f"[{index}/{len(all_cases)}] {case.label} ...", end=" ", flush=True)
+    results, families = [], []
+    progress = report.Progress(len(selected))
+    for family_name, case in selected:
+        progress.begin(case.label)
         try:
             verify(case)
         except AssertionError as error:
-            print(f"\nerror: {error}", file=sys.stderr)
+            progress.end("FAILED")
+            print(f"error: {error}", file=sys.stderr)
             return 1
         result = measure_case(case, budget)
         results.append(result)
-        print(f"{result.speedup:.2f}x")
+        families.append(family_name)
+        progress.end(f"{result.speedup:.2f}x")
+    progress.finish()
     print()
     print(format_table(results))
     for line in summary_lines(results):
         print(line)
-    json_path, md_path = _write_report(out_dir, context, results)
-    print(f"\nwrote {json_path} and {md_path}")
+    files = _write_report(out_dir, context, results, families)
+    print("\nwrote " + ", ".join(path for path in files.values() if path))
     return 0

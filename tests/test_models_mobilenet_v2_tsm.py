@@ -120,3 +120,17 @@ def test_bad_input(backend):
         online.step(torch.randn(1, 3, SIZE, SIZE), states[:3])
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
         online.step(torch.randn(3, SIZE, SIZE), states)
+
+
+@pytest.mark.parametrize("backend", ["torch", "fastvfx"])
+def test_inference_mode(backend):
+    offline = mobilenet_v2_tsm(5, SEGMENTS, backend=backend).eval()
+    online = mobilenet_v2_tsm(5, SEGMENTS, online=True, backend=backend).eval()
+    x = torch.randn(SEGMENTS, 3, 32, 32)
+    with torch.no_grad():
+        expected = offline(x)
+        expected_step, _ = online.step(x[:1].clone(), online.init_states(1, 32, 32))
+    with torch.inference_mode():
+        assert torch.equal(offline(x), expected)
+        step, _ = online.step(x[:1].clone(), online.init_states(1, 32, 32))
+        assert torch.equal(step, expected_step)

@@ -124,3 +124,16 @@ def test_bad_arguments():
         movinet_a0(conv_type="2d")
     with pytest.raises(ValueError, match="backend"):
         movinet_a0(backend="tvm")
+
+
+@pytest.mark.parametrize("backend", ["torch", "fastvfx"])
+def test_inference_mode(backend):
+    model = movinet_a0(5, backend=backend).eval()
+    x = torch.randn(1, 3, 2, 32, 32)
+    with torch.no_grad():
+        expected = model(x)
+    with torch.inference_mode():
+        states = model.init_states()
+        for t in range(2):
+            logits, states = model.step(x[:, :, t:t + 1], states)
+        assert_close_scaled(logits, expected)

@@ -80,3 +80,13 @@ def test_bad_input(backend):
         model(torch.randn(1, 3, FRAMES + 1, 32, 32))
     with pytest.raises(ValueError, match=r"\(N, 3, 4, H, W\)"):
         model(torch.randn(3 * FRAMES, 32, 32))
+
+
+@pytest.mark.parametrize("backend", ["torch", "fastvfx"])
+def test_inference_mode(backend):
+    model = squeezetime(5, FRAMES, backend=backend).eval()
+    x = torch.randn(1, 3, FRAMES, 32, 32)
+    with torch.no_grad():
+        expected = model(x)
+    with torch.inference_mode():
+        assert torch.equal(model(x), expected)

@@ -15,6 +15,7 @@
 #include "fastvfx/isa.h"
 #include "fastvfx/parallel.h"
 #include "fastvfx/temporal_shift.h"
+#include "fastvfx/tfc.h"
 #include "fastvfx/version.h"
 
 using namespace fastvfx;
@@ -113,6 +114,28 @@ int main(int argc, char** argv) {
                        causal_dwconv3d_forward(a.data(), 1, s.kt > 1 ? hist->data() : nullptr,
                                                s.kt > 1 ? padded->data() : nullptr, (*pos)++, w->data(), nullptr,
                                                b.data(), s, Activation::kNone);
+                     }});
+  }
+  {
+    PoolShape ps;
+    ps.channels = 64;
+    ps.hw = 56 * 56;
+    cases.push_back({"tfc pool (avg)", "1x64x56x56", [&, ps] { global_pool2d(a.data(), b.data(), ps, PoolKind::kAvg); }});
+  }
+  // The released SqueezeTime TFC convs (1x1, Cin = Cout), the scale folded in.
+  struct Stage {
+    int64_t c, hw;
+  };
+  for (const Stage& l : {Stage{64, 56}, Stage{256, 14}, Stage{512, 7}}) {
+    ScaledConvShape s;
+    s.in_channels = s.out_channels = l.c;
+    s.in_h = s.in_w = l.hw;
+    auto w = std::make_shared<std::vector<float>>(l.c * l.c, 0.01f);
+    auto scale = std::make_shared<std::vector<float>>(l.c, 0.5f);
+    char shape[64];
+    std::snprintf(shape, sizeof shape, "1x%ldx%ldx%ld 1x1", (long)l.c, (long)l.hw, (long)l.hw);
+    cases.push_back({"tfc scaled conv", shape, [&, s, w, scale] {
+                       scaled_conv2d(a.data(), scale->data(), w->data(), nullptr, b.data(), s);
                      }});
   }
 

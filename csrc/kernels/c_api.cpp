@@ -10,6 +10,7 @@
 #include "fastvfx/isa.h"
 #include "fastvfx/parallel.h"
 #include "fastvfx/temporal_shift.h"
+#include "fastvfx/tfc.h"
 #include "fastvfx/version.h"
 
 struct fvx_dwconv3d {
@@ -17,6 +18,14 @@ struct fvx_dwconv3d {
   fastvfx::Activation act;
   std::vector<float> weight, bias, history, padded;
   int64_t position = 0;
+};
+
+struct fvx_tfc {
+  fastvfx::ScaledConvShape conv;  // n_batch, in_h, in_w set per call
+  int64_t hidden = 0;
+  fastvfx::PoolKind pool = fastvfx::PoolKind::kAvg;
+  std::vector<float> conv_weight, conv_bias, fc1_weight, fc1_bias, fc2_weight, fc2_bias;
+  std::vector<float> pooled, scale;  // scratch, grown to the largest batch seen
 };
 
 namespace {
@@ -95,8 +104,9 @@ int fvx_dwconv3d_create(fvx_dwconv3d** state, int64_t batch, int64_t channels, i
                         int64_t width, int64_t kt, int64_t kh, int64_t kw, int64_t stride_h,
                         int64_t stride_w, int same_padding, int64_t pad_h, int64_t pad_w,
                         const float* weight, const float* bias, int activation) {
-  if (state == nullptr || weight == nullptr) return FVX_ERR_NULL;
+  if (state == nullptr) return FVX_ERR_NULL;
   *state = nullptr;
+  if (weight == nullptr) return FVX_ERR_NULL;
   if (!positive({batch, channels, height, width, kt, kh, kw})) return FVX_ERR_SIZE;
   if (stride_h < 1 || stride_w < 1 || stride_h > 8 || stride_w > 8) return FVX_ERR_ARGUMENT;
   if (activation < FVX_ACT_NONE || activation > FVX_ACT_SWISH) return FVX_ERR_ARGUMENT;
@@ -168,5 +178,92 @@ int fvx_dwconv3d_reset(fvx_dwconv3d* state) {
 }
 
 void fvx_dwconv3d_destroy(fvx_dwconv3d* state) { delete state; }
+
+int fvx_tfc_create(fvx_tfc** tfc, int64_t in_channels, int64_t out_channels, int64_t hidden,
+                   int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w, int64_t pad_h,
+                   int64_t pad_w, const float* conv_weight, const float* conv_bias, const float* fc1_weight,
+                   const float* fc1_bias, const float* fc2_weight, const float* fc2_bias, int pool) {
+  if (tfc == nullptr) return FVX_ERR_NULL;
+  *tfc = nullptr;
+  if (conv_weight == nullptr || fc1_weight == nullptr || fc2_weight == nullptr) return FVX_ERR_NULL;
+  if (!positive({in_channels, out_channels, hidden, kernel_h, kernel_w})) return FVX_ERR_SIZE;
+  if (stride_h < 1 || stride_w < 1 || pad_h < 0 || pad_w < 0) return FVX_ERR_ARGUMENT;
+  if (pool != FVX_POOL_AVG && pool != FVX_POOL_MAX) return FVX_ERR_ARGUMENT;
+  auto* t = new (std::nothrow) fvx_tfc;
+  if (t == nullptr) return FVX_ERR_MEMORY;
+  try {
+    t->conv.in_channels = in_channels;
+    t->conv.out_channels = out_channels;
+    t->conv.kh = kernel_h;
+    t->conv.kw = kernel_w;
+    t->conv.stride_h = stride_h;
+    t->conv.stride_w = stride_w;
+    t->conv.pad_h = pad_h;
+    t->conv.pad_w = pad_w;
+    t->hidden = hidden;
+    t->pool = pool == FVX_POOL_MAX ? fastvfx::PoolKind::kMax : fastvfx::PoolKind::kAvg;
+    t->conv_weight.assign(conv_weight, conv_weight + out_channels * in_channels * kernel_h * kernel_w);
+    if (conv_bias != nullptr) t->conv_bias.assign(conv_bias, conv_bias + out_channels);
+    t->fc1_weight.assign(fc1_weight, fc1_weight + hidden * in_channels);
+    if (fc1_bias != nullptr) t->fc1_bias.assign(fc1_bias, fc1_bias + hidden);
+    t->fc2_weight.assign(fc2_weight, fc2_weight + in_channels * hidden);
+    if (fc2_bias != nullptr) t->fc2_bias.assign(fc2_bias, fc2_bias + in_channels);
+  } catch (const std::bad_alloc&) {
+    delete t;
+    return FVX_ERR_MEMORY;
+  }
+  *tfc = t;
+  return FVX_OK;
+}
+
+int fvx_tfc_output_size(const fvx_tfc* tfc, int64_t height, int64_t width, int64_t* out_height,
+                        int64_t* out_width) {
+  if (tfc == nullptr || out_height == nullptr || out_width == nullptr) return FVX_ERR_NULL;
+  fastvfx::ScaledConvShape s = tfc->conv;
+  s.in_h = height;
+  s.in_w = width;
+  if (height < 1 || width < 1 || height + 2 * s.pad_h < s.kh || width + 2 * s.pad_w < s.kw) return FVX_ERR_SIZE;
+  *out_height = s.out_h();
+  *out_width = s.out_w();
+  return FVX_OK;
+}
+
+int fvx_tfc_forward(fvx_tfc* tfc, const float* x, int64_t n, int64_t height, int64_t width, float* y,
+                    float* scale) {
+  if (tfc == nullptr || x == nullptr || y == nullptr) return FVX_ERR_NULL;
+  int64_t oh = 0, ow = 0;
+  if (n < 1) return FVX_ERR_SIZE;
+  if (int status = fvx_tfc_output_size(tfc, height, width, &oh, &ow)) return status;
+  fastvfx::ScaledConvShape s = tfc->conv;
+  s.n_batch = n;
+  s.in_h = height;
+  s.in_w = width;
+  const auto gate_numel = static_cast<size_t>(n * s.in_channels);
+  try {
+    if (tfc->pooled.size() < gate_numel) tfc->pooled.resize(gate_numel);
+    if (scale == nullptr && tfc->scale.size() < gate_numel) tfc->scale.resize(gate_numel);
+  } catch (const std::bad_alloc&) {
+    return FVX_ERR_MEMORY;
+  }
+  float* gate = scale != nullptr ? scale : tfc->scale.data();
+  fastvfx::PoolShape ps;
+  ps.n_batch = n;
+  ps.channels = s.in_channels;
+  ps.hw = height * width;
+  fastvfx::global_pool2d(x, tfc->pooled.data(), ps, tfc->pool);
+  fastvfx::TfcGateWeights g;
+  g.channels = s.in_channels;
+  g.hidden = tfc->hidden;
+  g.w1 = tfc->fc1_weight.data();
+  g.b1 = tfc->fc1_bias.empty() ? nullptr : tfc->fc1_bias.data();
+  g.w2 = tfc->fc2_weight.data();
+  g.b2 = tfc->fc2_bias.empty() ? nullptr : tfc->fc2_bias.data();
+  fastvfx::tfc_gate(tfc->pooled.data(), n, g, gate);
+  fastvfx::scaled_conv2d(x, gate, tfc->conv_weight.data(), tfc->conv_bias.empty() ? nullptr : tfc->conv_bias.data(),
+                         y, s);
+  return FVX_OK;
+}
+
+void fvx_tfc_destroy(fvx_tfc* tfc) { delete tfc; }
 
 }  // extern "C"

@@ -1,6 +1,6 @@
 /* The C API from C: status codes for bad arguments, the shift against a naive
- * loop, and the streaming Conv3D state against the whole clip and a naive
- * causal depthwise convolution. */
+ * loop, the streaming Conv3D state against the whole clip and a naive causal
+ * depthwise convolution, and the TFC against a naive gate and conv. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +41,8 @@ static void test_statuses(void) {
   fvx_dwconv3d* st = (fvx_dwconv3d*)&w; /* must be overwritten with NULL on failure */
   EXPECT(fvx_dwconv3d_create(&st, 1, 1, 4, 4, 3, 3, 3, 1, 1, 1, 0, 0, NULL, NULL, FVX_ACT_NONE) == FVX_ERR_NULL,
          "null weight");
+  EXPECT(st == NULL, "state not cleared on a null weight");
+  st = (fvx_dwconv3d*)&w;
   EXPECT(fvx_dwconv3d_create(&st, 1, 1, 4, 4, 3, 3, 3, 3, 9, 1, 0, 0, w, NULL, FVX_ACT_NONE) == FVX_ERR_ARGUMENT,
          "stride 9");
   EXPECT(st == NULL, "state not cleared on failure");
@@ -138,14 +140,114 @@ static void test_dwconv_stream(void) {
   fvx_dwconv3d_destroy(c);
 }
 
+static void test_tfc_statuses(void) {
+  float w[64] = {0};
+  fvx_tfc* t = (fvx_tfc*)&w; /* must be overwritten with NULL on failure */
+  EXPECT(fvx_tfc_create(&t, 4, 4, 2, 1, 1, 1, 1, 0, 0, w, NULL, NULL, NULL, w, NULL, FVX_POOL_AVG) == FVX_ERR_NULL,
+         "null fc1");
+  EXPECT(t == NULL, "tfc not cleared on failure");
+  EXPECT(fvx_tfc_create(&t, 4, 0, 2, 1, 1, 1, 1, 0, 0, w, NULL, w, NULL, w, NULL, FVX_POOL_AVG) == FVX_ERR_SIZE,
+         "0 output channels");
+  EXPECT(fvx_tfc_create(&t, 4, 4, 2, 1, 1, 0, 1, 0, 0, w, NULL, w, NULL, w, NULL, FVX_POOL_AVG) == FVX_ERR_ARGUMENT,
+         "stride 0");
+  EXPECT(fvx_tfc_create(&t, 4, 4, 2, 1, 1, 1, 1, -1, 0, w, NULL, w, NULL, w, NULL, FVX_POOL_AVG) == FVX_ERR_ARGUMENT,
+         "negative padding");
+  EXPECT(fvx_tfc_create(&t, 4, 4, 2, 1, 1, 1, 1, 0, 0, w, NULL, w, NULL, w, NULL, 2) == FVX_ERR_ARGUMENT, "pool 2");
+  EXPECT(fvx_tfc_create(&t, 2, 2, 1, 3, 3, 1, 1, 0, 0, w, NULL, w, NULL, w, NULL, FVX_POOL_MAX) == FVX_OK, "create");
+  int64_t oh = 0, ow = 0;
+  EXPECT(fvx_tfc_output_size(t, 2, 5, &oh, &ow) == FVX_ERR_SIZE, "3x3 kernel on 2 rows without padding");
+  EXPECT(fvx_tfc_forward(t, w, 1, 2, 5, w + 32, NULL) == FVX_ERR_SIZE, "forward on too small an input");
+  EXPECT(fvx_tfc_forward(t, w, 0, 3, 3, w + 32, NULL) == FVX_ERR_SIZE, "n = 0");
+  EXPECT(fvx_tfc_forward(t, NULL, 1, 3, 3, w + 32, NULL) == FVX_ERR_NULL, "null x");
+  EXPECT(fvx_tfc_forward(NULL, w, 1, 3, 3, w + 32, NULL) == FVX_ERR_NULL, "null tfc");
+  fvx_tfc_destroy(t);
+  fvx_tfc_destroy(NULL);
+}
+
+/* The gate and conv written out naively (double accumulation). */
+static void test_tfc(int pool, int k, int stride, int pad) {
+  enum { N = 2, CI = 12, CO = 10, HID = 3, H = 9, W = 7 };
+  static float x[N * CI * H * W], cw[CO * CI * 3 * 3], cb[CO], w1[HID * CI], b1[HID], w2[CI * HID], b2[CI];
+  static float y[N * CO * H * W], scale[N * CI], y2[N * CO * H * W];
+  for (int i = 0; i < N * CI * H * W; ++i) x[i] = value(i);
+  for (int i = 0; i < CO * CI * k * k; ++i) cw[i] = value(5 * i + 2);
+  for (int i = 0; i < CO; ++i) cb[i] = value(13 * i + 1);
+  for (int i = 0; i < HID * CI; ++i) w1[i] = value(7 * i + 3);
+  for (int i = 0; i < HID; ++i) b1[i] = value(17 * i + 4);
+  for (int i = 0; i < CI * HID; ++i) w2[i] = 3 * value(11 * i + 6);
+  for (int i = 0; i < CI; ++i) b2[i] = value(19 * i + 8);
+  fvx_tfc* t = NULL;
+  EXPECT(fvx_tfc_create(&t, CI, CO, HID, k, k, stride, stride, pad, pad, cw, cb, w1, b1, w2, b2, pool) == FVX_OK,
+         "create");
+  int64_t oh = 0, ow = 0;
+  EXPECT(fvx_tfc_output_size(t, H, W, &oh, &ow) == FVX_OK, "output size");
+  EXPECT(oh == (H + 2 * pad - k) / stride + 1 && ow == (W + 2 * pad - k) / stride + 1, "output size %ld x %ld",
+         (long)oh, (long)ow);
+  EXPECT(fvx_tfc_forward(t, x, N, H, W, y, scale) == FVX_OK, "forward");
+  EXPECT(fvx_tfc_forward(t, x, N, H, W, y2, NULL) == FVX_OK, "forward without scale");
+  EXPECT(memcmp(y, y2, sizeof(float) * N * CO * oh * ow) == 0, "the scale argument changed y");
+  for (int n = 0; n < N; ++n) {
+    double pooled[CI], hidden[HID], want_scale[CI];
+    for (int c = 0; c < CI; ++c) {
+      double acc = 0, mx = -INFINITY;
+      for (int p = 0; p < H * W; ++p) {
+        const double v = x[(n * CI + c) * H * W + p];
+        acc += v;
+        mx = v > mx ? v : mx;
+      }
+      pooled[c] = pool == FVX_POOL_AVG ? acc / (H * W) : mx;
+    }
+    for (int r = 0; r < HID; ++r) {
+      double acc = b1[r];
+      for (int c = 0; c < CI; ++c) acc += (double)w1[r * CI + c] * pooled[c];
+      hidden[r] = acc > 0 ? acc : 0;
+    }
+    for (int c = 0; c < CI; ++c) {
+      double acc = b2[c];
+      for (int r = 0; r < HID; ++r) acc += (double)w2[c * HID + r] * hidden[r];
+      want_scale[c] = 1.0 / (1.0 + exp(-acc));
+      EXPECT(fabs(scale[n * CI + c] - want_scale[c]) <= 1e-5 * want_scale[c], "scale (%d,%d): %g vs %g", n, c,
+             scale[n * CI + c], want_scale[c]);
+    }
+    for (int o = 0; o < CO; ++o)
+      for (int i = 0; i < oh; ++i)
+        for (int j = 0; j < ow; ++j) {
+          double acc = cb[o], mag = fabs(cb[o]);
+          for (int c = 0; c < CI; ++c)
+            for (int dy = 0; dy < k; ++dy)
+              for (int dx = 0; dx < k; ++dx) {
+                const int ih = i * stride - pad + dy, iw = j * stride - pad + dx;
+                if (ih < 0 || iw < 0 || ih >= H || iw >= W) continue;
+                const double term = (double)cw[((o * CI + c) * k + dy) * k + dx] * want_scale[c] *
+                                    x[((n * CI + c) * H + ih) * W + iw];
+                acc += term;
+                mag += fabs(term);
+              }
+          const float got = y[((n * CO + o) * oh + i) * ow + j];
+          EXPECT(fabs(got - acc) <= 1e-5 * mag, "tfc pool=%d k=%d s=%d p=%d y(%d,%d,%d,%d): %g vs %g", pool, k, stride,
+                 pad, n, o, i, j, got, acc);
+        }
+  }
+  fvx_tfc_destroy(t);
+}
+
 int main(void) {
+#if defined(FASTVFX_HAVE_NEON)
+  /* An AArch64 build runs its NEON variants unless told otherwise. */
+  EXPECT(getenv("FASTVFX_ISA") != NULL || strcmp(fvx_isa(), "neon") == 0, "default ISA %s, not neon", fvx_isa());
+#endif
   test_statuses();
+  test_tfc_statuses();
   const char* isas[] = {"scalar", "avx2", "avx512", "neon"};
   for (int i = 0; i < 4; ++i) {
     if (fvx_set_isa(isas[i]) != FVX_OK) continue;
     printf("testing %s\n", isas[i]);
     test_shift();
     test_dwconv_stream();
+    test_tfc(FVX_POOL_AVG, 1, 1, 0);
+    test_tfc(FVX_POOL_MAX, 1, 1, 0);
+    test_tfc(FVX_POOL_AVG, 3, 2, 1);
+    test_tfc(FVX_POOL_MAX, 3, 1, 1);
   }
   printf("c_api: %s (%d failures)\n", failures ? "FAILED" : "passed", failures);
   return failures ? 1 : 0;

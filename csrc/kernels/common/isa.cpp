@@ -6,6 +6,11 @@
 #include <cstring>
 #include <initializer_list>
 
+#if defined(__arm__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
+
 namespace fastvfx {
 namespace {
 
@@ -25,6 +30,11 @@ bool cpu_has(Isa isa) {
 #if defined(__aarch64__)
     case Isa::kNeon:
       return true;  // AdvSIMD is part of the aarch64 base architecture.
+#elif defined(__arm__) && defined(__linux__)
+    case Isa::kNeon:
+      // Optional on 32-bit ARM: the kernel says whether this core has it
+      // (and the VFPv4 fused multiply-add the variants are compiled for).
+      return (getauxval(AT_HWCAP) & HWCAP_NEON) != 0 && (getauxval(AT_HWCAP) & HWCAP_VFPv4) != 0;
 #endif
     default:
       return false;

@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 namespace fastvfx {
 namespace {
@@ -20,24 +24,116 @@ int initial_num_threads() {
 std::atomic<int> g_num_threads{initial_num_threads()};
 std::atomic<ParallelForImpl> g_impl{nullptr};
 
+// The built-in pool of torch-free builds: workers started once and parked on
+// a condition variable, so a streaming application calling the kernels for
+// every frame does not pay a thread start per call (tens of microseconds each
+// on a board). One parallel region runs at a time: a call that finds the pool
+// busy (another application thread, or a nested call from inside a task) runs
+// its range on its own thread instead of waiting. A forked child starts a new
+// pool (the parent's workers do not exist there).
+class Pool {
+ public:
+  // Runs chunk(i) for i in [0, n) on the calling thread and up to
+  // threads - 1 workers; returns when all are done. False when busy.
+  bool run(int64_t n, int threads, const std::function<void(int64_t)>& chunk) {
+    std::unique_lock<std::mutex> busy(region_, std::try_to_lock);
+    if (!busy.owns_lock()) return false;
+    const int helpers = static_cast<int>(std::min<int64_t>(threads, n)) - 1;
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      while (static_cast<int>(workers_.size()) < helpers) {
+        workers_.emplace_back([this] { work(); });
+        workers_.back().detach();
+      }
+      chunk_ = &chunk;
+      n_ = n;
+      next_.store(0);
+      remaining_ = n;
+      ++generation_;
+    }
+    wake_.notify_all();
+    drain();
+    std::unique_lock<std::mutex> lock(m_);
+    done_.wait(lock, [this] { return remaining_ == 0; });
+    chunk_ = nullptr;
+    return true;
+  }
+
+ private:
+  // Takes chunks until none is left; counts those it finished.
+  void drain() {
+    int64_t finished = 0;
+    for (int64_t i = next_.fetch_add(1); i < n_; i = next_.fetch_add(1)) {
+      (*chunk_)(i);
+      ++finished;
+    }
+    if (finished > 0) {
+      std::lock_guard<std::mutex> lock(m_);
+      remaining_ -= finished;
+      if (remaining_ == 0) done_.notify_all();
+    }
+  }
+
+  void work() {
+    uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(m_);
+        wake_.wait(lock, [&] { return generation_ != seen && chunk_ != nullptr; });
+        seen = generation_;
+      }
+      drain();
+    }
+  }
+
+  std::mutex region_;  // one parallel region at a time
+  std::mutex m_;
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> workers_;
+  const std::function<void(int64_t)>* chunk_ = nullptr;
+  int64_t n_ = 0;
+  std::atomic<int64_t> next_{0};
+  int64_t remaining_ = 0;
+  uint64_t generation_ = 0;
+};
+
+// Never destroyed: parked workers must not outlive the objects they wait on
+// at exit.
+Pool& pool() {
+  static std::atomic<Pool*> current{nullptr};
+  static std::atomic<pid_t> owner{0};
+  static std::mutex m;
+  Pool* p = current.load();
+  if (p == nullptr || owner.load() != getpid()) {
+    std::lock_guard<std::mutex> lock(m);
+    p = current.load();
+    if (p == nullptr || owner.load() != getpid()) {
+      p = new Pool;
+      current.store(p);
+      owner.store(getpid());
+    }
+  }
+  return *p;
+}
+
 // Splits [begin, end) into at most default_num_threads() chunks of at least
-// `grain`, runs the first on the calling thread and the rest on new threads.
-void thread_split_for(int64_t begin, int64_t end, int64_t grain, const RangeBody& body) {
+// `grain` and runs them on the pool (the calling thread takes part).
+void pool_for(int64_t begin, int64_t end, int64_t grain, const RangeBody& body) {
   const int64_t n = end - begin;
   grain = std::max<int64_t>(grain, 1);
-  const int64_t chunks = std::min<int64_t>(g_num_threads.load(), (n + grain - 1) / grain);
+  const int threads = g_num_threads.load();
+  // Every chunk at least `grain` long: floor, not ceiling.
+  const int64_t chunks = std::min<int64_t>(threads, n / grain);
   if (chunks <= 1) {
     body(begin, end);
     return;
   }
   const int64_t step = (n + chunks - 1) / chunks;
-  std::vector<std::thread> workers;
-  workers.reserve(static_cast<size_t>(chunks - 1));
-  for (int64_t lo = begin + step; lo < end; lo += step) {
-    workers.emplace_back([&body, lo, end, step] { body(lo, std::min(end, lo + step)); });
-  }
-  body(begin, std::min(end, begin + step));
-  for (auto& w : workers) w.join();
+  const std::function<void(int64_t)> chunk = [&](int64_t i) {
+    const int64_t lo = begin + i * step;
+    if (lo < end) body(lo, std::min(end, lo + step));
+  };
+  if (!pool().run(chunks, threads, chunk)) body(begin, end);
 }
 
 }  // namespace
@@ -53,7 +149,7 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const RangeBody& bo
   if (ParallelForImpl impl = g_impl.load()) {
     impl(begin, end, grain, body);
   } else {
-    thread_split_for(begin, end, grain, body);
+    pool_for(begin, end, grain, body);
   }
 }
 

@@ -14,6 +14,7 @@
 // nan_where(nan, v) (v with the tracked lanes set to NaN).
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <limits>
 
@@ -178,6 +179,37 @@ template <class V>
 void max_cols(const typename V::T* x, size_t stride, size_t rows, size_t n, typename V::T* out) {
   cols<V, MaxColsBlock<V>>(x, stride, rows, n, out);
 }
+
+// Traits for one-lane "vectors" (plain scalars): the portable variant, and
+// the doubles of 32-bit NEON (which has no double vectors). Internal linkage:
+// each variant's file gets its own copy, compiled with its own flags.
+namespace {
+
+template <class E>
+struct ScalarLanes {
+  using T = E;
+  using Vec = E;
+  using Nan = bool;
+  static constexpr size_t kLanes = 1;
+
+  static Vec splat(T t) { return t; }
+  static Vec load(const T* p) { return *p; }
+  static Vec load_tail(const T* p, size_t n, T fill) { return n > 0 ? *p : fill; }
+  static void store(T* p, Vec v) { *p = v; }
+  static void store_tail(T* p, size_t n, Vec v) {
+    if (n > 0) *p = v;
+  }
+  static Vec add(Vec a, Vec b) { return a + b; }
+  static Vec max(Vec a, Vec b) { return a > b ? a : b; }
+  static T hsum(Vec v) { return v; }
+  static T hmax(Vec v) { return v; }
+  static Nan no_nan() { return false; }
+  static Nan track_nan(Nan nan, Vec v) { return nan || std::isnan(v); }
+  static bool any_nan(Nan nan) { return nan; }
+  static Vec nan_where(Nan nan, Vec v) { return nan ? std::numeric_limits<T>::quiet_NaN() : v; }
+};
+
+}  // namespace
 
 }  // namespace fastvfx::pool_reduce
 

@@ -1,5 +1,7 @@
-// NEON (AArch64 AdvSIMD) variant: 4 floats / 2 doubles per vector; tails go
-// through a small buffer, NaNs are tracked as an OR of unordered masks.
+// NEON variant: 4 floats / 2 doubles per vector; tails go through a small
+// buffer, NaNs are tracked as an OR of unordered masks. 32-bit ARM NEON has
+// no across-vector reductions (pairwise ones instead) and no double vectors
+// (doubles take the portable reduction there).
 #include <arm_neon.h>
 
 #include <cstdint>
@@ -33,16 +35,31 @@ struct F32 {
   }
   static Vec add(Vec a, Vec b) { return vaddq_f32(a, b); }
   static Vec max(Vec a, Vec b) { return vmaxq_f32(a, b); }
+#if defined(__aarch64__)
   static T hsum(Vec v) { return vaddvq_f32(v); }
   static T hmax(Vec v) { return vmaxvq_f32(v); }
+#else
+  static T hsum(Vec v) {
+    const float32x2_t pair = vadd_f32(vget_low_f32(v), vget_high_f32(v));
+    return vget_lane_f32(vpadd_f32(pair, pair), 0);
+  }
+  static T hmax(Vec v) {
+    const float32x2_t pair = vmax_f32(vget_low_f32(v), vget_high_f32(v));
+    return vget_lane_f32(vpmax_f32(pair, pair), 0);
+  }
+#endif
   static Nan no_nan() { return vdupq_n_u32(0); }
   static Nan track_nan(Nan nan, Vec v) { return vorrq_u32(nan, vmvnq_u32(vceqq_f32(v, v))); }
-  static bool any_nan(Nan nan) { return vmaxvq_u32(nan) != 0; }
+  static bool any_nan(Nan nan) {
+    const uint32x2_t pair = vorr_u32(vget_low_u32(nan), vget_high_u32(nan));
+    return (vget_lane_u32(pair, 0) | vget_lane_u32(pair, 1)) != 0;
+  }
   static Vec nan_where(Nan nan, Vec v) {
     return vbslq_f32(nan, splat(std::numeric_limits<T>::quiet_NaN()), v);
   }
 };
 
+#if defined(__aarch64__)
 struct F64 {
   using T = double;
   using Vec = float64x2_t;
@@ -75,6 +92,9 @@ struct F64 {
     return vbslq_f64(nan, splat(std::numeric_limits<T>::quiet_NaN()), v);
   }
 };
+#else
+using F64 = pool_reduce::ScalarLanes<double>;
+#endif
 
 }  // namespace
 

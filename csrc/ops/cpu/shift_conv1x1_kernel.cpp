@@ -5,6 +5,7 @@
 // one GEMM (at::mm, torch's BLAS) writes that tile of the output.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/ThreadLocalState.h>
 #include <torch/library.h>
 
 #include <algorithm>
@@ -60,7 +61,12 @@ at::Tensor shift_conv1x1_cpu(const at::Tensor& x, const at::Tensor& weight,
   const int64_t tiles_per_frame = (hw + cols - 1) / cols;
   const void* x_ptr = src.const_data_ptr();
 
+  // The tasks call ATen ops on torch's pool threads, which do not inherit the
+  // caller's thread-local state: without it, under torch.inference_mode()
+  // every GEMM into the (inference) output raised.
+  const at::ThreadLocalState caller_state;
   at::parallel_for(0, frames * tiles_per_frame, 1, [&](int64_t begin, int64_t end) {
+    const at::ThreadLocalStateGuard state_guard(caller_state);
     at::Tensor buf = at::empty({lay == FrameLayout::kNHWC ? cols : cin,
                                 lay == FrameLayout::kNHWC ? cin : cols},
                                x.options());

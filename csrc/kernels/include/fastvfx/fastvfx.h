@@ -86,6 +86,40 @@ int fvx_dwconv3d_reset(fvx_dwconv3d* state);
 /* Frees the state (NULL is allowed). */
 void fvx_dwconv3d_destroy(fvx_dwconv3d* state);
 
+/* Temporal Focus Convolution (SqueezeTime): per sample, a gate turns the
+ * globally pooled input into one scale per input channel,
+ *   scale = sigmoid(fc2_weight · relu(fc1_weight · pool(x) + fc1_bias) + fc2_bias),
+ * and y = conv2d(x * scale, conv_weight) + conv_bias (x * scale is never
+ * written). A BatchNorm between fc1 and the ReLU (as the released models
+ * have) is folded into fc1_weight / fc1_bias by the caller:
+ *   w' = w * gamma / sqrt(var + eps),  b' = (b - mean) * gamma / sqrt(var + eps) + beta.
+ * The object owns copies of the weights and its scratch memory; use one
+ * object from one thread at a time. */
+#define FVX_POOL_AVG 0 /* the official code */
+#define FVX_POOL_MAX 1 /* the paper's text */
+
+typedef struct fvx_tfc fvx_tfc;
+
+/* conv_weight: (out_channels, in_channels, kernel_h, kernel_w), conv_bias:
+ * (out_channels) or NULL; fc1_weight: (hidden, in_channels), fc1_bias:
+ * (hidden) or NULL; fc2_weight: (in_channels, hidden), fc2_bias: (in_channels)
+ * or NULL. Symmetric zero padding pad_h, pad_w >= 0; stride >= 1. */
+int fvx_tfc_create(fvx_tfc** tfc, int64_t in_channels, int64_t out_channels, int64_t hidden,
+                   int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w, int64_t pad_h,
+                   int64_t pad_w, const float* conv_weight, const float* conv_bias, const float* fc1_weight,
+                   const float* fc1_bias, const float* fc2_weight, const float* fc2_bias, int pool);
+/* Output frame size for an input of height x width (FVX_ERR_SIZE when the
+ * kernel does not fit the padded input). */
+int fvx_tfc_output_size(const fvx_tfc* tfc, int64_t height, int64_t width, int64_t* out_height,
+                        int64_t* out_width);
+/* x (n, in_channels, height, width) -> y (n, out_channels, out_height,
+ * out_width); scale receives the gate (n, in_channels) when not NULL (the
+ * IOI branch of a CTL block uses it). y must not overlap x. */
+int fvx_tfc_forward(fvx_tfc* tfc, const float* x, int64_t n, int64_t height, int64_t width, float* y,
+                    float* scale);
+/* Frees the object (NULL is allowed). */
+void fvx_tfc_destroy(fvx_tfc* tfc);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,9 +3,11 @@
 // The core never owns a thread runtime when it lives inside another one: the
 // torch binding installs a parallel-for that forwards to at::parallel_for, so
 // the kernels use torch's thread pool and thread count (one OpenMP runtime per
-// process). Torch-free builds (C API, boards) get a small std::thread splitter
-// whose width is set_default_num_threads (default: the hardware concurrency,
-// or FASTVFX_NUM_THREADS).
+// process). Torch-free builds (C API, boards) get a small persistent thread
+// pool whose width is set_default_num_threads (default: the hardware
+// concurrency, or FASTVFX_NUM_THREADS). Calls from several application threads
+// at once, and calls from inside a parallel body, are safe: whichever finds
+// the pool busy runs its range on its own thread.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +21,7 @@ using RangeBody = std::function<void(int64_t begin, int64_t end)>;
 using ParallelForImpl = void (*)(int64_t begin, int64_t end, int64_t grain,
                                  const RangeBody& body);
 
-// nullptr restores the built-in splitter.
+// nullptr restores the built-in pool.
 void set_parallel_for(ParallelForImpl impl);
 void set_default_num_threads(int n);
 int default_num_threads();
