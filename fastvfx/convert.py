@@ -80,6 +80,8 @@ class ConversionSummary:
 def convert(model: nn.Module, inplace: bool = False, verbose: bool = False) -> nn.Module:
     """Replace the modules fastvfx recognises (see the module docstring) by
     fastvfx ones with the same outputs; return the model."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"fastvfx.convert: expected a torch.nn.Module, got {type(model).__name__}")
     if not inplace:
         model = copy.deepcopy(model)
     summary = ConversionSummary()

@@ -278,3 +278,8 @@ def test_unknown_modules_are_left_alone(capsys):
     assert torch.equal(converted["b"](x), model["b"](x))
     x3 = torch.randn(1, 8, 4, 5, 5)
     assert torch.equal(converted["c"](x3), model["c"](x3))
+
+
+def test_not_a_module():
+    with pytest.raises(TypeError, match="expected a torch.nn.Module"):
+        fastvfx.convert(lambda x: x)
