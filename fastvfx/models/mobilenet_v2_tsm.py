@@ -257,7 +257,7 @@ class FastInvertedResidual(InvertedResidual):
         if self._training():
             return super().forward(x)
         y = self._branch(x)
-        return y + x if self.use_res_connect else y
+        return y.add_(x) if self.use_res_connect else y  # y is a fresh intermediate
 
 
 class FastInvertedResidualWithShift(InvertedResidualWithShift, FastInvertedResidual):
@@ -277,7 +277,7 @@ class FastInvertedResidualWithShift(InvertedResidualWithShift, FastInvertedResid
     def forward_clip(self, x: Tensor, n_segment: int) -> Tensor:
         if self._training():
             return x + self.conv(temporal_shift(x, n_segment, FOLD_DIV, "past"))
-        return x + self._branch(x, "past", n_segment)
+        return self._branch(x, "past", n_segment).add_(x)
 
 
 class FastMobileNetV2TSM(MobileNetV2TSM):
