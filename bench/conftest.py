@@ -44,6 +44,10 @@ def run_case(benchmark, bench_budget: fvb.Budget, record_result):
     record the result."""
 
     def run(case: fvb.Case) -> None:
+        with fvb.threads_for(case):
+            _run(case)
+
+    def _run(case: fvb.Case) -> None:
         fvb.verify(case)
         calls = fvb.prepare(case)
         rounds = fvb.warm_up(calls, bench_budget)

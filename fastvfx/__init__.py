@@ -17,6 +17,8 @@ from .ops.temporal_shift import (
     temporal_shift_online_,
 )
 from . import nn
+from . import models
+from .convert import convert
 
 __version__ = _C.__version__
 
@@ -28,8 +30,10 @@ __all__ = [
     "causal_dwconv3d_step",
     "init_stream_state",
     "channel_scaled_conv2d",
+    "convert",
     "info",
     "isa",
+    "models",
     "nn",
     "set_isa",
     "shift_conv1x1",

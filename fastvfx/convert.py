@@ -1,0 +1,301 @@
+"""``fastvfx.convert``: drop-in replacement of the modules fastvfx speeds up.
+
+Recognised patterns (everything else is left alone):
+
+- The torch-backend modules of ``fastvfx.models`` become their fastvfx forms
+  (the same object with another class: state dict and attributes unchanged).
+- TSM-style temporal shift wrappers, recognised by their attributes ``net``,
+  ``n_segment`` and ``fold_div`` (TSM's ``TemporalShift``), become
+  ``fastvfx.nn.TemporalShift`` around the same ``net``; when ``net`` is a
+  plain 1x1 conv it runs as ``fastvfx.shift_conv1x1`` (shift on read). TSM's
+  withdrawn ``inplace=True`` is not reproduced: the input is never modified.
+- Causal depthwise Conv3d modules in the style of MoViNet's PyTorch port,
+  recognised by ``conv_1`` (a depthwise ``nn.Conv3d``, temporal stride 1, no
+  temporal padding), ``dim_pad == kT - 1`` and ``conv_type == "3d"``, whose
+  forward prepends a buffer of the last kT-1 input frames (zeros at the start,
+  kept between calls in ``activation``, reset by setting it to None). They keep
+  their class (a subclass is made) and buffer semantics; the conv runs as
+  ``fastvfx.causal_dwconv3d`` (with gradients) or ``causal_dwconv3d_step``
+  (without). In eval mode a following ``BatchNorm3d`` sibling (same parent
+  ``nn.Sequential``) is folded into the conv and replaced by ``nn.Identity``,
+  and a following ReLU / ReLU6 / Hardswish / SiLU is fused likewise.
+- SqueezeTime Channel-Time Learning modules, recognised by ``param_conv`` (pool,
+  1x1 conv, BN, ReLU, 1x1 conv, sigmoid), ``temporal_conv`` (a 1x1
+  ``nn.Conv2d``) and ``spatial_conv`` (``short_conv``, ``glo_conv``,
+  ``pos_embed``), whose forward is ``temporal_conv(param * x) +
+  spatial_conv(x, param)``: eval mode runs the fused TFC and the IOI branch on
+  the same gate, BatchNorms folded; training mode the conv of the re-weighted
+  input. SqueezeTime's TFC chain alone (``fastvfx.ops`` reference module with
+  the same names, returning ``(y, param)``) becomes ``fastvfx.nn.TemporalFocusConv2d``.
+
+``convert`` returns the converted model (a deep copy unless ``inplace``) and
+attaches what it replaced as ``model.fastvfx_conversion``
+(:class:`ConversionSummary`); ``verbose=True`` prints it.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import torch
+from torch import Tensor, nn
+
+from .models.mobilenet_v2_tsm import FASTVFX_CLASSES as _TSM_CLASSES
+from .models.movinet import FASTVFX_CLASSES as _MOVINET_CLASSES
+from .models.squeezetime import FASTVFX_CLASSES as _SQUEEZETIME_CLASSES
+from .models.squeezetime import FastChannelTimeConv, FastSpatialConv
+from .models._common import ACTIVATION_NAMES, activate, fold_bn, split_activation, swap_class
+from .nn.temporal_focus_conv2d import TemporalFocusConv2d
+from .nn.temporal_shift import TemporalShift, _is_plain_conv1x1
+from .ops.causal_dwconv3d import StreamState, causal_dwconv3d, causal_dwconv3d_step
+from .ops.temporal_focus_conv2d import TemporalFocusConv2dReference
+
+_MODEL_CLASSES = {**_MOVINET_CLASSES, **_TSM_CLASSES, **_SQUEEZETIME_CLASSES}
+
+
+@dataclasses.dataclass
+class ConversionSummary:
+    """``replaced``: (module path, what it was, what it became), in model order."""
+
+    replaced: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for _, before, after in self.replaced:
+            key = f"{before} -> {after}"
+            out[key] = out.get(key, 0) + 1
+        return out
+
+    def __len__(self) -> int:
+        return len(self.replaced)
+
+    def __str__(self) -> str:
+        if not self.replaced:
+            return "fastvfx.convert: nothing replaced (no recognised module)"
+        lines = [f"fastvfx.convert: {len(self.replaced)} modules replaced"]
+        lines += [f"  {count:4d} x {kind}" for kind, count in self.counts().items()]
+        return "\n".join(lines)
+
+
+def convert(model: nn.Module, inplace: bool = False, verbose: bool = False) -> nn.Module:
+    """Replace the modules fastvfx recognises (see the module docstring) by
+    fastvfx ones with the same outputs; return the model."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"fastvfx.convert: expected a torch.nn.Module, got {type(model).__name__}")
+    if not inplace:
+        model = copy.deepcopy(model)
+    summary = ConversionSummary()
+    root = _convert_module(model, "", summary)
+    _fold_causal_siblings(root, "", summary)
+    root.fastvfx_conversion = summary
+    if verbose:
+        print(summary)
+    return root
+
+
+# ---------------------------------------------------------------------------
+# Walking the model
+# ---------------------------------------------------------------------------
+
+
+def _convert_module(module: nn.Module, path: str, summary: ConversionSummary) -> nn.Module:
+    """Convert ``module`` itself (returning its replacement), then its children."""
+    replacement = _replace(module, path, summary)
+    for name, child in list(replacement.named_children()):
+        new_child = _convert_module(child, f"{path}.{name}" if path else name, summary)
+        if new_child is not child:
+            setattr(replacement, name, new_child)
+    return replacement
+
+
+def _replace(module: nn.Module, path: str, summary: ConversionSummary) -> nn.Module:
+    before = type(module).__name__
+    fast_class = _MODEL_CLASSES.get(type(module))
+    if fast_class is not None:
+        swap_class(module, fast_class)
+        if hasattr(module, "backend"):
+            module.backend = "fastvfx"
+        summary.replaced.append((path, before, fast_class.__name__))
+        return module
+    if _is_tsm_shift(module):
+        mode = getattr(module, "mode", "bidirectional")
+        new = TemporalShift(module.net, module.n_segment, module.fold_div, mode=mode)
+        new.train(module.training)
+        fused = " (shift on read)" if _is_plain_conv1x1(module.net) else ""
+        summary.replaced.append((path, before, "fastvfx.nn.TemporalShift" + fused))
+        return new
+    if type(module) is TemporalFocusConv2dReference:
+        new = TemporalFocusConv2d(module.temporal_conv.in_channels, module.temporal_conv.out_channels,
+                                  module.temporal_conv.kernel_size, module.temporal_conv.stride,
+                                  module.temporal_conv.padding, module.temporal_conv.bias is not None,
+                                  _pool_of(module.param_conv), module.param_conv[1].out_channels)
+        new.load_state_dict(module.state_dict())
+        new.to(module.temporal_conv.weight).train(module.training)
+        summary.replaced.append((path, before, "fastvfx.nn.TemporalFocusConv2d"))
+        return new
+    if _is_ctl(module):
+        _subclass_swap(module.spatial_conv, FastSpatialConv)
+        _subclass_swap(module, FastChannelTimeConv)
+        summary.replaced.append((path, before, "fused TFC + IOI (fastvfx.temporal_focus_conv2d)"))
+        return module
+    if _is_causal_conv(module):
+        _subclass_swap(module, _FastvfxCausalConv)
+        module._fastvfx_activation = None
+        summary.replaced.append((path, before, "fastvfx.causal_dwconv3d (stream buffer kept)"))
+        return module
+    return module
+
+
+def _subclass_swap(module: nn.Module, behaviour: type) -> None:
+    """Give ``module`` a class deriving from ``behaviour`` and its own class:
+    new forward, same attributes, ``isinstance`` checks still hold."""
+    cls = type(module)
+    if issubclass(cls, behaviour):
+        return
+    key = (behaviour, cls)
+    derived = _DERIVED.get(key)
+    if derived is None:
+        derived = type(f"Fastvfx{cls.__name__}", (behaviour, cls), {"__module__": cls.__module__})
+        _DERIVED[key] = derived
+    module.__class__ = derived
+    module.__dict__.pop("_fastvfx_cache", None)
+
+
+_DERIVED: dict = {}
+
+
+# ---------------------------------------------------------------------------
+# Pattern recognition
+# ---------------------------------------------------------------------------
+
+
+def _is_tsm_shift(module: nn.Module) -> bool:
+    return (
+        not isinstance(module, TemporalShift)
+        and all(hasattr(module, name) for name in ("net", "n_segment", "fold_div"))
+        and isinstance(module.net, nn.Module)
+        and isinstance(module.n_segment, int)
+        and isinstance(module.fold_div, int)
+        and getattr(module, "mode", "bidirectional") in ("bidirectional", "past")
+    )
+
+
+def _pool_of(gate: nn.Sequential) -> str:
+    return "max" if isinstance(gate[0], nn.AdaptiveMaxPool2d) else "avg"
+
+
+def _is_tfc_gate(gate) -> bool:
+    kinds = (
+        (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d), nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.Conv2d, nn.Sigmoid
+    )
+    return (
+        isinstance(gate, nn.Sequential)
+        and len(gate) == len(kinds)
+        and all(isinstance(layer, kind) for layer, kind in zip(gate, kinds))
+        and all(gate[i].kernel_size == (1, 1) and gate[i].groups == 1 for i in (1, 4))
+        and gate[0].output_size in (1, (1, 1))
+    )
+
+
+def _is_ctl(module: nn.Module) -> bool:
+    if isinstance(module, FastChannelTimeConv):
+        return False
+    temporal, spatial = getattr(module, "temporal_conv", None), getattr(module, "spatial_conv", None)
+    return (
+        _is_tfc_gate(getattr(module, "param_conv", None))
+        and type(temporal) is nn.Conv2d
+        and _is_plain_conv1x1(temporal)
+        and spatial is not None
+        and type(getattr(spatial, "short_conv", None)) is nn.Conv2d
+        and isinstance(getattr(spatial, "glo_conv", None), nn.Sequential)
+        and len(spatial.glo_conv) == 8
+        and isinstance(getattr(spatial, "pos_embed", None), nn.Parameter)
+    )
+
+
+def _is_causal_conv(module: nn.Module) -> bool:
+    if isinstance(module, _FastvfxCausalConv):
+        return False
+    conv = getattr(module, "conv_1", None)
+    if type(conv) is not nn.Conv3d or getattr(module, "conv_type", None) != "3d":
+        return False
+    kt = conv.kernel_size[0]
+    return (
+        conv.groups == conv.in_channels == conv.out_channels
+        and conv.stride[0] == 1
+        and conv.padding[0] == 0
+        and conv.dilation == (1, 1, 1)
+        and conv.padding_mode == "zeros"
+        and not isinstance(conv.padding, str)
+        and getattr(module, "dim_pad", None) == kt - 1
+    )
+
+
+# ---------------------------------------------------------------------------
+# The converted causal conv
+# ---------------------------------------------------------------------------
+
+
+class _FastvfxCausalConv(nn.Module):
+    """Behaviour mixed into a port-style causal depthwise conv: the buffer of
+    the last kT-1 input frames stays in ``self.activation`` (chronological,
+    None = start of a video), the conv is fastvfx's."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        conv = self.conv_1
+        kt = conv.kernel_size[0]
+        stride, padding = conv.stride[1:], conv.padding[1:]
+        activation, after = split_activation(self._fastvfx_activation)
+        history = self.activation
+        if history is not None and (history.shape[:2] != x.shape[:2] or history.shape[3:] != x.shape[3:]):
+            raise ValueError(f"causal conv: the buffered frames {tuple(history.shape)} do not fit the input "
+                             f"{tuple(x.shape)}; reset the buffer (activation = None) between videos")
+        if kt == 1:
+            return activate(causal_dwconv3d(x, conv.weight, conv.bias, stride, padding, activation), after)
+        if history is None:
+            history = x.new_zeros(x.size(0), x.size(1), kt - 1, x.size(3), x.size(4))
+        if torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad):
+            joined = torch.cat((history, x), dim=2)
+            y = causal_dwconv3d(joined, conv.weight, conv.bias, stride, padding, activation)[:, :, kt - 1:]
+            self.activation = joined[:, :, -(kt - 1):].detach().clone()
+            return activate(y, after)
+        # kT-1 frames already consumed: the ring's slot a holds frame a, i.e.
+        # a chronological buffer is a ring at position kT-1.
+        ring = history.contiguous().clone()
+        state = StreamState(ring, torch.full((1,), kt - 1, dtype=torch.int64), ring.new_empty((0,)))
+        y = causal_dwconv3d_step(x, conv.weight, conv.bias, state, stride, padding, activation)
+        self.activation = torch.roll(ring, -(x.size(2) % (kt - 1)), dims=2) if x.size(2) % (kt - 1) else ring
+        return activate(y, after)
+
+
+def _fold_causal_siblings(module: nn.Module, path: str, summary: ConversionSummary) -> None:
+    """In eval mode, fold a BatchNorm3d (and fuse an activation) that follows a
+    converted causal conv in the same nn.Sequential."""
+    for name, child in module.named_children():
+        _fold_causal_siblings(child, f"{path}.{name}" if path else name, summary)
+    if not isinstance(module, nn.Sequential):
+        return
+    children = list(module.named_children())
+    for i, (name, child) in enumerate(children):
+        if not isinstance(child, _FastvfxCausalConv) or child.training:
+            continue
+        j = i + 1
+        if j < len(children) and type(children[j][1]) is nn.BatchNorm3d and not children[j][1].training:
+            bn = children[j][1]
+            conv = child.conv_1
+            with torch.no_grad():
+                weight, bias = fold_bn(conv.weight, conv.bias, bn)
+                conv.weight.copy_(weight)
+                conv.bias = nn.Parameter(bias.to(conv.weight.dtype))
+            setattr(module, children[j][0], nn.Identity())
+            summary.replaced.append((f"{path}.{children[j][0]}" if path else children[j][0], "BatchNorm3d",
+                                     "folded into the causal conv"))
+            j += 1
+        if j < len(children) and type(children[j][1]) in ACTIVATION_NAMES:
+            child._fastvfx_activation = ACTIVATION_NAMES[type(children[j][1])]
+            setattr(module, children[j][0], nn.Identity())
+            summary.replaced.append((f"{path}.{children[j][0]}" if path else children[j][0],
+                                     type(children[j][1]).__name__, "fused into the causal conv"))
+
+
+__all__ = ["ConversionSummary", "convert"]

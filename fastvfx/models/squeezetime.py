@@ -1,0 +1,301 @@
+"""SqueezeTime (Zhai et al., 2024), the Kinetics-400 configuration.
+
+Input ``(N, 3, T, H, W)`` with T = ``frames`` (16, at 224x224), output
+``(N, num_classes)``. As the official code does, the clip is viewed as
+``(N, 3*T, H, W)`` (channel-major: channel c of frame t lands at c*T + t),
+then:
+
+- stem: 5x5 conv (48 -> 64, stride 2), BN, ReLU, 3x3 max pool (stride 2);
+- four stages of bottleneck blocks, [3, 4, 6, 3] blocks of widths 64, 128,
+  256, 512 (outputs x4), spatial strides 1, 2, 2, 2. A block that strides
+  first downsamples its input with a 2x2 depthwise conv (stride 2) + BN; the
+  first block of a stage projects the residual with a 1x1 conv + BN. The
+  middle conv of every block is a Channel-Time Learning (CTL) module:
+  ``temporal_conv(param * x) + spatial_conv(x, param)`` with ``param`` the
+  Temporal Focus Convolution gate (``param_conv``: avg pool, 1x1, BN, ReLU,
+  1x1, sigmoid) and ``spatial_conv`` the Inter-temporal Object Interaction
+  (IOI) module: a 3x3 conv of x times a sigmoid map computed from
+  ``param * x`` (3x3 conv to 16, BN, ReLU, + a learned position embedding of
+  56/28/14/7 squared, resized bilinearly to other sizes, 7x7 conv, BN, ReLU,
+  3x3 conv, sigmoid);
+- head: global average pool, dropout 0.5, linear 2048 -> classes.
+
+The module names follow the official backbone and head (``conv1``, ``bn1``,
+``layer1..4``, ``conv2.param_conv`` / ``temporal_conv`` / ``spatial_conv``,
+``fc_cls``), flattened into one module (no ``net.`` / ``cls_head.``
+prefixes). Random weights only.
+
+Backends share the state dict. ``"torch"`` is the official formulation.
+``"fastvfx"``, in eval mode, runs each CTL's gate and 1x1 temporal conv as one
+``fastvfx.temporal_focus_conv2d`` (x * param never written), feeds the same
+gate to the IOI branch's first conv through ``fastvfx.channel_scaled_conv2d``
+(the official code writes ``x * param`` a second time there), and folds every
+BatchNorm into the conv before it (the block's BN after the CTL goes into both
+of its branches). In training mode it uses ``channel_scaled_conv2d`` for the
+temporal conv and the official chain elsewhere.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..ops.temporal_focus_conv2d import _gate_chain, channel_scaled_conv2d, temporal_focus_conv2d
+from ._common import cached, fold_bn, folded_conv_bn, swap_class
+
+WIDTHS = (64, 128, 256, 512)
+LAYERS = (3, 4, 6, 3)
+STRIDES = (1, 2, 2, 2)
+POS_DIMS = (56, 28, 14, 7)
+EXPANSION = 4
+IOI_CHANNELS = 16
+
+
+# ---------------------------------------------------------------------------
+# torch backend: the official formulation
+# ---------------------------------------------------------------------------
+
+
+class SpatialConv(nn.Module):
+    """Inter-temporal Object Interaction (IOI) module."""
+
+    def __init__(self, dim_in: int, dim_out: int, pos_dim: int = 7) -> None:
+        super().__init__()
+        self.short_conv = nn.Conv2d(dim_in, dim_out, 3, 1, 1)
+        self.glo_conv = nn.Sequential(
+            nn.Conv2d(dim_in, IOI_CHANNELS, 3, 1, 1), nn.BatchNorm2d(IOI_CHANNELS), nn.ReLU(inplace=True),
+            nn.Conv2d(IOI_CHANNELS, IOI_CHANNELS, 7, 1, 3), nn.BatchNorm2d(IOI_CHANNELS), nn.ReLU(inplace=True),
+            nn.Conv2d(IOI_CHANNELS, dim_out, 3, 1, 1), nn.Sigmoid(),
+        )
+        self.pos_embed = nn.Parameter(torch.zeros(1, IOI_CHANNELS, pos_dim, pos_dim))
+        nn.init.kaiming_normal_(self.pos_embed, mode="fan_out", nonlinearity="relu")
+
+    def position(self, height: int, width: int) -> Tensor:
+        if self.pos_embed.shape[2:] == (height, width):
+            return self.pos_embed
+        return F.interpolate(self.pos_embed, size=(height, width), mode="bilinear", align_corners=True)
+
+    def forward(self, x: Tensor, param: Tensor) -> Tensor:
+        x_short = self.short_conv(x)
+        x = x * param
+        for i, layer in enumerate(self.glo_conv):
+            if i == 3:
+                x = x + self.position(*x.shape[2:])
+            x = layer(x)
+        return x_short * x
+
+
+class ChannelTimeConv(nn.Module):
+    """Channel-Time Learning (CTL) module: TFC + IOI sharing one gate."""
+
+    def __init__(self, in_channels: int, out_channels: int, pos_dim: int = 7) -> None:
+        super().__init__()
+        self.param_conv = _gate_chain(in_channels, None, "avg")
+        self.temporal_conv = nn.Conv2d(in_channels, out_channels, 1, bias=False)
+        self.spatial_conv = SpatialConv(in_channels, out_channels, pos_dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        param = self.param_conv(x)
+        return self.temporal_conv(param * x) + self.spatial_conv(x, param)
+
+
+class Bottleneck(nn.Module):
+    """CTL bottleneck block."""
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut_conv: nn.Module = None,
+                 pos_dim: int = 7) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = ChannelTimeConv(planes, planes, pos_dim)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * EXPANSION, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * EXPANSION)
+        self.relu = nn.ReLU(inplace=True)
+        self.shortcut_conv = shortcut_conv
+        self.stride = stride
+        if stride != 1:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_planes, in_planes, 2, stride=2, groups=in_planes), nn.BatchNorm2d(in_planes)
+            )
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.stride != 1:
+            x = self.downsample(x)
+        residual = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        if self.shortcut_conv is not None:
+            residual = self.shortcut_conv(x)
+        out += residual
+        return self.relu(out)
+
+
+class SqueezeTime(nn.Module):
+    """See the module docstring."""
+
+    def __init__(self, num_classes: int = 400, frames: int = 16, dropout: float = 0.5) -> None:
+        super().__init__()
+        self.frames = frames
+        self.backend = "torch"
+        self.conv1 = nn.Conv2d(3 * frames, WIDTHS[0], 5, stride=2, padding=2, bias=False)
+        self.bn1 = nn.BatchNorm2d(WIDTHS[0])
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        in_planes = WIDTHS[0]
+        for index, (planes, blocks, stride, pos_dim) in enumerate(zip(WIDTHS, LAYERS, STRIDES, POS_DIMS), 1):
+            shortcut = None
+            if in_planes != planes * EXPANSION:
+                shortcut = nn.Sequential(nn.Conv2d(in_planes, planes * EXPANSION, 1, bias=False),
+                                         nn.BatchNorm2d(planes * EXPANSION))
+            layer = [Bottleneck(in_planes, planes, stride, shortcut, pos_dim)]
+            in_planes = planes * EXPANSION
+            layer += [Bottleneck(in_planes, planes, pos_dim=pos_dim) for _ in range(1, blocks)]
+            setattr(self, f"layer{index}", nn.Sequential(*layer))
+        self.avg_pool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout(dropout)
+        self.fc_cls = nn.Linear(in_planes, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        nn.init.normal_(self.fc_cls.weight, 0, 0.01)
+        nn.init.zeros_(self.fc_cls.bias)
+
+    def _stem(self, x: Tensor) -> Tensor:
+        return self.maxpool(self.relu(self.bn1(self.conv1(x))))
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 5 or x.size(1) != 3 or x.size(2) != self.frames:
+            raise ValueError(f"SqueezeTime: expected a clip of shape (N, 3, {self.frames}, H, W), "
+                             f"got {tuple(x.shape)}")
+        n, _, _, h, w = x.shape
+        y = self._stem(x.reshape(n, -1, h, w))
+        y = self.layer4(self.layer3(self.layer2(self.layer1(y))))
+        return self.fc_cls(self.dropout(self.avg_pool(y).flatten(1)))
+
+
+# ---------------------------------------------------------------------------
+# fastvfx backend
+# ---------------------------------------------------------------------------
+
+
+def _folded_gate(module: "FastChannelTimeConv") -> tuple[Tensor, Tensor]:
+    gate = module.param_conv
+    fc1, bn = gate[1], gate[2]
+    sources = (fc1.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var, bn.eps)
+    return cached(module, "gate", sources, lambda: _flat(fold_bn(fc1.weight, None, bn)))
+
+
+def _flat(folded: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+    return folded[0].flatten(1), folded[1]
+
+
+class FastSpatialConv(SpatialConv):
+    def fused(self, x: Tensor, scale: Tensor, short_weight: Tensor, short_bias: Tensor) -> Tensor:
+        """Eval mode: the IOI output for the gate ``scale`` (N, C), BNs folded,
+        ``x * scale`` never written, with the short conv's weights given (they
+        may carry the block's BatchNorm)."""
+        glo = self.glo_conv
+        weight, bias = folded_conv_bn(self, "glo0", glo[0], glo[1])
+        g = F.relu_(channel_scaled_conv2d(x, scale, weight, bias, 1, 1))
+        g = g + self.position(*g.shape[2:])
+        weight, bias = folded_conv_bn(self, "glo3", glo[3], glo[4])
+        g = F.relu_(F.conv2d(g, weight, bias, 1, 3))
+        g = torch.sigmoid_(F.conv2d(g, glo[6].weight, glo[6].bias, 1, 1))
+        return F.conv2d(x, short_weight, short_bias, 1, 1).mul_(g)
+
+
+class FastChannelTimeConv(ChannelTimeConv):
+    def forward(self, x: Tensor) -> Tensor:
+        if self.param_conv[2].training:
+            param = self.param_conv(x)
+            conv = self.temporal_conv
+            return channel_scaled_conv2d(x, param, conv.weight, conv.bias) + self.spatial_conv(x, param)
+        short = self.spatial_conv.short_conv
+        return self.fused(x, self.temporal_conv.weight, self.temporal_conv.bias, short.weight, short.bias)
+
+    def fused(self, x: Tensor, weight: Tensor, bias, short_weight: Tensor, short_bias: Tensor) -> Tensor:
+        """Eval mode, with the temporal and short convs' weights given."""
+        fc1_weight, fc1_bias = _folded_gate(self)
+        fc2 = self.param_conv[4]
+        pool = "max" if isinstance(self.param_conv[0], nn.AdaptiveMaxPool2d) else "avg"
+        y, scale = temporal_focus_conv2d(x, weight, fc1_weight, fc1_bias, fc2.weight, fc2.bias, bias, pool=pool)
+        return y.add_(self.spatial_conv.fused(x, scale, short_weight, short_bias))
+
+
+def _block_ctl_weights(block: "FastBottleneck"):
+    """The CTL's temporal and short convs with the block's following BN folded:
+    bn2(t + s * g) = gain*t + (gain*s) * g + shift."""
+    ctl, bn = block.conv2, block.bn2
+    short = ctl.spatial_conv.short_conv
+
+    def compute():
+        temporal_weight, shift = fold_bn(ctl.temporal_conv.weight, ctl.temporal_conv.bias, bn)
+        gain = temporal_weight.new_ones(bn.num_features)
+        gain = fold_bn(gain.view(-1, 1), None, bn)[0].view(-1)
+        return temporal_weight, shift, short.weight * gain.view(-1, 1, 1, 1), short.bias * gain
+
+    sources = (ctl.temporal_conv.weight, ctl.temporal_conv.bias, short.weight, short.bias, bn.weight, bn.bias,
+               bn.running_mean, bn.running_var, bn.eps)
+    return cached(block, "ctl", sources, compute)
+
+
+class FastBottleneck(Bottleneck):
+    def forward(self, x: Tensor) -> Tensor:
+        if self.bn1.training:
+            return super().forward(x)
+        if self.stride != 1:
+            weight, bias = folded_conv_bn(self, "downsample", self.downsample[0], self.downsample[1])
+            x = F.conv2d(x, weight, bias, 2, groups=x.size(1))
+        weight, bias = folded_conv_bn(self, "conv1", self.conv1, self.bn1)
+        out = F.relu_(F.conv2d(x, weight, bias))
+        out = F.relu_(self.conv2.fused(out, *_block_ctl_weights(self)))
+        weight, bias = folded_conv_bn(self, "conv3", self.conv3, self.bn3)
+        out = F.conv2d(out, weight, bias)
+        if self.shortcut_conv is not None:
+            weight, bias = folded_conv_bn(self, "shortcut", self.shortcut_conv[0], self.shortcut_conv[1])
+            out += F.conv2d(x, weight, bias)
+        else:
+            out += x
+        return F.relu_(out)
+
+
+class FastSqueezeTime(SqueezeTime):
+    def _stem(self, x: Tensor) -> Tensor:
+        if self.bn1.training:
+            return super()._stem(x)
+        weight, bias = folded_conv_bn(self, "conv1", self.conv1, self.bn1)
+        return self.maxpool(F.relu_(F.conv2d(x, weight, bias, 2, 2)))
+
+
+FASTVFX_CLASSES = {
+    SpatialConv: FastSpatialConv,
+    ChannelTimeConv: FastChannelTimeConv,
+    Bottleneck: FastBottleneck,
+    SqueezeTime: FastSqueezeTime,
+}
+
+
+def to_fastvfx(model: nn.Module) -> nn.Module:
+    """Swap a SqueezeTime's torch-backend modules (in place) for their fastvfx forms."""
+    for module in model.modules():
+        fast = FASTVFX_CLASSES.get(type(module))
+        if fast is not None:
+            swap_class(module, fast)
+            if isinstance(module, SqueezeTime):
+                module.backend = "fastvfx"
+    return model
+
+
+def squeezetime(num_classes: int = 400, frames: int = 16, backend: str = "torch", dropout: float = 0.5) -> SqueezeTime:
+    """SqueezeTime, Kinetics-400 configuration, random weights."""
+    from . import _check_backend
+
+    _check_backend(backend)
+    model = SqueezeTime(num_classes, frames, dropout)
+    return to_fastvfx(model) if backend == "fastvfx" else model

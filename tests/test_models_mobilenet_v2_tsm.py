@@ -1,0 +1,136 @@
+"""MobileNetV2-TSM: the fastvfx backend against the torch backend (same
+weights), online streaming against the clip, and bad input."""
+
+import pytest
+import torch
+
+from conftest import assert_close_scaled
+from fastvfx.models import mobilenet_v2_tsm
+from fastvfx.models.mobilenet_v2_tsm import InvertedResidual, InvertedResidualWithShift, TemporalShift
+from fastvfx.nn import TemporalShift as FastTemporalShift
+
+SIZE = 64
+SEGMENTS = 4
+
+
+def _pair(randomize_batchnorm, online=False, num_classes=6):
+    reference = mobilenet_v2_tsm(num_classes, SEGMENTS, online=online)
+    # Larger classifier weights than the default init, so logits are not all ~0.
+    torch.nn.init.normal_(reference.classifier[1].weight, 0, 0.5)
+    randomize_batchnorm(reference, torch.randn(2 * SEGMENTS, 3, SIZE, SIZE))
+    fast = mobilenet_v2_tsm(num_classes, SEGMENTS, online=online, backend="fastvfx")
+    fast.load_state_dict(reference.state_dict())
+    return reference, fast
+
+
+def test_shift_sits_in_the_residual_blocks():
+    model = mobilenet_v2_tsm(10)
+    blocks = [m for m in model.features if isinstance(m, InvertedResidual)]
+    assert len(blocks) == 17
+    shifted = [b for b in blocks if isinstance(b.conv[0], TemporalShift)]
+    assert len(shifted) == 10
+    assert all(b.use_res_connect for b in shifted)
+    assert all(b.conv[0].fold_div == 8 and b.conv[0].n_segment == 8 for b in shifted)
+    assert all(type(b.conv[0].net) is torch.nn.Conv2d and b.conv[0].net.kernel_size == (1, 1) for b in shifted)
+    fast = mobilenet_v2_tsm(10, backend="fastvfx")
+    assert sum(isinstance(m, FastTemporalShift) for m in fast.modules()) == 10
+    online = mobilenet_v2_tsm(10, online=True)
+    assert sum(isinstance(m, InvertedResidualWithShift) for m in online.modules()) == 10
+    assert list(fast.state_dict()) == list(model.state_dict())
+
+
+@pytest.mark.parametrize("online", [False, True])
+def test_backends_agree_eval(randomize_batchnorm, online):
+    reference, fast = _pair(randomize_batchnorm, online)
+    reference.eval(), fast.eval()
+    x = torch.randn(2 * SEGMENTS, 3, SIZE, SIZE)
+    with torch.no_grad():
+        expected = reference(x)
+        assert expected.shape == (2, 6)
+        assert_close_scaled(fast(x), expected)
+
+
+@pytest.mark.parametrize("online", [False, True])
+def test_backends_agree_train_with_gradients(online):
+    torch.manual_seed(0)
+    reference, fast = _pair(lambda m, x, **kw: m, online)
+    x = torch.randn(2 * SEGMENTS, 3, 48, 48)
+    outputs = []
+    for model in (reference, fast):
+        torch.manual_seed(1)
+        y = model(x)
+        y.square().sum().backward()
+        outputs.append(y)
+    assert_close_scaled(outputs[1], outputs[0])
+    for p_ref, p_fast in zip(reference.parameters(), fast.parameters()):
+        assert_close_scaled(p_fast.grad, p_ref.grad, 1e-3)
+
+
+def test_offline_model_mixes_frames(randomize_batchnorm):
+    """The shift is really there: reordering the frames of a clip changes the output."""
+    reference, fast = _pair(randomize_batchnorm)
+    x = torch.randn(SEGMENTS, 3, SIZE, SIZE)
+    with torch.no_grad():
+        for model in (reference.eval(), fast.eval()):
+            assert not torch.allclose(model(x), model(x.flip(0)), atol=1e-4)
+
+
+@pytest.mark.parametrize("backend", ["torch", "fastvfx"])
+def test_online_stream_equals_clip(randomize_batchnorm, backend):
+    reference, fast = _pair(randomize_batchnorm, online=True)
+    model = (reference if backend == "torch" else fast).eval()
+    x = torch.randn(2, SEGMENTS, 3, SIZE, SIZE)
+    states = model.init_states(2, SIZE, SIZE)
+    per_frame = []
+    with torch.no_grad():
+        for t in range(SEGMENTS):
+            frame = x[:, t].clone()
+            logits, states = model.step(frame, states)
+            per_frame.append(logits)
+            # A step that consumes the frame in place must not change the result seen by the caller.
+            ref_logits, _ = reference.eval().step(x[:, t].clone(), _torch_states(reference, x, t))
+            assert_close_scaled(logits, ref_logits)
+        clip = reference(x.reshape(-1, 3, SIZE, SIZE))
+    assert_close_scaled(torch.stack(per_frame, 1).mean(1), clip)
+
+
+def _torch_states(model, x, t):
+    """Caches after frames 0..t-1, computed by the torch backend from scratch."""
+    states = model.init_states(x.size(0), SIZE, SIZE)
+    with torch.no_grad():
+        for s in range(t):
+            _, states = model.step(x[:, s].clone(), states)
+    return states
+
+
+@pytest.mark.parametrize("backend", ["torch", "fastvfx"])
+def test_bad_input(backend):
+    model = mobilenet_v2_tsm(5, SEGMENTS, backend=backend).eval()
+    with pytest.raises(ValueError, match="not a multiple of n_segment=4"):
+        model(torch.randn(6, 3, SIZE, SIZE))
+    with pytest.raises(ValueError, match=r"\(N\*T, 3, H, W\)"):
+        model(torch.randn(1, 3, SEGMENTS, SIZE, SIZE))
+    with pytest.raises(RuntimeError, match="online=True"):
+        model.init_states()
+    online = mobilenet_v2_tsm(5, SEGMENTS, online=True, backend=backend).eval()
+    states = online.init_states(1, SIZE, SIZE)
+    with pytest.raises(ValueError, match="cache 0"):
+        online.step(torch.randn(1, 3, SIZE + 32, SIZE), states)
+    with pytest.raises(ValueError, match="do not belong"):
+        online.step(torch.randn(1, 3, SIZE, SIZE), states[:3])
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        online.step(torch.randn(3, SIZE, SIZE), states)
+
+
+@pytest.mark.parametrize("backend", ["torch", "fastvfx"])
+def test_inference_mode(backend):
+    offline = mobilenet_v2_tsm(5, SEGMENTS, backend=backend).eval()
+    online = mobilenet_v2_tsm(5, SEGMENTS, online=True, backend=backend).eval()
+    x = torch.randn(SEGMENTS, 3, 32, 32)
+    with torch.no_grad():
+        expected = offline(x)
+        expected_step, _ = online.step(x[:1].clone(), online.init_states(1, 32, 32))
+    with torch.inference_mode():
+        assert torch.equal(offline(x), expected)
+        step, _ = online.step(x[:1].clone(), online.init_states(1, 32, 32))
+        assert torch.equal(step, expected_step)

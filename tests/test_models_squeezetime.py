@@ -1,0 +1,92 @@
+"""SqueezeTime (K400 configuration): the fastvfx backend against the torch
+backend (same weights), structure, and bad input."""
+
+import pytest
+import torch
+
+from conftest import assert_close_scaled
+from fastvfx.models import squeezetime
+from fastvfx.models.squeezetime import ChannelTimeConv
+
+SIZE = 64
+FRAMES = 4
+
+
+def _pair(randomize_batchnorm, frames=FRAMES, num_classes=9):
+    reference = squeezetime(num_classes, frames)
+    torch.nn.init.normal_(reference.fc_cls.weight, 0, 0.2)
+    randomize_batchnorm(reference, torch.randn(4, 3, frames, SIZE, SIZE), var_floor=0.3)
+    fast = squeezetime(num_classes, frames, backend="fastvfx")
+    fast.load_state_dict(reference.state_dict())
+    return reference, fast.eval()
+
+
+def test_k400_configuration():
+    model = squeezetime()
+    assert model.conv1.in_channels == 48 and model.conv1.out_channels == 64
+    assert [len(getattr(model, f"layer{i}")) for i in range(1, 5)] == [3, 4, 6, 3]
+    ctl = [m for m in model.modules() if isinstance(m, ChannelTimeConv)]
+    assert [m.temporal_conv.in_channels for m in ctl] == [64] * 3 + [128] * 4 + [256] * 6 + [512] * 3
+    assert [m.spatial_conv.pos_embed.shape[-1] for m in (ctl[0], ctl[3], ctl[7], ctl[13])] == [56, 28, 14, 7]
+    assert model.fc_cls.in_features == 2048 and model.fc_cls.out_features == 400
+    assert list(squeezetime(backend="fastvfx").state_dict()) == list(model.state_dict())
+
+
+def test_frames_are_squeezed_channel_major():
+    """Channel c of frame t is input channel c*T + t, as the official view does."""
+    model = squeezetime(5, FRAMES).eval()
+    seen = []
+    model.conv1.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    x = torch.randn(1, 3, FRAMES, 32, 32)
+    with torch.no_grad():
+        model(x)
+    assert torch.equal(seen[0][0, 1 * FRAMES + 2], x[0, 1, 2])
+
+
+@pytest.mark.parametrize("frames", [FRAMES, 16])
+def test_backends_agree_eval(randomize_batchnorm, frames):
+    reference, fast = _pair(randomize_batchnorm, frames)
+    x = torch.randn(2, 3, frames, SIZE, SIZE)
+    with torch.no_grad():
+        expected = reference(x)
+        assert expected.shape == (2, 9)
+        assert_close_scaled(fast(x), expected)
+        # outputs depend on the input (a calibrated, non-degenerate model)
+        assert not torch.allclose(reference(x.flip(0)), expected, atol=1e-3)
+
+
+def test_backends_agree_train_with_gradients():
+    # float64: training-mode BatchNorm over a batch of 2 (the gate sees 2
+    # values per channel) amplifies float32 rounding far beyond 1e-4.
+    reference = squeezetime(9, FRAMES).double()
+    fast = squeezetime(9, FRAMES, backend="fastvfx").double()
+    fast.load_state_dict(reference.state_dict())
+    x = torch.randn(2, 3, FRAMES, SIZE, SIZE, dtype=torch.float64)
+    outputs = []
+    for model in (reference, fast):
+        torch.manual_seed(1)
+        y = model(x)
+        y.square().sum().backward()
+        outputs.append(y)
+    assert_close_scaled(outputs[1], outputs[0], 1e-8)
+    for p_ref, p_fast in zip(reference.parameters(), fast.parameters()):
+        assert_close_scaled(p_fast.grad, p_ref.grad, 1e-6)
+
+
+@pytest.mark.parametrize("backend", ["torch", "fastvfx"])
+def test_bad_input(backend):
+    model = squeezetime(5, FRAMES, backend=backend).eval()
+    with pytest.raises(ValueError, match=r"\(N, 3, 4, H, W\)"):
+        model(torch.randn(1, 3, FRAMES + 1, 32, 32))
+    with pytest.raises(ValueError, match=r"\(N, 3, 4, H, W\)"):
+        model(torch.randn(3 * FRAMES, 32, 32))
+
+
+@pytest.mark.parametrize("backend", ["torch", "fastvfx"])
+def test_inference_mode(backend):
+    model = squeezetime(5, FRAMES, backend=backend).eval()
+    x = torch.randn(1, 3, FRAMES, 32, 32)
+    with torch.no_grad():
+        expected = model(x)
+    with torch.inference_mode():
+        assert torch.equal(model(x), expected)
