@@ -84,12 +84,16 @@ def stream_backend(model: torch.nn.Module, frames: int, warmup: int, batch: int,
 def run_stream(frames: int = 300, backend: str = "both", size: int = 172, batch: int = 1, warmup: int = 10,
                threads: Optional[int] = None, conv_type: str = "3d", json_path: Optional[str] = None) -> int:
     """The ``fastvfx stream`` command; returns the exit code."""
-    from .models import movinet_a0
+    from .models import calibrate_batchnorm, movinet_a0
 
     if threads is not None:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
-    reference = movinet_a0(stream=True, conv_type=conv_type, backend="torch").eval()
+    reference = movinet_a0(stream=True, conv_type=conv_type, backend="torch")
+    # Random weights with BatchNorm statistics of a random clip: raw random
+    # init lets eval-mode activations vanish, and the comparison of the two
+    # backends' logits would then be trivially true.
+    calibrate_batchnorm(reference, torch.randn(1, 3, 4, size, size))
     backends = ["torch", "fastvfx"] if backend == "both" else [backend]
     print(f"MoViNet-A0 stream ({conv_type}), {batch}x3x{size}x{size} frames, {frames} timed after {warmup} warm-up, "
           f"{torch.get_num_threads()} threads")

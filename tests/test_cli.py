@@ -135,3 +135,33 @@ def test_progress_counts_and_bar():
     assert [line.split()[1] for line in lines[:4]] == ["1/4", "2/4", "3/4", "4/4"]
     assert lines[0].startswith("[........]") and lines[2].startswith("[####....]")
     assert lines[-1].startswith("[########] 4/4")
+
+
+def test_stream_runs_both_backends_and_they_agree(tmp_path, capsys):
+    out = tmp_path / "stream.json"
+    argv = ["stream", "--frames", "6", "--warmup", "2", "--size", "64", "--threads", "1", "--json", str(out)]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "logits after the last frame agree: yes" in printed
+    document = json.loads(out.read_text())
+    assert set(document["backends"]) == {"torch", "fastvfx"}
+    for figures in document["backends"].values():
+        assert figures["frames"] == 6
+        assert 0 < figures["p50_ms"] <= figures["p90_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+        assert figures["rss_end_mib"] > 0 and figures["rss_after_warmup_mib"] > 0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["stream", "--frames", "0"], "must be at least 1"),
+        (["stream", "--warmup", "-1"], "must be at least 0"),
+        (["stream", "--backend", "tvm"], "invalid choice"),
+        (["stream", "--conv-type", "2d"], "invalid choice"),
+    ],
+)
+def test_stream_bad_arguments(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
