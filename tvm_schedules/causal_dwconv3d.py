@@ -19,7 +19,7 @@ fastvfx.ops.causal_dwconv3d.
 
 from typing import Optional, Union
 
-from .kernel import Arg, Kernel, activation_expr, check_activation, split_vectorize, vector_width
+from .kernel import Arg, Kernel, activation_expr, check_activation, vector_width
 from .targets import ScheduleConfig
 
 Padding = Union[str, int]
@@ -153,7 +153,6 @@ def causal_dwconv3d_step(n: int, c: int, h: int, w: int, kernel: tuple[int, int,
         # accept; the push, in place, is laid out in the script (planes in
         # parallel, pixels in vectors).
         v = vector_width(h * w, config.lanes) if config else 1
-        v = v if (h * w) % v == 0 else 1
 
         @T.prim_func(s_tir=True)
         def func(

@@ -79,19 +79,18 @@ class Kernel:
 
 
 def vector_width(extent: int, lanes: int) -> int:
-    """The inner vector length for a loop of ``extent``: a multiple of the
-    register width when it divides, else the largest divisor up to four
-    registers (LLVM splits a 49-wide vector into 3x16 + 1 without a scalar
-    loop), else one register with a masked tail."""
+    """The inner vector length for a loop of ``extent``; always a divisor, so
+    no split leaves a predicated tail. One or two registers when they divide;
+    else the largest divisor up to four registers (LLVM splits a 49-wide
+    vector into 3x16 + 1 without a scalar loop); a short loop whose divisors
+    are all narrower than a register is vectorized whole."""
     for mult in (2, 1):
-        if extent % (lanes * mult) == 0 and extent >= lanes * mult:
+        if extent % (lanes * mult) == 0:
             return lanes * mult
-    for d in range(min(extent, 4 * lanes), 0, -1):
-        if extent % d == 0:
-            if d >= lanes or extent <= 4 * lanes:
-                return d
-            break
-    return lanes
+    best = max(d for d in range(1, min(extent, 4 * lanes) + 1) if extent % d == 0)
+    if best < lanes and extent <= 8 * lanes:
+        return extent
+    return best
 
 
 def split_vectorize(sch, loop, extent: int, lanes: int):

@@ -81,13 +81,6 @@ def temporal_shift(nt: int, c: int, h: int, w: int, n_segment: int, fold_div: in
     )
 
 
-def _pixel_vector(hw: int, lanes: int) -> int:
-    """Vector length for the pixel loop of a script-scheduled kernel: one
-    that divides H*W (these scripts carry no tail loop), else scalar."""
-    v = vector_width(hw, lanes)
-    return v if hw % v == 0 else 1
-
-
 def temporal_shift_inplace(nt: int, c: int, h: int, w: int, n_segment: int, fold_div: int = 8,
                            mode: str = "bidirectional", name: str = "temporal_shift_inplace") -> Kernel:
     _check(nt, c, n_segment, fold_div, mode)
@@ -106,7 +99,7 @@ def temporal_shift_inplace(nt: int, c: int, h: int, w: int, n_segment: int, fold
         # t-1 -> t with t descending, so the frame loop stays serial; the
         # planes (n, channel) run in parallel and the pixels of a plane, a
         # contiguous run, in vectors.
-        v = _pixel_vector(hw, config.lanes) if config else 1
+        v = vector_width(hw, config.lanes) if config else 1
         flat = (nt, c, hw)
         fdiv, bdiv = max(forward_fold, 1), max(backward_fold, 1)  # a loop of 0 planes never divides
 
@@ -164,7 +157,7 @@ def temporal_shift_online(n: int, c: int, h: int, w: int, fold: int, name: str =
 
         # In place, so scheduled in the script (see temporal_shift_inplace):
         # planes in parallel, pixels in vectors.
-        v = _pixel_vector(hw, config.lanes) if config else 1
+        v = vector_width(hw, config.lanes) if config else 1
         fd = max(fold, 1)
 
         @T.prim_func(s_tir=True)
