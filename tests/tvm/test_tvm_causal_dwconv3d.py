@@ -16,6 +16,8 @@ from tvm_schedules import causal_dwconv3d as dw
 
 from tvm_test_support import SCHEDULE_FAMILIES
 
+pytest.importorskip("tvm", reason="Apache TVM is not installed: pip install 'fastvfx[tvm]' (CI: .ci/tvm.sh)")
+
 TOL = dict(rtol=1e-5, atol=1e-5)
 
 # (C, T, H, W, kernel, stride, padding, activation, bias)

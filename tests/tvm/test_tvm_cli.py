@@ -13,6 +13,8 @@ import torch
 from tvm_schedules import build, shapes, tune
 from tvm_test_support import assert_arguments_match, expected_arguments, make_arguments
 
+pytest.importorskip("tvm", reason="Apache TVM is not installed: pip install 'fastvfx[tvm]' (CI: .ci/tvm.sh)")
+
 
 def _run(main, argv, capsys):
     code = main(argv)

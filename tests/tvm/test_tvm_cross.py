@@ -12,6 +12,8 @@ import torch
 from tvm_schedules import build, qemu_driver, shapes, targets
 from tvm_test_support import assert_arguments_match, expected_arguments, make_arguments
 
+pytest.importorskip("tvm", reason="Apache TVM is not installed: pip install 'fastvfx[tvm]' (CI: .ci/tvm.sh)")
+
 BOARDS = [name for name in targets.target_names() if name != "host"]
 _ELF_MACHINE = {"aarch64": 183, "armv7": 40}
 _OBJDUMP = {"aarch64": "aarch64-linux-gnu-objdump", "armv7": "arm-linux-gnueabihf-objdump"}

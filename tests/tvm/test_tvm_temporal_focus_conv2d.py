@@ -10,6 +10,8 @@ from tvm_schedules import temporal_focus_conv2d as tfc
 
 from tvm_test_support import SCHEDULE_FAMILIES
 
+pytest.importorskip("tvm", reason="Apache TVM is not installed: pip install 'fastvfx[tvm]' (CI: .ci/tvm.sh)")
+
 TOL = dict(rtol=1e-5, atol=1e-5)
 
 # (N, C_in, H, W, C_out, hidden, kernel, stride, padding, pool, bias, fc1_bias, fc2_bias)

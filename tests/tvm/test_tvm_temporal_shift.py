@@ -10,6 +10,8 @@ from tvm_schedules import temporal_shift as ts
 
 from tvm_test_support import SCHEDULE_FAMILIES
 
+pytest.importorskip("tvm", reason="Apache TVM is not installed: pip install 'fastvfx[tvm]' (CI: .ci/tvm.sh)")
+
 # (N*T, C, H, W, n_segment, fold_div): odd planes, fold = 0, a MobileNetV2 block.
 SHAPES = [
     (8, 16, 5, 6, 4, 8),
