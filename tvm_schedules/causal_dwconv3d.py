@@ -61,9 +61,10 @@ def _schedule_dwconv(sch, ow: int, kernel, config: ScheduleConfig) -> None:
     v = vector_width(ow, config.lanes)
     if v < ow:
         w_o, w_i = sch.split(w_, [None, v])
-    else:
+        sch.reorder(w_o, rt, rh, rw, w_i)
+    else:  # the whole row is one register tile
         w_o, w_i = oh, w_
-    sch.reorder(w_o, rt, rh, rw, w_i) if v < ow else sch.reorder(rt, rh, rw, w_i)
+        sch.reorder(rt, rh, rw, w_i)
     sch.vectorize(w_i)
     if kernel[1] * kernel[2] <= 25:
         sch.unroll(rh)

@@ -106,36 +106,35 @@ def arch(name: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class ScheduleConfig:
-    """What the hand schedules need to know about a CPU.
+    """What the hand schedules need to know about a CPU family.
 
     lanes: fp32 lanes of one vector register (AVX-512 16, AVX2 8, NEON 4).
-    gemm_rows / gemm_vectors: register tile of the TFC GEMM, rows of the
-        output channel axis times vectors of the pixel axis; sized so the
-        accumulators fill about half the vector registers (32 zmm, 16 ymm,
-        32 NEON q on aarch64, 16 q on armv7), the rest holding operands.
-    inner_unroll: a small in-order core (Cortex-A53) needs the compiler to
-        see independent multiply-adds, so its inner loops are unrolled more.
+    gemm_rows x gemm_vectors: register tile of the TFC GEMM (output channels
+        x vectors of pixels). The accumulators take 12 of 32 zmm (AVX-512),
+        8 of 16 ymm (AVX2), 12 of 32 q (aarch64), 8 of 16 q (armv7); the rest
+        hold the x vectors and broadcast weights. Cortex-A53 (in order, 2-wide,
+        small shared L2 on a Pi 3) gets the narrower 4 x 2 tile: its one NEON
+        pipe is kept busy by 8 independent FMA chains, and a narrower pixel
+        block keeps the streamed x panel smaller.
     """
 
     family: str
     lanes: int
     gemm_rows: int
     gemm_vectors: int
-    inner_unroll: int
-    cores: int
 
 
 def schedule_config(name: str) -> ScheduleConfig:
     t = target_dict(name)
-    cores = int(t.get("num-cores", 1))
     a = arch(name)
     if a == "x86_64":
         if t["mcpu"] == "skylake-avx512":
-            return ScheduleConfig("avx512", 16, 6, 2, 4, cores)
+            return ScheduleConfig("avx512", 16, 6, 2)
         if t["mcpu"] == "haswell":
-            return ScheduleConfig("avx2", 8, 4, 2, 4, cores)
-        return ScheduleConfig("sse", 4, 4, 2, 4, cores)
+            return ScheduleConfig("avx2", 8, 4, 2)
+        return ScheduleConfig("sse", 4, 4, 2)
     if a == "aarch64":
-        in_order = t["mcpu"] == "cortex-a53"
-        return ScheduleConfig("neon-a64", 4, 4, 3 if not in_order else 2, 8 if in_order else 4, cores)
-    return ScheduleConfig("neon-a32", 4, 4, 2, 4, cores)
+        if t["mcpu"] == "cortex-a53":
+            return ScheduleConfig("neon-a53", 4, 4, 2)
+        return ScheduleConfig("neon-a64", 4, 4, 3)  # Cortex-A57 / A72 / A76
+    return ScheduleConfig("neon-a32", 4, 4, 2)

@@ -19,8 +19,8 @@ POOLS = ("avg", "max")
 
 def _schedule_tfc(sch, cout: int, oh: int, ow: int, pointwise: bool, has_bias: bool, producers: tuple,
                   config: ScheduleConfig) -> None:
-    # The gate (pool, two tiny GEMVs, sigmoid) is a few microseconds: the
-    # pool gets a vectorized reduction over pixels, the rest stays simple.
+    # The gate (pool, two tiny GEMVs, sigmoid) is a few microseconds next to
+    # the conv: only the pool, one pass over x, runs in parallel over planes.
     pool = sch.get_sblock("pool")
     n, i, y, z = sch.get_loops(pool)
     sch.parallel(sch.fuse(n, i))

@@ -137,7 +137,8 @@ def _progress_callback(total: int, names: list[str], log):
             if times:
                 self.best[task_id] = min(self.best.get(task_id, float("inf")), min(times))
             best = self.best.get(task_id)
-            log(f"[{self.done:>4}/{total}] {names[task_id]:<28} batch best "
+            # The last batch may run past the budget: MetaSchedule measures whole batches.
+            log(f"[{self.done:>4} trials, budget {total}] {names[task_id]:<30} batch best "
                 f"{'-' if not times else f'{1e3 * min(times):.4f} ms'}  kernel best "
                 f"{'-' if best is None else f'{1e3 * best:.4f} ms'}"
                 f"{f'  ({failed} failed)' if failed else ''}  {time.time() - self.start:.0f}s")
@@ -231,7 +232,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         targets.target_dict(args.target)
         shape_sets.kernels_of(args.shapes)
         tune(args.target, args.trials, args.shapes, args.kernels.split(",") if args.kernels else None, args.db,
-             args.rpc_tracker, args.rpc_key, args.cost_model, args.trials_per_iter, args.workers, args.seed)
+             args.rpc_tracker, args.rpc_key, args.cost_model, args.trials_per_iter, args.workers, args.seed,
+             log=lambda line: print(line, flush=True))
     except (ValueError, TuneError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

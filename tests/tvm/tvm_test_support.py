@@ -21,7 +21,7 @@ SCHEDULE_FAMILIES = {
 def schedule_config_for(family: str) -> targets.ScheduleConfig:
     board = SCHEDULE_FAMILIES[family]
     if board is None:
-        return targets.ScheduleConfig("avx2", 8, 4, 2, 4, 2)
+        return targets.ScheduleConfig("avx2", 8, 4, 2)
     return targets.schedule_config(board)
 
 
