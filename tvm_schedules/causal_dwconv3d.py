@@ -84,7 +84,7 @@ def _schedule_dwconv(sch, oh: int, ow: int, kernel, config: ScheduleConfig) -> N
         sch.unroll(rh)
         sch.unroll(rw)
     epilogue = sch.get_sblock("epilogue")
-    sch.reverse_compute_at(epilogue, w_o)
+    sch.reverse_compute_at(epilogue, w_o, preserve_unit_loops=True)
     sch.vectorize(sch.get_loops(epilogue)[-1])
     sch.decompose_reduction(conv, rt)
     pad = sch.get_sblock("pad")

@@ -80,15 +80,19 @@ class Kernel:
 
 def vector_width(extent: int, lanes: int) -> int:
     """The inner vector length for a loop of ``extent``; always a divisor, so
-    no split leaves a predicated tail. One or two registers when they divide;
-    else the largest divisor up to four registers (LLVM splits a 49-wide
-    vector into 3x16 + 1 without a scalar loop); a short loop whose divisors
-    are all narrower than a register is vectorized whole."""
+    no split leaves a predicated tail. Two or one full registers when they
+    divide; else the largest divisor that fits one register (14 of 16 lanes
+    for 196 pixels, 7 for 49), never a wider odd vector: LLVM lowers 28- or
+    49-wide fp32 vectors poorly (host, one thread: the 256x14x14 TFC took
+    6.7 ms with 49-wide vectors, 0.34 ms with 14-wide; the 40x56x56 clip
+    conv 3.8 ms with 56-wide rows, 1.8 ms with 14-wide). A short loop with
+    no divisor of at least half a register (7 pixels on NEON) is vectorized
+    whole, two registers at most."""
     for mult in (2, 1):
         if extent % (lanes * mult) == 0:
             return lanes * mult
-    best = max(d for d in range(1, min(extent, 4 * lanes) + 1) if extent % d == 0)
-    if best < lanes and extent <= 8 * lanes:
+    best = max(d for d in range(1, min(extent, lanes) + 1) if extent % d == 0)
+    if 2 * best < lanes and extent <= 2 * lanes:
         return extent
     return best
 

@@ -64,7 +64,7 @@ def _schedule_tfc(sch, cout: int, oh: int, ow: int, pointwise: bool, has_bias: b
     # Bias is added on the register tile before it is stored.
     if has_bias:
         epilogue = sch.get_sblock("epilogue")
-        sch.reverse_compute_at(epilogue, anchor)
+        sch.reverse_compute_at(epilogue, anchor, preserve_unit_loops=True)
         sch.vectorize(sch.get_loops(epilogue)[-1])
     # The scaled / padded input, where there is one, is written once before
     # the GEMM (a pass over x), one task per channel plane.

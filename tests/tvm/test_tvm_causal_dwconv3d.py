@@ -30,6 +30,7 @@ CLIP_CASES = [
     (4, 3, 9, 9, (2, 3, 3), 1, 1, "relu", True),  # PyTorch-style symmetric padding
     (4, 3, 9, 9, (3, 3, 3), 2, 0, None, False),
     (40, 8, 56, 56, (5, 3, 3), 1, "same", None, True),  # MoViNet-A0 layer
+    (3, 2, 6, 11, (3, 3, 3), 1, "same", "relu", True),  # 11-wide rows: scalar tile on NEON
 ]
 
 
