@@ -3,7 +3,8 @@
 # active (.ci/run sets it up). Installs the [tvm] extra's pinned packages, runs
 # the TVM tests (host numerics of every schedule family, every board's cross
 # build, the ARM builds under qemu, the CLIs), a tiny tuning run, a cross build
-# for rpi4 and the plain-C driver under qemu-aarch64. About 3 minutes on 2 cores.
+# for rpi4 and the plain-C driver under qemu-aarch64. Measured: 127 s on the
+# 2-core CI machine (tests 78 s, tuning 40 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
