@@ -137,7 +137,7 @@ def manifest(kernels: Sequence[Kernel], target_name: str, how: dict) -> dict:
         "kernels": [
             {
                 "name": k.name, "op": k.op, "schedule": how.get(k.name, "hand"), "doc": k.doc,
-                "params": {key: value for key, value in k.params.items() if key != "flops"},
+                "params": dict(k.params),
                 "args": [{"name": a.name, "shape": list(a.shape), "dtype": a.dtype, "role": a.role} for a in k.args],
             }
             for k in kernels

@@ -136,7 +136,7 @@ def causal_dwconv3d(n: int, c: int, t: int, h: int, w: int, kernel: tuple[int, i
     return Kernel(
         name, "causal_dwconv3d",
         dict(n=n, c=c, t=t, h=h, w=w, kernel=tuple(kernel), stride=stride, padding=padding,
-             activation=activation, bias=bias, flops=2 * n * c * t * oh * ow * kt * kh * kw),
+             activation=activation, bias=bias),
         tuple(args), make, schedule,
         doc=f"y = causal_dwconv3d(x, weight, {'bias' if bias else 'None'}, stride={stride}, "
             f"padding={padding!r}, activation={activation!r})",
@@ -245,7 +245,7 @@ def causal_dwconv3d_step(n: int, c: int, h: int, w: int, kernel: tuple[int, int,
     return Kernel(
         name, "causal_dwconv3d_step",
         dict(n=n, c=c, h=h, w=w, kernel=tuple(kernel), stride=stride, padding=padding, activation=activation,
-             bias=True, flops=2 * n * c * oh * ow * kt * kh * kw),
+             bias=True),
         args, make, schedule, tunable=False,
         doc=f"one streaming step of causal_dwconv3d (stride={stride}, padding={padding!r}, "
             f"activation={activation!r}); updates buffer and position in place",

@@ -74,9 +74,6 @@ class Kernel:
         self.schedule(sch, config)
         return sch.mod
 
-    def flops(self) -> Optional[int]:
-        return self.params.get("flops")
-
 
 def vector_width(extent: int, lanes: int) -> int:
     """The inner vector length for a loop of ``extent``; always a divisor, so

@@ -163,8 +163,7 @@ def temporal_focus_conv2d(n: int, cin: int, h: int, w: int, cout: int, hidden: i
     return Kernel(
         name, "temporal_focus_conv2d",
         dict(n=n, cin=cin, h=h, w=w, cout=cout, hidden=hidden, kernel=kernel, stride=stride, padding=padding,
-             pool=pool, bias=bias, fc1_bias=fc1_bias, fc2_bias=fc2_bias,
-             flops=2 * n * cout * cin * kernel * kernel * oh * ow),
+             pool=pool, bias=bias, fc1_bias=fc1_bias, fc2_bias=fc2_bias),
         tuple(args), make, schedule,
         doc=f"(y, scale) = temporal_focus_conv2d(x, ..., stride={stride}, padding={padding}, pool={pool!r})",
     )

@@ -52,8 +52,6 @@ def make_arguments(kernel, seed: int = 0) -> list:
 def expected_arguments(kernel, values: list) -> list:
     """Every argument after a correct call, computed by the fastvfx
     pure-PyTorch references."""
-    import torch
-
     from fastvfx.ops import causal_dwconv3d as fdw
     from fastvfx.ops import temporal_focus_conv2d as ftfc
     from fastvfx.ops import temporal_shift as fts
