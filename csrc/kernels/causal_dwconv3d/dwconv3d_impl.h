@@ -218,12 +218,14 @@ void unpad_plane(const T* src, T* dst, const PlaneGeom& g) {
 // Below -87.3 the result is clamped to e^-87.3 (~1e-38) instead of a denormal.
 inline float exp_nonpositive(float x) {
   x = std::max(x, -87.33654f);
-  // Round to nearest by the 1.5 * 2^23 trick: the sum's low mantissa bits hold n.
-  const float shifter = 12582912.0f;
-  const float t = x * 1.44269504088896341f + shifter;
-  const float n = t - shifter;
-  float r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
+  // n = round(x / ln 2) through int conversions (truncation of a positive
+  // value is its floor): no rounding trick that value-changing float
+  // optimisations could fold away (the armv7 NEON file is compiled with
+  // -funsafe-math-optimizations).
+  const int32_t n = -static_cast<int32_t>(0.5f - x * 1.44269504088896341f);
+  const float nf = static_cast<float>(n);
+  float r = x - nf * 0.693359375f;
+  r = r - nf * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
@@ -231,10 +233,7 @@ inline float exp_nonpositive(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  int32_t t_bits;
-  std::memcpy(&t_bits, &t, sizeof t_bits);
-  const int32_t shifter_bits = 0x4B400000;  // the bits of 12582912.0f
-  const int32_t scale_bits = (t_bits - shifter_bits + 127) << 23;
+  const int32_t scale_bits = (n + 127) << 23;  // 2^n, n in [-126, 0]
   float scale;
   std::memcpy(&scale, &scale_bits, sizeof scale);
   return p * scale;
