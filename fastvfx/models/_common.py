@@ -10,20 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..nn._batchnorm import fold_bn  # noqa: F401  (re-exported for the models)
 from ..ops.causal_dwconv3d import spatial_padding
-
-
-def fold_bn(weight: Tensor, bias: Optional[Tensor], bn: nn.modules.batchnorm._BatchNorm) -> tuple[Tensor, Tensor]:
-    """(weight, bias) of a conv followed by an eval-mode BatchNorm, as one conv."""
-    gain = torch.rsqrt(bn.running_var + bn.eps)
-    if bn.weight is not None:
-        gain = bn.weight * gain
-    shift = -bn.running_mean * gain
-    if bn.bias is not None:
-        shift = shift + bn.bias
-    if bias is not None:
-        shift = shift + bias * gain
-    return weight * gain.view(-1, *([1] * (weight.dim() - 1))), shift
 
 
 def cached(module: nn.Module, slot: str, sources: tuple, compute: Callable[[], object]):
@@ -159,3 +147,16 @@ def calibrate_batchnorm(model: nn.Module, *inputs: Tensor, min_var: float = 0.0)
         m.momentum = momentum
         m.running_var.clamp_(min=min_var)
     return model.eval()
+
+
+def swap_to_fastvfx(model: nn.Module, classes: dict, root: type) -> nn.Module:
+    """Swap every module whose type is a key of ``classes`` (in place) for
+    the fastvfx class it maps to, and mark the model's ``root`` as running
+    the fastvfx backend."""
+    for module in model.modules():
+        fast = classes.get(type(module))
+        if fast is not None:
+            swap_class(module, fast)
+            if isinstance(module, root):
+                module.backend = "fastvfx"
+    return model

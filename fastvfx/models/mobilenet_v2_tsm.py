@@ -39,7 +39,7 @@ from torch import Tensor, nn
 
 from ..nn.temporal_shift import TemporalShift as FastTemporalShift
 from ..ops.temporal_shift import shift_conv1x1, temporal_shift, temporal_shift_online_, temporal_shift_reference
-from ._common import folded_conv_bn, swap_class
+from ._common import folded_conv_bn, swap_to_fastvfx
 
 SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
 STEM_CHANNELS = 32
@@ -294,16 +294,11 @@ FASTVFX_CLASSES = {
 
 def to_fastvfx(model: nn.Module) -> nn.Module:
     """Swap a MobileNetV2-TSM's torch-backend modules (in place) for their fastvfx forms."""
-    for name, module in list(model.named_modules()):
+    for module in list(model.modules()):
         if isinstance(module, InvertedResidual) and isinstance(module.conv[0], TemporalShift):
             old = module.conv[0]
             module.conv[0] = FastTemporalShift(old.net, old.n_segment, old.fold_div, mode=old.mode)
-        fast = FASTVFX_CLASSES.get(type(module))
-        if fast is not None:
-            swap_class(module, fast)
-            if isinstance(module, MobileNetV2TSM):
-                module.backend = "fastvfx"
-    return model
+    return swap_to_fastvfx(model, FASTVFX_CLASSES, MobileNetV2TSM)
 
 
 def mobilenet_v2_tsm(num_classes: int, n_segment: int = 8, online: bool = False, backend: str = "torch",

@@ -55,7 +55,7 @@ from torch import Tensor, nn
 from ..ops.causal_dwconv3d import causal_dwconv3d, causal_dwconv3d_step, init_stream_state
 from ..ops.temporal_focus_conv2d import channel_scaled_conv2d
 from ._common import (
-    activate, activation_name, apply_activation_, folded_conv_bn, split_activation, swap_class, tf_same_pad,
+    activate, activation_name, apply_activation_, folded_conv_bn, split_activation, swap_to_fastvfx, tf_same_pad,
 )
 
 STEM_CHANNELS = 8
@@ -503,13 +503,7 @@ FASTVFX_CLASSES = {
 
 def to_fastvfx(model: nn.Module) -> nn.Module:
     """Swap the torch-backend modules of a MoViNet (in place) for their fastvfx forms."""
-    for module in model.modules():
-        fast = FASTVFX_CLASSES.get(type(module))
-        if fast is not None:
-            swap_class(module, fast)
-            if isinstance(module, MoViNet):
-                module.backend = "fastvfx"
-    return model
+    return swap_to_fastvfx(model, FASTVFX_CLASSES, MoViNet)
 
 
 def movinet_a0(num_classes: int = 600, stream: bool = True, conv_type: str = "3d", backend: str = "torch",

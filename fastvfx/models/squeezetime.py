@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..ops.temporal_focus_conv2d import _gate_chain, channel_scaled_conv2d, temporal_focus_conv2d
-from ._common import cached, fold_bn, folded_conv_bn, swap_class
+from ._common import cached, fold_bn, folded_conv_bn, swap_to_fastvfx
 
 WIDTHS = (64, 128, 256, 512)
 LAYERS = (3, 4, 6, 3)
@@ -283,13 +283,7 @@ FASTVFX_CLASSES = {
 
 def to_fastvfx(model: nn.Module) -> nn.Module:
     """Swap a SqueezeTime's torch-backend modules (in place) for their fastvfx forms."""
-    for module in model.modules():
-        fast = FASTVFX_CLASSES.get(type(module))
-        if fast is not None:
-            swap_class(module, fast)
-            if isinstance(module, SqueezeTime):
-                module.backend = "fastvfx"
-    return model
+    return swap_to_fastvfx(model, FASTVFX_CLASSES, SqueezeTime)
 
 
 def squeezetime(num_classes: int = 400, frames: int = 16, backend: str = "torch", dropout: float = 0.5) -> SqueezeTime:

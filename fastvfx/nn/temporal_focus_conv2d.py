@@ -7,6 +7,7 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
+from ._batchnorm import fold_bn
 from ..ops.temporal_focus_conv2d import (
     IntOrPair,
     _check_groups,
@@ -94,15 +95,8 @@ class TemporalFocusConv2d(nn.Module):
     @staticmethod
     def _fold_fc1(fc1: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
         """fc1 followed by the eval-mode BatchNorm, as one affine map."""
-        gain = torch.rsqrt(bn.running_var + bn.eps)
-        if bn.weight is not None:
-            gain = bn.weight * gain
-        shift = -bn.running_mean * gain
-        if bn.bias is not None:
-            shift = shift + bn.bias
-        if fc1.bias is not None:
-            shift = shift + fc1.bias * gain
-        return fc1.weight.flatten(1) * gain[:, None], shift
+        weight, shift = fold_bn(fc1.weight, fc1.bias, bn)
+        return weight.flatten(1), shift
 
     def _folded_fc1(self, fc1: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
         # With gradients the fold is part of the graph (fine-tuning with frozen
