@@ -110,11 +110,16 @@ int main(int argc, char** argv) {
     char shape[64];
     std::snprintf(shape, sizeof shape, "%ldx%ldx%ld k(%ld,%ld,%ld) s%ld", (long)l.c, (long)l.hw, (long)l.hw,
                   (long)l.kt, (long)l.k, (long)l.k, (long)l.stride);
-    cases.push_back({"dwconv3d step", shape, [&, s, hist, padded, w, pos] {
-                       causal_dwconv3d_forward(a.data(), 1, s.kt > 1 ? hist->data() : nullptr,
-                                               s.kt > 1 ? padded->data() : nullptr, (*pos)++, w->data(), nullptr,
-                                               b.data(), s, Activation::kNone);
-                     }});
+    // Without and with the fused swish (MoViNet's 3D activation): the
+    // difference of the two rows is what the activation costs.
+    for (const Activation act : {Activation::kNone, Activation::kSwish}) {
+      cases.push_back({act == Activation::kNone ? "dwconv3d step" : "dwconv3d step+swish", shape,
+                       [&, s, hist, padded, w, pos, act] {
+                         causal_dwconv3d_forward(a.data(), 1, s.kt > 1 ? hist->data() : nullptr,
+                                                 s.kt > 1 ? padded->data() : nullptr, (*pos)++, w->data(), nullptr,
+                                                 b.data(), s, act);
+                       }});
+    }
   }
   {
     PoolShape ps;
