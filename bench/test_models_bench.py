@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from fastvfx import benchmark as fvb
+from fastvfx.stream import resident_mib
 
 STREAM_FRAMES = 500
 
@@ -25,33 +26,24 @@ def _state_bytes(states) -> int:
     return 0
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
-
-
 @pytest.mark.parametrize("backend", ["torch", "fastvfx"])
 def test_streaming_memory_is_flat(backend, record_property) -> None:
     """MoViNet-A0 streaming holds constant-size states: after a warm-up, 500
     more frames must not grow the states nor the resident set (allowing
     allocator slack). Runs before the timing cases, so that their large
     allocations do not leave free heap that could hide growth."""
-    pytest.importorskip("resource")
     reference, fast = fvb.model_pair("movinet-a0-3d")
     model = reference if backend == "torch" else fast
     frame = torch.randn(1, 3, 1, fvb.MOVINET_SIZE, fvb.MOVINET_SIZE)
     states = model.init_states()
     for _ in range(50):
         _, states = model.step(frame, states)
-    start = _rss_mb()
+    start = resident_mib()
     peak = start
     state_bytes = _state_bytes(states)
     for _ in range(STREAM_FRAMES):
         _, states = model.step(frame, states)
-        peak = max(peak, _rss_mb())
+        peak = max(peak, resident_mib())
     assert _state_bytes(states) == state_bytes, "the stream state grew"
     record_property("rss_start_mb", start)
     record_property("rss_peak_mb", peak)

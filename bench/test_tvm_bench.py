@@ -9,7 +9,8 @@ the same interleaved rounds of one process.
 FASTVFX_TVM_BENCH_THREADS=N runs every contender on N threads (torch's
 intra-op threads and TVM's TVM_NUM_THREADS): on a machine shared with other
 work, 1 gives stable single-core ratios where two-thread regions wait for a
-busy core. FASTVFX_TVM_DB names a MetaSchedule database (python -m tvm_schedules.tune
+busy core. FASTVFX_TVM_BENCH_SETTLE_S sets the untimed pause before each call
+(default 0.005 s; 0 times back to back). FASTVFX_TVM_DB names a MetaSchedule database (python -m tvm_schedules.tune
 --target host ...); default tvm_db/host when that directory exists. Kernels
 without a tuned record show "-" in the tuned column. FASTVFX_BENCH_QUICK=1
 selects the quick budget and the first shape of each op. pytest-benchmark times
@@ -45,7 +46,10 @@ THREADS = os.environ.get("FASTVFX_TVM_BENCH_THREADS")
 # that starts while the other pool spins runs on half the cores. An untimed
 # pause before each timed call lets the previous pool go to sleep, so each
 # contender is timed as it runs in a program that uses only it.
-SETTLE_S = 0.005
+# FASTVFX_TVM_BENCH_SETTLE_S=0 times the calls back to back instead: the
+# pause costs the dispatched fastvfx op more than a bare TVM kernel (a cold
+# start after each sleep), which matters for the microsecond-scale shifts.
+SETTLE_S = float(os.environ.get("FASTVFX_TVM_BENCH_SETTLE_S", "0.005"))
 MAX_ROUNDS = 100
 _ROWS = pytest.StashKey[list]()
 

@@ -21,7 +21,7 @@ from typing import Optional
 import torch
 
 
-def _rss_mib() -> float:
+def resident_mib() -> float:
     """Current resident set size of this process, MiB (Linux /proc)."""
     try:
         with open("/proc/self/statm") as file:
@@ -31,7 +31,7 @@ def _rss_mib() -> float:
         return float("nan")
 
 
-def _peak_rss_mib() -> float:
+def _peakresident_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
@@ -65,7 +65,7 @@ def stream_backend(model: torch.nn.Module, frames: int, warmup: int, batch: int,
             if index >= warmup:
                 latencies.append(1e3 * elapsed)
             if index == warmup - 1 or (warmup == 0 and index == 0):
-                rss_after_warmup = _rss_mib()
+                rss_after_warmup = resident_mib()
     ordered = sorted(latencies)
     return {
         "frames": frames,
@@ -76,7 +76,7 @@ def stream_backend(model: torch.nn.Module, frames: int, warmup: int, batch: int,
         "mean_ms": statistics.fmean(ordered),
         "fps": 1e3 * batch / statistics.fmean(ordered),
         "rss_after_warmup_mib": rss_after_warmup,
-        "rss_end_mib": _rss_mib(),
+        "rss_end_mib": resident_mib(),
         "logits": logits,
     }
 
@@ -118,7 +118,7 @@ def run_stream(frames: int = 300, backend: str = "both", size: int = 172, batch:
         if not agree:
             print("error: the fastvfx backend's stream differs from the torch backend's", file=sys.stderr)
             status = 1
-    print(f"peak RSS of the process: {_peak_rss_mib():.0f} MiB")
+    print(f"peak RSS of the process: {_peakresident_mib():.0f} MiB")
     if json_path:
         summary = {name: {k: v for k, v in r.items() if k != "logits"} for name, r in results.items()}
         with open(json_path, "w") as file:

@@ -9,6 +9,7 @@ from torch import nn
 
 import fastvfx
 from fastvfx.nn import CausalDepthwiseConv3d
+from fastvfx.stream import resident_mib
 from fastvfx.ops.causal_dwconv3d import (
     causal_dwconv3d_reference,
     causal_dwconv3d_stream_reference,
@@ -103,11 +104,6 @@ def test_fresh_state_restarts_the_video():
     _close(fastvfx.causal_dwconv3d_step(x[:, :, :2], w, None, state), full[:, :, :2])
 
 
-def _rss_kb():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4
-
-
 def test_long_stream_is_exact_and_memory_flat():
     steps = 500
     x = torch.randn(1, 8, steps, 6, 6)
@@ -120,7 +116,7 @@ def test_long_stream_is_exact_and_memory_flat():
     for t in range(steps):
         fastvfx.causal_dwconv3d_step(x[:, :, t : t + 1], w, b, state, 1, "same", "relu", out=out)
         if t in (50, steps - 1):
-            rss.append(_rss_kb())
+            rss.append(resident_mib() * 1024)  # kB
     assert state.buffer.data_ptr() == ptr
     assert rss[1] - rss[0] < 1024, f"RSS grew by {rss[1] - rss[0]} kB over {steps - 50} steps"
     _close(out, full[:, :, -1:])

@@ -34,6 +34,20 @@ bool positive(std::initializer_list<int64_t> sizes) {
   return std::all_of(sizes.begin(), sizes.end(), [](int64_t v) { return v > 0; });
 }
 
+// The conv of a TFC object on n inputs of height x width; FVX_ERR_SIZE when
+// a size is not positive or the kernel does not fit the padded input.
+int tfc_conv_shape(const fvx_tfc& tfc, int64_t n, int64_t height, int64_t width, fastvfx::ScaledConvShape* out) {
+  fastvfx::ScaledConvShape s = tfc.conv;
+  if (!positive({n, height, width}) || height + 2 * s.pad_h < s.kh || width + 2 * s.pad_w < s.kw) {
+    return FVX_ERR_SIZE;
+  }
+  s.n_batch = n;
+  s.in_h = height;
+  s.in_w = width;
+  *out = s;
+  return FVX_OK;
+}
+
 }  // namespace
 
 extern "C" {
@@ -219,10 +233,8 @@ int fvx_tfc_create(fvx_tfc** tfc, int64_t in_channels, int64_t out_channels, int
 int fvx_tfc_output_size(const fvx_tfc* tfc, int64_t height, int64_t width, int64_t* out_height,
                         int64_t* out_width) {
   if (tfc == nullptr || out_height == nullptr || out_width == nullptr) return FVX_ERR_NULL;
-  fastvfx::ScaledConvShape s = tfc->conv;
-  s.in_h = height;
-  s.in_w = width;
-  if (height < 1 || width < 1 || height + 2 * s.pad_h < s.kh || width + 2 * s.pad_w < s.kw) return FVX_ERR_SIZE;
+  fastvfx::ScaledConvShape s;
+  if (int status = tfc_conv_shape(*tfc, 1, height, width, &s)) return status;
   *out_height = s.out_h();
   *out_width = s.out_w();
   return FVX_OK;
@@ -231,13 +243,8 @@ int fvx_tfc_output_size(const fvx_tfc* tfc, int64_t height, int64_t width, int64
 int fvx_tfc_forward(fvx_tfc* tfc, const float* x, int64_t n, int64_t height, int64_t width, float* y,
                     float* scale) {
   if (tfc == nullptr || x == nullptr || y == nullptr) return FVX_ERR_NULL;
-  int64_t oh = 0, ow = 0;
-  if (n < 1) return FVX_ERR_SIZE;
-  if (int status = fvx_tfc_output_size(tfc, height, width, &oh, &ow)) return status;
-  fastvfx::ScaledConvShape s = tfc->conv;
-  s.n_batch = n;
-  s.in_h = height;
-  s.in_w = width;
+  fastvfx::ScaledConvShape s;
+  if (int status = tfc_conv_shape(*tfc, n, height, width, &s)) return status;
   const auto gate_numel = static_cast<size_t>(n * s.in_channels);
   try {
     if (tfc->pooled.size() < gate_numel) tfc->pooled.resize(gate_numel);

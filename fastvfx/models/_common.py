@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..nn._batchnorm import fold_bn  # noqa: F401  (re-exported for the models)
+from ..nn._batchnorm import fold_bn
 from ..ops.causal_dwconv3d import spatial_padding
 
 

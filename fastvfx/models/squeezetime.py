@@ -42,7 +42,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..ops.temporal_focus_conv2d import _gate_chain, channel_scaled_conv2d, temporal_focus_conv2d
-from ._common import cached, fold_bn, folded_conv_bn, swap_to_fastvfx
+from ..nn._batchnorm import fold_bn
+from ._common import cached, folded_conv_bn, swap_to_fastvfx
 
 WIDTHS = (64, 128, 256, 512)
 LAYERS = (3, 4, 6, 3)
