@@ -18,7 +18,7 @@ import os
 
 import pytest
 
-from fastvfx import benchmark as fvb
+from fastvfx import bench as fvb
 
 _RESULTS = pytest.StashKey[list]()
 
@@ -34,13 +34,13 @@ def bench_budget() -> fvb.Budget:
 
 @pytest.fixture
 def record_result(request: pytest.FixtureRequest):
-    """Append a fastvfx.benchmark.Result to the end-of-run table."""
+    """Append a fastvfx.bench.Result to the end-of-run table."""
     return request.config.stash[_RESULTS].append
 
 
 @pytest.fixture
 def run_case(benchmark, bench_budget: fvb.Budget, record_result):
-    """Verify a fastvfx.benchmark.Case, time it against its baseline and
+    """Verify a fastvfx.bench.Case, time it against its baseline and
     record the result."""
 
     def run(case: fvb.Case) -> None:

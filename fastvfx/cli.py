@@ -15,18 +15,18 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from . import benchmark, report
+    from .bench import report, run
 
     if args.list:
-        for family, case in benchmark.family_cases([args.only] if args.only else None, args.filter):
+        for family, case in run.family_cases([args.only] if args.only else None, args.filter):
             print(f"{family:<9} {case.id}")
         return 0
     problem = report.check_out_dir(args.out)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    return benchmark.run_report(quick=args.quick, out_dir=args.out, threads=args.threads, family=args.only,
-                                pattern=args.filter)
+    return run.run_report(quick=args.quick, out_dir=args.out, threads=args.threads, family=args.only,
+                          pattern=args.filter)
 
 
 def _cmd_stream(args: argparse.Namespace) -> int:
@@ -56,7 +56,7 @@ _non_negative_int = _int_at_least(0)
 
 
 def _families() -> list[str]:
-    from .benchmark import FAMILIES
+    from .bench.run import FAMILIES
 
     return list(FAMILIES)
 

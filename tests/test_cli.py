@@ -10,14 +10,15 @@ import os
 import jsonschema
 import pytest
 
-from fastvfx import benchmark, cli, report
+from fastvfx import cli
+from fastvfx.bench import report, run
 
 # The smallest cases of two families: the run stays a few seconds.
 SMALL_CASES = ("online-1x64x56x56-NCHW", "tfc 1x1-1x512x7x7-NCHW")
 
 
 def _case_ids() -> list[str]:
-    return [case.id for _, case in benchmark.family_cases()]
+    return [case.id for _, case in run.family_cases()]
 
 
 def test_list_names_every_case_once(capsys):
@@ -27,7 +28,7 @@ def test_list_names_every_case_once(capsys):
     assert ids == _case_ids()
     assert len(set(ids)) == len(ids), "case ids must be unique: --filter and the report key on them"
     families = {line.split()[0] for line in lines}
-    assert families == set(benchmark.FAMILIES)
+    assert families == set(run.FAMILIES)
 
 
 @pytest.mark.parametrize("case_id", SMALL_CASES)

@@ -1,0 +1,153 @@
+"""A benchmark case (inputs, baseline, candidate), how it is checked and
+timed, and its result. The family modules declare the cases."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from functools import partial
+from typing import Callable, Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from .timing import Budget, measure_interleaved, memcpy_call, warm_up
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One benchmark: inputs, the baseline a user would otherwise run, and
+    the fastvfx candidate, both called as ``fn(*make())``."""
+
+    op: str
+    shape: tuple[int, ...]
+    layout: str
+    make: Callable[[], tuple[Tensor, ...]]
+    baseline: Callable[..., object]
+    candidate: Callable[..., object]
+    # Bytes the candidate reads plus writes; set for the memory-bound shift ops.
+    moved_bytes: Optional[int] = None
+    # Out of place: also time x.clone(), the cost of filling fresh output memory.
+    clone_floor: bool = False
+    # The shifts move bytes and must be bit-exact; the convs sum in another order.
+    exact: bool = True
+    # Floating-point operations of one candidate call, for compute-bound ops.
+    flops: Optional[int] = None
+    # torch threads for this case (None: leave torch's setting alone).
+    threads: Optional[int] = None
+    # The speed-up the issue asks for, reported beside the measured one.
+    goal: Optional[float] = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.op}-{'x'.join(map(str, self.shape))}-{self.layout}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.op} ({','.join(map(str, self.shape))}) {self.layout}"
+
+
+def nbytes(shape: Sequence[int]) -> int:
+    """Bytes of a float32 tensor of ``shape``."""
+    count = 4
+    for size in shape:
+        count *= size
+    return count
+
+
+@contextlib.contextmanager
+def threads_for(case: Case):
+    """Run a block with the case's torch thread count (restored after)."""
+    if case.threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(case.threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _as_tuple(value) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def verify(case: Case) -> None:
+    """Raise AssertionError unless the candidate gives the baseline's result
+    on fresh inputs, so that no benchmark times a broken kernel."""
+    with threads_for(case):
+        expected = _as_tuple(case.baseline(*case.make()))
+        actual = _as_tuple(case.candidate(*case.make()))
+    for want, got in zip(expected, actual, strict=True):
+        scale = want.abs().max().item() if want.numel() else 0.0
+        same = torch.equal(got, want) if case.exact else torch.allclose(got, want, rtol=1e-4, atol=1e-5 * max(1.0, scale))
+        if not same:
+            diff = (got - want).abs().max().item()
+            raise AssertionError(f"{case.label}: fastvfx differs from the baseline (max abs diff {diff:g})")
+
+
+def prepare(case: Case) -> dict[str, Callable[[], object]]:
+    """The calls timed for a case, in round order, on inputs built once:
+    ``baseline``, ``clone`` and ``memcpy`` where they apply, then ``fastvfx``."""
+    args = case.make()
+    calls = {"baseline": partial(case.baseline, *args)}
+    if case.clone_floor:
+        calls["clone"] = args[0].clone
+    if case.moved_bytes is not None:
+        calls["memcpy"] = memcpy_call(nbytes(case.shape))
+    calls["fastvfx"] = partial(case.candidate, *args)
+    return calls
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """A case's timings: ``stats`` maps each call of :func:`prepare` to
+    :func:`~fastvfx.bench.timing.summarize` output. Ratios use medians."""
+
+    case: Case
+    stats: dict[str, dict]
+
+    def _median(self, name: str) -> Optional[float]:
+        return self.stats[name]["median_s"] if name in self.stats else None
+
+    @property
+    def speedup(self) -> float:
+        return self._median("baseline") / self._median("fastvfx")
+
+    @property
+    def memcpy_bytes_per_s(self) -> Optional[float]:
+        """memcpy bandwidth on a copy of x: read + write bytes per second."""
+        seconds = self._median("memcpy")
+        return None if seconds is None else 2 * nbytes(self.case.shape) / seconds
+
+    @property
+    def memcpy_fraction(self) -> Optional[float]:
+        """The candidate's bandwidth (bytes it moves per second) as a fraction of memcpy's."""
+        if "memcpy" not in self.stats:
+            return None
+        return self.case.moved_bytes / self._median("fastvfx") / self.memcpy_bytes_per_s
+
+    def summary(self) -> dict:
+        """Flat numbers for JSON and pytest-benchmark's extra_info."""
+        row = {
+            "baseline_ms": 1e3 * self._median("baseline"),
+            "fastvfx_ms": 1e3 * self._median("fastvfx"),
+            "speedup": self.speedup,
+        }
+        if self.case.flops is not None:
+            row["GFLOPs"] = self.case.flops / self._median("fastvfx") / 1e9
+        if "clone" in self.stats:
+            row["clone_ms"] = 1e3 * self._median("clone")
+        if "memcpy" in self.stats:
+            row["memcpy_GBps"] = self.memcpy_bytes_per_s / 1e9
+            row["memcpy_fraction"] = self.memcpy_fraction
+        return row
+
+
+def measure_case(case: Case, budget: Budget) -> Result:
+    """Warm up, then time a case's calls in interleaved rounds."""
+    with threads_for(case):
+        calls = prepare(case)
+        rounds = warm_up(calls, budget)
+        return Result(case, measure_interleaved(calls, repeats=rounds, warmup=0))
