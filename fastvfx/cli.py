@@ -17,6 +17,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from .bench import report, run
 
+    if args.compare:
+        return run.compare(*args.compare)
     if args.list:
         for family, case in run.family_cases([args.only] if args.only else None, args.filter):
             print(f"{family:<9} {case.id}")
@@ -76,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument("--filter", default=None, metavar="TEXT",
                          help="only the cases whose id or label contains TEXT (see --list)")
     p_bench.add_argument("--list", action="store_true", help="list the cases (family and id) and exit")
+    p_bench.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None,
+                         help="compare two report.json files case by case: exit 1 when a speed-up differs "
+                              "by more than 15%% (run-to-run agreement check)")
     p_bench.set_defaults(func=_cmd_bench)
     p_stream = sub.add_parser("stream", help="stream synthetic frames through MoViNet-A0: latency and memory")
     p_stream.add_argument("--frames", type=_positive_int, default=300, help="timed frames (default: 300)")

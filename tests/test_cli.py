@@ -70,6 +70,29 @@ def test_report_numbers_agree(quick_report):
         assert document["command"] in markdown
 
 
+def test_report_ends_with_a_summary(quick_report, capsys):
+    for out in quick_report:
+        document = json.loads((out / "report.json").read_text())
+        assert any(line.startswith("fastvfx is faster than the PyTorch baseline in") for line in document["summary"])
+        markdown = (out / "report.md").read_text()
+        assert "## Summary" in markdown and document["summary"][0] in markdown
+        assert "MISSED" not in markdown
+
+
+def test_load_warning_is_repeated_at_the_end(tmp_path, monkeypatch, capsys):
+    from fastvfx.bench import run as bench_run
+
+    monkeypatch.setattr(bench_run.os, "getloadavg", lambda: (99.0, 99.0, 99.0))
+    out = tmp_path / "loaded"
+    assert cli.main(["bench", "--quick", "--filter", SMALL_CASES[0], "--out", str(out), "--threads", "1"]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1].startswith("WARNING: load average 99.00")
+    assert sum(line.startswith("WARNING: load average") for line in printed) == 2
+    document = json.loads((out / "report.json").read_text())
+    assert "99.00" in document["load_warning"]
+    assert "**Warning:** load average 99.00" in (out / "report.md").read_text()
+
+
 def test_chart_is_a_png(quick_report):
     for out in quick_report:
         document = json.loads((out / "report.json").read_text())

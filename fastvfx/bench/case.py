@@ -11,7 +11,7 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import Tensor
 
-from .timing import Budget, measure_interleaved, memcpy_call, warm_up
+from .timing import NOISY_SPREAD, Budget, measure_interleaved, memcpy_call, warm_up
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +27,8 @@ class Case:
     candidate: Callable[..., object]
     # Bytes the candidate reads plus writes; set for the memory-bound shift ops.
     moved_bytes: Optional[int] = None
-    # Out of place: also time x.clone(), the cost of filling fresh output memory.
+    # Also time x.clone() (of the first input): for the shift ops the roofline,
+    # one read and one write of x, including filling fresh output memory.
     clone_floor: bool = False
     # The shifts move bytes and must be bit-exact; the convs sum in another order.
     exact: bool = True
@@ -35,8 +36,8 @@ class Case:
     flops: Optional[int] = None
     # torch threads for this case (None: leave torch's setting alone).
     threads: Optional[int] = None
-    # The speed-up the issue asks for, reported beside the measured one.
-    goal: Optional[float] = None
+    # A readable name for tables and the chart ("dwconv3d step 40ch 56² k5x3x3").
+    name: Optional[str] = None
 
     @property
     def id(self) -> str:
@@ -44,7 +45,7 @@ class Case:
 
     @property
     def label(self) -> str:
-        return f"{self.op} ({','.join(map(str, self.shape))}) {self.layout}"
+        return self.name or f"{self.op} ({','.join(map(str, self.shape))}) {self.layout}"
 
 
 def nbytes(shape: Sequence[int]) -> int:
@@ -103,10 +104,12 @@ def prepare(case: Case) -> dict[str, Callable[[], object]]:
 @dataclasses.dataclass(frozen=True)
 class Result:
     """A case's timings: ``stats`` maps each call of :func:`prepare` to
-    :func:`~fastvfx.bench.timing.summarize` output. Ratios use medians."""
+    :func:`~fastvfx.bench.timing.summarize` output. Ratios use medians.
+    ``remeasured``: how often the case was measured again for noise."""
 
     case: Case
     stats: dict[str, dict]
+    remeasured: int = 0
 
     def _median(self, name: str) -> Optional[float]:
         return self.stats[name]["median_s"] if name in self.stats else None
@@ -114,6 +117,24 @@ class Result:
     @property
     def speedup(self) -> float:
         return self._median("baseline") / self._median("fastvfx")
+
+    @property
+    def spread(self) -> float:
+        """The larger spread (IQR / median) of the two calls the speed-up divides."""
+        return max(self.stats[name].get("spread", 0.0) for name in ("baseline", "fastvfx"))
+
+    @property
+    def noisy(self) -> bool:
+        return self.spread > NOISY_SPREAD
+
+    @property
+    def clone_fraction(self) -> Optional[float]:
+        """The candidate's bandwidth as a fraction of ``x.clone()``'s, which
+        reads and writes all of x once: 1.0 is clone's roofline."""
+        if "clone" not in self.stats or self.case.moved_bytes is None:
+            return None
+        clone_bytes_per_s = 2 * nbytes(self.case.shape) / self._median("clone")
+        return self.case.moved_bytes / self._median("fastvfx") / clone_bytes_per_s
 
     @property
     def memcpy_bytes_per_s(self) -> Optional[float]:
@@ -134,11 +155,16 @@ class Result:
             "baseline_ms": 1e3 * self._median("baseline"),
             "fastvfx_ms": 1e3 * self._median("fastvfx"),
             "speedup": self.speedup,
+            "spread": self.spread,
+            "noisy": self.noisy,
+            "remeasured": self.remeasured,
         }
         if self.case.flops is not None:
             row["GFLOPs"] = self.case.flops / self._median("fastvfx") / 1e9
         if "clone" in self.stats:
             row["clone_ms"] = 1e3 * self._median("clone")
+        if self.clone_fraction is not None:
+            row["clone_fraction"] = self.clone_fraction
         if "memcpy" in self.stats:
             row["memcpy_GBps"] = self.memcpy_bytes_per_s / 1e9
             row["memcpy_fraction"] = self.memcpy_fraction
@@ -151,3 +177,18 @@ def measure_case(case: Case, budget: Budget) -> Result:
         calls = prepare(case)
         rounds = warm_up(calls, budget)
         return Result(case, measure_interleaved(calls, repeats=rounds, warmup=0))
+
+
+def measure_until_quiet(case: Case, budget: Budget,
+                        measure: Callable[[Case, Budget], Result] = measure_case) -> Result:
+    """Measure a case; while its spread exceeds NOISY_SPREAD, measure it again,
+    up to ``budget.retries`` times, and keep the quietest measurement (it may
+    still be noisy, which the report flags)."""
+    best = measure(case, budget)
+    for attempt in range(1, budget.retries + 1):
+        if not best.noisy:
+            break
+        again = measure(case, budget)
+        best = min(best, again, key=lambda result: result.spread)
+        best = dataclasses.replace(best, remeasured=attempt)
+    return best

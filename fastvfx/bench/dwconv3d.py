@@ -92,6 +92,11 @@ def _dwconv_backward(x, weight, bias, grad, y_reference, y_fastvfx):
     return _backward_of(y_fastvfx, x, weight, bias, grad)
 
 
+def _name(kind: str, c: int, h: int, kernel, stride: int, t: int = 1) -> str:
+    name = f"{kind} {c}ch {h}² k{'x'.join(map(str, kernel))}"
+    return name + (f" s{stride}" if stride != 1 else "") + (f" T{t}" if t != 1 else "")
+
+
 def cases() -> list[Case]:
     """Causal depthwise Conv3D: streaming step (vs concat + F.conv3d), full
     clip forward and backward (vs F.pad + F.conv3d and its autograd)."""
@@ -101,7 +106,7 @@ def cases() -> list[Case]:
         all_cases.append(
             Case("dwconv3d step", (1, c, 1, h, h, *kernel, stride), "NCTHW",
                  partial(_make_step, c, h, kernel, stride), _step_reference, _step, exact=False,
-                 flops=_conv_flops(c, 1, out_hw, kernel))
+                 flops=_conv_flops(c, 1, out_hw, kernel), name=_name("dwconv3d step", c, h, kernel, stride))
         )
     for kind, baseline, candidate, make, flop_factor in (
         ("dwconv3d clip", _dwconv_reference, _dwconv, _make_dwconv_clip, 1),
@@ -112,6 +117,7 @@ def cases() -> list[Case]:
                 out_hw = -(-h // stride)
                 all_cases.append(
                     Case(kind, (1, c, t, h, h, *kernel, stride), "NCTHW", partial(make, c, h, kernel, stride, t),
-                         baseline, candidate, exact=False, flops=flop_factor * _conv_flops(c, t, out_hw, kernel))
+                         baseline, candidate, exact=False, flops=flop_factor * _conv_flops(c, t, out_hw, kernel),
+                         name=_name(kind, c, h, kernel, stride, t))
                 )
     return all_cases

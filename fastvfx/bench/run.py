@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import os
 import sys
 from typing import Optional, Sequence
@@ -13,8 +14,9 @@ import torch
 
 from .._info import info
 from . import dwconv3d, models, shift, tfc
-from .case import Case, measure_case, verify
-from .report import Progress, format_table, summary_lines, write_report
+from .case import Case, measure_until_quiet, verify
+from .report import Progress, format_table, write_report
+from .summary import compare_reports, load_warning, summary_lines
 from .timing import DEFAULT, QUICK
 
 # name -> the module declaring its cases (its ``cases()``), in report order.
@@ -51,11 +53,17 @@ def cases() -> list[Case]:
     return [case for _, case in family_cases()]
 
 
+def family_of(case: Case) -> str:
+    """The family that declares ``case`` (matched by id)."""
+    return next(family for family, other in family_cases() if other.id == case.id)
+
+
 def run_report(quick: bool, out_dir: str, threads: Optional[int] = None, family: Optional[str] = None,
                pattern: Optional[str] = None) -> int:
     """Run every case (or one family's, see :data:`FAMILIES`; or those whose id
-    contains ``pattern``), print the ratio table and write ``report.json``,
-    ``report.md`` and ``speedups.png`` into ``out_dir``. Returns the exit code."""
+    contains ``pattern``), print the ratio table and the summary and write
+    ``report.json``, ``report.md`` and ``speedups.png`` into ``out_dir``.
+    Returns the exit code."""
     selected = family_cases([family] if family else None, pattern)
     if not selected:
         print(f"error: no benchmark case matches --filter {pattern!r} (fastvfx bench --list shows them)",
@@ -65,23 +73,25 @@ def run_report(quick: bool, out_dir: str, threads: Optional[int] = None, family:
         torch.set_num_threads(threads)
     budget = QUICK if quick else DEFAULT
     machine = info()
+    load = os.getloadavg()[0]
     context = {
         "command": _command(quick, out_dir, threads, family, pattern),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine,
+        "device": "cpu",
         "torch_threads": torch.get_num_threads(),
-        "load_average_before": os.getloadavg()[0],
+        "load_average_before": load,
+        "load_warning": load_warning(load, os.cpu_count() or 1),
         "budget": dataclasses.asdict(budget),
     }
     print(
         f"fastvfx {machine['fastvfx']} | torch {machine['torch (running)']} | ISA {machine['active ISA']} "
         f"| {machine['threads']} threads | {machine['machine']}"
     )
-    if context["load_average_before"] > (os.cpu_count() or 1) / 2:
-        # Busy cores stall torch's thread pool at every parallel region: timings get noisy.
-        print(f"note: load average {context['load_average_before']:.2f}; other processes may compete for the CPUs")
+    if context["load_warning"]:
+        print(f"WARNING: {context['load_warning']}")
 
-    results, families = [], []
+    rows = []
     progress = Progress(len(selected))
     for family_name, case in selected:
         progress.begin(case.label)
@@ -91,15 +101,27 @@ def run_report(quick: bool, out_dir: str, threads: Optional[int] = None, family:
             progress.end("FAILED")
             print(f"error: {error}", file=sys.stderr)
             return 1
-        result = measure_case(case, budget)
-        results.append(result)
-        families.append(family_name)
-        progress.end(f"{result.speedup:.2f}x")
+        result = measure_until_quiet(case, budget)
+        rows.append((family_name, result))
+        progress.end(f"{result.speedup:.2f}x" + (" (noisy)" if result.noisy else ""))
     progress.finish()
     print()
-    print(format_table(results))
-    for line in summary_lines(results):
-        print(line)
-    files = write_report(out_dir, context, results, families)
+    print(format_table([result for _, result in rows]))
+    print("\nSummary")
+    for line in summary_lines(rows):
+        print(f"- {line}")
+    files = write_report(out_dir, context, rows)
     print("\nwrote " + ", ".join(path for path in files.values() if path))
+    if context["load_warning"]:
+        # Repeated last: the first warning has scrolled away by now.
+        print(f"\nWARNING: {context['load_warning']}")
     return 0
+
+
+def compare(first_path: str, second_path: str) -> int:
+    """``fastvfx bench --compare A B``: exit 0 when every case's speed-up
+    agrees within AGREEMENT between the two reports, 1 otherwise."""
+    with open(first_path) as first, open(second_path) as second:
+        lines, ok = compare_reports(json.load(first), json.load(second))
+    print("\n".join(lines))
+    return 0 if ok else 1

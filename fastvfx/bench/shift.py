@@ -68,8 +68,15 @@ def _shift_conv(x: Tensor, weight: Tensor) -> Tensor:
     return shift_conv1x1(x, weight, None, N_SEGMENT, FOLD_DIV)
 
 
+def _name(op: str, shape: Sequence[int], layout: str) -> str:
+    n, c, h, w = shape
+    return f"shift {op} {n}x{c}ch {h}² {layout}"
+
+
 def cases() -> list[Case]:
-    """The temporal-shift family, grouped by op. Builds no tensors."""
+    """The temporal-shift family, grouped by op, each case with ``x.clone()``
+(its roofline: one read and one write of x) timed beside it. Builds no
+tensors."""
     clips = [(shape, layout) for shape in CLIP_SHAPES for layout in LAYOUTS]
     # One frame of each clip shape, without repeating a frame shape.
     frame_shapes = list(dict.fromkeys((1, *shape[1:]) for shape in CLIP_SHAPES))
@@ -78,19 +85,19 @@ def cases() -> list[Case]:
     for shape, layout in clips:
         all_cases.append(
             Case("out-of-place", shape, layout, partial(_make_clip, shape, layout), _shift_reference, _shift,
-                 moved_bytes=2 * nbytes(shape), clone_floor=True)
+                 moved_bytes=2 * nbytes(shape), clone_floor=True, name=_name("out-of-place", shape, layout))
         )
     for shape, layout in clips:
         # Only the 2*fold shifted channels are read and written.
         shifted_bytes = nbytes(shape) // shape[1] * 2 * (shape[1] // FOLD_DIV)
         all_cases.append(
             Case("in-place", shape, layout, partial(_make_clip, shape, layout), _shift_reference, _shift_inplace,
-                 moved_bytes=2 * shifted_bytes)
+                 moved_bytes=2 * shifted_bytes, clone_floor=True, name=_name("in-place", shape, layout))
         )
     for shape, layout in clips:
         all_cases.append(
             Case("shift_conv1x1", shape, layout, partial(_make_conv, shape, layout), _shift_conv_reference,
-                 _shift_conv, exact=False)
+                 _shift_conv, exact=False, clone_floor=True, name=_name("+ conv1x1", shape, layout))
         )
     for shape, layout in frames:
         n, c, h, w = shape
@@ -98,6 +105,7 @@ def cases() -> list[Case]:
         swapped_bytes = n * (c // FOLD_DIV) * h * w * 4
         all_cases.append(
             Case("online", shape, layout, partial(_make_online, shape, layout), temporal_shift_online_reference,
-                 temporal_shift_online_, moved_bytes=4 * swapped_bytes)
+                 temporal_shift_online_, moved_bytes=4 * swapped_bytes, clone_floor=True,
+                 name=_name("online", shape, layout))
         )
     return all_cases

@@ -3,17 +3,15 @@ chain of modules, eval mode, on the SqueezeTime-K400 layers."""
 
 from __future__ import annotations
 
-import math
-import statistics
 from functools import partial
-from typing import Optional, Sequence
+from typing import Sequence
 
 import torch
 from torch import Tensor
 
 from ..nn.temporal_focus_conv2d import TemporalFocusConv2d
 from ..ops.temporal_focus_conv2d import TemporalFocusConv2dReference
-from .case import Case, Result
+from .case import Case
 
 # SqueezeTime-K400 TFC layers (16 frames squeezed into the channels): (C, H=W),
 # all 1x1, stride 1, C_in = C_out; the first stage also with a 3x3 kernel.
@@ -57,15 +55,8 @@ def cases() -> list[Case]:
     c, hw = TFC_KERNEL3_STAGE
     shapes += [(3, (n, c, hw, hw)) for n in TFC_BATCHES]
     return [
-        Case(f"tfc {k}x{k}", shape, "NCHW", partial(_make_tfc, shape, k), _tfc_upstream, _tfc_fused, exact=False)
+        Case(f"tfc {k}x{k}", shape, "NCHW", partial(_make_tfc, shape, k), _tfc_upstream, _tfc_fused, exact=False,
+             name=f"tfc {k}x{k} {shape[1]}ch {shape[2]}² batch {shape[0]}")
         for k, shape in shapes
     ]
 
-
-def tfc_geomean(results: Sequence[Result], batch: int = 1) -> Optional[float]:
-    """Geometric mean speed-up over the 1x1 SqueezeTime stages at one batch
-    size (the op's goal is >= 1.5x at batch 1), or None without such results."""
-    speedups = [r.speedup for r in results if r.case.op == "tfc 1x1" and r.case.shape[0] == batch]
-    if not speedups:
-        return None
-    return math.exp(statistics.fmean(math.log(s) for s in speedups))

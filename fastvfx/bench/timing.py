@@ -22,23 +22,38 @@ class Budget:
     min_rounds: int
     max_rounds: int
     seconds: float
+    # Re-measurements of a case whose spread stays above NOISY_SPREAD.
+    retries: int = 2
 
     def rounds_for(self, seconds_per_round: float) -> int:
         fit = int(self.seconds / max(seconds_per_round, 1e-9))
         return max(self.min_rounds, min(self.max_rounds, fit))
 
 
-QUICK = Budget(warmup=2, min_rounds=5, max_rounds=100, seconds=0.25)
-DEFAULT = Budget(warmup=3, min_rounds=20, max_rounds=1000, seconds=2.0)
+QUICK = Budget(warmup=2, min_rounds=5, max_rounds=100, seconds=0.25, retries=1)
+DEFAULT = Budget(warmup=3, min_rounds=20, max_rounds=1000, seconds=2.0, retries=2)
+
+# A call whose interquartile range exceeds this fraction of its median is noisy:
+# its median, and the ratios taken of it, can move by about as much between runs.
+NOISY_SPREAD = 0.10
 
 
 def summarize(samples: Sequence[float]) -> dict:
-    """Statistics of per-call times in seconds."""
+    """Statistics of per-call times in seconds; ``spread`` is the
+    interquartile range over the median (0 for a single sample)."""
+    median = statistics.median(samples)
+    if len(samples) > 1:
+        q1, _, q3 = statistics.quantiles(samples, n=4, method="inclusive")
+    else:
+        q1 = q3 = median
     return {
-        "median_s": statistics.median(samples),
+        "median_s": median,
         "min_s": min(samples),
         "mean_s": statistics.fmean(samples),
         "max_s": max(samples),
+        "q1_s": q1,
+        "q3_s": q3,
+        "spread": (q3 - q1) / median if median > 0 else 0.0,
         "repeats": len(samples),
     }
 
