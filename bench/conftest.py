@@ -50,7 +50,7 @@ def run_case(benchmark, bench_budget: fvb.Budget, record_result):
 
     def _run(case: fvb.Case) -> None:
         fvb.verify(case)
-        calls = fvb.prepare(case)
+        calls, skipped = fvb.prepare(case)
         rounds = fvb.warm_up(calls, bench_budget)
         candidate = calls.pop("fastvfx")
         references = fvb.InterleavedTimer(calls)
@@ -63,7 +63,7 @@ def run_case(benchmark, bench_budget: fvb.Budget, record_result):
 
         stats = references.stats()
         stats["fastvfx"] = fvb.summarize(benchmark.stats.stats.data)
-        result = fvb.Result(case, stats)
+        result = fvb.Result(case, stats, skipped=skipped)
         benchmark.extra_info.update(result.summary())
         record_result(result)
 

@@ -194,3 +194,120 @@ def test_clone_fraction_of_an_out_of_place_copy():
     stats = {name: summarize([seconds]) for name, seconds in (("baseline", 3.0), ("clone", 1.0), ("fastvfx", 2.0))}
     assert Result(case, stats).clone_fraction == pytest.approx(0.5)
     assert math.isclose(Result(case, stats).summary()["clone_fraction"], 0.5)
+
+
+def _contended_case(other_result, skipped_reason="skipped: not installed") -> Case:
+    import torch
+
+    x = torch.arange(6.0)
+    return Case("op", (6,), "NCHW", make=lambda: (x,), baseline=lambda x: x * 2, candidate=lambda x: x + x,
+                exact=False,
+                others=lambda x: {"good": lambda: other_result(x), "absent": skipped_reason})
+
+
+def test_other_contenders_are_timed_and_skips_recorded():
+    case = _contended_case(lambda x: 2 * x)
+    bench_case.verify(case)
+    calls, skipped = bench_case.prepare(case)
+    assert list(calls) == ["baseline", "good", "fastvfx"]
+    assert skipped == {"absent": "skipped: not installed"}
+    result = bench_case.measure_case(case, Budget(warmup=1, min_rounds=3, max_rounds=3, seconds=0.01))
+    assert result.others == ["good", "absent"]
+    summary_row = result.summary()
+    assert summary_row["good_ms"] > 0 and "absent_ms" not in summary_row
+    assert summary_row["skipped"] == {"absent": "skipped: not installed"}
+    header, row = format_table([result]).splitlines()
+    assert header.split()[-4:] == ["good", "ms", "absent", "ms"]
+    assert row.split()[-1] == "skipped"
+
+
+def test_a_wrong_other_contender_fails_verification():
+    case = _contended_case(lambda x: 2 * x + 1)
+    with pytest.raises(AssertionError, match="good differs from the baseline"):
+        bench_case.verify(case)
+
+
+def test_model_line_names_the_fastest_of_three():
+    stats = {"baseline": summarize([0.188]), "onnxruntime": summarize([0.039]), "fastvfx": summarize([0.142])}
+    line = summary.model_lines([("models", Result(_case(name="tsm clip"), stats))])[0]
+    assert line == "tsm clip: torch 188.0 ms, fastvfx 142.0 ms, onnxruntime 39.0 ms; fastest: onnxruntime"
+    skipped = Result(_case(name="movinet step"), {"baseline": summarize([0.0173]), "fastvfx": summarize([0.0081])},
+                     skipped={"onnxruntime": "skipped: needs fastvfx.export"})
+    line = summary.model_lines([("models", skipped)])[0]
+    assert line.endswith("onnxruntime skipped: needs fastvfx.export; fastest: fastvfx")
+
+
+def test_stream_contender_waits_for_fastvfx_export(monkeypatch):
+    from fastvfx.bench import ort
+
+    monkeypatch.setattr(ort, "stream_export", lambda: None)
+    monkeypatch.setattr(ort, "missing_packages", lambda: [])
+    assert ort.stream_contender(("m", (1,)), None, None, 0) == "skipped: needs fastvfx.export"
+    monkeypatch.setattr(ort, "missing_packages", lambda: ["onnxscript"])
+    reason = ort.clip_contender(("m", (1,)), None, None)
+    assert reason.startswith("skipped: onnxscript not installed")
+
+
+def test_onnxruntime_clip_contender_runs_the_exported_model():
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    import torch
+
+    from fastvfx.bench import ort
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()).eval()
+    x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        call = ort.clip_contender(("tiny", "test"), model, x)
+    finally:
+        torch.set_num_threads(before)
+    assert callable(call), call
+    with torch.no_grad():
+        torch.testing.assert_close(call(), model(x), rtol=1e-5, atol=1e-6)
+    # Cached per key: a second contender reuses the file and, at the same threads, the session.
+    path = ort._exported[("tiny", "test")]
+    assert ort._session(path, 1).get_session_options().intra_op_num_threads == 1
+    torch.set_num_threads(1)
+    try:
+        # model None: exporting again would fail and return a reason instead.
+        assert callable(ort.clip_contender(("tiny", "test"), None, x))
+    finally:
+        torch.set_num_threads(before)
+    assert ort._exported[("tiny", "test")] == path
+
+
+def test_stream_contender_hook_contract(monkeypatch, tmp_path):
+    """The hook for fastvfx.export: stream_onnx(model, path, frame_shape) once
+    per key, OnnxStream(path, threads=torch threads), step(frame) per frame
+    after the same warm-up frames as the torch contenders."""
+    import types
+
+    import torch
+
+    from fastvfx.bench import ort
+
+    log = []
+
+    class FakeStream:
+        def __init__(self, path, threads=None):
+            log.append(("open", threads))
+            self.frames = 0
+
+        def step(self, frame):
+            self.frames += 1
+            return frame.sum().reshape(1) * self.frames
+
+    def stream_onnx(model, path, frame_shape):
+        log.append(("export", frame_shape))
+        open(path, "wb").close()
+
+    fake = types.SimpleNamespace(stream_onnx=stream_onnx, OnnxStream=FakeStream)
+    monkeypatch.setattr(ort, "stream_export", lambda: fake)
+    monkeypatch.setattr(ort, "missing_packages", lambda: [])
+    frame = torch.ones(1, 3, 1, 2, 2)
+    step = ort.stream_contender(("fake stream", "test"), object(), frame, warm_frames=3)
+    assert step().item() == 12 * 4  # the fourth frame: the three warm-up frames ran first
+    ort.stream_contender(("fake stream", "test"), object(), frame, warm_frames=0)
+    assert log == [("export", (1, 3, 1, 2, 2)), ("open", torch.get_num_threads()), ("open", torch.get_num_threads())]

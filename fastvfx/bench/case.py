@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from functools import partial
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -38,6 +38,9 @@ class Case:
     threads: Optional[int] = None
     # A readable name for tables and the chart ("dwconv3d step 40ch 56² k5x3x3").
     name: Optional[str] = None
+    # Further contenders (e.g. ONNX Runtime), from the made inputs: name ->
+    # zero-argument callable, or the reason it was skipped (a string).
+    others: Optional[Callable[..., dict[str, Union[Callable[[], object], str]]]] = None
 
     @property
     def id(self) -> str:
@@ -74,42 +77,63 @@ def _as_tuple(value) -> tuple:
     return value if isinstance(value, tuple) else (value,)
 
 
-def verify(case: Case) -> None:
-    """Raise AssertionError unless the candidate gives the baseline's result
-    on fresh inputs, so that no benchmark times a broken kernel."""
-    with threads_for(case):
-        expected = _as_tuple(case.baseline(*case.make()))
-        actual = _as_tuple(case.candidate(*case.make()))
+def _check(case: Case, who: str, expected: tuple, actual: tuple) -> None:
     for want, got in zip(expected, actual, strict=True):
         scale = want.abs().max().item() if want.numel() else 0.0
         same = torch.equal(got, want) if case.exact else torch.allclose(got, want, rtol=1e-4, atol=1e-5 * max(1.0, scale))
         if not same:
             diff = (got - want).abs().max().item()
-            raise AssertionError(f"{case.label}: fastvfx differs from the baseline (max abs diff {diff:g})")
+            raise AssertionError(f"{case.label}: {who} differs from the baseline (max abs diff {diff:g})")
 
 
-def prepare(case: Case) -> dict[str, Callable[[], object]]:
+def verify(case: Case) -> None:
+    """Raise AssertionError unless the candidate (and every other contender)
+    gives the baseline's result on fresh inputs, so that no benchmark times a
+    broken kernel."""
+    with threads_for(case):
+        args = case.make()
+        expected = _as_tuple(case.baseline(*args))
+        others = case.others(*args) if case.others else {}
+        for name, call in others.items():
+            if callable(call):
+                _check(case, name, expected, _as_tuple(call()))
+        _check(case, "fastvfx", expected, _as_tuple(case.candidate(*case.make())))
+
+
+def prepare(case: Case) -> tuple[dict[str, Callable[[], object]], dict[str, str]]:
     """The calls timed for a case, in round order, on inputs built once:
-    ``baseline``, ``clone`` and ``memcpy`` where they apply, then ``fastvfx``."""
+    ``baseline``, ``clone`` and ``memcpy`` where they apply, the other
+    contenders, then ``fastvfx``; and the other contenders skipped, with why."""
     args = case.make()
     calls = {"baseline": partial(case.baseline, *args)}
     if case.clone_floor:
         calls["clone"] = args[0].clone
     if case.moved_bytes is not None:
         calls["memcpy"] = memcpy_call(nbytes(case.shape))
+    others = case.others(*args) if case.others else {}
+    calls.update((name, call) for name, call in others.items() if callable(call))
+    skipped = {name: reason for name, reason in others.items() if isinstance(reason, str)}
     calls["fastvfx"] = partial(case.candidate, *args)
-    return calls
+    return calls, skipped
 
 
 @dataclasses.dataclass(frozen=True)
 class Result:
     """A case's timings: ``stats`` maps each call of :func:`prepare` to
     :func:`~fastvfx.bench.timing.summarize` output. Ratios use medians.
-    ``remeasured``: how often the case was measured again for noise."""
+    ``remeasured``: how often the case was measured again for noise;
+    ``skipped``: other contenders not timed, with the reason."""
 
     case: Case
     stats: dict[str, dict]
     remeasured: int = 0
+    skipped: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def others(self) -> list[str]:
+        """The other contenders (timed or skipped), e.g. ``onnxruntime``."""
+        fixed = ("baseline", "clone", "memcpy", "fastvfx")
+        return [name for name in self.stats if name not in fixed] + list(self.skipped)
 
     def _median(self, name: str) -> Optional[float]:
         return self.stats[name]["median_s"] if name in self.stats else None
@@ -168,15 +192,20 @@ class Result:
         if "memcpy" in self.stats:
             row["memcpy_GBps"] = self.memcpy_bytes_per_s / 1e9
             row["memcpy_fraction"] = self.memcpy_fraction
+        for name in self.others:
+            if name in self.stats:
+                row[f"{name}_ms"] = 1e3 * self._median(name)
+        if self.skipped:
+            row["skipped"] = dict(self.skipped)
         return row
 
 
 def measure_case(case: Case, budget: Budget) -> Result:
     """Warm up, then time a case's calls in interleaved rounds."""
     with threads_for(case):
-        calls = prepare(case)
+        calls, skipped = prepare(case)
         rounds = warm_up(calls, budget)
-        return Result(case, measure_interleaved(calls, repeats=rounds, warmup=0))
+        return Result(case, measure_interleaved(calls, repeats=rounds, warmup=0), skipped=skipped)
 
 
 def measure_until_quiet(case: Case, budget: Budget,

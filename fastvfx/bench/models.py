@@ -1,7 +1,8 @@
 """Reference-model cases: the torch backend (plain PyTorch modules, as
 upstream writes the model) against the fastvfx backend, same weights, eval
 mode, batch 1: MoViNet-A0 stream steps, MobileNetV2-TSM clip and online step,
-SqueezeTime clip; with torch's default threads and with one thread."""
+SqueezeTime clip; with torch's default threads and with one thread; ONNX
+Runtime on the exported torch backend as a third contender."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Callable
 
 import torch
 
+from . import ort
 from .case import Case
 
 # Batch 1, upstream input sizes; each case also runs with a single thread.
@@ -73,7 +75,8 @@ def model_pair(name: str) -> tuple[torch.nn.Module, torch.nn.Module]:
 def _make_model_clip(name: str, shape: tuple[int, ...]):
     reference, fast = model_pair(name)
     x = torch.randn(shape, generator=torch.Generator().manual_seed(4))
-    return (torch.no_grad()(partial(reference, x)), torch.no_grad()(partial(fast, x)))
+    others = {ort.NAME: ort.clip_contender((name, shape), reference, x)}
+    return (torch.no_grad()(partial(reference, x)), torch.no_grad()(partial(fast, x)), others)
 
 
 def _make_model_stream(name: str, shape: tuple[int, ...], warm_frames: int = 3):
@@ -81,8 +84,9 @@ def _make_model_stream(name: str, shape: tuple[int, ...], warm_frames: int = 3):
     call), after ``warm_frames`` frames so that every buffer holds data."""
     frames_gen = torch.Generator().manual_seed(4)
     frame = torch.randn(shape, generator=frames_gen)
+    reference, fast = model_pair(name)
     calls = []
-    for model in model_pair(name):
+    for model in (reference, fast):
         if isinstance(getattr(model, "n_segment", None), int):  # TSM online: per-frame caches
             states = model.init_states(shape[0], shape[-2], shape[-1])
         else:
@@ -96,23 +100,30 @@ def _make_model_stream(name: str, shape: tuple[int, ...], warm_frames: int = 3):
         for _ in range(warm_frames):
             step()
         calls.append(step)
-    return tuple(calls)
+    others = {ort.NAME: ort.stream_contender((name, shape), reference, frame, warm_frames)}
+    return (*calls, others)
 
 
-def _call_baseline(baseline_fn, candidate_fn):
+def _call_baseline(baseline_fn, candidate_fn, others):
     return baseline_fn()
 
 
-def _call_candidate(baseline_fn, candidate_fn):
+def _call_candidate(baseline_fn, candidate_fn, others):
     return candidate_fn()
+
+
+def _others(baseline_fn, candidate_fn, others):
+    return others
 
 
 def cases() -> list[Case]:
     """Reference models, torch backend (baseline) against fastvfx backend,
     same weights, eval mode, batch 1, with torch's default threads and with
-    one thread. Each case's ``make()`` returns ``(baseline_fn, candidate_fn)``,
-    zero-argument callables (streaming ones continue their stream). Builds no
-    tensors until ``make()``."""
+    one thread, and ONNX Runtime on the exported torch backend as a third
+    contender (see :mod:`.ort`). Each case's ``make()`` returns
+    ``(baseline_fn, candidate_fn, others)``: zero-argument callables (streaming
+    ones continue their stream) and ``{"onnxruntime": callable or skip
+    reason}``. Builds no tensors until ``make()``."""
     specs = [
         # (op, model, input shape, stream?)
         ("movinet-a0 3d stream step", "movinet-a0-3d", (1, 3, 1, MOVINET_SIZE, MOVINET_SIZE), True),
@@ -127,5 +138,5 @@ def cases() -> list[Case]:
             make = partial(_make_model_stream if stream else _make_model_clip, name, shape)
             layout = "default threads" if threads is None else f"{threads} thread"
             all_cases.append(Case(op, shape, layout, make, _call_baseline, _call_candidate, exact=False,
-                                  threads=threads, name=f"{op}, {layout}"))
+                                  threads=threads, name=f"{op}, {layout}", others=_others))
     return all_cases

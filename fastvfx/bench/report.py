@@ -140,9 +140,16 @@ _COLUMNS = (
 )
 
 
+def _other_names(results: Sequence[Result]) -> list[str]:
+    """The other contenders of any result, in order of first appearance."""
+    return list(dict.fromkeys(name for result in results for name in result.others))
+
+
 def _table_rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
     def ms(value):
         return "-" if value is None else f"{value:.4g}"
+
+    others = _other_names(results)
 
     def percent(value):
         return "-" if value is None else f"{100 * value:.0f}%"
@@ -162,6 +169,7 @@ def _table_rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
             percent(summary.get("clone_fraction")),
             "-" if bandwidth is None else f"{bandwidth:.1f}",
             percent(summary.get("memcpy_fraction")),
+            *("skipped" if name in result.skipped else ms(summary.get(f"{name}_ms")) for name in others),
         ))
     return rows
 
@@ -169,15 +177,16 @@ def _table_rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
 def format_table(results: Sequence[Result], markdown: bool = False) -> str:
     """The ratio table, aligned text or Markdown."""
     rows = _table_rows(results)
+    columns = (*_COLUMNS, *(f"{name} ms" for name in _other_names(results)))
     if markdown:
-        lines = ["| " + " | ".join(_COLUMNS) + " |", "|" + "|".join("---" for _ in _COLUMNS) + "|"]
+        lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         return "\n".join(lines)
-    widths = [max(len(cell) for cell in column) for column in zip(_COLUMNS, *rows)]
+    widths = [max(len(cell) for cell in column) for column in zip(columns, *rows)]
     # The case name left-aligned, numbers right-aligned.
-    aligned = [str.ljust] + [str.rjust] * (len(_COLUMNS) - 1)
+    aligned = [str.ljust] + [str.rjust] * (len(columns) - 1)
     return "\n".join(
-        "  ".join(align(cell, width) for align, cell, width in zip(aligned, row, widths)) for row in [_COLUMNS, *rows]
+        "  ".join(align(cell, width) for align, cell, width in zip(aligned, row, widths)) for row in [columns, *rows]
     )
 
 
@@ -211,7 +220,12 @@ _NOTES = """\
   of x's, so caches can lift these above 100%.
 - Models (fastvfx.models): the torch backend (plain PyTorch modules, as upstream writes the model) against
   the fastvfx backend, same weights (BatchNorm statistics calibrated on a random input), eval mode under
-  `torch.no_grad()`, batch 1; stream / online cases time one step of a running stream."""
+  `torch.no_grad()`, batch 1; stream / online cases time one step of a running stream.
+- onnxruntime ms (models): the torch backend exported with `torch.onnx.export(..., dynamo=True)` and run
+  by ONNX Runtime (CPU provider, intra-op threads = the case's torch threads, no spinning between calls
+  so that its idle threads do not run into the next contender's timing). Stream cases export the states
+  as graph inputs and outputs (`fastvfx.export`). "skipped": the summary says why (onnxruntime, onnx or
+  onnxscript not installed, no stream export, or a failed export)."""
 
 
 def write_report(out_dir: str, context: dict, rows: Sequence[tuple[str, Result]]) -> dict:

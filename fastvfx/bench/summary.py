@@ -45,15 +45,18 @@ def family_lines(rows: Sequence[tuple[str, Result]]) -> list[str]:
 
 
 def model_lines(rows: Sequence[tuple[str, Result]]) -> list[str]:
-    """One line per model case: each contender's time and the fastest."""
+    """One line per model case: each contender's time (or why it was
+    skipped) and the fastest of those timed."""
     lines = []
     for family, result in rows:
         if family != "models":
             continue
         summary = result.summary()
         times = {"torch": summary["baseline_ms"], "fastvfx": summary["fastvfx_ms"]}
-        text = ", ".join(f"{name} {ms:.1f} ms" for name, ms in times.items())
-        lines.append(f"{result.case.label}: {text}; fastest: {min(times, key=times.get)}")
+        times.update((name, summary[f"{name}_ms"]) for name in result.others if f"{name}_ms" in summary)
+        parts = [f"{name} {ms:.1f} ms" for name, ms in times.items()]
+        parts += [f"{name} {reason}" for name, reason in result.skipped.items()]
+        lines.append(f"{result.case.label}: {', '.join(parts)}; fastest: {min(times, key=times.get)}")
     return lines
 
 
