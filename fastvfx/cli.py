@@ -23,12 +23,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         for family, case in run.family_cases([args.only] if args.only else None, args.filter):
             print(f"{family:<9} {case.id}")
         return 0
-    problem = report.check_out_dir(args.out)
+    problem = report.check_out_dir(args.out) or run.device_problem(args.device)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     return run.run_report(quick=args.quick, out_dir=args.out, threads=args.threads, family=args.only,
-                          pattern=args.filter)
+                          pattern=args.filter, device=args.device)
 
 
 def _cmd_stream(args: argparse.Namespace) -> int:
@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                          help="one family of cases (default: all)")
     p_bench.add_argument("--filter", default=None, metavar="TEXT",
                          help="only the cases whose id or label contains TEXT (see --list)")
+    p_bench.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                         help="build and time the cases on this device (default: cpu)")
     p_bench.add_argument("--list", action="store_true", help="list the cases (family and id) and exit")
     p_bench.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None,
                          help="compare two report.json files case by case: exit 1 when a speed-up differs "

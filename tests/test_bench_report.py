@@ -311,3 +311,63 @@ def test_stream_contender_hook_contract(monkeypatch, tmp_path):
     assert step().item() == 12 * 4  # the fourth frame: the three warm-up frames ran first
     ort.stream_contender(("fake stream", "test"), object(), frame, warm_frames=0)
     assert log == [("export", (1, 3, 1, 2, 2)), ("open", torch.get_num_threads()), ("open", torch.get_num_threads())]
+
+
+def test_cases_build_their_tensors_on_the_bench_device():
+    """--device: every family but the models (whole networks, too slow for a
+    unit test) builds its inputs on the chosen device; "meta" stands in for
+    cuda here, as it needs no GPU."""
+    import torch
+
+    from fastvfx.bench import dwconv3d, shift, tfc
+
+    def leaves(value):
+        if isinstance(value, torch.nn.Module):
+            return list(value.parameters())
+        if isinstance(value, (list, tuple)):
+            return [leaf for item in value for leaf in leaves(item)]
+        return [value] if isinstance(value, torch.Tensor) else []
+
+    chosen = [case for case in shift.cases() + dwconv3d.cases() + tfc.cases() if "backward" not in case.op]
+    picked = {case.op: case for case in chosen}.values()  # one case per op
+    with bench_case.on_device("meta"):
+        assert bench_case.device() == torch.device("meta")
+        for case in picked:
+            # Data only: init_stream_state keeps its int64 frame counter on the host.
+            tensors = [t for t in leaves(case.make()) if t.is_floating_point()]
+            assert tensors and all(t.device.type == "meta" for t in tensors), case.id
+    assert bench_case.device() == torch.device("cpu")
+
+
+def test_to_device_keeps_the_structure():
+    import torch
+
+    from fastvfx.ops.causal_dwconv3d import StreamState
+
+    state = StreamState(torch.zeros(2), torch.zeros(1), torch.empty(0))
+    value = {"backend": "torch", "frames": None, "blocks": [state, (torch.ones(1), 3)]}
+    with bench_case.on_device("meta"):
+        moved = bench_case.to_device(value)
+    assert moved["backend"] == "torch" and moved["frames"] is None
+    assert isinstance(moved["blocks"][0], StreamState) and moved["blocks"][0].buffer.device.type == "meta"
+    assert moved["blocks"][1][0].device.type == "meta" and moved["blocks"][1][1] == 3
+
+
+def test_timer_waits_for_the_device_inside_the_timing():
+    from fastvfx.bench.timing import InterleavedTimer
+
+    events = []
+    timer = InterleavedTimer({"a": lambda: events.append("a"), "b": lambda: events.append("b")},
+                             sync=lambda: events.append("sync"))
+    timer.round()
+    assert events == ["a", "sync", "b", "sync"]
+
+
+def test_cuda_is_refused_clearly_without_it(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: nothing to refuse")
+    assert cli.main(["bench", "--quick", "--device", "cuda", "--out", str(tmp_path / "r")]) == 2
+    assert "--device cuda: torch.cuda.is_available() is False" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

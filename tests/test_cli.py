@@ -53,6 +53,7 @@ def test_report_follows_schema(quick_report):
         jsonschema.validate(document, report.schema())
         assert len(document["cases"]) == 1
         assert document["torch_threads"] == 1
+        assert document["device"] == "cpu" and document["unsupported"] == []
         assert "--threads 1" in document["command"]
 
 

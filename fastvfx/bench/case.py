@@ -59,6 +59,44 @@ def nbytes(shape: Sequence[int]) -> int:
     return count
 
 
+_device = [torch.device("cpu")]
+
+
+def device() -> torch.device:
+    """The device the cases build their tensors on (``fastvfx bench --device``)."""
+    return _device[0]
+
+
+@contextlib.contextmanager
+def on_device(name: str):
+    """Build and time the cases on device ``name`` within the block."""
+    before = _device[0]
+    _device[0] = torch.device(name)
+    try:
+        yield
+    finally:
+        _device[0] = before
+
+
+def to_device(value):
+    """``value`` with every tensor and module in it (through lists, tuples,
+    named tuples and dicts) moved to the bench device."""
+    if isinstance(value, (torch.Tensor, torch.nn.Module)):
+        return value.to(device())
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(to_device(item) for item in value))
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_device(item) for item in value)
+    if isinstance(value, dict):
+        return {key: to_device(item) for key, item in value.items()}
+    return value
+
+
+def _synchronize() -> Optional[Callable[[], None]]:
+    """CUDA runs asynchronously: a timed call must wait for its kernels."""
+    return torch.cuda.synchronize if device().type == "cuda" else None
+
+
 @contextlib.contextmanager
 def threads_for(case: Case):
     """Run a block with the case's torch thread count (restored after)."""
@@ -109,7 +147,7 @@ def prepare(case: Case) -> tuple[dict[str, Callable[[], object]], dict[str, str]
     if case.clone_floor:
         calls["clone"] = args[0].clone
     if case.moved_bytes is not None:
-        calls["memcpy"] = memcpy_call(nbytes(case.shape))
+        calls["memcpy"] = memcpy_call(nbytes(case.shape), device())
     others = case.others(*args) if case.others else {}
     calls.update((name, call) for name, call in others.items() if callable(call))
     skipped = {name: reason for name, reason in others.items() if isinstance(reason, str)}
@@ -204,8 +242,9 @@ def measure_case(case: Case, budget: Budget) -> Result:
     """Warm up, then time a case's calls in interleaved rounds."""
     with threads_for(case):
         calls, skipped = prepare(case)
-        rounds = warm_up(calls, budget)
-        return Result(case, measure_interleaved(calls, repeats=rounds, warmup=0), skipped=skipped)
+        sync = _synchronize()
+        rounds = warm_up(calls, budget, sync)
+        return Result(case, measure_interleaved(calls, repeats=rounds, warmup=0, sync=sync), skipped=skipped)
 
 
 def measure_until_quiet(case: Case, budget: Budget,

@@ -16,7 +16,7 @@ from ..ops.causal_dwconv3d import (
     causal_dwconv3d_stream_reference,
     init_stream_state,
 )
-from .case import Case
+from .case import Case, device, to_device
 
 # (C, H = W, (kT, kH, kW), spatial stride) of MoViNet-A0 stream layers.
 MOVINET_A0_LAYERS = (
@@ -39,15 +39,15 @@ def _layer_tensors(c: int, h: int, kernel, t: int, seed: int = 0):
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn((1, c, t, h, h), generator=generator)
     weight = torch.randn((c, 1, *kernel), generator=generator)
-    return x, weight, torch.randn((c,), generator=generator)
+    return to_device((x, weight, torch.randn((c,), generator=generator)))
 
 
 def _make_step(c, h, kernel, stride):
     frame, weight, bias = _layer_tensors(c, h, kernel, 1)
     out_hw = -(-h // stride)
-    buffer = torch.zeros(1, c, kernel[0] - 1, h, h)
-    state = init_stream_state(1, c, kernel[0], h, h, kernel_size=kernel, stride=stride)
-    out = torch.empty(1, c, 1, out_hw, out_hw)
+    buffer = torch.zeros(1, c, kernel[0] - 1, h, h, device=device())
+    state = init_stream_state(1, c, kernel[0], h, h, device=device(), kernel_size=kernel, stride=stride)
+    out = torch.empty(1, c, 1, out_hw, out_hw, device=device())
     return frame, weight, bias, stride, buffer, state, out
 
 
@@ -76,7 +76,7 @@ def _make_dwconv_backward(c, h, kernel, stride, t):
     x, weight, bias = (v.requires_grad_(True) for v in _layer_tensors(c, h, kernel, t))
     y_reference = causal_dwconv3d_reference(x, weight, bias, stride)
     y_fastvfx = causal_dwconv3d(x, weight, bias, stride)
-    grad = torch.randn(y_fastvfx.shape, generator=torch.Generator().manual_seed(1))
+    grad = torch.randn(y_fastvfx.shape, generator=torch.Generator().manual_seed(1)).to(device())
     return x, weight, bias, grad, y_reference, y_fastvfx
 
 

@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 
 from . import ort
-from .case import Case
+from .case import Case, device, to_device
 
 # Batch 1, upstream input sizes; each case also runs with a single thread.
 MOVINET_SIZE = 172
@@ -73,8 +73,8 @@ def model_pair(name: str) -> tuple[torch.nn.Module, torch.nn.Module]:
 
 
 def _make_model_clip(name: str, shape: tuple[int, ...]):
-    reference, fast = model_pair(name)
-    x = torch.randn(shape, generator=torch.Generator().manual_seed(4))
+    reference, fast = to_device(model_pair(name))
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(4)).to(device())
     others = {ort.NAME: ort.clip_contender((name, shape), reference, x)}
     return (torch.no_grad()(partial(reference, x)), torch.no_grad()(partial(fast, x)), others)
 
@@ -83,15 +83,15 @@ def _make_model_stream(name: str, shape: tuple[int, ...], warm_frames: int = 3):
     """Step callables continuing a stream (the states are updated by each
     call), after ``warm_frames`` frames so that every buffer holds data."""
     frames_gen = torch.Generator().manual_seed(4)
-    frame = torch.randn(shape, generator=frames_gen)
-    reference, fast = model_pair(name)
+    frame = torch.randn(shape, generator=frames_gen).to(device())
+    reference, fast = to_device(model_pair(name))
     calls = []
     for model in (reference, fast):
         if isinstance(getattr(model, "n_segment", None), int):  # TSM online: per-frame caches
             states = model.init_states(shape[0], shape[-2], shape[-1])
         else:
             states = model.init_states()
-        box = [states]
+        box = [to_device(states)]
 
         def step(model=model, box=box):
             logits, box[0] = model.step(frame, box[0])

@@ -27,6 +27,8 @@ from typing import Callable, Union
 
 import torch
 
+from .case import device as bench_device
+
 NAME = "onnxruntime"
 PACKAGES = ("onnxruntime", "onnx", "onnxscript")
 
@@ -103,6 +105,8 @@ def _session(path: str, threads: int):
 
 
 def _skip_reason(stream: bool) -> str | None:
+    if bench_device().type != "cpu":
+        return "skipped: runs on the cpu only"
     missing = missing_packages()
     if missing:
         return f"skipped: {', '.join(missing)} not installed (pip install 'fastvfx[bench]')"

@@ -262,6 +262,9 @@ def write_report(out_dir: str, context: dict, rows: Sequence[tuple[str, Result]]
     sections = ["# fastvfx benchmark", f"`{context['command']}` ({context['date']})"]
     if warning:
         sections.append(f"> **Warning:** {warning}.")
+    if context.get("unsupported"):
+        sections.append(f"Not run on {context['device']} (no kernel for it): "
+                        + "; ".join(f"{item['label']} ({item['reason']})" for item in context["unsupported"]))
     sections += [
         "## Summary",
         "\n".join(f"- {line}" for line in summary),

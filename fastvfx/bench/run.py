@@ -14,7 +14,7 @@ import torch
 
 from .._info import info
 from . import dwconv3d, models, shift, tfc
-from .case import Case, measure_until_quiet, verify
+from .case import Case, measure_until_quiet, on_device, verify
 from .report import Progress, format_table, write_report
 from .summary import compare_reports, load_warning, summary_lines
 from .timing import DEFAULT, QUICK
@@ -38,8 +38,10 @@ def family_cases(families: Optional[Sequence[str]] = None, pattern: Optional[str
 
 
 def _command(quick: bool, out_dir: str, threads: Optional[int], family: Optional[str],
-             pattern: Optional[str] = None) -> str:
+             pattern: Optional[str] = None, device: str = "cpu") -> str:
     parts = ["fastvfx bench"] + (["--quick"] if quick else []) + (["--only", family] if family else [])
+    if device != "cpu":
+        parts += ["--device", device]
     if pattern:
         parts += ["--filter", repr(pattern) if " " in pattern else pattern]
     parts += ["--out", out_dir]
@@ -58,12 +60,26 @@ def family_of(case: Case) -> str:
     return next(family for family, other in family_cases() if other.id == case.id)
 
 
+def device_problem(name: str) -> Optional[str]:
+    """Why the cases cannot run on device ``name``, or None."""
+    if name == "cuda" and not torch.cuda.is_available():
+        build = "a CPU-only torch build" if torch.version.cuda is None else "no usable CUDA device"
+        return f"--device cuda: torch.cuda.is_available() is False ({build}, torch {torch.__version__})"
+    return None
+
+
 def run_report(quick: bool, out_dir: str, threads: Optional[int] = None, family: Optional[str] = None,
-               pattern: Optional[str] = None) -> int:
+               pattern: Optional[str] = None, device: str = "cpu") -> int:
     """Run every case (or one family's, see :data:`FAMILIES`; or those whose id
     contains ``pattern``), print the ratio table and the summary and write
     ``report.json``, ``report.md`` and ``speedups.png`` into ``out_dir``.
+    Every case builds its tensors on ``device``; on CUDA, a case whose op has
+    no CUDA kernel is listed as unsupported instead of failing the run.
     Returns the exit code."""
+    problem = device_problem(device)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     selected = family_cases([family] if family else None, pattern)
     if not selected:
         print(f"error: no benchmark case matches --filter {pattern!r} (fastvfx bench --list shows them)",
@@ -75,10 +91,10 @@ def run_report(quick: bool, out_dir: str, threads: Optional[int] = None, family:
     machine = info()
     load = os.getloadavg()[0]
     context = {
-        "command": _command(quick, out_dir, threads, family, pattern),
+        "command": _command(quick, out_dir, threads, family, pattern, device),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine,
-        "device": "cpu",
+        "device": device,
         "torch_threads": torch.get_num_threads(),
         "load_average_before": load,
         "load_warning": load_warning(load, os.cpu_count() or 1),
@@ -91,20 +107,33 @@ def run_report(quick: bool, out_dir: str, threads: Optional[int] = None, family:
     if context["load_warning"]:
         print(f"WARNING: {context['load_warning']}")
 
-    rows = []
+    rows, unsupported = [], []
     progress = Progress(len(selected))
-    for family_name, case in selected:
-        progress.begin(case.label)
-        try:
-            verify(case)
-        except AssertionError as error:
-            progress.end("FAILED")
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        result = measure_until_quiet(case, budget)
-        rows.append((family_name, result))
-        progress.end(f"{result.speedup:.2f}x" + (" (noisy)" if result.noisy else ""))
+    with on_device(device):
+        for family_name, case in selected:
+            progress.begin(case.label)
+            try:
+                verify(case)
+            except AssertionError as error:
+                progress.end("FAILED")
+                print(f"error: {error}", file=sys.stderr)
+                return 1
+            except (RuntimeError, NotImplementedError) as error:
+                if device == "cpu":
+                    raise
+                # An op without a kernel for this device: say so, keep going.
+                reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+                unsupported.append({"id": case.id, "label": case.label, "reason": reason})
+                progress.end(f"unsupported on {device}")
+                continue
+            result = measure_until_quiet(case, budget)
+            rows.append((family_name, result))
+            progress.end(f"{result.speedup:.2f}x" + (" (noisy)" if result.noisy else ""))
     progress.finish()
+    context["unsupported"] = unsupported
+    if not rows:
+        print(f"error: no case runs on {device}", file=sys.stderr)
+        return 1
     print()
     print(format_table([result for _, result in rows]))
     print("\nSummary")

@@ -19,7 +19,7 @@ from ..ops.temporal_shift import (
     temporal_shift_online_reference,
     temporal_shift_reference,
 )
-from .case import Case, nbytes
+from .case import Case, device, nbytes
 
 # (N*T, C, H, W) of TSM-ResNet stages; the online cases take one frame of each.
 CLIP_SHAPES = ((8, 64, 56, 56), (8, 256, 28, 28), (32, 128, 28, 28), (64, 64, 56, 56))
@@ -30,7 +30,7 @@ LAYOUTS = {"NCHW": torch.contiguous_format, "channels_last": torch.channels_last
 
 def _randn(shape: Sequence[int], layout: str, seed: int) -> Tensor:
     generator = torch.Generator().manual_seed(seed)
-    return torch.randn(shape, generator=generator).contiguous(memory_format=LAYOUTS[layout])
+    return torch.randn(shape, generator=generator).contiguous(memory_format=LAYOUTS[layout]).to(device())
 
 
 def _make_clip(shape: Sequence[int], layout: str) -> tuple[Tensor]:

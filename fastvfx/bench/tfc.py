@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ..nn.temporal_focus_conv2d import TemporalFocusConv2d
 from ..ops.temporal_focus_conv2d import TemporalFocusConv2dReference
-from .case import Case
+from .case import Case, to_device
 
 # SqueezeTime-K400 TFC layers (16 frames squeezed into the channels): (C, H=W),
 # all 1x1, stride 1, C_in = C_out; the first stage also with a 3x3 kernel.
@@ -35,7 +35,7 @@ def _make_tfc(shape: Sequence[int], kernel: int) -> tuple[Tensor, torch.nn.Modul
     upstream = TemporalFocusConv2dReference(c, c, kernel, padding=kernel // 2).eval()
     upstream.load_state_dict(fused.state_dict())
     generator = torch.Generator().manual_seed(0)
-    return torch.randn(shape, generator=generator), upstream, fused
+    return to_device((torch.randn(shape, generator=generator), upstream, fused))
 
 
 # Inference as a user runs it: no autograd graph for either side.

@@ -8,7 +8,7 @@ import dataclasses
 import statistics
 import time
 from functools import partial
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 
@@ -62,8 +62,10 @@ class InterleavedTimer:
     """Times named callables in rounds (A B C, A B C, ...), so that machine
     noise (clock changes, other processes) hits all of them alike."""
 
-    def __init__(self, calls: dict[str, Callable[[], object]]):
+    def __init__(self, calls: dict[str, Callable[[], object]], sync: Optional[Callable[[], None]] = None):
         self.calls = dict(calls)
+        # Called after each call inside its timing (torch.cuda.synchronize on CUDA).
+        self.sync = sync or (lambda: None)
         self.samples: dict[str, list[float]] = {name: [] for name in self.calls}
 
     def round(self) -> None:
@@ -71,39 +73,44 @@ class InterleavedTimer:
         for name, call in self.calls.items():
             start = time.perf_counter()
             call()
+            self.sync()
             self.samples[name].append(time.perf_counter() - start)
 
     def stats(self) -> dict[str, dict]:
         return {name: summarize(samples) for name, samples in self.samples.items()}
 
 
-def measure_interleaved(calls: dict[str, Callable[[], object]], repeats: int, warmup: int) -> dict[str, dict]:
+def measure_interleaved(calls: dict[str, Callable[[], object]], repeats: int, warmup: int,
+                        sync: Optional[Callable[[], None]] = None) -> dict[str, dict]:
     """``warmup`` untimed rounds, then ``repeats`` timed rounds of all calls."""
     for _ in range(warmup):
         for call in calls.values():
             call()
-    timer = InterleavedTimer(calls)
+    timer = InterleavedTimer(calls, sync)
     for _ in range(repeats):
         timer.round()
     return timer.stats()
 
 
-def warm_up(calls: dict[str, Callable[[], object]], budget: Budget) -> int:
+def warm_up(calls: dict[str, Callable[[], object]], budget: Budget,
+            sync: Optional[Callable[[], None]] = None) -> int:
     """Run the budget's warm-up rounds; return how many timed rounds fit it."""
     for _ in range(budget.warmup):
         start = time.perf_counter()
         for call in calls.values():
             call()
+        if sync:
+            sync()
         seconds_per_round = time.perf_counter() - start
     return budget.rounds_for(seconds_per_round)
 
 
-def memcpy_call(nbytes: int) -> Callable[[], object]:
+def memcpy_call(nbytes: int, device: torch.device = torch.device("cpu")) -> Callable[[], object]:
     """``dst.copy_(src)`` on preallocated float32 buffers of ``nbytes`` each.
 
     torch's parallel copy is the practical memcpy roof here. Both buffers are
     written once so that page faults stay out of the timing.
     """
-    src = torch.ones(nbytes // 4)
+    src = torch.ones(nbytes // 4, device=device)
     dst = torch.zeros_like(src)
     return partial(dst.copy_, src)
