@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 from functools import partial
 from typing import Callable, Optional, Sequence, Union
 
@@ -53,10 +54,7 @@ class Case:
 
 def nbytes(shape: Sequence[int]) -> int:
     """Bytes of a float32 tensor of ``shape``."""
-    count = 4
-    for size in shape:
-        count *= size
-    return count
+    return 4 * math.prod(shape)
 
 
 _device = [torch.device("cpu")]
