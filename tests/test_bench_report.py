@@ -107,7 +107,7 @@ def test_summary_geomeans_per_family_and_op():
     lines = summary.family_lines(rows)
     # shift: (2 * 8 * 0.5) ** (1/3) = 2; in-place: sqrt(16) = 4.
     assert lines[0] == "shift: 2.00x geometric mean over 3 cases (in-place 4.00x, online 0.50x)"
-    assert lines[1] == "tfc: 1.50x geometric mean over 1 cases"
+    assert lines[1] == "tfc: 1.50x geometric mean over 1 case"
     assert summary.geomean([2.0, 8.0]) == pytest.approx(4.0)
 
 

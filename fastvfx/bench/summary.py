@@ -34,7 +34,8 @@ def family_lines(rows: Sequence[tuple[str, Result]]) -> list[str]:
     where the family has several."""
     lines = []
     for family, results in _group(rows).items():
-        line = f"{family}: {geomean([r.speedup for r in results]):.2f}x geometric mean over {len(results)} cases"
+        cases = f"{len(results)} case" + ("s" if len(results) > 1 else "")
+        line = f"{family}: {geomean([r.speedup for r in results]):.2f}x geometric mean over {cases}"
         ops: dict[str, list[float]] = {}
         for result in results:
             ops.setdefault(result.case.op, []).append(result.speedup)
