@@ -3,8 +3,9 @@ case, and a ratio table.
 
 ``FASTVFX_BENCH_QUICK=1`` (set by CI) selects the quick budget. The table
 printed at the end sets every fastvfx time against its baseline and, for the
-shift ops, against memcpy, all measured in this process; for TFC it adds the
-geometric mean over the SqueezeTime stages.
+shift ops, against clone and memcpy, all measured in this process, then the
+summary of the run (geometric means per family, where fastvfx wins). The
+pytest suites measure each case once (no re-measuring for noise).
 
 pytest-benchmark times the fastvfx op; the baseline (and, where they apply,
 the x.clone() floor and a memcpy of x) run in pedantic's setup, which is
@@ -18,7 +19,7 @@ import os
 
 import pytest
 
-from fastvfx import benchmark as fvb
+from fastvfx import bench as fvb
 
 _RESULTS = pytest.StashKey[list]()
 
@@ -34,13 +35,13 @@ def bench_budget() -> fvb.Budget:
 
 @pytest.fixture
 def record_result(request: pytest.FixtureRequest):
-    """Append a fastvfx.benchmark.Result to the end-of-run table."""
+    """Append a fastvfx.bench.Result to the end-of-run table."""
     return request.config.stash[_RESULTS].append
 
 
 @pytest.fixture
 def run_case(benchmark, bench_budget: fvb.Budget, record_result):
-    """Verify a fastvfx.benchmark.Case, time it against its baseline and
+    """Verify a fastvfx.bench.Case, time it against its baseline and
     record the result."""
 
     def run(case: fvb.Case) -> None:
@@ -49,7 +50,7 @@ def run_case(benchmark, bench_budget: fvb.Budget, record_result):
 
     def _run(case: fvb.Case) -> None:
         fvb.verify(case)
-        calls = fvb.prepare(case)
+        calls, skipped = fvb.prepare(case)
         rounds = fvb.warm_up(calls, bench_budget)
         candidate = calls.pop("fastvfx")
         references = fvb.InterleavedTimer(calls)
@@ -62,7 +63,7 @@ def run_case(benchmark, bench_budget: fvb.Budget, record_result):
 
         stats = references.stats()
         stats["fastvfx"] = fvb.summarize(benchmark.stats.stats.data)
-        result = fvb.Result(case, stats)
+        result = fvb.Result(case, stats, skipped=skipped)
         benchmark.extra_info.update(result.summary())
         record_result(result)
 
@@ -80,5 +81,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         return
     for line in fvb.format_table(results).splitlines():
         terminalreporter.write_line(line)
-    for line in fvb.summary_lines(results):
+    for line in fvb.summary_lines([(fvb.family_of(result.case), result) for result in results]):
         terminalreporter.write_line(line)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from fastvfx import benchmark as fvb
+from fastvfx import bench as fvb
 
 
-@pytest.mark.parametrize("case", fvb.dwconv3d_cases(), ids=lambda case: case.id)
+@pytest.mark.parametrize("case", fvb.dwconv3d.cases(), ids=lambda case: case.id)
 def test_causal_dwconv3d(case: fvb.Case, run_case) -> None:
     run_case(case)

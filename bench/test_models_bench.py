@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fastvfx import benchmark as fvb
+from fastvfx import bench as fvb
 from fastvfx.stream import resident_mib
 
 STREAM_FRAMES = 500
@@ -32,9 +32,9 @@ def test_streaming_memory_is_flat(backend, record_property) -> None:
     more frames must not grow the states nor the resident set (allowing
     allocator slack). Runs before the timing cases, so that their large
     allocations do not leave free heap that could hide growth."""
-    reference, fast = fvb.model_pair("movinet-a0-3d")
+    reference, fast = fvb.models.model_pair("movinet-a0-3d")
     model = reference if backend == "torch" else fast
-    frame = torch.randn(1, 3, 1, fvb.MOVINET_SIZE, fvb.MOVINET_SIZE)
+    frame = torch.randn(1, 3, 1, fvb.models.MOVINET_SIZE, fvb.models.MOVINET_SIZE)
     states = model.init_states()
     for _ in range(50):
         _, states = model.step(frame, states)
@@ -52,6 +52,6 @@ def test_streaming_memory_is_flat(backend, record_property) -> None:
     assert peak - start < 16, f"RSS grew by {peak - start:.1f} MB over {STREAM_FRAMES} frames"
 
 
-@pytest.mark.parametrize("case", fvb.model_cases(), ids=lambda case: case.id)
+@pytest.mark.parametrize("case", fvb.models.cases(), ids=lambda case: case.id)
 def test_model(case: fvb.Case, run_case) -> None:
     run_case(case)

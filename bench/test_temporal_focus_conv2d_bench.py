@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from fastvfx import benchmark as fvb
+from fastvfx import bench as fvb
 
 
-@pytest.mark.parametrize("case", fvb.tfc_cases(), ids=lambda case: case.id)
+@pytest.mark.parametrize("case", fvb.tfc.cases(), ids=lambda case: case.id)
 def test_temporal_focus_conv2d(case: fvb.Case, run_case) -> None:
     run_case(case)

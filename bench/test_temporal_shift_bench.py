@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from fastvfx import benchmark as fvb
+from fastvfx import bench as fvb
 
 
-@pytest.mark.parametrize("case", fvb.shift_cases(), ids=lambda case: case.id)
+@pytest.mark.parametrize("case", fvb.shift.cases(), ids=lambda case: case.id)
 def test_temporal_shift(case: fvb.Case, run_case) -> None:
     run_case(case)

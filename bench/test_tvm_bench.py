@@ -33,7 +33,7 @@ import torch
 
 pytest.importorskip("tvm", reason="Apache TVM is not installed: pip install 'fastvfx[tvm]'")
 
-from fastvfx import benchmark as fvb  # noqa: E402
+from fastvfx import bench as fvb  # noqa: E402
 from fastvfx.ops import causal_dwconv3d as fdw  # noqa: E402
 from fastvfx.ops import temporal_focus_conv2d as ftfc  # noqa: E402
 from fastvfx.ops import temporal_shift as fts  # noqa: E402
@@ -117,7 +117,7 @@ def _fan_in(arg) -> int:
 
 
 def _assert_close(got, want):
-    """The fp32 tolerance of fastvfx.benchmark.verify: a different summation
+    """The fp32 tolerance of fastvfx.bench.verify: a different summation
     order moves a sum of K terms by a few ulps of its largest partial sums."""
     scale = max(1.0, want.abs().max().item())
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5 * scale)
@@ -265,7 +265,7 @@ def format_rows(rows) -> list[str]:
 
 
 class _SettledTimer(fvb.InterleavedTimer):
-    """fastvfx.benchmark's interleaved rounds, with an untimed SETTLE_S pause
+    """fastvfx.bench's interleaved rounds, with an untimed SETTLE_S pause
     before each call."""
 
     def round(self) -> None:

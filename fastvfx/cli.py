@@ -15,18 +15,20 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from . import benchmark, report
+    from .bench import report, run
 
+    if args.compare:
+        return run.compare(*args.compare)
     if args.list:
-        for family, case in benchmark.family_cases([args.only] if args.only else None, args.filter):
+        for family, case in run.family_cases([args.only] if args.only else None, args.filter):
             print(f"{family:<9} {case.id}")
         return 0
-    problem = report.check_out_dir(args.out)
+    problem = report.check_out_dir(args.out) or run.device_problem(args.device)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    return benchmark.run_report(quick=args.quick, out_dir=args.out, threads=args.threads, family=args.only,
-                                pattern=args.filter)
+    return run.run_report(quick=args.quick, out_dir=args.out, threads=args.threads, family=args.only,
+                          pattern=args.filter, device=args.device)
 
 
 def _cmd_stream(args: argparse.Namespace) -> int:
@@ -56,7 +58,7 @@ _non_negative_int = _int_at_least(0)
 
 
 def _families() -> list[str]:
-    from .benchmark import FAMILIES
+    from .bench.run import FAMILIES
 
     return list(FAMILIES)
 
@@ -75,7 +77,12 @@ def main(argv: list[str] | None = None) -> int:
                          help="one family of cases (default: all)")
     p_bench.add_argument("--filter", default=None, metavar="TEXT",
                          help="only the cases whose id or label contains TEXT (see --list)")
+    p_bench.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                         help="build and time the cases on this device (default: cpu)")
     p_bench.add_argument("--list", action="store_true", help="list the cases (family and id) and exit")
+    p_bench.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None,
+                         help="compare two report.json files case by case: exit 1 when a speed-up differs "
+                              "by more than 15%% (run-to-run agreement check)")
     p_bench.set_defaults(func=_cmd_bench)
     p_stream = sub.add_parser("stream", help="stream synthetic frames through MoViNet-A0: latency and memory")
     p_stream.add_argument("--frames", type=_positive_int, default=300, help="timed frames (default: 300)")

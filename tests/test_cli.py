@@ -10,14 +10,15 @@ import os
 import jsonschema
 import pytest
 
-from fastvfx import benchmark, cli, report
+from fastvfx import cli
+from fastvfx.bench import report, run
 
 # The smallest cases of two families: the run stays a few seconds.
 SMALL_CASES = ("online-1x64x56x56-NCHW", "tfc 1x1-1x512x7x7-NCHW")
 
 
 def _case_ids() -> list[str]:
-    return [case.id for _, case in benchmark.family_cases()]
+    return [case.id for _, case in run.family_cases()]
 
 
 def test_list_names_every_case_once(capsys):
@@ -27,7 +28,7 @@ def test_list_names_every_case_once(capsys):
     assert ids == _case_ids()
     assert len(set(ids)) == len(ids), "case ids must be unique: --filter and the report key on them"
     families = {line.split()[0] for line in lines}
-    assert families == set(benchmark.FAMILIES)
+    assert families == set(run.FAMILIES)
 
 
 @pytest.mark.parametrize("case_id", SMALL_CASES)
@@ -52,6 +53,7 @@ def test_report_follows_schema(quick_report):
         jsonschema.validate(document, report.schema())
         assert len(document["cases"]) == 1
         assert document["torch_threads"] == 1
+        assert document["device"] == "cpu" and document["unsupported"] == []
         assert "--threads 1" in document["command"]
 
 
@@ -67,6 +69,29 @@ def test_report_numbers_agree(quick_report):
         markdown = (out / "report.md").read_text()
         assert f"{case['speedup']:.2f}x" in markdown
         assert document["command"] in markdown
+
+
+def test_report_ends_with_a_summary(quick_report, capsys):
+    for out in quick_report:
+        document = json.loads((out / "report.json").read_text())
+        assert any(line.startswith("fastvfx is faster than the PyTorch baseline in") for line in document["summary"])
+        markdown = (out / "report.md").read_text()
+        assert "## Summary" in markdown and document["summary"][0] in markdown
+        assert "MISSED" not in markdown
+
+
+def test_load_warning_is_repeated_at_the_end(tmp_path, monkeypatch, capsys):
+    from fastvfx.bench import run as bench_run
+
+    monkeypatch.setattr(bench_run.os, "getloadavg", lambda: (99.0, 99.0, 99.0))
+    out = tmp_path / "loaded"
+    assert cli.main(["bench", "--quick", "--filter", SMALL_CASES[0], "--out", str(out), "--threads", "1"]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1].startswith("WARNING: load average 99.00")
+    assert sum(line.startswith("WARNING: load average") for line in printed) == 2
+    document = json.loads((out / "report.json").read_text())
+    assert "99.00" in document["load_warning"]
+    assert "**Warning:** load average 99.00" in (out / "report.md").read_text()
 
 
 def test_chart_is_a_png(quick_report):

@@ -1,7 +1,7 @@
 """Shape sets: the operator instances of the reference models, as kernels.
 
 - ``movinet-a0``: MoViNet-A0 stream at 172x172, the depthwise layers that
-  fastvfx.benchmark measures (C, H=W, (kT, kH, kW), stride), as streaming
+  fastvfx.bench.dwconv3d measures (C, H=W, (kT, kH, kW), stride), as streaming
   steps (one frame, ring buffer) and as 8-frame clips; swish-free (the
   activation is a separate op in the released models' depthwise layers).
 - ``tsm-mobilenetv2``: temporal shift on the shifted residual blocks of
@@ -21,7 +21,7 @@ from . import temporal_shift as ts
 from .kernel import Kernel
 
 # (C, H=W, (kT, kH, kW), spatial stride): the depthwise layers of MoViNet-A0
-# at 172x172, the same numbers as fastvfx.benchmark.MOVINET_A0_LAYERS.
+# at 172x172, the same numbers as fastvfx.bench.dwconv3d.MOVINET_A0_LAYERS.
 MOVINET_A0_LAYERS = (
     (40, 56, (5, 3, 3), 1),
     (64, 28, (3, 3, 3), 1),
