@@ -200,8 +200,9 @@ def _refuse_grad(x: Tensor, weight: Tensor, bias: Optional[Tensor], buffer: Tens
     if needing:
         raise RuntimeError(
             f"{_STEP_OP}: the streaming step is inference-only (no autograd), but {', '.join(needing)} "
-            f"{'requires' if len(needing) == 1 else 'require'} grad; run it under torch.no_grad() or torch.inference_mode(), or train with the "
-            "full-clip causal_dwconv3d (CausalDepthwiseConv3d.forward), which has autograd"
+            f"{'requires' if len(needing) == 1 else 'require'} grad; run it under torch.no_grad() or "
+            "torch.inference_mode(), or train with the full-clip causal_dwconv3d "
+            "(CausalDepthwiseConv3d.forward), which has autograd"
         )
 
 
