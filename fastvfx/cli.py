@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import __version__
+
 
 def _cmd_info(args: argparse.Namespace) -> int:
     import fastvfx
@@ -65,6 +67,7 @@ def _families() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fastvfx", description="fastvfx: fast ops for efficient video networks")
+    parser.add_argument("--version", action="version", version=f"fastvfx {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p_info = sub.add_parser("info", help="print build and runtime information")
     p_info.set_defaults(func=_cmd_info)

@@ -254,7 +254,8 @@ class _FastvfxCausalConv(nn.Module):
             return activate(causal_dwconv3d(x, conv.weight, conv.bias, stride, padding, activation), after)
         if history is None:
             history = x.new_zeros(x.size(0), x.size(1), kt - 1, x.size(3), x.size(4))
-        if torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad):
+        needs_grad = any(t is not None and t.requires_grad for t in (x, conv.weight, conv.bias))
+        if torch.is_grad_enabled() and needs_grad:
             joined = torch.cat((history, x), dim=2)
             y = causal_dwconv3d(joined, conv.weight, conv.bias, stride, padding, activation)[:, :, kt - 1:]
             self.activation = joined[:, :, -(kt - 1):].detach().clone()

@@ -255,7 +255,8 @@ class TestBadInput:
     def test_mismatched_state_is_refused_and_untouched(self, state, error):
         st = state()
         before = (st.buffer.clone() if st.buffer.device.type != "meta" else None, st.position.clone())
-        with pytest.raises(RuntimeError, match=error):
+        # The message names the step the user called, not the full-clip op.
+        with pytest.raises(RuntimeError, match=f"^fastvfx.causal_dwconv3d_step: .*({error})"):
             fastvfx.causal_dwconv3d_step(self.frame, self.w, None, st)
         assert torch.equal(st.position, before[1])
         if before[0] is not None:
@@ -266,6 +267,41 @@ class TestBadInput:
         with pytest.raises(RuntimeError, match="padded cache"):
             fastvfx.causal_dwconv3d_step(self.frame, self.w, None, st)
         assert st.position.item() == 0
+
+    def test_module_step_with_a_mismatched_state_names_the_step(self):
+        conv = CausalDepthwiseConv3d(4, (3, 3, 3))
+        with torch.no_grad(), pytest.raises(RuntimeError, match="^fastvfx.causal_dwconv3d_step: stream buffer"):
+            conv.step(self.frame, conv.init_state(3, 6, 6))
+
+    def test_wrong_out_names_the_step(self):
+        st = init_stream_state(2, 4, 3, 6, 6)
+        with pytest.raises(RuntimeError, match="^fastvfx.causal_dwconv3d_step: out must be"):
+            fastvfx.causal_dwconv3d_step(self.frame, self.w, None, st, out=torch.empty(2, 4, 1, 5, 5))
+        assert st.position.item() == 0
+
+    @pytest.mark.parametrize("needs_grad", ["x", "weight", "bias", "state.buffer"])
+    def test_step_under_grad_mode_is_refused(self, needs_grad):
+        # Before, the output got a grad_fn whose backward left the weight's grad None.
+        x, w, b = self.frame.clone(), self.w.clone(), torch.randn(4)
+        st = init_stream_state(2, 4, 3, 6, 6)
+        dict(x=x, weight=w, bias=b, **{"state.buffer": st.buffer})[needs_grad].requires_grad_(True)
+        before = st.buffer.detach().clone()
+        with pytest.raises(RuntimeError, match=f"inference-only .* but {needs_grad} requires grad"):
+            fastvfx.causal_dwconv3d_step(x, w, b, st)
+        assert st.position.item() == 0
+        assert torch.equal(st.buffer.detach(), before)
+
+    def test_module_step_under_grad_mode_is_refused_and_works_without(self):
+        conv = CausalDepthwiseConv3d(4, (3, 3, 3))
+        st = conv.init_state(2, 6, 6)
+        with pytest.raises(RuntimeError, match="inference-only .* weight, bias require grad.*no_grad"):
+            conv.step(self.frame, st)
+        assert st.position.item() == 0
+        for context in (torch.no_grad, torch.inference_mode):
+            with context():
+                y, _ = conv.step(self.frame, conv.init_state(2, 6, 6))
+            assert y.grad_fn is None
+            _close(y, causal_dwconv3d_reference(self.frame, conv.weight.detach(), conv.bias.detach()))
 
     def test_empty_step_is_refused(self):
         st = init_stream_state(2, 4, 3, 6, 6)

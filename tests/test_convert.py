@@ -192,6 +192,22 @@ def test_port_causal_conv_training_gradients():
             assert_close_scaled(a, b)
 
 
+def test_port_causal_conv_frozen_weight_trains_the_folded_bias():
+    # Eval mode folds the BatchNorm into the conv's bias; with the weight frozen
+    # only that bias needs a gradient, which the (inference-only) step cannot give.
+    model = _randomize_norms(nn.Sequential(PortConvBNAct(8, (3, 3, 3), 1, True, nn.SiLU)).eval())
+    converted = fastvfx.convert(model)
+    model[0].conv3d.conv_1.weight.requires_grad_(False)
+    converted[0].conv3d.conv_1.weight.requires_grad_(False)
+    x = torch.randn(1, 8, 3, 6, 6)
+    y_ref, y_new = model(x), converted(x)
+    assert_close_scaled(y_new, y_ref)
+    # The folded bias is (bias - mean) * scale + beta: its gradient is beta's.
+    (g_ref,) = torch.autograd.grad(y_ref.square().sum(), model[0].norm.bias)
+    (g_new,) = torch.autograd.grad(y_new.square().sum(), converted[0].conv3d.conv_1.bias)
+    assert_close_scaled(g_new, g_ref)
+
+
 @pytest.mark.parametrize("training", [False, True])
 def test_squeezetime_ctl(training):
     model = nn.Sequential(UpstreamCTL(32, pos_dim=7), nn.ReLU(), UpstreamCTL(32, pos_dim=7)).train(training)

@@ -95,7 +95,9 @@ class CausalDepthwiseConv3d(nn.Module):
 
     def step(self, x: Tensor, state: StreamState, out: Optional[Tensor] = None) -> tuple[Tensor, StreamState]:
         """Output for the next frames x (N, C, t, H, W); ``state`` is updated in
-        place and returned. Inference only (no autograd)."""
+        place and returned. Inference only (no autograd): run it under
+        ``torch.no_grad()`` or ``torch.inference_mode()``, since the parameters
+        require grad and a step under grad mode is refused."""
         y = causal_dwconv3d_step(
             x, self.weight, self.bias, state, self.stride, self.padding, self.activation, out=out
         )

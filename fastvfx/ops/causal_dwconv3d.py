@@ -15,6 +15,7 @@ buffer; feeding a clip in chunks of any size gives the full-clip output.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple, Optional, Union
 
 import torch
@@ -159,19 +160,50 @@ def causal_dwconv3d_step(
 
     Reads the previous frames from ``state`` and updates it in place (no
     concatenation, no allocation but the output; pass ``out`` to reuse that
-    too). Inference only: the step has no autograd. A state whose batch,
-    channels, size, dtype or device does not match raises and is left as is.
+    too). Inference only: the step has no autograd, so with grad mode on an
+    input that requires grad is refused (use ``torch.no_grad()``, or the
+    full-clip op to train). A state whose batch, channels, size, dtype or
+    device does not match raises and is left as is.
     """
+    _refuse_grad(x, weight, bias, state.buffer)
     stride_, pad, same = normalize_geometry(stride, padding)
     act = _activation_name(activation)
-    if out is None:
-        return torch.ops.fastvfx.causal_dwconv3d_stream_(
-            x, weight, bias, state.buffer, state.position, state.padded, stride_, pad, same, act
+    try:
+        if out is None:
+            return torch.ops.fastvfx.causal_dwconv3d_stream_(
+                x, weight, bias, state.buffer, state.position, state.padded, stride_, pad, same, act
+            )
+        torch.ops.fastvfx.causal_dwconv3d_stream_out_(
+            x, weight, bias, state.buffer, state.position, state.padded, out, stride_, pad, same, act
         )
-    torch.ops.fastvfx.causal_dwconv3d_stream_out_(
-        x, weight, bias, state.buffer, state.position, state.padded, out, stride_, pad, same, act
-    )
+    except RuntimeError as error:
+        # The binding checks a step with the full-clip op's checks and name (the
+        # fake kernels with the op's): name the function the user called instead.
+        message, named = _OP_PREFIX.subn(_STEP_OP + ":", str(error), count=1)
+        if not named:
+            raise
+        raise RuntimeError(message) from None
     return out
+
+
+_STEP_OP = "fastvfx.causal_dwconv3d_step"
+_OP_PREFIX = re.compile(r"^fastvfx\.causal_dwconv3d(_stream_|_stream_out_)?:")
+
+
+def _refuse_grad(x: Tensor, weight: Tensor, bias: Optional[Tensor], buffer: Tensor) -> None:
+    """The step has no autograd: without this, under grad mode its output gets
+    a grad_fn whose backward leaves the weight's grad None (silently wrong)."""
+    if not torch.is_grad_enabled():
+        return
+    named = (("x", x), ("weight", weight), ("bias", bias), ("state.buffer", buffer))
+    needing = [name for name, t in named if t is not None and t.requires_grad]
+    if needing:
+        raise RuntimeError(
+            f"{_STEP_OP}: the streaming step is inference-only (no autograd), but {', '.join(needing)} "
+            f"{'requires' if len(needing) == 1 else 'require'} grad; run it under torch.no_grad() or "
+            "torch.inference_mode(), or train with the full-clip causal_dwconv3d "
+            "(CausalDepthwiseConv3d.forward), which has autograd"
+        )
 
 
 # ---------------------------------------------------------------------------
