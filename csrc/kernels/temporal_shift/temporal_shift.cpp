@@ -28,8 +28,11 @@ constexpr int64_t kTileBytes = 4 * 1024;
 constexpr int64_t kUnitBytes = 4 * 1024;
 // Rows of an NHWC block moved in one microkernel call.
 constexpr int64_t kRowBlockBytes = 8 * 1024;
-// Rows up to this long are merged (see temporal_shift); longer ones have spans
-// long enough for plain copies.
+// NHWC rows are merged (see temporal_shift) when a moving span is shorter than
+// a cache line (a copy per span is then a few bytes, and lines are shared
+// between spans) and the row is short enough for the merge to read all three
+// source rows whole.
+constexpr int64_t kMergeSpanBytes = 64;
 constexpr int64_t kMergeRowBytes = 512;
 
 // Below this much work per thread, waking the other threads costs more than it
@@ -129,7 +132,13 @@ void temporal_shift(const void* src, void* dst, const ShiftShape& shape, ShiftMo
   // pass per row (MoveUkernels::merge2d). masks[z] selects span k's bytes of a
   // row, with the spans whose source frame lies outside the clip left out:
   // bit 0 of z for the span taking t-1, bit 1 for the one taking t+1.
-  const bool merge = shape.rows > 1 && plan.count > 1 && g.row <= kMergeRowBytes;
+  int64_t shortest_moving = g.row;
+  for (int k = 0; k < plan.count; ++k) {
+    if (plan.spans[k].dt != 0) {
+      shortest_moving = std::min(shortest_moving, (plan.spans[k].hi - plan.spans[k].lo) * g.channel);
+    }
+  }
+  const bool merge = shape.rows > 1 && shortest_moving < kMergeSpanBytes && g.row <= kMergeRowBytes;
   std::vector<unsigned char> masks(merge ? 4 * 3 * g.row : 0, 0);
   for (int z = 0; merge && z < 4; ++z) {
     for (int k = 0; k < plan.count; ++k) {
