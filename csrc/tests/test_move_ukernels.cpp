@@ -62,6 +62,27 @@ int main() {
             ok &= b[k] == (in_block(k, off + 5, stride, rows, n) ? a0[k - 5] : b0[k]);
           }
           CHECK(ok, "%s swap2d n=%zu rows=%zu off=%zu", name, n, rows, off);
+
+          // Three sources, each byte from the one its mask picks (or none).
+          const auto c0 = pattern(size, 7, 11);
+          std::vector<unsigned char> mask(3 * n);
+          for (size_t i = 0; i < n; ++i) {
+            const size_t pick = (i * 5 + off) % 4;  // 3: no source, a zero
+            for (size_t k = 0; k < 3; ++k) mask[k * n + i] = pick == k ? 0xff : 0;
+          }
+          const unsigned char* src[3] = {a0.data() + off + 1, b0.data() + off + 2, c0.data() + off};
+          b = b0;
+          uk.merge2d(b.data() + off + 7, stride, src, stride, mask.data(), rows, n);
+          ok = true;
+          for (size_t k = 0; k < size; ++k) {
+            unsigned char want = b0[k];
+            if (in_block(k, off + 7, stride, rows, n)) {
+              const size_t rel = k - off - 7, pick = (rel % stride * 5 + off) % 4;
+              want = pick == 3 ? 0 : src[pick][rel];
+            }
+            ok &= b[k] == want;
+          }
+          CHECK(ok, "%s merge2d n=%zu rows=%zu off=%zu", name, n, rows, off);
         }
       }
     }

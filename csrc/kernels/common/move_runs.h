@@ -28,21 +28,92 @@ inline void copy_words(unsigned char* d, const unsigned char* s, size_t n) {
   }
 }
 
+// Swaps one word of W bytes at a and b.
+template <class W>
+inline void swap_word(unsigned char* a, unsigned char* b) {
+  W wa, wb;
+  std::memcpy(&wa, a, sizeof(W));
+  std::memcpy(&wb, b, sizeof(W));
+  std::memcpy(a, &wb, sizeof(W));
+  std::memcpy(b, &wa, sizeof(W));
+}
+
 // A swap cannot use overlapping accesses (it would swap some bytes twice):
-// tails go byte by byte.
+// tails (n < 16: an NHWC shift's channel groups) go in 8, 4, 2 and 1-byte words.
 inline void swap_bytes(unsigned char* a, unsigned char* b, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    const unsigned char t = a[i];
-    a[i] = b[i];
-    b[i] = t;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) swap_word<uint64_t>(a + i, b + i);
+  if (i + 4 <= n) {
+    swap_word<uint32_t>(a + i, b + i);
+    i += 4;
   }
+  if (i + 2 <= n) {
+    swap_word<uint16_t>(a + i, b + i);
+    i += 2;
+  }
+  if (i < n) swap_word<unsigned char>(a + i, b + i);
+}
+
+// One merged word (see MoveUkernels::merge2d): the bytes of each source under
+// its mask, OR-ed.
+template <class V, class Load, class And, class Or>
+inline V merge_at(const unsigned char* const s[3], const unsigned char* m, size_t n, size_t i,
+                  Load load, And and_, Or or_) {
+  const V a = and_(load(s[0] + i), load(m + i));
+  const V b = and_(load(s[1] + i), load(m + n + i));
+  const V c = and_(load(s[2] + i), load(m + 2 * n + i));
+  return or_(or_(a, b), c);
+}
+
+// A merged run in 8-byte words, the last one overlapping (it rewrites a few
+// bytes with the same values); runs under 8 bytes byte by byte.
+inline void merge_words(unsigned char* d, const unsigned char* const s[3], const unsigned char* m,
+                        size_t n) {
+  auto load = [](const unsigned char* p) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+  };
+  auto and_ = [](uint64_t a, uint64_t b) { return a & b; };
+  auto or_ = [](uint64_t a, uint64_t b) { return a | b; };
+  if (n < 8) {
+    for (size_t i = 0; i < n; ++i) {
+      d[i] = static_cast<unsigned char>((s[0][i] & m[i]) | (s[1][i] & m[n + i]) | (s[2][i] & m[2 * n + i]));
+    }
+    return;
+  }
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const uint64_t w = merge_at<uint64_t>(s, m, n, i, load, and_, or_);
+    std::memcpy(d + i, &w, 8);
+  }
+  if (i < n) {
+    const uint64_t w = merge_at<uint64_t>(s, m, n, n - 8, load, and_, or_);
+    std::memcpy(d + n - 8, &w, 8);
+  }
+}
+
+// A merged run in vectors of W bytes (load/and_/or_/store of the variant), the
+// last one overlapping; runs shorter than W go to `shorter`.
+template <size_t W, class Load, class And, class Or, class Store, class Shorter>
+inline void merge_vectors(unsigned char* d, const unsigned char* const s[3], const unsigned char* m,
+                          size_t n, Load load, And and_, Or or_, Store store, Shorter shorter) {
+  if (n < W) {
+    shorter(d, s, m, n);
+    return;
+  }
+  using V = decltype(load(m));
+  size_t i = 0;
+  for (; i + W <= n; i += W) store(d + i, merge_at<V>(s, m, n, i, load, and_, or_));
+  if (i < n) store(d + n - W, merge_at<V>(s, m, n, n - W, load, and_, or_));
 }
 
 }  // namespace fastvfx::move_runs
 
-// Defines bytes_{copy,zero,swap}2d__<suffix> from three run functions
-// copy_run(d, s, n), zero_run(d, n), swap_run(a, b, n) on unsigned char*.
-#define FVX_DEFINE_MOVE_2D(suffix, copy_run, zero_run, swap_run)                                 \
+// Defines bytes_{copy,zero,swap,merge}2d__<suffix> from four run functions
+// copy_run(d, s, n), zero_run(d, n), swap_run(a, b, n), merge_run(d, s[3], mask, n)
+// on unsigned char*.
+#define FVX_DEFINE_MOVE_2D(suffix, copy_run, zero_run, swap_run, merge_run)                      \
   void bytes_copy2d__##suffix(void* dst, size_t dst_stride, const void* src, size_t src_stride,  \
                               size_t rows, size_t n) {                                            \
     auto* d = static_cast<unsigned char*>(dst);                                                   \
@@ -58,4 +129,14 @@ inline void swap_bytes(unsigned char* a, unsigned char* b, size_t n) {
     auto* pa = static_cast<unsigned char*>(a);                                                    \
     auto* pb = static_cast<unsigned char*>(b);                                                    \
     for (size_t r = 0; r < rows; ++r) swap_run(pa + r * a_stride, pb + r * b_stride, n);           \
+  }                                                                                               \
+  void bytes_merge2d__##suffix(void* dst, size_t dst_stride, const unsigned char* const src[3],   \
+                               size_t src_stride, const unsigned char* mask, size_t rows,         \
+                               size_t n) {                                                        \
+    auto* d = static_cast<unsigned char*>(dst);                                                   \
+    for (size_t r = 0; r < rows; ++r) {                                                           \
+      const unsigned char* s[3] = {src[0] + r * src_stride, src[1] + r * src_stride,              \
+                                   src[2] + r * src_stride};                                      \
+      merge_run(d + r * dst_stride, s, mask, n);                                                  \
+    }                                                                                             \
   }

@@ -9,7 +9,8 @@ struct MoveTable {
   MoveTable() {
 #define FVX_MOVE_UKERNEL(isa_enum, suffix)            \
   by_isa[static_cast<int>(Isa::isa_enum)] = {          \
-      bytes_copy2d__##suffix, bytes_zero2d__##suffix, bytes_swap2d__##suffix};
+      bytes_copy2d__##suffix, bytes_zero2d__##suffix, bytes_swap2d__##suffix, \
+      bytes_merge2d__##suffix};
 #include "move_ukernels.inc"
 #undef FVX_MOVE_UKERNEL
     for (auto& entry : by_isa) {

@@ -22,6 +22,12 @@ struct MoveUkernels {
   void (*zero2d)(void* dst, size_t dst_stride, size_t rows, size_t n);
   // a and b do not overlap.
   void (*swap2d)(void* a, size_t a_stride, void* b, size_t b_stride, size_t rows, size_t n);
+  // Byte i of each dst run is byte i of the run of src[k] where mask[k * n + i]
+  // is 0xff (mask bytes are 0 or 0xff, at most one of the three set per i),
+  // else 0. dst overlaps no source. A shift's short NHWC rows: one pass of a
+  // few vector ops per row instead of a copy call per channel span.
+  void (*merge2d)(void* dst, size_t dst_stride, const unsigned char* const src[3],
+                  size_t src_stride, const unsigned char* mask, size_t rows, size_t n);
 };
 
 #define FVX_MOVE_UKERNEL(isa_enum, suffix)                                                   \
@@ -29,7 +35,9 @@ struct MoveUkernels {
                               size_t rows, size_t n);                                         \
   void bytes_zero2d__##suffix(void* dst, size_t dst_stride, size_t rows, size_t n);           \
   void bytes_swap2d__##suffix(void* a, size_t a_stride, void* b, size_t b_stride, size_t rows, \
-                              size_t n);
+                              size_t n);                                                      \
+  void bytes_merge2d__##suffix(void* dst, size_t dst_stride, const unsigned char* const src[3], \
+                               size_t src_stride, const unsigned char* mask, size_t rows, size_t n);
 #include "move_ukernels.inc"
 #undef FVX_MOVE_UKERNEL
 

@@ -76,8 +76,29 @@ inline void swap_run(unsigned char* a, unsigned char* b, size_t n) {
   move_runs::swap_bytes(a + i, b + i, n - i);
 }
 
+inline void merge_short(unsigned char* d, const unsigned char* const s[3], const unsigned char* m,
+                        size_t n) {  // n < 32
+  move_runs::merge_vectors<16>(
+      d, s, m, n, [](const unsigned char* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); },
+      [](__m128i x, __m128i y) { return _mm_and_si128(x, y); },
+      [](__m128i x, __m128i y) { return _mm_or_si128(x, y); },
+      [](unsigned char* p, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v); },
+      move_runs::merge_words);
+}
+
+inline void merge_run(unsigned char* d, const unsigned char* const s[3], const unsigned char* m,
+                      size_t n) {
+  move_runs::merge_vectors<32>(
+      d, s, m, n,
+      [](const unsigned char* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); },
+      [](__m256i x, __m256i y) { return _mm256_and_si256(x, y); },
+      [](__m256i x, __m256i y) { return _mm256_or_si256(x, y); },
+      [](unsigned char* p, __m256i v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); },
+      merge_short);
+}
+
 }  // namespace
 
-FVX_DEFINE_MOVE_2D(avx2, copy_run, zero_run, swap_run)
+FVX_DEFINE_MOVE_2D(avx2, copy_run, zero_run, swap_run, merge_run)
 
 }  // namespace fastvfx

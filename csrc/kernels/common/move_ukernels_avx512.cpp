@@ -113,8 +113,40 @@ inline void swap_run(unsigned char* a, unsigned char* b, size_t n) {
   if (i < n) swap_short(a + i, b + i, n - i);
 }
 
+// Merged runs (short NHWC rows) use the narrowest vector that fits, as above:
+// 64 bytes from 64 on, then 32, 16, and 8-byte words.
+inline void merge_16(unsigned char* d, const unsigned char* const s[3], const unsigned char* m,
+                     size_t n) {
+  move_runs::merge_vectors<16>(
+      d, s, m, n, [](const unsigned char* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); },
+      [](__m128i x, __m128i y) { return _mm_and_si128(x, y); },
+      [](__m128i x, __m128i y) { return _mm_or_si128(x, y); },
+      [](unsigned char* p, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v); },
+      move_runs::merge_words);
+}
+
+inline void merge_32(unsigned char* d, const unsigned char* const s[3], const unsigned char* m,
+                     size_t n) {
+  move_runs::merge_vectors<32>(
+      d, s, m, n,
+      [](const unsigned char* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); },
+      [](__m256i x, __m256i y) { return _mm256_and_si256(x, y); },
+      [](__m256i x, __m256i y) { return _mm256_or_si256(x, y); },
+      [](unsigned char* p, __m256i v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); },
+      merge_16);
+}
+
+inline void merge_run(unsigned char* d, const unsigned char* const s[3], const unsigned char* m,
+                      size_t n) {
+  move_runs::merge_vectors<64>(
+      d, s, m, n, [](const unsigned char* p) { return _mm512_loadu_si512(p); },
+      [](__m512i x, __m512i y) { return _mm512_and_si512(x, y); },
+      [](__m512i x, __m512i y) { return _mm512_or_si512(x, y); },
+      [](unsigned char* p, __m512i v) { _mm512_storeu_si512(p, v); }, merge_32);
+}
+
 }  // namespace
 
-FVX_DEFINE_MOVE_2D(avx512, copy_run, zero_run, swap_run)
+FVX_DEFINE_MOVE_2D(avx512, copy_run, zero_run, swap_run, merge_run)
 
 }  // namespace fastvfx

@@ -1,9 +1,13 @@
 // Temporal shift drivers. In bytes, every frame is `rows` rows of `row` bytes
 // and a shift plan is a few byte ranges of each row (the channel spans), so
-// all three ops are 2-D block moves between frames. Work is cut into tiles of
-// about kTileBytes (row blocks for NHWC's short rows, byte ranges of the one
-// long row for NCHW) and the tiles run in parallel; the active ISA's
+// all three ops are 2-D block moves between frames; the active ISA's
 // microkernels (common/move_ukernels*.cpp) move each block.
+//
+// The out-of-place shift is a clone with three sources: each thread writes one
+// contiguous range of the output front to back (see temporal_shift). The
+// in-place and online ops touch only the moving channels and cut them into
+// tiles of about kTileBytes (row blocks for NHWC's short rows, byte ranges of
+// the one long row for NCHW), run in parallel.
 #include "fastvfx/temporal_shift.h"
 
 #include <algorithm>
@@ -15,11 +19,21 @@
 namespace fastvfx {
 namespace {
 
-// Small: a tile's rows of all frames of a clip then stay in L1, which is what
-// NHWC shifts need (each short row is read again as a neighbour frame's
-// source). Measured on (8, 64, 56, 56) fp32, 2 threads: 4 KiB tiles reach 86%
-// of memcpy bandwidth for NHWC against 55% with 64 KiB, NCHW unchanged (~90%).
+// Small: a tile's rows of all frames of a clip then stay in L1 while the
+// in-place shift walks them through time. 16 and 64 KiB measured no better
+// (in place, (8, C, H, W) fp32, NCHW and NHWC, one thread).
 constexpr int64_t kTileBytes = 4 * 1024;
+
+// The out-of-place shift hands out its output in units of this many bytes.
+constexpr int64_t kUnitBytes = 4 * 1024;
+// Rows of an NHWC block moved in one microkernel call.
+constexpr int64_t kRowBlockBytes = 8 * 1024;
+// NHWC rows are merged (see temporal_shift) when a moving span is shorter than
+// a cache line (a copy per span is then a few bytes, and lines are shared
+// between spans) and the row is short enough for the merge to read all three
+// source rows whole.
+constexpr int64_t kMergeSpanBytes = 64;
+constexpr int64_t kMergeRowBytes = 512;
 
 // Below this much work per thread, waking the other threads costs more than it
 // saves: a 100 KB NCHW online swap took 7 us on one thread, 16 us on two.
@@ -111,32 +125,83 @@ void temporal_shift(const void* src, void* dst, const ShiftShape& shape, ShiftMo
   if (shape.frames() <= 0 || shape.frame_elems() <= 0) return;
   const ShiftPlan plan = make_shift_plan(shape, mode, reverse);
   const ByteGeometry g(shape);
-  const RowTiling tiling(shape.rows, g.row);
+  const int64_t T = shape.n_segment;
   const auto* s = static_cast<const unsigned char*>(src);
   auto* d = static_cast<unsigned char*>(dst);
-  parallel_for(0, shape.frames() * tiling.count(), tiling.grain(1), [&](int64_t begin, int64_t end) {
-    const MoveUkernels& uk = move_ukernels(active_isa());
-    for (int64_t item = begin; item < end; ++item) {
-      // Tile-major: the frames of one tile run back to back, so a source row
-      // read as frame t+1's "next" channels is still in cache when it is read
-      // as its own and as frame t+2's "previous" channels.
-      const int64_t f = item % shape.frames();
-      const int64_t t = f % shape.n_segment;
-      const auto tile = tiling.tile(item / shape.frames());
-      for (int k = 0; k < plan.count; ++k) {
-        const ShiftSpan& span = plan.spans[k];
-        const int64_t lo = std::max(tile.b0, span.lo * g.channel);
-        const int64_t hi = std::min(tile.b1, span.hi * g.channel);
-        if (lo >= hi) continue;
-        unsigned char* d_blk = d + f * g.frame + tile.r0 * g.row + lo;
-        const int64_t ts = t + span.dt;
-        if (ts < 0 || ts >= shape.n_segment) {
-          uk.zero2d(d_blk, g.row, tile.nrows, hi - lo);
-        } else {
-          uk.copy2d(d_blk, g.row, s + (f + span.dt) * g.frame + tile.r0 * g.row + lo, g.row,
-                    tile.nrows, hi - lo);
-        }
+  // Short rows (NHWC pixels) are merged from the spans' source frames in one
+  // pass per row (MoveUkernels::merge2d). masks[z] selects span k's bytes of a
+  // row, with the spans whose source frame lies outside the clip left out:
+  // bit 0 of z for the span taking t-1, bit 1 for the one taking t+1.
+  int64_t shortest_moving = g.row;
+  for (int k = 0; k < plan.count; ++k) {
+    if (plan.spans[k].dt != 0) {
+      shortest_moving = std::min(shortest_moving, (plan.spans[k].hi - plan.spans[k].lo) * g.channel);
+    }
+  }
+  const bool merge = shape.rows > 1 && shortest_moving < kMergeSpanBytes && g.row <= kMergeRowBytes;
+  std::vector<unsigned char> masks(merge ? 4 * 3 * g.row : 0, 0);
+  for (int z = 0; merge && z < 4; ++z) {
+    for (int k = 0; k < plan.count; ++k) {
+      const int dt = plan.spans[k].dt;
+      if ((dt < 0 && (z & 1)) || (dt > 0 && (z & 2))) continue;
+      std::fill(masks.begin() + (z * 3 + k) * g.row + plan.spans[k].lo * g.channel,
+                masks.begin() + (z * 3 + k) * g.row + plan.spans[k].hi * g.channel, 0xff);
+    }
+  }
+  // Bytes [b0, b1) of rows [r0, r0 + n) of output frame f.
+  auto move_rows = [&](const MoveUkernels& uk, int64_t f, int64_t r0, int64_t n, int64_t b0,
+                       int64_t b1) {
+    const int64_t t = f % T;
+    if (merge && b0 == 0 && b1 == g.row) {
+      const int z = (t == 0 ? 1 : 0) | (t == T - 1 ? 2 : 0);
+      const unsigned char* from[3];
+      for (int k = 0; k < 3; ++k) {
+        const int dt = k < plan.count ? plan.spans[k].dt : 0;
+        const bool outside = (dt < 0 && (z & 1)) || (dt > 0 && (z & 2));
+        from[k] = s + (outside ? f : f + dt) * g.frame + r0 * g.row;  // masked out when outside
       }
+      uk.merge2d(d + f * g.frame + r0 * g.row, g.row, from, g.row, &masks[z * 3 * g.row], n, g.row);
+      return;
+    }
+    for (int k = 0; k < plan.count; ++k) {
+      const ShiftSpan& span = plan.spans[k];
+      const int64_t lo = std::max(b0, span.lo * g.channel);
+      const int64_t hi = std::min(b1, span.hi * g.channel);
+      if (lo >= hi) continue;
+      unsigned char* d_blk = d + f * g.frame + r0 * g.row + lo;
+      const int64_t ts = t + span.dt;
+      if (ts < 0 || ts >= T) {
+        uk.zero2d(d_blk, g.row, n, hi - lo);
+      } else {
+        uk.copy2d(d_blk, g.row, s + (f + span.dt) * g.frame + r0 * g.row + lo, g.row, n, hi - lo);
+      }
+    }
+  };
+  // Each task writes one contiguous range of the output, front to back, as a
+  // clone's copy does: one sequential store stream, and one read stream per
+  // span (frames t-1, t, t+1 at the same offset). Visiting the output frame by
+  // frame, not a tile of every frame in turn, keeps those streams long.
+  const int64_t total = shape.frames() * g.frame;
+  const int64_t units = (total + kUnitBytes - 1) / kUnitBytes;
+  const int64_t row_block = std::max<int64_t>(1, kRowBlockBytes / g.row);
+  parallel_for(0, units, std::max<int64_t>(1, kParallelGrainBytes / kUnitBytes),
+               [&](int64_t begin, int64_t end) {
+    const MoveUkernels& uk = move_ukernels(active_isa());
+    int64_t o = begin * kUnitBytes;
+    const int64_t o_end = std::min(total, end * kUnitBytes);
+    while (o < o_end) {
+      const int64_t f = o / g.frame;
+      const int64_t r = (o % g.frame) / g.row;
+      const int64_t b = o % g.row;
+      if (b != 0 || o_end - o < g.row) {  // part of one row
+        const int64_t e = std::min(g.row, b + (o_end - o));
+        move_rows(uk, f, r, 1, b, e);
+        o += e - b;
+        continue;
+      }
+      const int64_t n = std::min({shape.rows - r, (o_end - o) / g.row, row_block});
+      move_rows(uk, f, r, n, 0, g.row);
+      o += n * g.row;
     }
   });
 }
