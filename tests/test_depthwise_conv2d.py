@@ -20,7 +20,8 @@ def _close(got, want):
 
 
 # Channels below, at and past whole vectors (4, 8, 16 float lanes); planes
-# from 1x1 to wide enough for the plane engine on NCHW input (>= 56 columns).
+# from 1x1 to wide ones (NCHW input: the channel-lane engine up to 8 output
+# columns, the plane engine past that).
 CASES = [
     (c, size, k, stride, padding, ACTIVATIONS[i % 5])
     for i, (c, size, k, stride, padding) in enumerate(

@@ -521,6 +521,48 @@ struct LaneOps<T, false> {
   static FVX_VEC_INLINE V set(T v) { return v; }
 };
 
+// An 8x8 block transposed in registers: dst[j * dst_stride + k] =
+// src[k * src_stride + j]. The channels-first <-> channels-last copies of the
+// channel-lane engine cost as much as its convolution when done element by
+// element.
+template <class T>
+FVX_VEC_INLINE void transpose8x8(const T* src, int64_t src_stride, T* dst, int64_t dst_stride) {
+  typedef T V8 __attribute__((vector_size(8 * sizeof(T)), aligned(sizeof(T))));
+  V8 r[8], t[8], u[8];
+  for (int k = 0; k < 8; ++k) r[k] = *reinterpret_cast<const V8*>(src + k * src_stride);
+  for (int k = 0; k < 8; k += 2) {
+    t[k] = __builtin_shufflevector(r[k], r[k + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[k + 1] = __builtin_shufflevector(r[k], r[k + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+  }
+  for (int k = 0; k < 8; k += 4) {
+    u[k] = __builtin_shufflevector(t[k], t[k + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+    u[k + 1] = __builtin_shufflevector(t[k], t[k + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+    u[k + 2] = __builtin_shufflevector(t[k + 1], t[k + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+    u[k + 3] = __builtin_shufflevector(t[k + 1], t[k + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+  }
+  for (int j = 0; j < 4; ++j) {
+    *reinterpret_cast<V8*>(dst + j * dst_stride) = __builtin_shufflevector(u[j], u[j + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    *reinterpret_cast<V8*>(dst + (j + 4) * dst_stride) =
+        __builtin_shufflevector(u[j], u[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+  }
+}
+
+// dst[j * dst_stride + k] = src[k * src_stride + j] for k < rows, j < cols:
+// 8x8 blocks, then the edges one by one.
+template <class T>
+void transpose(const T* src, int64_t src_stride, T* dst, int64_t dst_stride, int64_t rows, int64_t cols) {
+  const int64_t rows8 = rows / 8 * 8, cols8 = cols / 8 * 8;
+  for (int64_t k = 0; k < rows8; k += 8) {
+    for (int64_t j = 0; j < cols8; j += 8) {
+      transpose8x8(src + k * src_stride + j, src_stride, dst + j * dst_stride + k, dst_stride);
+    }
+    for (int64_t j = cols8; j < cols; ++j)
+      for (int64_t i = k; i < k + 8; ++i) dst[j * dst_stride + i] = src[i * src_stride + j];
+  }
+  for (int64_t i = rows8; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) dst[j * dst_stride + i] = src[i * src_stride + j];
+}
+
 // Input rows zero-padded left and right, channels innermost: every output
 // column then reads its taps unchecked. A ring of kT x kH slots per task;
 // consecutive output rows share kH - stride of their input rows, which are
@@ -549,19 +591,7 @@ class PaddedRows {
       if (c1 > c0 && channel_stride == 0) {
         std::memcpy(row + c0 * C, frame + p0 * C, sizeof(T) * (c1 - c0) * C);
       } else if (c1 > c0) {
-        // Blocks of 8 channels: 8 contiguous reads, one 8-wide write per pixel.
-        int64_t c = 0;
-        for (; c + 8 <= C; c += 8) {
-          const T* src = frame + c * channel_stride + p0;
-          for (int64_t w = 0; w < c1 - c0; ++w) {
-            T* d = row + (c0 + w) * C + c;
-            for (int64_t k = 0; k < 8; ++k) d[k] = src[k * channel_stride + w];
-          }
-        }
-        for (; c < C; ++c) {
-          const T* src = frame + c * channel_stride + p0;
-          for (int64_t w = 0; w < c1 - c0; ++w) row[(c0 + w) * C + c] = src[w];
-        }
+        transpose(frame + p0, channel_stride, row + c0 * C, C, C, c1 - c0);
       }
       slots_[slot] = {frame, ih};
     }
@@ -694,10 +724,7 @@ void forward_lanes(const LaneArgs<T>& a, int64_t begin, int64_t end) {
     activate_in_place(yrow, row, a.act);
     if (a.y_channels_first) {
       T* y = a.y + (n * C * a.t + t) * ohw + oh * s.out_w;
-      for (int64_t c = 0; c < C; ++c) {
-        T* yc = y + c * a.t * ohw;
-        for (int64_t ow = 0; ow < s.out_w; ++ow) yc[ow] = yrow[ow * C + c];
-      }
+      transpose(yrow, C, y, a.t * ohw, s.out_w, C);
     }
   }
 }
