@@ -9,6 +9,7 @@ import torch  # noqa: F401  (the extension links against torch's libraries)
 from . import _C
 from ._info import active_isa, info, isa, set_isa, supported_isas
 from .ops.causal_dwconv3d import StreamState, causal_dwconv3d, causal_dwconv3d_step, init_stream_state
+from .ops.depthwise_conv2d import depthwise_conv2d
 from .ops.temporal_focus_conv2d import channel_scaled_conv2d, temporal_focus_conv2d
 from .ops.temporal_shift import (
     shift_conv1x1,
@@ -31,6 +32,7 @@ __all__ = [
     "init_stream_state",
     "channel_scaled_conv2d",
     "convert",
+    "depthwise_conv2d",
     "info",
     "isa",
     "models",

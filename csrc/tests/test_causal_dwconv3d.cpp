@@ -192,6 +192,7 @@ int main() {
   const int64_t kernels[][3] = {{1, 3, 3}, {1, 5, 5}, {3, 3, 3}, {5, 3, 3}, {3, 1, 1},
                                 {5, 1, 1}, {7, 7, 7}, {2, 1, 5}, {1, 1, 1}};
   // 40x37: rows long enough for the vectorised stride-2 column split.
+  // Outputs up to 8 wide take the channel-lane engine, wider the plane one.
   const int64_t sizes[][2] = {{7, 7}, {6, 9}, {11, 4}, {1, 1}, {40, 37}};
   const Activation acts[] = {Activation::kNone, Activation::kReLU, Activation::kReLU6,
                              Activation::kHardswish, Activation::kSwish};

@@ -1,8 +1,10 @@
-// Drivers of the causal depthwise Conv3D: split the (n, c) planes over
-// threads and call the active ISA's plane kernels (dwconv3d_impl.h).
+// Drivers of the causal depthwise Conv3D: split the (n, c) planes (or, for
+// channels-last data, the output rows) over threads and call the active ISA's
+// kernels (dwconv3d_impl.h).
 #include "fastvfx/causal_dwconv3d.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "dwconv3d_kernels.h"
@@ -39,10 +41,9 @@ int64_t plane_grain(const DwConv3dShape& s, int64_t t) {
 }
 
 template <class T>
-void forward(const T* x, int64_t t, T* history, T* padded, int64_t position, const T* weight,
-             const T* bias, T* y, const DwConv3dShape& shape, Activation act) {
+void forward_planes(const T* x, int64_t t, T* history, T* padded, int64_t position, const T* weight,
+                    const T* bias, T* y, const DwConv3dShape& shape, Activation act) {
   const int64_t planes = shape.batch * shape.channels;
-  if (planes <= 0 || t <= 0) return;
   const ForwardArgs<T> args{x, t, history, history ? padded : nullptr, position, weight, bias, y, shape, act};
   const DwConv3dKernels& k = kernels_for(active_isa());
   auto fn = [&] {
@@ -50,6 +51,47 @@ void forward(const T* x, int64_t t, T* history, T* padded, int64_t position, con
     else return k.forward_f64;
   }();
   parallel_for(0, planes, plane_grain(shape, t), [&](int64_t b, int64_t e) { fn(args, b, e); });
+}
+
+// The channel-lane engine over t frames x, channels-first (N, C, t, H, W,
+// with the (N, C, kT-1, H, W) history ring read and then updated, as the
+// plane engine) or channels-last (N, t, H, W, C, no history); y in the same
+// layout.
+template <class T>
+void forward_lanes(const T* x, bool channels_first, int64_t t, T* history, int64_t position, const T* weight,
+                   const T* bias, T* y, const DwConv3dShape& s, Activation act) {
+  const int64_t rows = s.batch * t * s.out_h, taps = s.kt * s.kh * s.kw, C = s.channels;
+  if (rows <= 0 || C <= 0) return;
+  // The engine reads the weights channels innermost too: (kT, kH, kW, C).
+  std::vector<T> weight_t(static_cast<size_t>(taps * C));
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t k = 0; k < taps; ++k) weight_t[k * C + c] = weight[c * taps + k];
+  const LaneArgs<T> args{x, channels_first, t, history, position, weight_t.data(), bias, y, channels_first, s, act};
+  const DwConv3dKernels& k = kernels_for(active_isa());
+  auto fn = [&] {
+    if constexpr (sizeof(T) == 4) return k.forward_lanes_f32;
+    else return k.forward_lanes_f64;
+  }();
+  const int64_t grain = std::max<int64_t>(1, kTaskMacs / std::max<int64_t>(1, s.out_w * C * taps));
+  parallel_for(0, rows, grain, [&](int64_t b, int64_t e) { fn(args, b, e); });
+  if (history != nullptr) {
+    // The newest kT-1 frames overwrite the oldest slots.
+    const int64_t nh = s.kt - 1, hw = s.in_h * s.in_w;
+    for (int64_t p = 0; p < s.batch * C; ++p)
+      for (int64_t f = std::max(position, position + t - nh); f < position + t; ++f)
+        std::memcpy(history + (p * nh + f % nh) * hw, x + (p * t + f - position) * hw, sizeof(T) * hw);
+  }
+}
+
+template <class T>
+void forward(const T* x, int64_t t, T* history, T* padded, int64_t position, const T* weight,
+             const T* bias, T* y, const DwConv3dShape& s, Activation act) {
+  if (s.batch * s.channels <= 0 || t <= 0) return;
+  if (causal_dwconv3d_uses_channel_lanes(s)) {
+    forward_lanes(x, true, t, history, position, weight, bias, y, s, act);
+  } else {
+    forward_planes(x, t, history, padded, position, weight, bias, y, s, act);
+  }
 }
 
 template <class T>
@@ -98,6 +140,16 @@ int64_t symmetric_output(int64_t in, int64_t kernel, int64_t stride, int64_t pad
   return (in + 2 * pad - kernel) / stride + 1;
 }
 
+bool causal_dwconv3d_uses_channel_lanes(const DwConv3dShape& s) {
+  // Measured (1 thread, MobileNetV2's and MoViNet-A0's layers): on
+  // (N, C, T, H, W) data the transposes in and out cost about as much as the
+  // convolution, so the channel-lane engine only wins where the plane
+  // engine's rows are shortest. Purely temporal kernels read their planes in
+  // place.
+  const bool temporal_only = s.kh == 1 && s.kw == 1 && s.stride_h == 1 && s.stride_w == 1;
+  return !temporal_only && s.out_w <= 8;
+}
+
 int64_t causal_dwconv3d_padded_numel(const DwConv3dShape& shape, int64_t elem_size) {
   // The layout does not depend on the ISA (64-byte vectors everywhere).
   const auto& k = dwconv3d::kernels_for(Isa::kScalar);
@@ -114,6 +166,18 @@ void causal_dwconv3d_forward(const double* x, int64_t t, double* history, double
                              int64_t position, const double* weight, const double* bias, double* y,
                              const DwConv3dShape& shape, Activation act) {
   dwconv3d::forward(x, t, history, padded, position, weight, bias, y, shape, act);
+}
+
+void causal_dwconv3d_channels_last_forward(const float* x, int64_t t, const float* weight,
+                                           const float* bias, float* y, const DwConv3dShape& shape,
+                                           Activation act) {
+  dwconv3d::forward_lanes(x, false, t, static_cast<decltype(y)>(nullptr), 0, weight, bias, y, shape, act);
+}
+
+void causal_dwconv3d_channels_last_forward(const double* x, int64_t t, const double* weight,
+                                           const double* bias, double* y, const DwConv3dShape& shape,
+                                           Activation act) {
+  dwconv3d::forward_lanes(x, false, t, static_cast<decltype(y)>(nullptr), 0, weight, bias, y, shape, act);
 }
 
 void causal_dwconv3d_backward(const float* x, const float* dy, int64_t t, const float* weight,

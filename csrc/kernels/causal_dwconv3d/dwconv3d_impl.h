@@ -491,6 +491,244 @@ void backward_planes(const BackwardArgs<T>& a, int64_t begin, int64_t end) {
   }
 }
 
+// ---------------------------------------------------------------------------
+// Channel-lane engine: frames with channels innermost, (H, W, C), and a
+// vector of channels per accumulator. The plane engine above runs one
+// channel's plane as a flat run and so leaves lanes idle when rows are short
+// (7x7, 14x14 planes) or strided; here every lane is a channel whatever the
+// plane size.
+
+// Output columns computed together: each weight vector is loaded once for
+// all of them.
+constexpr int64_t kLaneCols = 4;
+
+// One vector of channels (Vector = true) or a single channel (the tail of C
+// past the last whole vector).
+template <class T, bool Vector>
+struct LaneOps {
+  using V = Vec<T>;
+  static constexpr int64_t kWidth = kVecLanes<T>;
+  static FVX_VEC_INLINE V ld(const T* p) { return load(p); }
+  static FVX_VEC_INLINE void st(T* p, V v) { store(p, v); }
+  static FVX_VEC_INLINE V set(T v) { return splat(v); }
+};
+template <class T>
+struct LaneOps<T, false> {
+  using V = T;
+  static constexpr int64_t kWidth = 1;
+  static FVX_VEC_INLINE V ld(const T* p) { return *p; }
+  static FVX_VEC_INLINE void st(T* p, V v) { *p = v; }
+  static FVX_VEC_INLINE V set(T v) { return v; }
+};
+
+// An 8x8 block transposed in registers: dst[j * dst_stride + k] =
+// src[k * src_stride + j]. The channels-first <-> channels-last copies of the
+// channel-lane engine cost as much as its convolution when done element by
+// element.
+template <class T>
+FVX_VEC_INLINE void transpose8x8(const T* src, int64_t src_stride, T* dst, int64_t dst_stride) {
+  typedef T V8 __attribute__((vector_size(8 * sizeof(T)), aligned(sizeof(T))));
+  V8 r[8], t[8], u[8];
+  for (int k = 0; k < 8; ++k) r[k] = *reinterpret_cast<const V8*>(src + k * src_stride);
+  for (int k = 0; k < 8; k += 2) {
+    t[k] = __builtin_shufflevector(r[k], r[k + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[k + 1] = __builtin_shufflevector(r[k], r[k + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+  }
+  for (int k = 0; k < 8; k += 4) {
+    u[k] = __builtin_shufflevector(t[k], t[k + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+    u[k + 1] = __builtin_shufflevector(t[k], t[k + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+    u[k + 2] = __builtin_shufflevector(t[k + 1], t[k + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+    u[k + 3] = __builtin_shufflevector(t[k + 1], t[k + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+  }
+  for (int j = 0; j < 4; ++j) {
+    *reinterpret_cast<V8*>(dst + j * dst_stride) = __builtin_shufflevector(u[j], u[j + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    *reinterpret_cast<V8*>(dst + (j + 4) * dst_stride) =
+        __builtin_shufflevector(u[j], u[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+  }
+}
+
+// dst[j * dst_stride + k] = src[k * src_stride + j] for k < rows, j < cols:
+// 8x8 blocks, then the edges one by one.
+template <class T>
+void transpose(const T* src, int64_t src_stride, T* dst, int64_t dst_stride, int64_t rows, int64_t cols) {
+  const int64_t rows8 = rows / 8 * 8, cols8 = cols / 8 * 8;
+  for (int64_t k = 0; k < rows8; k += 8) {
+    for (int64_t j = 0; j < cols8; j += 8) {
+      transpose8x8(src + k * src_stride + j, src_stride, dst + j * dst_stride + k, dst_stride);
+    }
+    for (int64_t j = cols8; j < cols; ++j)
+      for (int64_t i = k; i < k + 8; ++i) dst[j * dst_stride + i] = src[i * src_stride + j];
+  }
+  for (int64_t i = rows8; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) dst[j * dst_stride + i] = src[i * src_stride + j];
+}
+
+// Input rows zero-padded left and right, channels innermost: every output
+// column then reads its taps unchecked. A ring of kT x kH slots per task;
+// consecutive output rows share kH - stride of their input rows, which are
+// padded once. Channels-first frames are transposed here, row by row, so
+// (N, C, T, H, W) data needs no separate packing pass.
+template <class T>
+class PaddedRows {
+ public:
+  explicit PaddedRows(const DwConv3dShape& s)
+      : s_(s),
+        width_((s.out_w - 1) * s.stride_w + s.kw),
+        slots_(static_cast<size_t>(s.kt * s.kh)),
+        rows_(slots_.size() * static_cast<size_t>(width_ * s.channels), T(0)) {}
+
+  // Padded input row ih of a frame for tap row (dt, ih mod kH). The frame's
+  // channel c, pixel p is at frame[c * channel_stride + p]; channel_stride 0
+  // means channels-last, frame[p * C + c].
+  const T* get(int64_t dt, const T* frame, int64_t channel_stride, int64_t ih) {
+    const size_t slot = static_cast<size_t>(dt * s_.kh + ih % s_.kh);
+    T* row = rows_.data() + slot * static_cast<size_t>(width_ * s_.channels);
+    if (slots_[slot].frame != frame || slots_[slot].ih != ih) {
+      // Columns [c0, c1) of the padded row hold input pixels; the others
+      // stay zero from the first fill.
+      const int64_t c0 = std::max<int64_t>(0, s_.pad_left), c1 = std::min(width_, s_.pad_left + s_.in_w);
+      const int64_t C = s_.channels, p0 = ih * s_.in_w + c0 - s_.pad_left;
+      if (c1 > c0 && channel_stride == 0) {
+        std::memcpy(row + c0 * C, frame + p0 * C, sizeof(T) * (c1 - c0) * C);
+      } else if (c1 > c0) {
+        transpose(frame + p0, channel_stride, row + c0 * C, C, C, c1 - c0);
+      }
+      slots_[slot] = {frame, ih};
+    }
+    return row;
+  }
+
+ private:
+  struct Tag {
+    const T* frame = nullptr;
+    int64_t ih = -1;
+  };
+  const DwConv3dShape& s_;
+  int64_t width_;
+  std::vector<Tag> slots_;
+  std::vector<T> rows_;
+};
+
+// Pre-activation outputs of kCols consecutive columns from ow, channels
+// [c0, c0 + kWidth) (one vector or one channel). rows[k] / row_w[k] are the
+// padded input row and weight row (kW taps, channels innermost) of the k-th
+// of n tap rows. KW > 0 fixes the kernel width at compile time.
+template <class Ops, int kCols, int KW, class T>
+FVX_VEC_INLINE void lane_columns(const T* const* rows, const T* const* row_w, int64_t n, int64_t kw_rt,
+                                 int64_t C, int64_t sw, int64_t ow, int64_t c0, typename Ops::V bias, T* yrow) {
+  using V = typename Ops::V;
+  const int64_t kw = KW > 0 ? KW : kw_rt;
+  V acc[kCols];
+  for (int u = 0; u < kCols; ++u) acc[u] = bias;
+  for (int64_t k = 0; k < n; ++k) {
+    const T* xr = rows[k] + ow * sw * C + c0;
+    const T* wr = row_w[k] + c0;
+    for (int64_t j = 0; j < kw; ++j) {
+      const V wv = Ops::ld(wr + j * C);
+      for (int u = 0; u < kCols; ++u) acc[u] += wv * Ops::ld(xr + (u * sw + j) * C);
+    }
+  }
+  for (int u = 0; u < kCols; ++u) Ops::st(yrow + (ow + u) * C + c0, acc[u]);
+}
+
+// One output row from its n tap rows: channel chunks that keep the chunk's
+// part of the input rows in L1, columns kLaneCols at a time within a chunk.
+template <int KW, class T>
+void lane_row(const T* const* rows, const T* const* row_w, int64_t n, const T* bias, const DwConv3dShape& s,
+              T* yrow) {
+  using VecOps = LaneOps<T, true>;
+  using OneOps = LaneOps<T, false>;
+  constexpr int64_t L = kVecLanes<T>;
+  constexpr int64_t kChunk = 64;  // channels
+  const int64_t C = s.channels, OW = s.out_w, sw = s.stride_w, whole = C / L * L;
+  const int64_t body = OW / kLaneCols * kLaneCols;
+  for (int64_t cc = 0; cc < whole; cc += kChunk) {
+    const int64_t ce = std::min(whole, cc + kChunk);
+    for (int64_t ow = 0; ow < body; ow += kLaneCols) {
+      for (int64_t c0 = cc; c0 < ce; c0 += L) {
+        const auto b = bias ? VecOps::ld(bias + c0) : VecOps::set(T(0));
+        lane_columns<VecOps, kLaneCols, KW>(rows, row_w, n, s.kw, C, sw, ow, c0, b, yrow);
+      }
+    }
+    for (int64_t ow = body; ow < OW; ++ow) {
+      for (int64_t c0 = cc; c0 < ce; c0 += L) {
+        const auto b = bias ? VecOps::ld(bias + c0) : VecOps::set(T(0));
+        lane_columns<VecOps, 1, KW>(rows, row_w, n, s.kw, C, sw, ow, c0, b, yrow);
+      }
+    }
+  }
+  for (int64_t c0 = whole; c0 < C; ++c0) {
+    const T b = bias ? bias[c0] : T(0);
+    for (int64_t ow = 0; ow < OW; ++ow) lane_columns<OneOps, 1, KW>(rows, row_w, n, s.kw, C, sw, ow, c0, b, yrow);
+  }
+}
+
+// out[i] = act(out[i]) over a run, branch-free per activation.
+template <Activation A, class T>
+void activate_in_place_run(T* v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) v[i] = activate(v[i], A);
+}
+
+template <class T>
+void activate_in_place(T* v, int64_t n, Activation act) {
+  switch (act) {
+    case Activation::kNone: return;
+    case Activation::kReLU: return activate_in_place_run<Activation::kReLU>(v, n);
+    case Activation::kReLU6: return activate_in_place_run<Activation::kReLU6>(v, n);
+    case Activation::kHardswish: return activate_in_place_run<Activation::kHardswish>(v, n);
+    case Activation::kSwish: return activate_in_place_run<Activation::kSwish>(v, n);
+  }
+}
+
+// Output rows [begin, end) of (N, t, OH), each all channels of OW outputs.
+// Channels-first outputs go through a row buffer and are scattered per
+// channel, so no separate pass transposes y (nor x: see PaddedRows).
+template <class T>
+void forward_lanes(const LaneArgs<T>& a, int64_t begin, int64_t end) {
+  const DwConv3dShape& s = a.shape;
+  const int64_t C = s.channels, hw = s.in_h * s.in_w, frame = hw * C, row = s.out_w * C;
+  const int64_t nh = std::max<int64_t>(s.kt - 1, 1), ohw = s.out_h * s.out_w;
+  PaddedRows<T> padded(s);
+  std::vector<const T*> rows(static_cast<size_t>(s.kt * s.kh)), row_w(rows.size());
+  std::vector<T> row_buffer(a.y_channels_first ? static_cast<size_t>(row) : 0);
+  for (int64_t r = begin; r < end; ++r) {
+    const int64_t oh = r % s.out_h, nt = r / s.out_h, t = nt % a.t, n = nt / a.t;
+    const int64_t ih0 = oh * s.stride_h - s.pad_top;
+    // The tap rows that read real input: (padded row, weight row).
+    int64_t count = 0;
+    for (int64_t dt = 0; dt < s.kt; ++dt) {
+      const int64_t f = a.position + t - (s.kt - 1) + dt;  // absolute frame
+      const T* src = nullptr;
+      int64_t channel_stride = 0;
+      if (f >= a.position && a.x_channels_first) {
+        src = a.x + (n * C * a.t + f - a.position) * hw;
+        channel_stride = a.t * hw;
+      } else if (f >= a.position) {
+        src = a.x + (n * a.t + f - a.position) * frame;
+      } else if (f >= 0 && a.history) {
+        src = a.history + (n * C * nh + f % nh) * hw;
+        channel_stride = nh * hw;
+      }
+      if (src == nullptr) continue;
+      for (int64_t i = std::max<int64_t>(0, -ih0); i < std::min(s.kh, s.in_h - ih0); ++i) {
+        rows[count] = padded.get(dt, src, channel_stride, ih0 + i);
+        row_w[count++] = a.weight + (dt * s.kh + i) * s.kw * C;
+      }
+    }
+    T* yrow = a.y_channels_first ? row_buffer.data() : a.y + r * row;
+    switch (s.kw) {
+      case 3: lane_row<3>(rows.data(), row_w.data(), count, a.bias, s, yrow); break;
+      case 5: lane_row<5>(rows.data(), row_w.data(), count, a.bias, s, yrow); break;
+      default: lane_row<0>(rows.data(), row_w.data(), count, a.bias, s, yrow); break;
+    }
+    activate_in_place(yrow, row, a.act);
+    if (a.y_channels_first) {
+      T* y = a.y + (n * C * a.t + t) * ohw + oh * s.out_w;
+      transpose(yrow, C, y, a.t * ohw, s.out_w, C);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace FVX_DWCONV3D_SUFFIX
 
@@ -510,6 +748,8 @@ const DwConv3dKernels FVX_CONCAT(kernels__, FVX_DWCONV3D_SUFFIX) = {
     FVX_DWCONV3D_SUFFIX::forward_planes<double>,
     FVX_DWCONV3D_SUFFIX::backward_planes<float>,
     FVX_DWCONV3D_SUFFIX::backward_planes<double>,
+    FVX_DWCONV3D_SUFFIX::forward_lanes<float>,
+    FVX_DWCONV3D_SUFFIX::forward_lanes<double>,
 };
 
 }  // namespace fastvfx::dwconv3d

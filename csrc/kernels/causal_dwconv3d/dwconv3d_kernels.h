@@ -37,6 +37,22 @@ struct BackwardArgs {
   DwConv3dShape shape;
 };
 
+// The channel-lane engine (channels innermost, for small or strided planes).
+template <class T>
+struct LaneArgs {
+  const T* x;          // new frames: (N, t, H, W, C), or (N, C, t, H, W) if x_channels_first
+  bool x_channels_first;
+  int64_t t;
+  const T* history;    // (N, C, kT-1, H, W) ring of past frames, as ForwardArgs, or null
+  int64_t position;    // frames consumed before x (0 without history: zeros in front)
+  const T* weight;     // (kT, kH, kW, C): channels innermost
+  const T* bias;       // (C) or null
+  T* y;                // (N, t, OH, OW, C), or (N, C, t, OH, OW) if y_channels_first
+  bool y_channels_first;
+  DwConv3dShape shape;
+  Activation act;
+};
+
 struct DwConv3dKernels {
   int64_t (*padded_numel_f32)(const DwConv3dShape&);
   int64_t (*padded_numel_f64)(const DwConv3dShape&);
@@ -44,6 +60,9 @@ struct DwConv3dKernels {
   void (*forward_f64)(const ForwardArgs<double>&, int64_t plane_begin, int64_t plane_end);
   void (*backward_f32)(const BackwardArgs<float>&, int64_t plane_begin, int64_t plane_end);
   void (*backward_f64)(const BackwardArgs<double>&, int64_t plane_begin, int64_t plane_end);
+  // Output rows [row_begin, row_end) of (N, t, OH).
+  void (*forward_lanes_f32)(const LaneArgs<float>&, int64_t row_begin, int64_t row_end);
+  void (*forward_lanes_f64)(const LaneArgs<double>&, int64_t row_begin, int64_t row_end);
 };
 
 #define FVX_DWCONV3D_VARIANT(isa_enum, suffix) extern const DwConv3dKernels kernels__##suffix;

@@ -9,19 +9,20 @@
 #include "fastvfx/causal_dwconv3d.h"
 
 namespace fastvfx::ops {
-namespace {
 
-constexpr const char* kOp = "fastvfx.causal_dwconv3d";
-
-Activation parse_activation(std::string_view name) {
+Activation parse_activation(std::string_view name, const char* op) {
   if (name == "none") return Activation::kNone;
   if (name == "relu") return Activation::kReLU;
   if (name == "relu6") return Activation::kReLU6;
   if (name == "hardswish") return Activation::kHardswish;
   if (name == "swish" || name == "silu") return Activation::kSwish;
-  TORCH_CHECK(false, kOp, ": activation must be one of none, relu, relu6, hardswish, swish; got '",
+  TORCH_CHECK(false, op, ": activation must be one of none, relu, relu6, hardswish, swish; got '",
               name, "'");
 }
+
+namespace {
+
+constexpr const char* kOp = "fastvfx.causal_dwconv3d";
 
 void check_input(const at::Tensor& x, const at::Tensor& weight, const std::optional<at::Tensor>& bias) {
   TORCH_CHECK(x.dim() == 5, kOp, ": expected x of shape (N, C, T, H, W), got ", x.sizes());
@@ -88,7 +89,7 @@ at::Tensor causal_dwconv3d_cpu(const at::Tensor& x_in, const at::Tensor& weight_
                                const std::optional<at::Tensor>& bias_in, at::IntArrayRef stride,
                                at::IntArrayRef padding, bool tf_same, c10::string_view activation) {
   check_input(x_in, weight_in, bias_in);
-  const Activation act = parse_activation(activation);
+  const Activation act = parse_activation(activation, kOp);
   const DwConv3dShape s = make_shape(x_in, weight_in, stride, padding, tf_same);
   const at::Tensor x = x_in.contiguous();
   const at::Tensor weight = weight_in.contiguous();
@@ -182,7 +183,7 @@ at::Tensor causal_dwconv3d_stream_cpu(const at::Tensor& x, const at::Tensor& wei
                                       at::Tensor& position, at::Tensor& padded,
                                       at::IntArrayRef stride, at::IntArrayRef padding, bool tf_same,
                                       c10::string_view activation) {
-  const Activation act = parse_activation(activation);
+  const Activation act = parse_activation(activation, kOp);
   const DwConv3dShape s =
       check_stream(x, weight, bias, buffer, position, padded, stride, padding, tf_same);
   at::Tensor out = at::empty({s.batch, s.channels, x.size(2), s.out_h, s.out_w}, x.options());
@@ -195,7 +196,7 @@ void causal_dwconv3d_stream_out_cpu(const at::Tensor& x, const at::Tensor& weigh
                                     at::Tensor& position, at::Tensor& padded, at::Tensor& out,
                                     at::IntArrayRef stride, at::IntArrayRef padding, bool tf_same,
                                     c10::string_view activation) {
-  const Activation act = parse_activation(activation);
+  const Activation act = parse_activation(activation, kOp);
   const DwConv3dShape s =
       check_stream(x, weight, bias, buffer, position, padded, stride, padding, tf_same);
   const std::vector<int64_t> want{s.batch, s.channels, x.size(2), s.out_h, s.out_w};

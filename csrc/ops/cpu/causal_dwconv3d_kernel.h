@@ -1,9 +1,17 @@
-// What the pybind module needs from the causal depthwise Conv3D binding.
+// What the pybind module and the depthwise 2-D binding need from the causal
+// depthwise Conv3D binding.
 #pragma once
 
 #include <ATen/ATen.h>
 
+#include <string_view>
+
+#include "fastvfx/causal_dwconv3d.h"
+
 namespace fastvfx::ops {
+
+// The fused activation an op's `activation` string names; op prefixes the error.
+Activation parse_activation(std::string_view name, const char* op);
 
 // Elements of one padded history frame of the stream cache for a layer with
 // input size x_size (N, C, T, H, W) and this kernel / geometry / dtype.

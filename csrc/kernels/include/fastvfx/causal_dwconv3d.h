@@ -37,6 +37,12 @@ void same_padding(int64_t in, int64_t kernel, int64_t stride, int64_t* out, int6
 // PyTorch symmetric padding: out = floor((in + 2 pad - kernel) / stride) + 1.
 int64_t symmetric_output(int64_t in, int64_t kernel, int64_t stride, int64_t pad);
 
+// Whether causal_dwconv3d_forward runs this layer on the channel-lane engine
+// (see causal_dwconv3d_channels_last_forward; it transposes (N, C, T, H, W)
+// rows as it reads them): small or strided planes. It has no use for the
+// padded cache.
+bool causal_dwconv3d_uses_channel_lanes(const DwConv3dShape& shape);
+
 // Elements of one padded history frame in the optional stream cache (see
 // below), for this shape and element size (4 or 8).
 int64_t causal_dwconv3d_padded_numel(const DwConv3dShape& shape, int64_t elem_size);
@@ -53,6 +59,17 @@ void causal_dwconv3d_forward(const float* x, int64_t t, float* history, float* p
 void causal_dwconv3d_forward(const double* x, int64_t t, double* history, double* padded,
                              int64_t position, const double* weight, const double* bias, double* y,
                              const DwConv3dShape& shape, Activation act);
+
+// The full clip on channels-last data: x (N, T, H, W, C), y (N, T, OH, OW, C),
+// weight and bias as above. A vector of channels per accumulator, so every
+// lane is busy however small or strided the planes are (where the kernels
+// above, one plane at a time, leave lanes idle on short rows).
+void causal_dwconv3d_channels_last_forward(const float* x, int64_t t, const float* weight,
+                                           const float* bias, float* y, const DwConv3dShape& shape,
+                                           Activation act);
+void causal_dwconv3d_channels_last_forward(const double* x, int64_t t, const double* weight,
+                                           const double* bias, double* y, const DwConv3dShape& shape,
+                                           Activation act);
 
 // Gradients of the full-clip op without activation, given dy (N, C, T, OH, OW).
 // Each output pointer may be null when that gradient is not wanted; dweight is
