@@ -270,3 +270,21 @@ def test_model_trains_under_autocast_bf16():
     grads = [p.grad for p in model.parameters() if p.requires_grad]
     assert all(g is not None and g.dtype == torch.float32 and torch.isfinite(g).all() for g in grads)
     assert sum(g.abs().sum().item() for g in grads) > 0
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_opcheck_half(dtype):
+    """Schema, fake kernels and autograd registration hold for 16-bit inputs."""
+    tests = ("test_schema", "test_autograd_registration", "test_faketensor")
+    x5 = torch.randn(2, 3, 3, 5, 5).to(dtype).requires_grad_()
+    w5 = torch.randn(3, 1, 2, 3, 3).to(dtype).requires_grad_()
+    torch.library.opcheck(torch.ops.fastvfx.causal_dwconv3d.default,
+                          (x5, w5, None, [2, 2], [0, 0], True, "relu"), test_utils=tests)
+    x4 = torch.randn(2, 8, 5, 5).to(dtype).requires_grad_()
+    args = (x4, torch.randn(6, 8, 1, 1).to(dtype), torch.randn(2, 8).to(dtype), None, torch.randn(8, 2).to(dtype),
+            None, None, [1, 1], [0, 0], "avg")
+    torch.library.opcheck(torch.ops.fastvfx.temporal_focus_conv2d.default, args, test_utils=tests)
+    state = fastvfx.init_stream_state(2, 3, 2, 5, 5, dtype=dtype)
+    torch.library.opcheck(torch.ops.fastvfx.causal_dwconv3d_stream_.default,
+                          (x5.detach()[:, :, :1], w5.detach(), None, state.buffer, state.position, state.padded,
+                           [1, 1], [0, 0], True, "none"), test_utils=("test_schema", "test_faketensor"))
