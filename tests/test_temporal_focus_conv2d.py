@@ -374,7 +374,7 @@ def _good():
     "change, error",
     [
         (lambda x, a: (x[0], a), "expected x of shape"),
-        (lambda x, a: (x.half(), a), "float32 or float64"),
+        (lambda x, a: (x.int(), a), "float32, float64, bfloat16 or float16"),
         (lambda x, a: (x, {**a, "fc1_weight": torch.randn(4, 7, 1, 1)}), "fc1_weight must have shape"),
         (lambda x, a: (x, {**a, "fc1_weight": torch.randn(4, 8, 3, 3)}), "fc1_weight must have shape"),
         (lambda x, a: (x, {**a, "fc2_weight": torch.randn(8, 5)}), "fc2_weight must have shape"),

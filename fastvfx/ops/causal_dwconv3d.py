@@ -134,7 +134,8 @@ def init_stream_state(
     """
     buffer = torch.zeros(batch_size, channels, kernel_t - 1, height, width, dtype=dtype, device=device)
     padded = buffer.new_empty((0,))
-    if kernel_size is not None and kernel_t > 1:
+    # 16-bit streams run a float32 kernel on converted tiles and keep no padded cache.
+    if kernel_size is not None and kernel_t > 1 and buffer.dtype in (torch.float32, torch.float64):
         if kernel_size[0] != kernel_t:
             raise ValueError(f"init_stream_state: kernel_size {kernel_size} does not start with kernel_t={kernel_t}")
         stride_, pad, same = normalize_geometry(stride, padding)
@@ -278,7 +279,7 @@ def _output_shape(x, weight, stride, padding, tf_same):
 def _check_fake(x, weight, op="fastvfx.causal_dwconv3d"):
     torch._check(x.dim() == 5, lambda: f"{op}: expected x of shape (N, C, T, H, W), got {tuple(x.shape)}")
     torch._check(
-        x.dtype in (torch.float32, torch.float64), lambda: f"{op}: supports float32 and float64, got {x.dtype}"
+        x.dtype.is_floating_point, lambda: f"{op}: supports float32, float64, bfloat16 and float16, got {x.dtype}"
     )
     torch._check(
         weight.dim() == 5 and weight.shape[0] == x.shape[1] and weight.shape[1] == 1,

@@ -62,7 +62,7 @@ def temporal_focus_conv2d(
     """Fused TFC: returns ``(y, scale)``.
 
     Args:
-        x: ``(N, C_in, H, W)``, float32 or float64, contiguous or channels_last
+        x: ``(N, C_in, H, W)``, float32, float64, bfloat16 or float16, contiguous or channels_last
             (y keeps the layout; other strides are copied first).
         weight: ``(C_out, C_in, kH, kW)`` conv weight (any kernel size).
         fc1_weight: ``(C_hidden, C_in)`` or ``(C_hidden, C_in, 1, 1)``; with the
@@ -210,7 +210,8 @@ def _output_format(x: Tensor) -> torch.memory_format:
 def _check_conv_args(x, weight, bias, stride, padding, op) -> list[int]:
     torch._check(x.dim() == 4, lambda: f"{op}: expected x of shape (N, C_in, H, W), got a {x.dim()}-D tensor")
     torch._check(
-        x.dtype in (torch.float32, torch.float64), lambda: f"{op}: expected a float32 or float64 tensor, got {x.dtype}"
+        x.dtype.is_floating_point,
+        lambda: f"{op}: expected a float32, float64, bfloat16 or float16 tensor, got {x.dtype}",
     )
     torch._check(weight.dim() == 4, lambda: f"{op}: expected weight of shape (C_out, C_in, kH, kW)")
     torch._check(

@@ -7,6 +7,7 @@
 
 #include "causal_dwconv3d_kernel.h"
 #include "fastvfx/causal_dwconv3d.h"
+#include "fp32_tiles.h"
 
 namespace fastvfx::ops {
 
@@ -26,8 +27,8 @@ constexpr const char* kOp = "fastvfx.causal_dwconv3d";
 
 void check_input(const at::Tensor& x, const at::Tensor& weight, const std::optional<at::Tensor>& bias) {
   TORCH_CHECK(x.dim() == 5, kOp, ": expected x of shape (N, C, T, H, W), got ", x.sizes());
-  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble, kOp,
-              ": supports float32 and float64, got ", x.scalar_type());
+  TORCH_CHECK(at::isFloatingType(x.scalar_type()), kOp,
+              ": supports float32, float64, bfloat16 and float16, got ", x.scalar_type());
   TORCH_CHECK(weight.dim() == 5 && weight.size(0) == x.size(1) && weight.size(1) == 1 &&
                   weight.size(2) >= 1 && weight.size(3) >= 1 && weight.size(4) >= 1,
               kOp, ": weight must be (C, 1, kT, kH, kW) with C = ", x.size(1), " (depthwise), got ",
@@ -85,6 +86,63 @@ void dispatch_float(const at::Tensor& x, Fn&& fn) {
   }
 }
 
+// 16-bit tensors: whole (n, c) planes at a time through the float32 kernels
+// (fp32_tiles.h). A tile is a run of one sample's channels, run as a layer of
+// batch 1 with those channels; the history tile is converted and written back
+// with it. 16-bit streams keep no padded cache (check_stream).
+DwConv3dShape channel_tile(DwConv3dShape s, int64_t channels) {
+  s.batch = 1;
+  s.channels = channels;
+  return s;
+}
+
+void forward_16bit(const at::Tensor& x, at::Tensor* history, int64_t position, const at::Tensor& weight,
+                   const at::Tensor& bias, at::Tensor& y, const DwConv3dShape& s, Activation act) {
+  const int64_t t = x.size(2), planes = s.batch * s.channels, taps = s.kt * s.kh * s.kw;
+  const int64_t in_plane = t * s.in_h * s.in_w, out_plane = t * s.out_h * s.out_w;
+  const int64_t hist_plane = (s.kt - 1) * s.in_h * s.in_w;
+  const at::Tensor w32 = weight.to(at::kFloat);
+  const at::Tensor b32 = bias.defined() ? bias.to(at::kFloat) : at::Tensor();
+  for_each_fp32_tile(planes, s.channels, 4 * (in_plane + out_plane + hist_plane), [&](int64_t p0, int64_t cc) {
+    const int64_t c0 = p0 % s.channels;
+    const at::Tensor x32 = rows_of(x, planes, in_plane, p0, cc).to(at::kFloat);
+    at::Tensor h32 = history ? rows_of(*history, planes, hist_plane, p0, cc).to(at::kFloat) : at::Tensor();
+    at::Tensor y32 = at::empty({cc, out_plane}, x32.options());
+    causal_dwconv3d_forward(x32.const_data_ptr<float>(), t, history ? h32.mutable_data_ptr<float>() : nullptr,
+                            nullptr, position, w32.const_data_ptr<float>() + c0 * taps,
+                            b32.defined() ? b32.const_data_ptr<float>() + c0 : nullptr,
+                            y32.mutable_data_ptr<float>(), channel_tile(s, cc), act);
+    rows_of(y, planes, out_plane, p0, cc).copy_(y32);
+    if (history) rows_of(*history, planes, hist_plane, p0, cc).copy_(h32);
+  });
+}
+
+// Weight and bias gradients are summed over the batch in float32 from
+// per-sample parts, then rounded once.
+void backward_16bit(const at::Tensor& x, const at::Tensor& grad, const at::Tensor& weight, at::Tensor& dx,
+                    at::Tensor& dw, at::Tensor& db, const DwConv3dShape& s, std::array<bool, 3> mask) {
+  const int64_t t = x.size(2), planes = s.batch * s.channels, taps = s.kt * s.kh * s.kw;
+  const int64_t in_plane = t * s.in_h * s.in_w, out_plane = t * s.out_h * s.out_w;
+  const at::Tensor w32 = weight.to(at::kFloat);
+  const auto f32 = x.options().dtype(at::kFloat);
+  at::Tensor dw_parts = mask[1] ? at::zeros({s.batch, s.channels, taps}, f32) : at::Tensor();
+  at::Tensor db_parts = mask[2] ? at::zeros({s.batch, s.channels}, f32) : at::Tensor();
+  for_each_fp32_tile(planes, s.channels, 4 * (2 * in_plane + out_plane), [&](int64_t p0, int64_t cc) {
+    const int64_t c0 = p0 % s.channels;
+    const at::Tensor x32 = rows_of(x, planes, in_plane, p0, cc).to(at::kFloat);
+    const at::Tensor dy32 = rows_of(grad, planes, out_plane, p0, cc).to(at::kFloat);
+    at::Tensor dx32 = mask[0] ? at::empty({cc, in_plane}, f32) : at::Tensor();
+    causal_dwconv3d_backward(x32.const_data_ptr<float>(), dy32.const_data_ptr<float>(), t,
+                             w32.const_data_ptr<float>() + c0 * taps,
+                             mask[0] ? dx32.mutable_data_ptr<float>() : nullptr,
+                             mask[1] ? dw_parts.mutable_data_ptr<float>() + p0 * taps : nullptr,
+                             mask[2] ? db_parts.mutable_data_ptr<float>() + p0 : nullptr, channel_tile(s, cc));
+    if (mask[0]) rows_of(dx, planes, in_plane, p0, cc).copy_(dx32);
+  });
+  if (mask[1]) dw.copy_(dw_parts.sum(0).view(dw.sizes()));
+  if (mask[2]) db.copy_(db_parts.sum(0));
+}
+
 at::Tensor causal_dwconv3d_cpu(const at::Tensor& x_in, const at::Tensor& weight_in,
                                const std::optional<at::Tensor>& bias_in, at::IntArrayRef stride,
                                at::IntArrayRef padding, bool tf_same, c10::string_view activation) {
@@ -96,6 +154,10 @@ at::Tensor causal_dwconv3d_cpu(const at::Tensor& x_in, const at::Tensor& weight_
   const at::Tensor bias = bias_in ? bias_in->contiguous() : at::Tensor();
   at::Tensor y = at::empty({s.batch, s.channels, x.size(2), s.out_h, s.out_w}, x.options());
   if (y.numel() == 0) return y;
+  if (is_16bit(x.scalar_type())) {
+    forward_16bit(x, nullptr, 0, weight, bias, y, s, act);
+    return y;
+  }
   dispatch_float(x, [&](auto zero) {
     using T = decltype(zero);
     causal_dwconv3d_forward(x.const_data_ptr<T>(), x.size(2), nullptr, nullptr, 0, weight.const_data_ptr<T>(),
@@ -118,6 +180,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> causal_dwconv3d_backward_cpu(
   at::Tensor dw = mask[1] ? at::empty_like(weight) : at::empty({0}, x.options());
   at::Tensor db = mask[2] ? at::empty({s.channels}, x.options()) : at::empty({0}, x.options());
   if (mask[0] && dx.numel() == 0) return {dx, dw.zero_(), db.zero_()};
+  if (is_16bit(x.scalar_type())) {
+    backward_16bit(x, grad, weight, dx, dw, db, s, mask);
+    return {dx, dw, db};
+  }
   dispatch_float(x, [&](auto zero) {
     using T = decltype(zero);
     causal_dwconv3d_backward(x.const_data_ptr<T>(), grad.const_data_ptr<T>(), x.size(2),
@@ -149,6 +215,8 @@ DwConv3dShape check_stream(const at::Tensor& x, const at::Tensor& weight,
                   position.device().is_cpu(),
               kOp, ": position must be a one-element int64 CPU tensor");
   TORCH_CHECK(position.item<int64_t>() >= 0, kOp, ": position must be >= 0");
+  TORCH_CHECK(padded.numel() == 0 || !is_16bit(x.scalar_type()), kOp,
+              ": a 16-bit stream keeps no padded cache; pass an empty tensor (init_state does)");
   if (padded.numel() != 0) {
     const int64_t want_padded = s.batch * s.channels * (s.kt - 1) *
                                 causal_dwconv3d_padded_numel(s, static_cast<int64_t>(x.element_size()));
@@ -167,6 +235,11 @@ void stream_step(const at::Tensor& x_in, const at::Tensor& weight_in,
   const at::Tensor x = x_in.contiguous(), weight = weight_in.contiguous();
   const at::Tensor bias = bias_in ? bias_in->contiguous() : at::Tensor();
   const int64_t pos = position.item<int64_t>();
+  if (is_16bit(x.scalar_type())) {
+    forward_16bit(x, s.kt > 1 ? &buffer : nullptr, pos, weight, bias, out, s, act);
+    position.fill_(pos + x.size(2));
+    return;
+  }
   dispatch_float(x, [&](auto zero) {
     using T = decltype(zero);
     causal_dwconv3d_forward(x.const_data_ptr<T>(), x.size(2),
@@ -213,6 +286,7 @@ int64_t causal_dwconv3d_padded_numel_for(at::IntArrayRef x_size, at::IntArrayRef
                                          at::IntArrayRef stride, at::IntArrayRef padding,
                                          bool tf_same, at::ScalarType dtype) {
   TORCH_CHECK(x_size.size() == 5 && kernel.size() == 3, kOp, ": expected a 5-D size and a 3-D kernel");
+  if (is_16bit(dtype)) return 0;
   const at::Tensor x = at::empty(x_size, at::TensorOptions().dtype(dtype).device(at::kMeta));
   const at::Tensor w = at::empty({x_size[1], 1, kernel[0], kernel[1], kernel[2]}, x.options());
   return causal_dwconv3d_padded_numel(make_shape(x, w, stride, padding, tf_same),

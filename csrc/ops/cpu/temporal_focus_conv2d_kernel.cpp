@@ -9,6 +9,10 @@
 //     folded weight. Measured on (8, 64, 56, 56) with a 3x3 kernel, per-sample
 //     convs took 8.6 ms against 11.0 ms for one grouped conv over
 //     (1, N*C, H, W) with groups = N (channels_last: 8.6 against 13.3 ms).
+// 16-bit x (bfloat16, float16): the pool and the gate run in float32 (the
+// pool a sample at a time, fp32_tiles.h); the scale is folded into the
+// weights in float32 and rounded once, and ATen's 16-bit GEMMs and convs
+// (float32 accumulation) do the rest.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/ThreadLocalState.h>
@@ -18,6 +22,7 @@
 #include <string_view>
 
 #include "fastvfx/tfc.h"
+#include "fp32_tiles.h"
 
 namespace fastvfx::ops {
 namespace {
@@ -41,8 +46,8 @@ std::array<int64_t, 2> check_conv_args(const at::Tensor& x, const at::Tensor& we
                                        at::IntArrayRef padding, const char* op) {
   TORCH_CHECK(x.dim() == 4, op, ": expected x of shape (N, C_in, H, W), got a ", x.dim(),
               "-D tensor of shape ", x.sizes());
-  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble, op,
-              ": expected a float32 or float64 tensor, got ", x.scalar_type());
+  TORCH_CHECK(at::isFloatingType(x.scalar_type()), op,
+              ": expected a float32, float64, bfloat16 or float16 tensor, got ", x.scalar_type());
   const int64_t cin = x.size(1);
   TORCH_CHECK(weight.dim() == 4, op, ": expected weight of shape (C_out, C_in, kH, kW), got a ",
               weight.dim(), "-D tensor of shape ", weight.sizes());
@@ -101,12 +106,25 @@ std::optional<at::Tensor> detached(const std::optional<at::Tensor>& t) {
   return t ? std::optional<at::Tensor>(t->detach()) : std::nullopt;
 }
 
-// (N, C) mean or max of x over H*W: one pass, read in x's own layout.
+// (N, C) mean or max of x over H*W: one pass, read in x's own layout; float32
+// for a 16-bit x, converted a sample at a time.
 at::Tensor global_pool(const at::Tensor& x, PoolKind kind) {
   const bool nhwc = is_channels_last(x);
   const at::Tensor src = nhwc || x.is_contiguous() ? x : x.contiguous();
-  at::Tensor out = at::empty({x.size(0), x.size(1)}, x.options());
-  const PoolShape shape{x.size(0), x.size(1), x.size(2) * x.size(3), nhwc};
+  const int64_t n = x.size(0), c = x.size(1), hw = x.size(2) * x.size(3);
+  if (is_16bit(x.scalar_type())) {
+    // A sample as (C, HW) rows (NCHW) or (HW, C) rows (channels_last): its memory in order.
+    const at::Tensor samples = nhwc ? src.permute({0, 2, 3, 1}).reshape({n, c * hw}) : src.reshape({n, c * hw});
+    at::Tensor out = at::empty({n, c}, x.options().dtype(at::kFloat));
+    for_each_fp32_tile(n, n, 4 * c * hw, [&](int64_t i0, int64_t count) {
+      const at::Tensor x32 = samples.narrow(0, i0, count).to(at::kFloat);
+      global_pool2d(x32.const_data_ptr<float>(), out.mutable_data_ptr<float>() + i0 * c,
+                    PoolShape{count, c, hw, nhwc}, kind);
+    });
+    return out;
+  }
+  at::Tensor out = at::empty({n, c}, x.options());
+  const PoolShape shape{n, c, hw, nhwc};
   if (x.scalar_type() == at::kFloat) {
     global_pool2d(src.const_data_ptr<float>(), out.mutable_data_ptr<float>(), shape, kind);
   } else {
@@ -125,7 +143,7 @@ at::Tensor pointwise_folded(const at::Tensor& x, const at::Tensor& scale, const 
                             const std::optional<at::Tensor>& bias, bool nhwc) {
   const int64_t n = x.size(0), cin = x.size(1), cout = w.size(0), hw = x.size(2) * x.size(3);
   if (nhwc) {
-    const at::Tensor w_t = w.t().unsqueeze(0) * scale.unsqueeze(2);  // (N, C_in, C_out)
+    const at::Tensor w_t = (w.t().unsqueeze(0) * scale.unsqueeze(2)).to(x.scalar_type());  // (N, C_in, C_out)
     const at::Tensor x_rows = x.permute({0, 2, 3, 1}).reshape({n, hw, cin});
     at::Tensor out = at::empty({n, x.size(2), x.size(3), cout}, x.options());
     at::Tensor y = out.view({n, hw, cout});
@@ -136,7 +154,7 @@ at::Tensor pointwise_folded(const at::Tensor& x, const at::Tensor& scale, const 
     }
     return out.permute({0, 3, 1, 2});
   }
-  const at::Tensor w_n = w.unsqueeze(0) * scale.unsqueeze(1);  // (N, C_out, C_in)
+  const at::Tensor w_n = (w.unsqueeze(0) * scale.unsqueeze(1)).to(x.scalar_type());  // (N, C_out, C_in)
   at::Tensor out = at::empty({n, cout, x.size(2), x.size(3)}, x.options());
   at::Tensor y = out.view({n, cout, hw});
   if (bias) {
@@ -218,7 +236,8 @@ at::Tensor scaled_conv(const at::Tensor& x, const at::Tensor& scale, const at::T
     if (cout <= x.size(2) * x.size(3)) return pointwise_folded(src, scale, w, bias, nhwc);
     return pointwise_packed(src, scale, w, bias, nhwc);
   }
-  const at::Tensor w_n = weight.unsqueeze(0) * scale.view({n, 1, cin, 1, 1});  // (N, C_out, C_in, kH, kW)
+  const at::Tensor w_n =
+      (weight.unsqueeze(0) * scale.view({n, 1, cin, 1, 1})).to(x.scalar_type());  // (N, C_out, C_in, kH, kW)
   if (n == 1) return at::conv2d(x, w_n[0], bias, stride, padding).contiguous(format);
   at::Tensor out = at::empty({n, cout, out_size[0], out_size[1]}, x.options().memory_format(format));
   for (int64_t i = 0; i < n; ++i) {
@@ -258,12 +277,15 @@ std::tuple<at::Tensor, at::Tensor> temporal_focus_conv2d_cpu(
     if (bias && n > 0) y.add_(bias->view({1, cout, 1, 1}));
     return {y, at::empty({n, cin}, x.options())};
   }
+  // The gate in float32 for a 16-bit x (its weights are tiny).
+  const at::ScalarType gate_type = is_16bit(x.scalar_type()) ? at::kFloat : x.scalar_type();
+  const auto gate = [gate_type](const at::Tensor& t) { return t.to(gate_type); };
   const at::Tensor pooled = global_pool(x, kind);
-  at::Tensor hid = fc1_bias ? at::addmm(*fc1_bias, pooled, w1.t()) : at::mm(pooled, w1.t());
+  at::Tensor hid = fc1_bias ? at::addmm(gate(fc1_bias->detach()), pooled, gate(w1).t()) : at::mm(pooled, gate(w1).t());
   hid.relu_();
-  at::Tensor scale = fc2_bias ? at::addmm(*fc2_bias, hid, w2.t()) : at::mm(hid, w2.t());
+  at::Tensor scale = fc2_bias ? at::addmm(gate(fc2_bias->detach()), hid, gate(w2).t()) : at::mm(hid, gate(w2).t());
   scale.sigmoid_();
-  return {scaled_conv(x, scale, weight, bias, stride, padding, out_size), scale};
+  return {scaled_conv(x, scale, weight, bias, stride, padding, out_size), scale.to(x.scalar_type())};
 }
 
 at::Tensor channel_scaled_conv2d_cpu(const at::Tensor& x_in, const at::Tensor& scale_in,
