@@ -236,7 +236,7 @@ def test_converted_movinet_streams():
     model = _randomize_norms(movinet_a0(5)).eval()
     converted = fastvfx.convert(model)
     x = torch.randn(1, 3, 3, 48, 48)
-    states = converted.init_states()
+    states = converted.init_states(1, 48, 48)
     with torch.no_grad():
         for t in range(3):
             logits, states = converted.step(x[:, :, t:t + 1], states)

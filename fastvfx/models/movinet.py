@@ -23,11 +23,14 @@ sigmoid SE gate; ``"2plus1d"`` (the released stream models) splits it into a
 and activation, uses hard-swish and a hard-sigmoid gate, and feeds the SE
 both the per-frame and the cumulative pooled features (TF's "2plus3d" SE).
 
-Streaming: ``states = model.init_states()``, then ``logits, states =
-model.step(frames, states)`` for chunks of any length; the logits after the
-last chunk equal ``model(clip)``. The states are the last kT-1 input frames of
-every causal conv, the running sum and frame count of every SE pooling and of
-the head's pooling.
+Streaming: ``states = model.init_states(batch_size, height, width)``, then
+``logits, states = model.step(frames, states)`` for chunks of any length; the
+logits after the last chunk equal ``model(clip)``. The states are a pytree of
+tensors only (dicts, lists and tuples of tensors), so that an exported step
+can take and return them as graph inputs and outputs: the last kT-1 input
+frames of every causal conv (the fastvfx backend's ring buffer,
+``StreamState``), the running sum of every SE pooling and of the head's
+pooling, and one frame count (int64) that all the poolings share.
 
 Deviations from the official models: no pretrained weights (random init),
 no stochastic depth, and the 2048-wide hidden layer of the head uses the same
@@ -52,7 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..ops.causal_dwconv3d import causal_dwconv3d, causal_dwconv3d_step, init_stream_state
+from ..ops.causal_dwconv3d import StreamState, causal_dwconv3d, causal_dwconv3d_step, init_stream_state
 from ..ops.temporal_focus_conv2d import channel_scaled_conv2d
 from ._common import (
     activate, activation_name, apply_activation_, folded_conv_bn, split_activation, swap_to_fastvfx, tf_same_pad,
@@ -113,6 +116,8 @@ class CausalDWConvBNAct(nn.Module):
         self.bn = nn.BatchNorm3d(channels, eps=1e-3)
         self.act = activation()
 
+    state_type = Tensor  # a stream state: the last kT-1 input frames
+
     def _conv(self, x: Tensor) -> Tensor:
         return self.act(self.bn(self.conv(tf_same_pad(x, self.kernel[1:], (self.stride, self.stride)))))
 
@@ -121,16 +126,17 @@ class CausalDWConvBNAct(nn.Module):
         front = kt - 1 if self.causal else (kt - 1) // 2
         return self._conv(F.pad(x, (0, 0, 0, 0, front, kt - 1 - front)))
 
+    def init_state(self, batch_size: int, height: int, width: int, dtype: torch.dtype,
+                   device: Optional[torch.device]) -> Tensor:
+        """Zeros for the last kT-1 input frames (kT > 1): the start of a video."""
+        return torch.zeros(batch_size, self.conv.in_channels, self.kernel[0] - 1, height, width, dtype=dtype,
+                           device=device)
+
     def step(self, x: Tensor, state: Optional[Tensor]):
-        """Next frames of a stream; ``state`` is the last kT-1 input frames (None: zeros)."""
+        """Next frames of a stream; ``state`` is the last kT-1 input frames (None when kT = 1)."""
         kt = self.kernel[0]
         if kt == 1:
             return self._conv(x), None
-        if state is None:
-            state = x.new_zeros(x.size(0), x.size(1), kt - 1, x.size(3), x.size(4))
-        elif state.shape[:2] != x.shape[:2] or state.shape[3:] != x.shape[3:]:
-            raise ValueError(f"MoViNet step: a stream state of shape {tuple(state.shape)} does not fit frames "
-                             f"of shape {tuple(x.shape)}")
         joined = torch.cat((state, x), dim=2)
         return self._conv(joined), joined[:, :, -(kt - 1):].clone()
 
@@ -149,36 +155,40 @@ class CausalSqueezeExcitation(nn.Module):
         self.fc2 = nn.Conv3d(squeeze, channels, 1)
         self.gate = gate()
 
-    def pooled(self, x: Tensor, state: Optional[tuple[Tensor, int]]):
-        """(pooled features (N, C or 2C, t, 1, 1), new state (running sum, frames))."""
+    def pooled(self, x: Tensor, total: Optional[Tensor] = None, counts: Optional[Tensor] = None):
+        """(pooled features (N, C or 2C, t, 1, 1), new running sum). Causal:
+        ``total`` (N, C, 1, 1, 1) sums the frames before ``x`` (None: none),
+        ``counts`` (t,) numbers the frames of ``x`` in the stream (None: 1..t)."""
         frame_means = x.mean((3, 4), keepdim=True)
         if not self.causal:
             pooled = frame_means.mean(2, keepdim=True).expand_as(frame_means)
-            new_state = None
+            new_total = None
         else:
-            total, count = state if state is not None else (0, 0)
-            sums = torch.cumsum(frame_means, dim=2) + total
-            counts = torch.arange(count + 1, count + x.size(2) + 1, dtype=x.dtype, device=x.device)
+            sums = torch.cumsum(frame_means, dim=2)
+            if total is not None:
+                sums = sums + total
+            if counts is None:
+                counts = torch.arange(1, x.size(2) + 1, device=x.device)
             pooled = sums / counts.view(1, 1, -1, 1, 1)
-            new_state = (sums[:, :, -1:], count + x.size(2))
+            new_total = sums[:, :, -1:]
         if self.both_pools:
             pooled = torch.cat((pooled, frame_means), dim=1)
-        return pooled, new_state
+        return pooled, new_total
 
     def excite(self, pooled: Tensor) -> Tensor:
         return self.gate(self.fc2(self.act(self.fc1(pooled))))
 
-    def scale(self, x: Tensor, state=None):
-        """The gate (N, C, t, 1, 1) and the new pooling state."""
-        pooled, new_state = self.pooled(x, state)
-        return self.excite(pooled), new_state
+    def scale(self, x: Tensor, total: Optional[Tensor] = None, counts: Optional[Tensor] = None):
+        """The gate (N, C, t, 1, 1) and the new running sum."""
+        pooled, new_total = self.pooled(x, total, counts)
+        return self.excite(pooled), new_total
 
     def forward(self, x: Tensor) -> Tensor:
         return x * self.scale(x)[0]
 
-    def step(self, x: Tensor, state):
-        scale, state = self.scale(x, state)
-        return x * scale, state
+    def step(self, x: Tensor, total: Tensor, counts: Tensor):
+        scale, total = self.scale(x, total, counts)
+        return x * scale, total
 
 
 class ShortcutProjection(nn.Module):
@@ -230,15 +240,39 @@ class MoViNetBlock(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self._residual(x) + self.project(self.se(self.deep(self.expand(x))))
 
-    def step(self, x: Tensor, state):
-        unit_states, se_state = state if state is not None else ([None] * len(self.deep), None)
+    def state_sizes(self, height: int, width: int) -> list[tuple[int, int]]:
+        """Input (height, width) of each causal unit with kT > 1, for block
+        inputs of this size."""
+        sizes = []
+        for unit in self.deep:
+            if unit.kernel[0] > 1:
+                sizes.append((height, width))
+            height, width = -(-height // unit.stride), -(-width // unit.stride)
+        return sizes
+
+    def init_state(self, batch_size: int, height: int, width: int, dtype: torch.dtype,
+                   device: Optional[torch.device]) -> tuple[list, Tensor]:
+        """(states of the causal units with kT > 1, SE running sum) for input
+        frames of this size: the start of a video."""
+        causal = [unit for unit in self.deep if unit.kernel[0] > 1]
+        unit_states = [unit.init_state(batch_size, h, w, dtype, device)
+                       for unit, (h, w) in zip(causal, self.state_sizes(height, width))]
+        channels = self.se.fc2.out_channels
+        return unit_states, torch.zeros(batch_size, channels, 1, 1, 1, dtype=dtype, device=device)
+
+    def step(self, x: Tensor, state: tuple[list, Tensor], counts: Tensor):
+        """Next frames ``x``, whose positions in the stream are ``counts`` (t,)."""
+        unit_states, se_total = state
         y = self.expand(x)
         new_unit_states = []
-        for unit, unit_state in zip(self.deep, unit_states):
-            y, unit_state = unit.step(y, unit_state)
-            new_unit_states.append(unit_state)
-        y, se_state = self.se.step(y, se_state)
-        return self._residual(x) + self.project(y), (new_unit_states, se_state)
+        for unit in self.deep:
+            if unit.kernel[0] > 1:
+                y, unit_state = unit.step(y, unit_states[len(new_unit_states)])
+                new_unit_states.append(unit_state)
+            else:
+                y = unit(y)
+        y, se_total = self.se.step(y, se_total, counts)
+        return self._residual(x) + self.project(y), (new_unit_states, se_total)
 
 
 class MoViNet(nn.Module):
@@ -285,36 +319,66 @@ class MoViNet(nn.Module):
         """Logits of pooled head features (N, 480, 1, 1, 1)."""
         return self.classifier(pooled).flatten(1)
 
-    def init_states(self) -> dict:
-        """Stream states for a new video (filled at the first step, which fixes
-        the batch size and frame size of the stream)."""
+    def init_states(self, batch_size: int = 1, height: int = 172, width: int = 172,
+                    dtype: Optional[torch.dtype] = None, device: Optional[torch.device] = None) -> dict:
+        """Stream states for a new video of frames ``(batch_size, 3, t, height, width)``:
+        ``{"frames": count (int64), "blocks": [per block: ([conv states], SE sum)],
+        "pool": head sum}``, tensors only."""
         if not self.stream:
             raise RuntimeError("MoViNet: init_states / step need the stream (causal) model, built with stream=True")
-        return {"backend": self.backend, "frames": None, "blocks": [None] * len(self.blocks), "pool": None}
+        dtype = dtype or self.head.conv.weight.dtype
+        device = device or self.head.conv.weight.device
+        h, w = -(-height // self.stem.stride), -(-width // self.stem.stride)
+        blocks = []
+        for block in self.blocks:
+            blocks.append(block.init_state(batch_size, h, w, dtype, device))
+            stride = block.deep[0].stride
+            h, w = -(-h // stride), -(-w // stride)
+        pool = torch.zeros(batch_size, HEAD_CHANNELS, 1, 1, 1, dtype=dtype, device=device)
+        return {"frames": torch.zeros((), dtype=torch.int64, device=device), "blocks": blocks, "pool": pool}
+
+    def _check_states(self, frames: Tensor, states) -> None:
+        """Raise before any state is touched when ``states`` do not come from
+        this model's ``init_states`` (structure, backend) or do not fit ``frames``."""
+        blocks = states.get("blocks") if isinstance(states, dict) else None
+        if not isinstance(blocks, (list, tuple)) or len(blocks) != len(self.blocks) or \
+                not isinstance(states.get("pool"), Tensor) or not isinstance(states.get("frames"), Tensor):
+            raise ValueError("MoViNet step: states do not belong to this model (use model.init_states())")
+        state_type = self.blocks[1].deep[-1].state_type
+        for block, state in zip(self.blocks, blocks):
+            causal = [unit for unit in block.deep if unit.kernel[0] > 1]
+            if not isinstance(state, (list, tuple)) or len(state) != 2 or len(state[0]) != len(causal) or \
+                    not all(isinstance(s, state_type) for s in state[0]):
+                raise ValueError("MoViNet step: states do not belong to this model (use model.init_states())")
+        # The second block holds the first conv state (the first has kT = 1).
+        h, w = frames.shape[-2:]
+        for stride in (self.stem.stride, self.blocks[0].deep[0].stride):
+            h, w = -(-h // stride), -(-w // stride)
+        first = blocks[1][0][0]
+        got = tuple((first if isinstance(first, Tensor) else first.buffer).shape[-2:])
+        pool = states["pool"]
+        if pool.shape[0] != frames.size(0) or pool.dtype != frames.dtype or \
+                got != self.blocks[1].state_sizes(h, w)[0]:
+            raise ValueError(f"MoViNet step: the states do not fit frames of shape {tuple(frames.shape)} "
+                             f"({frames.dtype}); use init_states() with this batch, frame size and dtype")
 
     @torch.no_grad()
     def step(self, frames: Tensor, states: dict) -> tuple[Tensor, dict]:
         """Logits after the next frames ``(N, 3, t, H, W)`` of a stream (t >= 1);
         returns ``(logits (N, num_classes), states)``."""
         self._check(frames, "step")
-        if not isinstance(states, dict) or states.get("backend") != self.backend or \
-                len(states.get("blocks", ())) != len(self.blocks):
-            raise ValueError("MoViNet step: states do not belong to this model (use model.init_states())")
-        geometry = (frames.size(0), *frames.shape[3:], frames.dtype)
-        if states["frames"] is not None and states["frames"] != geometry:
-            raise ValueError(f"MoViNet step: the stream started with (batch, height, width, dtype) "
-                             f"{states['frames']}, got {geometry}")
+        self._check_states(frames, states)
+        count = states["frames"]
+        counts = count + torch.arange(1, frames.size(2) + 1, device=count.device)
         y = self.stem(frames)
         new_blocks = []
         for block, block_state in zip(self.blocks, states["blocks"]):
-            y, block_state = block.step(y, block_state)
+            y, block_state = block.step(y, block_state, counts)
             new_blocks.append(block_state)
         y = self.head(y)
-        total, count = states["pool"] if states["pool"] is not None else (0, 0)
-        total = y.sum((2, 3, 4), keepdim=True) / (y.size(3) * y.size(4)) + total
-        count += y.size(2)
-        logits = self.classify(total / count)
-        return logits, {"backend": self.backend, "frames": geometry, "blocks": new_blocks, "pool": (total, count)}
+        total = y.sum((2, 3, 4), keepdim=True) / (y.size(3) * y.size(4)) + states["pool"]
+        logits = self.classify(total / counts[-1])
+        return logits, {"frames": counts[-1], "blocks": new_blocks, "pool": total}
 
 
 # ---------------------------------------------------------------------------
@@ -361,13 +425,17 @@ class FastCausalDWConvBNAct(CausalDWConvBNAct):
         fused, after = split_activation(activation_name(self.act))
         return activate(causal_dwconv3d(x, weight, bias, self.stride, "same", fused), after)
 
+    state_type = StreamState
+
+    def init_state(self, batch_size: int, height: int, width: int, dtype: torch.dtype,
+                   device: Optional[torch.device]) -> StreamState:
+        return init_stream_state(batch_size, self.conv.in_channels, self.kernel[0], height, width, dtype, device,
+                                 kernel_size=self.kernel, stride=self.stride, padding="same")
+
     def step(self, x: Tensor, state):
         kt = self.kernel[0]
         if kt == 1:
             return self.forward(x), None
-        if state is None:
-            state = init_stream_state(x.size(0), x.size(1), kt, x.size(3), x.size(4), x.dtype, x.device,
-                                      kernel_size=self.kernel, stride=self.stride, padding="same")
         if self.bn.training:
             y = causal_dwconv3d_step(x, self.conv.weight, None, state, self.stride, "same")
             return self.act(self.bn(y)), state
@@ -401,22 +469,26 @@ class FastMoViNetBlock(MoViNetBlock):
             return self._residual(x) + self.project(self.se(y))
         return self._residual(x) + self._gated_project(y, self.se.scale(y)[0])
 
-    def step(self, x: Tensor, state):
+    def step(self, x: Tensor, state, counts: Tensor):
         modules = self._modules
         if modules["project"].bn.training or x.size(2) != 1:
-            return super().step(x, state)
+            return super().step(x, state, counts)
         # One frame in eval mode, the per-frame hot path of a stream: submodules
         # are called through forward() (no hooks) and the SE gate is a vector.
-        unit_states, se_state = state if state is not None else ([None] * len(modules["deep"]), None)
+        # The causal dwconv steps update their states in place.
+        unit_states, se_total = state
         y = modules["expand"].forward(x)
-        new_unit_states = []
-        for unit, unit_state in zip(modules["deep"], unit_states):
-            y, unit_state = unit.step(y, unit_state)
-            new_unit_states.append(unit_state)
-        scale, se_state = modules["se"].frame_gate(y, se_state)
+        i = 0
+        for unit in modules["deep"]:
+            if unit.kernel[0] > 1:
+                y = unit.step(y, unit_states[i])[0]
+                i += 1
+            else:
+                y = unit.forward(y)
+        scale, se_total = modules["se"].frame_gate(y, se_total, counts)
         out = self._gated_project(y, scale)
         shortcut = modules.get("shortcut")
-        return out.add_(x if shortcut is None else shortcut.forward(x)), (new_unit_states, se_state)
+        return out.add_(x if shortcut is None else shortcut.forward(x)), (unit_states, se_total)
 
 
 def _linear(conv: nn.Conv3d, x: Tensor) -> Tensor:
@@ -428,32 +500,19 @@ def _linear(conv: nn.Conv3d, x: Tensor) -> Tensor:
 
 
 class FastCausalSqueezeExcitation(CausalSqueezeExcitation):
-    def frame_gate(self, x: Tensor, state) -> tuple[Tensor, tuple[Tensor, int]]:
-        """Eval mode, one causal frame: the gate as an (N, C) matrix, and the new state."""
+    def frame_gate(self, x: Tensor, total: Tensor, counts: Tensor) -> tuple[Tensor, Tensor]:
+        """Eval mode, one causal frame: the gate as an (N, C) matrix, and the new running sum."""
         n, c = x.shape[:2]
         frame_means = x.mean((3, 4), keepdim=True)
-        total, count = state if state is not None else (0, 0)
         total = frame_means + total
-        pooled = (total / (count + 1)).view(n, c)
+        pooled = (total / counts).view(n, c)
         if self.both_pools:
             pooled = torch.cat((pooled, frame_means.view(n, c)), dim=1)
         modules = self._modules
         hidden = apply_activation_(_linear(modules["fc1"], pooled), activation_name(modules["act"]))
         logits = _linear(modules["fc2"], hidden)
         gate = torch.sigmoid_(logits) if type(modules["gate"]) is nn.Sigmoid else F.hardsigmoid(logits, inplace=True)
-        return gate, (total, count + 1)
-
-    def pooled(self, x: Tensor, state):
-        if not self.causal or x.size(2) != 1:
-            return super().pooled(x, state)
-        # One frame: the running sum plus this frame's mean, no cumsum.
-        frame_means = x.mean((3, 4), keepdim=True)
-        total, count = state if state is not None else (0, 0)
-        total = frame_means + total
-        pooled = total / (count + 1)
-        if self.both_pools:
-            pooled = torch.cat((pooled, frame_means), dim=1)
-        return pooled, (total, count + 1)
+        return gate, total
 
     def excite(self, pooled: Tensor) -> Tensor:
         n, c, t = pooled.shape[:3]
