@@ -40,17 +40,18 @@ import dataclasses
 import torch
 from torch import Tensor, nn
 
-from .models.mobilenet_v2_tsm import FASTVFX_CLASSES as _TSM_CLASSES
-from .models.movinet import FASTVFX_CLASSES as _MOVINET_CLASSES
-from .models.squeezetime import FASTVFX_CLASSES as _SQUEEZETIME_CLASSES
+from .models.mobilenet_v2_tsm import MobileNetV2TSM
+from .models.movinet import MoViNet
+from .models.squeezetime import SqueezeTime
 from .models.squeezetime import FastChannelTimeConv, FastSpatialConv
-from .models._common import ACTIVATION_NAMES, activate, fold_bn, split_activation, swap_class
+from .nn._activation import ACTIVATION_NAMES, activate, split_activation
+from .nn._batchnorm import fold_bn
 from .nn.temporal_focus_conv2d import TemporalFocusConv2d
 from .nn.temporal_shift import TemporalShift, _is_plain_conv1x1
 from .ops.causal_dwconv3d import StreamState, causal_dwconv3d, causal_dwconv3d_step
 from .ops.temporal_focus_conv2d import TemporalFocusConv2dReference
 
-_MODEL_CLASSES = {**_MOVINET_CLASSES, **_TSM_CLASSES, **_SQUEEZETIME_CLASSES}
+_MODELS = (MoViNet, MobileNetV2TSM, SqueezeTime)
 
 
 @dataclasses.dataclass
@@ -101,6 +102,8 @@ def convert(model: nn.Module, inplace: bool = False, verbose: bool = False) -> n
 def _convert_module(module: nn.Module, path: str, summary: ConversionSummary) -> nn.Module:
     """Convert ``module`` itself (returning its replacement), then its children."""
     replacement = _replace(module, path, summary)
+    if type(replacement) in _MODELS:  # built for its backend as a whole
+        return replacement
     for name, child in list(replacement.named_children()):
         new_child = _convert_module(child, f"{path}.{name}" if path else name, summary)
         if new_child is not child:
@@ -110,13 +113,10 @@ def _convert_module(module: nn.Module, path: str, summary: ConversionSummary) ->
 
 def _replace(module: nn.Module, path: str, summary: ConversionSummary) -> nn.Module:
     before = type(module).__name__
-    fast_class = _MODEL_CLASSES.get(type(module))
-    if fast_class is not None:
-        swap_class(module, fast_class)
-        if hasattr(module, "backend"):
-            module.backend = "fastvfx"
-        summary.replaced.append((path, before, fast_class.__name__))
-        return module
+    if type(module) in _MODELS and module.backend != "fastvfx":
+        new = _rebuild(module, "fastvfx")
+        summary.replaced.append((path, before, f"{before} (fastvfx backend)"))
+        return new
     if _is_tsm_shift(module):
         mode = getattr(module, "mode", "bidirectional")
         new = TemporalShift(module.net, module.n_segment, module.fold_div, mode=mode)
@@ -144,6 +144,16 @@ def _replace(module: nn.Module, path: str, summary: ConversionSummary) -> nn.Mod
         summary.replaced.append((path, before, "fastvfx.causal_dwconv3d (stream buffer kept)"))
         return module
     return module
+
+
+def _rebuild(model: nn.Module, backend: str) -> nn.Module:
+    """A ``fastvfx.models`` model built again with ``backend``, with the same
+    weights, dtype, device and mode (the backends share the state dict)."""
+    new = type(model)(**model.config, backend=backend)
+    tensor = next(model.parameters())
+    new.to(dtype=tensor.dtype, device=tensor.device)
+    new.load_state_dict(model.state_dict())
+    return new.train(model.training)
 
 
 def _subclass_swap(module: nn.Module, behaviour: type) -> None:
