@@ -2,8 +2,10 @@
 
 Recognised patterns (everything else is left alone):
 
-- The torch-backend modules of ``fastvfx.models`` become their fastvfx forms
-  (the same object with another class: state dict and attributes unchanged).
+- A torch-backend model of ``fastvfx.models`` is built again with
+  ``backend="fastvfx"`` (its blocks made of ``fastvfx.nn`` modules) and given
+  the same weights, dtype, device and mode: a new object, even with
+  ``inplace=True`` when it is the root (the backends share the state dict).
 - TSM-style temporal shift wrappers, recognised by their attributes ``net``,
   ``n_segment`` and ``fold_div`` (TSM's ``TemporalShift``), become
   ``fastvfx.nn.TemporalShift`` around the same ``net``; when ``net`` is a
@@ -25,7 +27,8 @@ Recognised patterns (everything else is left alone):
   ``pos_embed``), whose forward is ``temporal_conv(param * x) +
   spatial_conv(x, param)``: eval mode runs the fused TFC and the IOI branch on
   the same gate, BatchNorms folded; training mode the conv of the re-weighted
-  input. SqueezeTime's TFC chain alone (``fastvfx.ops`` reference module with
+  input. They become the fastvfx backend's ``ChannelTimeConv`` (same names,
+  same state dict). SqueezeTime's TFC chain alone (``fastvfx.ops`` reference module with
   the same names, returning ``(y, param)``) becomes ``fastvfx.nn.TemporalFocusConv2d``.
 
 ``convert`` returns the converted model (a deep copy unless ``inplace``) and
@@ -42,8 +45,7 @@ from torch import Tensor, nn
 
 from .models.mobilenet_v2_tsm import MobileNetV2TSM
 from .models.movinet import MoViNet
-from .models.squeezetime import SqueezeTime
-from .models.squeezetime import FastChannelTimeConv, FastSpatialConv
+from .models.squeezetime import ChannelTimeConv, SqueezeTime
 from .nn._activation import ACTIVATION_NAMES, activate, split_activation
 from .nn._batchnorm import fold_bn
 from .nn.temporal_focus_conv2d import TemporalFocusConv2d
@@ -134,10 +136,14 @@ def _replace(module: nn.Module, path: str, summary: ConversionSummary) -> nn.Mod
         summary.replaced.append((path, before, "fastvfx.nn.TemporalFocusConv2d"))
         return new
     if _is_ctl(module):
-        _subclass_swap(module.spatial_conv, FastSpatialConv)
-        _subclass_swap(module, FastChannelTimeConv)
+        temporal = module.temporal_conv
+        new = ChannelTimeConv(temporal.in_channels, temporal.out_channels, module.spatial_conv.pos_embed.size(-1),
+                              fused=True, temporal_bias=temporal.bias is not None)
+        new.to(temporal.weight)
+        new.load_state_dict(module.state_dict())
+        new.train(module.training)
         summary.replaced.append((path, before, "fused TFC + IOI (fastvfx.temporal_focus_conv2d)"))
-        return module
+        return new
     if _is_causal_conv(module):
         _subclass_swap(module, _FastvfxCausalConv)
         module._fastvfx_activation = None
@@ -208,7 +214,7 @@ def _is_tfc_gate(gate) -> bool:
 
 
 def _is_ctl(module: nn.Module) -> bool:
-    if isinstance(module, FastChannelTimeConv):
+    if isinstance(module, ChannelTimeConv) and module.fused:
         return False
     temporal, spatial = getattr(module, "temporal_conv", None), getattr(module, "spatial_conv", None)
     return (

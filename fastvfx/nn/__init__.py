@@ -3,10 +3,11 @@
 from .causal_dwconv3d import CausalDepthwiseConv3d, CausalDepthwiseConv3dBNAct
 from .causal_squeeze_excitation import CausalSqueezeExcitation
 from .conv_bn_act import ConvBNAct
+from .folded_sequential import FoldedSequential
 from .temporal_focus_conv2d import TemporalFocusConv2d
 from .temporal_shift import TemporalShift
 
 __all__ = [
-    "CausalDepthwiseConv3d", "CausalDepthwiseConv3dBNAct", "CausalSqueezeExcitation", "ConvBNAct",
+    "CausalDepthwiseConv3d", "CausalDepthwiseConv3dBNAct", "CausalSqueezeExcitation", "ConvBNAct", "FoldedSequential",
     "TemporalFocusConv2d", "TemporalShift",
 ]

@@ -27,11 +27,12 @@ def cached(module: nn.Module, slot: str, sources: tuple, compute: Callable[[], o
     or None / plain values) changes. With gradients enabled nothing is cached:
     the computation is part of the graph.
 
-    A tensor changed in place moves its version; one replaced (``.to()``,
-    ``.double()``, assignment, ``load_state_dict`` into a new tensor) is
-    another object, detected by identity (the cache holds the old ones, so
-    their ids cannot be reused meanwhile). This check runs on every call of a
-    streaming model, hence the plain loop."""
+    A tensor changed in place moves its version; one converted by the
+    module's ``.to()`` / ``.double()`` keeps its object but gets new memory
+    (another data pointer); one replaced by assignment is another object,
+    detected by identity (the cache holds the old ones, so their ids cannot
+    be reused meanwhile). This check runs on every call of a streaming model,
+    hence the plain loop."""
     if torch.is_grad_enabled() or torch.compiler.is_compiling():
         return compute()
     store = module.__dict__.get("_fastvfx_cache")
@@ -39,17 +40,17 @@ def cached(module: nn.Module, slot: str, sources: tuple, compute: Callable[[], o
         store = module.__dict__["_fastvfx_cache"] = {}
     entry = store.get(slot)
     if entry is not None:
-        old_sources, versions, value = entry
+        old_sources, stamps, value = entry
         fresh = True
-        for old, new, version in zip(old_sources, sources, versions):
-            if old is not new or (version is not None and new._version != version):
+        for old, new, stamp in zip(old_sources, sources, stamps):
+            if old is not new or (stamp is not None and (new._version, new.data_ptr()) != stamp):
                 fresh = False
                 break
         if fresh:
             return value
     value = compute()
-    versions = tuple(s._version if isinstance(s, Tensor) else None for s in sources)
-    store[slot] = (sources, versions, value)
+    stamps = tuple((s._version, s.data_ptr()) if isinstance(s, Tensor) else None for s in sources)
+    store[slot] = (sources, stamps, value)
     return value
 
 

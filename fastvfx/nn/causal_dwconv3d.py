@@ -18,7 +18,7 @@ from ..ops.causal_dwconv3d import (
     normalize_geometry,
 )
 from ._activation import activate, activation_name, apply_activation_, split_activation
-from ._batchnorm import folded_conv_bn
+from ._batchnorm import fold_bn, folded_conv_bn
 from .conv_bn_act import tf_same_pad
 
 
@@ -115,15 +115,12 @@ class CausalDepthwiseConv3d(nn.Module):
             raise ValueError("fuse_bn: the conv has a fused activation; BatchNorm must come before it")
         if bn.num_features != self.channels:
             raise ValueError(f"fuse_bn: BatchNorm has {bn.num_features} features, the conv {self.channels} channels")
-        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps) if bn.affine else 1 / torch.sqrt(bn.running_var + bn.eps)
-        shift = bn.bias if bn.affine else torch.zeros_like(bn.running_mean)
-        bias = self.bias if self.bias is not None else torch.zeros_like(bn.running_mean)
-        self.weight.mul_(scale.view(-1, 1, 1, 1, 1))
-        new_bias = (bias - bn.running_mean) * scale + shift
+        weight, bias = fold_bn(self.weight, self.bias, bn)
+        self.weight.copy_(weight)
         if self.bias is None:
-            self.bias = nn.Parameter(new_bias.to(self.weight.dtype))
+            self.bias = nn.Parameter(bias.to(self.weight.dtype))
         else:
-            self.bias.copy_(new_bias)
+            self.bias.copy_(bias)
         return self
 
     def extra_repr(self) -> str:
