@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._activation import activate, activation_name
+from ._batchnorm import cached
 
 
 def causal_pool(x: Tensor, total: Optional[Tensor] = None, counts: Optional[Tensor] = None, causal: bool = True,
@@ -64,8 +65,11 @@ class CausalSqueezeExcitation(nn.Module):
     def _excite(self, pooled: Tensor) -> Tensor:
         """Gate of pooled vectors (..., C_in) -> (..., C)."""
         fc1, fc2 = self._modules["fc1"]._parameters, self._modules["fc2"]._parameters
-        hidden = activate(F.linear(pooled, fc1["weight"].flatten(1), fc1["bias"]), self._activation)
-        logits = F.linear(hidden, fc2["weight"].flatten(1), fc2["bias"])
+        sources = (fc1["weight"], fc1["bias"], fc2["weight"], fc2["bias"])
+        weight1, bias1, weight2, bias2 = cached(self, "fc", sources, lambda: (
+            sources[0].flatten(1), sources[1], sources[2].flatten(1), sources[3]))
+        hidden = activate(F.linear(pooled, weight1, bias1), self._activation)
+        logits = F.linear(hidden, weight2, bias2)
         inplace = not (torch.is_grad_enabled() and logits.requires_grad)
         if type(self._modules["gate"]) is nn.Sigmoid:
             return torch.sigmoid_(logits) if inplace else torch.sigmoid(logits)

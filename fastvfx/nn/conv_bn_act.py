@@ -63,21 +63,26 @@ class ConvBNAct(nn.Module):
     def _pad(self, x: Tensor) -> Tensor:
         return tf_same_pad(x, *self._spatial) if self.tf_same else x
 
+    def _folded(self) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """(weight, bias, per-frame 2-D weight, GEMM matrix, bias column) of
+        the conv with the BatchNorm folded: cached, so that a stream step
+        does not reshape them again."""
+        return folded_conv_bn(self, "conv", self.conv, self.bn, _prepared)
+
     def forward(self, x: Tensor) -> Tensor:
         if self.bn.training:
             return self.act(self.bn(self.conv(self._pad(x))))
-        weight, bias = folded_conv_bn(self, "conv", self.conv, self.bn)
-        return activate(self._folded_conv(self._pad(x), weight, bias), self._activation)
+        return activate(self._folded_conv(self._pad(x)), self._activation)
 
-    def _folded_conv(self, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    def _folded_conv(self, x: Tensor) -> Tensor:
         conv = self.conv
+        weight, bias, frame_weight, matrix, column = self._folded()
         if x.dim() == 5:
             n, c, t, h, w = x.shape
             if t == 1:  # one frame: conv2d (conv3d has no fast path for it)
                 if self._pointwise and n == 1:
-                    y = torch.addmm(bias.unsqueeze(1), weight.view(weight.size(0), c), x.view(c, h * w))
-                    return y.view(1, -1, 1, h, w)
-                y = F.conv2d(x.view(n, c, h, w), weight[:, :, 0], bias, conv.stride[1:], conv.padding[1:],
+                    return torch.addmm(column, matrix, x.view(c, h * w)).view(1, -1, 1, h, w)
+                y = F.conv2d(x.view(n, c, h, w), frame_weight, bias, conv.stride[1:], conv.padding[1:],
                              conv.dilation[1:], conv.groups)
                 return y.unsqueeze(2)
             return F.conv3d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
@@ -90,18 +95,22 @@ class ConvBNAct(nn.Module):
         if self.bn.training or not self._pointwise or not one_frame or scale.dim() != x.dim() or \
                 scale.shape[2:].numel() != 1:
             return self.forward(x * scale)
-        weight, bias = folded_conv_bn(self, "conv", self.conv, self.bn)
+        _, bias, frame_weight, matrix, column = self._folded()
         n, c = x.shape[:2]
         h, w = x.shape[-2:]
-        weight = weight.view(weight.size(0), c)
         if n == 1:
-            y = torch.addmm(bias.unsqueeze(1), weight * scale.view(1, c), x.reshape(c, h * w))
+            y = torch.addmm(column, matrix * scale.view(1, c), x.reshape(c, h * w))
         else:
-            y = channel_scaled_conv2d(x.reshape(n, c, h, w), scale.reshape(n, c), weight[:, :, None, None], bias)
+            y = channel_scaled_conv2d(x.reshape(n, c, h, w), scale.reshape(n, c), frame_weight, bias)
         return activate(y.view(n, -1, *x.shape[2:]), self._activation)
 
     def extra_repr(self) -> str:
         return "tf_same=True" if self.tf_same else ""
+
+
+def _prepared(weight: Tensor, bias: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    frame_weight = weight.squeeze(2) if weight.dim() == 5 else weight
+    return weight, bias, frame_weight, weight.view(weight.size(0), -1), bias.unsqueeze(1)
 
 
 __all__ = ["ConvBNAct", "tf_same_pad"]
