@@ -2,8 +2,10 @@
 
 Recognised patterns (everything else is left alone):
 
-- The torch-backend modules of ``fastvfx.models`` become their fastvfx forms
-  (the same object with another class: state dict and attributes unchanged).
+- A torch-backend model of ``fastvfx.models`` is built again with
+  ``backend="fastvfx"`` (its blocks made of ``fastvfx.nn`` modules) and given
+  the same weights, dtype, device and mode: a new object, even with
+  ``inplace=True`` when it is the root (the backends share the state dict).
 - TSM-style temporal shift wrappers, recognised by their attributes ``net``,
   ``n_segment`` and ``fold_div`` (TSM's ``TemporalShift``), become
   ``fastvfx.nn.TemporalShift`` around the same ``net``; when ``net`` is a
@@ -25,7 +27,8 @@ Recognised patterns (everything else is left alone):
   ``pos_embed``), whose forward is ``temporal_conv(param * x) +
   spatial_conv(x, param)``: eval mode runs the fused TFC and the IOI branch on
   the same gate, BatchNorms folded; training mode the conv of the re-weighted
-  input. SqueezeTime's TFC chain alone (``fastvfx.ops`` reference module with
+  input. They become the fastvfx backend's ``ChannelTimeConv`` (same names,
+  same state dict). SqueezeTime's TFC chain alone (``fastvfx.ops`` reference module with
   the same names, returning ``(y, param)``) becomes ``fastvfx.nn.TemporalFocusConv2d``.
 
 ``convert`` returns the converted model (a deep copy unless ``inplace``) and
@@ -40,17 +43,17 @@ import dataclasses
 import torch
 from torch import Tensor, nn
 
-from .models.mobilenet_v2_tsm import FASTVFX_CLASSES as _TSM_CLASSES
-from .models.movinet import FASTVFX_CLASSES as _MOVINET_CLASSES
-from .models.squeezetime import FASTVFX_CLASSES as _SQUEEZETIME_CLASSES
-from .models.squeezetime import FastChannelTimeConv, FastSpatialConv
-from .models._common import ACTIVATION_NAMES, activate, fold_bn, split_activation, swap_class
+from .models.mobilenet_v2_tsm import MobileNetV2TSM
+from .models.movinet import MoViNet
+from .models.squeezetime import ChannelTimeConv, SqueezeTime
+from .nn._activation import ACTIVATION_NAMES, activate, split_activation
+from .nn._batchnorm import fold_bn
 from .nn.temporal_focus_conv2d import TemporalFocusConv2d
 from .nn.temporal_shift import TemporalShift, _is_plain_conv1x1
 from .ops.causal_dwconv3d import StreamState, causal_dwconv3d, causal_dwconv3d_step
 from .ops.temporal_focus_conv2d import TemporalFocusConv2dReference
 
-_MODEL_CLASSES = {**_MOVINET_CLASSES, **_TSM_CLASSES, **_SQUEEZETIME_CLASSES}
+_MODELS = (MoViNet, MobileNetV2TSM, SqueezeTime)
 
 
 @dataclasses.dataclass
@@ -101,6 +104,8 @@ def convert(model: nn.Module, inplace: bool = False, verbose: bool = False) -> n
 def _convert_module(module: nn.Module, path: str, summary: ConversionSummary) -> nn.Module:
     """Convert ``module`` itself (returning its replacement), then its children."""
     replacement = _replace(module, path, summary)
+    if type(replacement) in _MODELS:  # built for its backend as a whole
+        return replacement
     for name, child in list(replacement.named_children()):
         new_child = _convert_module(child, f"{path}.{name}" if path else name, summary)
         if new_child is not child:
@@ -110,13 +115,10 @@ def _convert_module(module: nn.Module, path: str, summary: ConversionSummary) ->
 
 def _replace(module: nn.Module, path: str, summary: ConversionSummary) -> nn.Module:
     before = type(module).__name__
-    fast_class = _MODEL_CLASSES.get(type(module))
-    if fast_class is not None:
-        swap_class(module, fast_class)
-        if hasattr(module, "backend"):
-            module.backend = "fastvfx"
-        summary.replaced.append((path, before, fast_class.__name__))
-        return module
+    if type(module) in _MODELS and module.backend != "fastvfx":
+        new = _rebuild(module, "fastvfx")
+        summary.replaced.append((path, before, f"{before} (fastvfx backend)"))
+        return new
     if _is_tsm_shift(module):
         mode = getattr(module, "mode", "bidirectional")
         new = TemporalShift(module.net, module.n_segment, module.fold_div, mode=mode)
@@ -134,16 +136,30 @@ def _replace(module: nn.Module, path: str, summary: ConversionSummary) -> nn.Mod
         summary.replaced.append((path, before, "fastvfx.nn.TemporalFocusConv2d"))
         return new
     if _is_ctl(module):
-        _subclass_swap(module.spatial_conv, FastSpatialConv)
-        _subclass_swap(module, FastChannelTimeConv)
+        temporal = module.temporal_conv
+        new = ChannelTimeConv(temporal.in_channels, temporal.out_channels, module.spatial_conv.pos_embed.size(-1),
+                              fused=True, temporal_bias=temporal.bias is not None)
+        new.to(temporal.weight)
+        new.load_state_dict(module.state_dict())
+        new.train(module.training)
         summary.replaced.append((path, before, "fused TFC + IOI (fastvfx.temporal_focus_conv2d)"))
-        return module
+        return new
     if _is_causal_conv(module):
         _subclass_swap(module, _FastvfxCausalConv)
         module._fastvfx_activation = None
         summary.replaced.append((path, before, "fastvfx.causal_dwconv3d (stream buffer kept)"))
         return module
     return module
+
+
+def _rebuild(model: nn.Module, backend: str) -> nn.Module:
+    """A ``fastvfx.models`` model built again with ``backend``, with the same
+    weights, dtype, device and mode (the backends share the state dict)."""
+    new = type(model)(**model.config, backend=backend)
+    tensor = next(model.parameters())
+    new.to(dtype=tensor.dtype, device=tensor.device)
+    new.load_state_dict(model.state_dict())
+    return new.train(model.training)
 
 
 def _subclass_swap(module: nn.Module, behaviour: type) -> None:
@@ -198,7 +214,7 @@ def _is_tfc_gate(gate) -> bool:
 
 
 def _is_ctl(module: nn.Module) -> bool:
-    if isinstance(module, FastChannelTimeConv):
+    if isinstance(module, ChannelTimeConv) and module.fused:
         return False
     temporal, spatial = getattr(module, "temporal_conv", None), getattr(module, "spatial_conv", None)
     return (

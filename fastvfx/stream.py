@@ -52,7 +52,7 @@ def stream_backend(model: torch.nn.Module, frames: int, warmup: int, batch: int,
     stream model; returns latencies (ms), memory and the last logits."""
     generator = torch.Generator().manual_seed(0)
     base = torch.rand(1, 3, 1, size, size, generator=generator)
-    states = model.init_states()
+    states = model.init_states(batch, size, size)
     latencies = []
     rss_after_warmup = None
     logits = None

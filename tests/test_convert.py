@@ -12,6 +12,7 @@ from torch import nn
 import fastvfx
 from conftest import assert_close_scaled
 from fastvfx.models import mobilenet_v2_tsm, movinet_a0, squeezetime
+from fastvfx.models.squeezetime import ChannelTimeConv
 from fastvfx.ops.temporal_focus_conv2d import TemporalFocusConv2dReference
 from fastvfx.ops.temporal_shift import temporal_shift_reference
 
@@ -82,7 +83,7 @@ class PortConvBNAct(nn.Sequential):
 
     def forward(self, x):
         if self.tf_like:
-            x = fastvfx.models._common.tf_same_pad(x, self.kernel[1:], (self.stride, self.stride))
+            x = fastvfx.nn.conv_bn_act.tf_same_pad(x, self.kernel[1:], (self.stride, self.stride))
         return super().forward(x)
 
 
@@ -213,7 +214,8 @@ def test_squeezetime_ctl(training):
     model = nn.Sequential(UpstreamCTL(32, pos_dim=7), nn.ReLU(), UpstreamCTL(32, pos_dim=7)).train(training)
     _randomize_norms(model)
     converted = fastvfx.convert(model)
-    assert isinstance(converted[0], UpstreamCTL) and type(converted[0]) is not UpstreamCTL
+    assert all(type(converted[i]) is ChannelTimeConv and converted[i].fused for i in (0, 2))
+    assert converted[0].training == training
     assert len(converted.fastvfx_conversion) == 2
     x = torch.randn(2, 32, 14, 14)  # pos_embed 7x7 is resized to 14x14
     with torch.set_grad_enabled(training):
@@ -252,7 +254,7 @@ def test_converted_movinet_streams():
     model = _randomize_norms(movinet_a0(5)).eval()
     converted = fastvfx.convert(model)
     x = torch.randn(1, 3, 3, 48, 48)
-    states = converted.init_states()
+    states = converted.init_states(1, 48, 48)
     with torch.no_grad():
         for t in range(3):
             logits, states = converted.step(x[:, :, t:t + 1], states)

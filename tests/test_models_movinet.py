@@ -3,6 +3,7 @@ streaming against the full clip, and bad input."""
 
 import pytest
 import torch
+import torch.utils._pytree as pytree
 
 from conftest import assert_close_scaled
 from fastvfx.models import movinet_a0
@@ -81,7 +82,7 @@ def test_streaming_equals_clip(randomize_batchnorm, backend, conv_type, chunk):
     model = (reference if backend == "torch" else fast).eval()
     frames = 5
     x = torch.randn(1, 3, frames, SIZE, SIZE)
-    states = model.init_states()
+    states = model.init_states(1, SIZE, SIZE)
     with torch.no_grad():
         for start in range(0, frames, chunk):
             end = min(start + chunk, frames)
@@ -90,11 +91,26 @@ def test_streaming_equals_clip(randomize_batchnorm, backend, conv_type, chunk):
             assert_close_scaled(logits, reference.eval()(x[:, :, :end]))
 
 
+@pytest.mark.parametrize("backend", ["torch", "fastvfx"])
+def test_states_are_tensors_only(backend):
+    """An exported step takes and returns the states as graph inputs and
+    outputs: every leaf is a tensor, and a step keeps their structure and shapes."""
+    model = movinet_a0(5, conv_type="2plus1d", backend=backend).eval()
+    states = model.init_states(1, 48, 48)
+    leaves, spec = pytree.tree_flatten(states)
+    assert leaves and all(isinstance(leaf, torch.Tensor) for leaf in leaves)
+    _, after = model.step(torch.randn(1, 3, 2, 48, 48), states)
+    after_leaves, after_spec = pytree.tree_flatten(after)
+    assert after_spec == spec
+    assert [leaf.shape for leaf in after_leaves] == [leaf.shape for leaf in leaves]
+    assert int(after["frames"]) == 2
+
+
 def test_fastvfx_step_matches_torch_step(randomize_batchnorm):
     reference, fast = _pair(randomize_batchnorm, "2plus1d")
     reference.eval(), fast.eval()
     x = torch.randn(2, 3, 3, SIZE, SIZE)
-    s_ref, s_fast = reference.init_states(), fast.init_states()
+    s_ref, s_fast = reference.init_states(2, SIZE, SIZE), fast.init_states(2, SIZE, SIZE)
     for t in range(3):
         y_ref, s_ref = reference.step(x[:, :, t:t + 1], s_ref)
         y_fast, s_fast = fast.step(x[:, :, t:t + 1], s_fast)
@@ -106,10 +122,12 @@ def test_bad_input(backend):
     model = movinet_a0(5, backend=backend).eval()
     with pytest.raises(ValueError, match=r"\(N, 3, T, H, W\)"):
         model(torch.randn(1, 3, SIZE, SIZE))
-    states = model.init_states()
+    states = model.init_states(1, SIZE, SIZE)
     _, states = model.step(torch.randn(1, 3, 1, SIZE, SIZE), states)
-    with pytest.raises(ValueError, match="stream started"):
-        model.step(torch.randn(1, 3, 1, SIZE + 8, SIZE), states)
+    for frames in (torch.randn(1, 3, 1, SIZE + 8, SIZE), torch.randn(2, 3, 1, SIZE, SIZE),
+                   torch.randn(1, 3, 1, SIZE, SIZE, dtype=torch.float64)):
+        with pytest.raises(ValueError, match="do not fit"):
+            model.step(frames, states)
     with pytest.raises(ValueError, match="do not belong"):
         model.step(torch.randn(1, 3, 1, SIZE, SIZE), {"blocks": []})
     other = movinet_a0(5, backend="fastvfx" if backend == "torch" else "torch").eval()
@@ -133,7 +151,7 @@ def test_inference_mode(backend):
     with torch.no_grad():
         expected = model(x)
     with torch.inference_mode():
-        states = model.init_states()
+        states = model.init_states(1, 32, 32)
         for t in range(2):
             logits, states = model.step(x[:, :, t:t + 1], states)
         assert_close_scaled(logits, expected)

@@ -20,26 +20,26 @@ depthwise, BN, ReLU6, 1x1 projection, BN; no expansion when t = 1).
   applies the same uni-directional shift to all frames at once and averages
   the logits, so it equals the mean of T steps from zero caches.
 
-Backends share the state dict. ``"torch"`` shifts as TSM writes it (zeros and
-slice copies; online, ``torch.cat`` of the cache). ``"fastvfx"`` in eval mode
-folds every BatchNorm into its conv, runs the shifted 1x1 expansion as
-``fastvfx.shift_conv1x1`` (the shifted tensor is never written) and, online,
-swaps the cache in place (``fastvfx.temporal_shift_online_``), adding the
-residual from the swapped halves so the identity is never lost. In training
-mode it uses ``fastvfx.nn.TemporalShift`` with the unfolded BatchNorms.
+Backends share the state dict and the block code; each block is built from
+its backend's modules. ``"torch"`` shifts as TSM writes it (zeros and slice
+copies; online, ``torch.cat`` of the cache) and runs ``nn.Sequential``
+layers. ``"fastvfx"`` builds the layers as ``fastvfx.nn.FoldedSequential``
+(eval mode: every BatchNorm folded into its conv, the shifted 1x1 expansion
+run as ``fastvfx.shift_conv1x1``, the shifted tensor never written) and the
+shift wrappers as ``fastvfx.nn.TemporalShift``; online, it swaps the cache in
+place (``fastvfx.temporal_shift_online_``), adding the residual from the
+swapped halves so the identity is never lost.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..nn.temporal_shift import TemporalShift as FastTemporalShift
-from ..ops.temporal_shift import shift_conv1x1, temporal_shift, temporal_shift_online_, temporal_shift_reference
-from ._common import folded_conv_bn, swap_to_fastvfx
+from .. import nn as fnn
+from ..ops.temporal_shift import temporal_shift_online_, temporal_shift_reference
 
 SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
 STEM_CHANNELS = 32
@@ -48,7 +48,7 @@ FOLD_DIV = 8
 
 
 # ---------------------------------------------------------------------------
-# torch backend: as torchvision / TSM write it
+# torch backend's modules: as torchvision / TSM write them
 # ---------------------------------------------------------------------------
 
 
@@ -67,74 +67,143 @@ class TemporalShift(nn.Module):
         return self.net(temporal_shift_reference(x, self.n_segment, self.fold_div, self.mode))
 
 
-class ConvBNReLU(nn.Sequential):
-    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int = 1) -> None:
-        super().__init__(
-            nn.Conv2d(in_channels, out_channels, kernel, stride, kernel // 2, bias=False),
-            nn.BatchNorm2d(out_channels),
-            nn.ReLU6(inplace=True),
-        )
+class ShiftedSequential(nn.Sequential):
+    """``nn.Sequential`` with ``shifted(x, ...) = self(shift(x))``: the torch
+    counterpart of ``fastvfx.nn.FoldedSequential``."""
+
+    def shifted(self, x: Tensor, n_segment: int, fold_div: int, mode: str) -> Tensor:
+        return self(temporal_shift_reference(x, n_segment, fold_div, mode))
+
+
+def _online_shift_torch(block: "InvertedResidualWithShift", x: Tensor, cache: Tensor) -> tuple[Tensor, Tensor]:
+    """TSM online: the first C/8 channels come from the previous frame's cache."""
+    fold = x.size(1) // FOLD_DIV
+    x1, x2 = x[:, :fold], x[:, fold:]
+    return x + block.conv(torch.cat((cache, x2), dim=1)), x1
+
+
+def _residual_torch(x: Tensor, y: Tensor) -> Tensor:
+    return x + y
+
+
+# ---------------------------------------------------------------------------
+# fastvfx backend's functions (its modules are fastvfx.nn's)
+# ---------------------------------------------------------------------------
+
+
+def _online_shift_fastvfx(block: "InvertedResidualWithShift", x: Tensor, cache: Tensor) -> tuple[Tensor, Tensor]:
+    """Swaps ``x[:, :fold]`` with the cache in place (``x`` is consumed) and
+    returns ``(out, cache)``, the cache now holding this frame's channels."""
+    if block.conv.training or (torch.is_grad_enabled() and (x.requires_grad or cache.requires_grad)):
+        return _online_shift_torch(block, x, cache)
+    fold = cache.size(1)
+    temporal_shift_online_(x, cache)
+    out = block.conv(x)
+    # The identity is the unshifted frame: its first channels now live in the cache.
+    out[:, fold:] += x[:, fold:]
+    out[:, :fold] += cache
+    return out, cache
+
+
+def _residual_fastvfx(x: Tensor, y: Tensor) -> Tensor:
+    """y + x, in place on the fresh block output when autograd allows."""
+    return x + y if torch.is_grad_enabled() and (x.requires_grad or y.requires_grad) else y.add_(x)
+
+
+class _Parts:
+    """The modules and functions a backend builds MobileNetV2-TSM from."""
+
+    def __init__(self, backend: str) -> None:
+        fast = backend == "fastvfx"
+        self.sequential: type = fnn.FoldedSequential if fast else ShiftedSequential
+        self.shift: Callable[..., nn.Module] = fnn.TemporalShift if fast else TemporalShift
+        self.online_shift = _online_shift_fastvfx if fast else _online_shift_torch
+        self.residual = _residual_fastvfx if fast else _residual_torch
+
+    def depthwise_conv(self, channels: int, stride: int) -> nn.Module:
+        """The 3x3 depthwise conv of a block (its BatchNorm and ReLU6 follow in
+        the same sequence). Both backends use ``nn.Conv2d`` today; a fused
+        depthwise module for the fastvfx backend goes in here."""
+        return nn.Conv2d(channels, channels, 3, stride, 1, groups=channels, bias=False)
+
+
+def _conv_bn_relu(parts: _Parts, in_channels: int, out_channels: int, kernel: int, stride: int = 1) -> nn.Module:
+    return parts.sequential(
+        nn.Conv2d(in_channels, out_channels, kernel, stride, kernel // 2, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU6(inplace=True),
+    )
 
 
 class InvertedResidual(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, stride: int, expand_ratio: int) -> None:
+    """TSM's flat ``conv`` sequence (1x1 expansion, BN, ReLU6, 3x3 depthwise,
+    BN, ReLU6, 1x1 projection, BN); ``shift`` wraps the expansion in the
+    backend's TemporalShift (offline residual blocks)."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int, expand_ratio: int, parts: _Parts,
+                 n_segment: Optional[int] = None) -> None:
         super().__init__()
         hidden = round(in_channels * expand_ratio)
         self.stride = stride
         self.use_res_connect = stride == 1 and in_channels == out_channels
+        self._residual = parts.residual
         layers: list[nn.Module] = []
         if expand_ratio != 1:
             layers += [nn.Conv2d(in_channels, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True)]
         layers += [
-            nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False), nn.BatchNorm2d(hidden),
-            nn.ReLU6(inplace=True),
+            parts.depthwise_conv(hidden, stride), nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True),
             nn.Conv2d(hidden, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels),
         ]
-        self.conv = nn.Sequential(*layers)
+        if n_segment is not None:
+            layers[0] = parts.shift(layers[0], n_segment, FOLD_DIV, mode="bidirectional")
+        self.conv = parts.sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
-        return x + self.conv(x) if self.use_res_connect else self.conv(x)
+        return self._residual(x, self.conv(x)) if self.use_res_connect else self.conv(x)
 
 
 class InvertedResidualWithShift(InvertedResidual):
     """TSM online: ``forward(x, cache)`` shifts the first C/8 channels in from
     the previous frame's cache and returns ``(out, new cache)``."""
 
+    def __init__(self, in_channels: int, out_channels: int, stride: int, expand_ratio: int, parts: _Parts) -> None:
+        super().__init__(in_channels, out_channels, stride, expand_ratio, parts)
+        self._online_shift = parts.online_shift
+
     def forward(self, x: Tensor, shift_buffer: Tensor) -> tuple[Tensor, Tensor]:
-        fold = x.size(1) // FOLD_DIV
-        x1, x2 = x[:, :fold], x[:, fold:]
-        return x + self.conv(torch.cat((shift_buffer, x2), dim=1)), x1
+        return self._online_shift(self, x, shift_buffer)
 
     def forward_clip(self, x: Tensor, n_segment: int) -> Tensor:
         """All frames of clips (N*T, C, H, W) at once, with the same uni-directional shift."""
-        return x + self.conv(temporal_shift_reference(x, n_segment, FOLD_DIV, "past"))
+        return self._residual(x, self.conv.shifted(x, n_segment, FOLD_DIV, "past"))
 
 
 class MobileNetV2TSM(nn.Module):
     """See the module docstring."""
 
-    def __init__(self, num_classes: int, n_segment: int = 8, online: bool = False, dropout: float = 0.2) -> None:
+    def __init__(self, num_classes: int, n_segment: int = 8, online: bool = False, dropout: float = 0.2,
+                 backend: str = "torch") -> None:
         super().__init__()
         if n_segment < 1:
             raise ValueError(f"n_segment must be >= 1, got {n_segment}")
         self.n_segment = n_segment
         self.online = online
-        self.backend = "torch"
-        features: list[nn.Module] = [ConvBNReLU(3, STEM_CHANNELS, 3, stride=2)]
+        self.backend = backend
+        self.config = {"num_classes": num_classes, "n_segment": n_segment, "online": online, "dropout": dropout}
+        parts = _Parts(backend)
+        features: list[nn.Module] = [_conv_bn_relu(parts, 3, STEM_CHANNELS, 3, stride=2)]
         channels = STEM_CHANNELS
         for t, c, n, s in SETTINGS:
             for i in range(n):
                 stride = s if i == 0 else 1
                 residual = stride == 1 and channels == c
                 if online and residual:
-                    block: InvertedResidual = InvertedResidualWithShift(channels, c, stride, t)
+                    block: InvertedResidual = InvertedResidualWithShift(channels, c, stride, t, parts)
                 else:
-                    block = InvertedResidual(channels, c, stride, t)
-                    if residual:
-                        block.conv[0] = TemporalShift(block.conv[0], n_segment, FOLD_DIV)
+                    block = InvertedResidual(channels, c, stride, t, parts, n_segment if residual else None)
                 features.append(block)
                 channels = c
-        features.append(ConvBNReLU(channels, LAST_CHANNELS, 1))
+        features.append(_conv_bn_relu(parts, channels, LAST_CHANNELS, 1))
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(LAST_CHANNELS, num_classes))
         for m in self.modules():
@@ -207,105 +276,10 @@ class MobileNetV2TSM(nn.Module):
         return self._logits(y), new_states
 
 
-# ---------------------------------------------------------------------------
-# fastvfx backend
-# ---------------------------------------------------------------------------
-
-
-class FastConvBNReLU(ConvBNReLU):
-    def forward(self, x: Tensor) -> Tensor:
-        conv, bn, _ = self
-        if bn.training:
-            return super().forward(x)
-        weight, bias = folded_conv_bn(self, "conv", conv, bn)
-        return F.relu6(F.conv2d(x, weight, bias, conv.stride, conv.padding), inplace=True)
-
-
-def _relu6(y: Tensor) -> Tensor:
-    return F.relu6(y, inplace=not (torch.is_grad_enabled() and y.requires_grad))
-
-
-class FastInvertedResidual(InvertedResidual):
-    """Eval mode: BatchNorms folded; the shifted expansion is ``shift_conv1x1``."""
-
-    def _branch(self, x: Tensor, shift_mode: Optional[str] = None, n_segment: int = 1) -> Tensor:
-        layers = self.conv
-        y = x
-        start = 0
-        if len(layers) == 8:
-            first = layers[0]
-            conv = first.net if isinstance(first, (TemporalShift, FastTemporalShift)) else first
-            weight, bias = folded_conv_bn(self, "expand", conv, layers[1])
-            if isinstance(first, (TemporalShift, FastTemporalShift)):
-                y = shift_conv1x1(y, weight, bias, first.n_segment, first.fold_div, first.mode)
-            elif shift_mode is not None:
-                y = shift_conv1x1(y, weight, bias, n_segment, FOLD_DIV, shift_mode)
-            else:
-                y = F.conv2d(y, weight, bias)
-            y = _relu6(y)
-            start = 3
-        dw, dw_bn, _, project, project_bn = layers[start:]
-        weight, bias = folded_conv_bn(self, "depthwise", dw, dw_bn)
-        y = _relu6(F.conv2d(y, weight, bias, dw.stride, dw.padding, groups=dw.groups))
-        weight, bias = folded_conv_bn(self, "project", project, project_bn)
-        return F.conv2d(y, weight, bias)
-
-    def _training(self) -> bool:
-        return self.conv[1].training
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self._training():
-            return super().forward(x)
-        y = self._branch(x)
-        return y.add_(x) if self.use_res_connect else y  # y is a fresh intermediate
-
-
-class FastInvertedResidualWithShift(InvertedResidualWithShift, FastInvertedResidual):
-    def forward(self, x: Tensor, shift_buffer: Tensor) -> tuple[Tensor, Tensor]:
-        """Swaps ``x[:, :fold]`` with the cache in place (``x`` is consumed) and
-        returns ``(out, cache)``, the cache now holding this frame's channels."""
-        if self._training() or (torch.is_grad_enabled() and (x.requires_grad or shift_buffer.requires_grad)):
-            return InvertedResidualWithShift.forward(self, x, shift_buffer)
-        fold = shift_buffer.size(1)
-        temporal_shift_online_(x, shift_buffer)
-        out = self._branch(x)
-        # The identity is the unshifted frame: its first channels now live in the cache.
-        out[:, fold:] += x[:, fold:]
-        out[:, :fold] += shift_buffer
-        return out, shift_buffer
-
-    def forward_clip(self, x: Tensor, n_segment: int) -> Tensor:
-        if self._training():
-            return x + self.conv(temporal_shift(x, n_segment, FOLD_DIV, "past"))
-        return self._branch(x, "past", n_segment).add_(x)
-
-
-class FastMobileNetV2TSM(MobileNetV2TSM):
-    pass
-
-
-FASTVFX_CLASSES = {
-    ConvBNReLU: FastConvBNReLU,
-    InvertedResidual: FastInvertedResidual,
-    InvertedResidualWithShift: FastInvertedResidualWithShift,
-    MobileNetV2TSM: FastMobileNetV2TSM,
-}
-
-
-def to_fastvfx(model: nn.Module) -> nn.Module:
-    """Swap a MobileNetV2-TSM's torch-backend modules (in place) for their fastvfx forms."""
-    for module in list(model.modules()):
-        if isinstance(module, InvertedResidual) and isinstance(module.conv[0], TemporalShift):
-            old = module.conv[0]
-            module.conv[0] = FastTemporalShift(old.net, old.n_segment, old.fold_div, mode=old.mode)
-    return swap_to_fastvfx(model, FASTVFX_CLASSES, MobileNetV2TSM)
-
-
 def mobilenet_v2_tsm(num_classes: int, n_segment: int = 8, online: bool = False, backend: str = "torch",
                      dropout: float = 0.2) -> MobileNetV2TSM:
     """MobileNetV2 with TSM, random weights (see the module docstring)."""
     from . import _check_backend
 
     _check_backend(backend)
-    model = MobileNetV2TSM(num_classes, n_segment, online, dropout)
-    return to_fastvfx(model) if backend == "fastvfx" else model
+    return MobileNetV2TSM(num_classes, n_segment, online, dropout, backend)

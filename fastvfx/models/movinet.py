@@ -23,11 +23,14 @@ sigmoid SE gate; ``"2plus1d"`` (the released stream models) splits it into a
 and activation, uses hard-swish and a hard-sigmoid gate, and feeds the SE
 both the per-frame and the cumulative pooled features (TF's "2plus3d" SE).
 
-Streaming: ``states = model.init_states()``, then ``logits, states =
-model.step(frames, states)`` for chunks of any length; the logits after the
-last chunk equal ``model(clip)``. The states are the last kT-1 input frames of
-every causal conv, the running sum and frame count of every SE pooling and of
-the head's pooling.
+Streaming: ``states = model.init_states(batch_size, height, width)``, then
+``logits, states = model.step(frames, states)`` for chunks of any length; the
+logits after the last chunk equal ``model(clip)``. The states are a pytree of
+tensors only (dicts, lists and tuples of tensors), so that an exported step
+can take and return them as graph inputs and outputs: the last kT-1 input
+frames of every causal conv (the fastvfx backend's ring buffer,
+``StreamState``), the running sum of every SE pooling and of the head's
+pooling, and one frame count (int64) that all the poolings share.
 
 Deviations from the official models: no pretrained weights (random init),
 no stochastic depth, and the 2048-wide hidden layer of the head uses the same
@@ -35,12 +38,14 @@ activation as the rest of the network. ``stream=False`` builds the base
 (non-causal) variant: temporally centred padding and global pooling, no
 streaming.
 
-Backends share the state dict. ``"torch"`` is written as MoViNet's PyTorch
-port writes it (``nn.Conv3d`` with explicit ``F.pad``, ``torch.cat`` of a
-buffer when streaming). ``"fastvfx"`` runs the causal depthwise convs with
-``fastvfx.causal_dwconv3d`` / ``causal_dwconv3d_step`` and, in eval mode,
-folds every BatchNorm into its conv with the activation fused, and applies the
-SE gate of a single frame inside the projection (``fastvfx.channel_scaled_conv2d``).
+Backends share the state dict and the block code; each block is built from
+its backend's modules. ``"torch"`` uses plain modules written as MoViNet's
+PyTorch port writes them (``nn.Conv3d`` with explicit ``F.pad``, ``torch.cat``
+of a buffer when streaming). ``"fastvfx"`` uses ``fastvfx.nn``:
+``CausalDepthwiseConv3dBNAct`` (``fastvfx.causal_dwconv3d`` / its stream step),
+``ConvBNAct`` and ``CausalSqueezeExcitation``; in eval mode every BatchNorm is
+folded into its conv with the activation fused, and the SE gate of a single
+frame goes into the projection's weights (``ConvBNAct.scaled``).
 """
 
 from __future__ import annotations
@@ -52,13 +57,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..ops.causal_dwconv3d import causal_dwconv3d, causal_dwconv3d_step, init_stream_state
-from ..ops.temporal_focus_conv2d import channel_scaled_conv2d
-from ._common import (
-    activate, activation_name, apply_activation_, folded_conv_bn, split_activation, swap_to_fastvfx, tf_same_pad,
-)
+from .. import nn as fnn
+from ..nn.causal_squeeze_excitation import causal_pool
+from ..nn.conv_bn_act import tf_same_pad
 
 STEM_CHANNELS = 8
+STEM_STRIDE = 2
 HEAD_CHANNELS = 480
 HIDDEN_CHANNELS = 2048
 # Per stage: (out, expand, (kT, kH, kW), spatial stride) of each block.
@@ -78,30 +82,36 @@ def _make_divisible(value: float, divisor: int = 8) -> int:
 
 
 # ---------------------------------------------------------------------------
-# torch backend: plain modules, as MoViNet's PyTorch port writes them
+# torch backend's modules: plain PyTorch, as MoViNet's PyTorch port writes them
 # ---------------------------------------------------------------------------
 
 
 class ConvBNAct(nn.Module):
-    """A conv without time extent (1x1x1 or 1xkxk), BN, activation; TF "same" padding."""
+    """A conv without time extent (1x1x1 or 1xkxk), BN, activation; TF "same"
+    padding. The torch counterpart of ``fastvfx.nn.ConvBNAct``."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel: int = 1, stride: int = 1,
-                 activation: Optional[type] = None) -> None:
+    def __init__(self, conv: nn.Conv3d, bn: nn.BatchNorm3d, act: nn.Module, tf_same: bool = True) -> None:
         super().__init__()
-        self.kernel = kernel
-        self.stride = stride
-        self.conv = nn.Conv3d(in_channels, out_channels, (1, kernel, kernel), (1, stride, stride), bias=False)
-        self.bn = nn.BatchNorm3d(out_channels, eps=1e-3)
-        self.act = activation() if activation is not None else nn.Identity()
+        self.conv = conv
+        self.bn = bn
+        self.act = act
+        self.tf_same = tf_same
 
     def forward(self, x: Tensor) -> Tensor:
-        x = tf_same_pad(x, (self.kernel, self.kernel), (self.stride, self.stride))
+        if self.tf_same:
+            x = tf_same_pad(x, self.conv.kernel_size[1:], self.conv.stride[1:])
         return self.act(self.bn(self.conv(x)))
+
+    def scaled(self, x: Tensor, scale: Tensor) -> Tensor:
+        return self(x * scale)
 
 
 class CausalDWConvBNAct(nn.Module):
     """Depthwise conv (kT, kH, kW) + BN + activation, causal in time (kT-1 zero
-    frames in front) or, for the base model, temporally centred."""
+    frames in front) or, for the base model, temporally centred. The torch
+    counterpart of ``fastvfx.nn.CausalDepthwiseConv3dBNAct``."""
+
+    state_type = Tensor  # a stream state: the last kT-1 input frames
 
     def __init__(self, channels: int, kernel: tuple[int, int, int], stride: int, activation: type,
                  causal: bool = True) -> None:
@@ -121,27 +131,26 @@ class CausalDWConvBNAct(nn.Module):
         front = kt - 1 if self.causal else (kt - 1) // 2
         return self._conv(F.pad(x, (0, 0, 0, 0, front, kt - 1 - front)))
 
-    def step(self, x: Tensor, state: Optional[Tensor]):
-        """Next frames of a stream; ``state`` is the last kT-1 input frames (None: zeros)."""
-        kt = self.kernel[0]
-        if kt == 1:
-            return self._conv(x), None
-        if state is None:
-            state = x.new_zeros(x.size(0), x.size(1), kt - 1, x.size(3), x.size(4))
-        elif state.shape[:2] != x.shape[:2] or state.shape[3:] != x.shape[3:]:
-            raise ValueError(f"MoViNet step: a stream state of shape {tuple(state.shape)} does not fit frames "
-                             f"of shape {tuple(x.shape)}")
+    def init_state(self, batch_size: int, height: int, width: int, dtype: torch.dtype,
+                   device: Optional[torch.device]) -> Tensor:
+        """Zeros for the last kT-1 input frames (kT > 1): the start of a video."""
+        return torch.zeros(batch_size, self.conv.in_channels, self.kernel[0] - 1, height, width, dtype=dtype,
+                           device=device)
+
+    def step(self, x: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        """Next frames of a stream (kT > 1); ``state`` is the last kT-1 input frames."""
         joined = torch.cat((state, x), dim=2)
-        return self._conv(joined), joined[:, :, -(kt - 1):].clone()
+        return self._conv(joined), joined[:, :, -(self.kernel[0] - 1):].clone()
 
 
 class CausalSqueezeExcitation(nn.Module):
     """SE whose pooling is the cumulative average over past frames (causal);
-    ``both_pools`` also feeds the per-frame average (TF's "2plus3d" SE)."""
+    ``both_pools`` also feeds the per-frame average (TF's "2plus3d" SE). The
+    torch counterpart of ``fastvfx.nn.CausalSqueezeExcitation``."""
 
-    def __init__(self, channels: int, activation: type, gate: type, both_pools: bool, causal: bool = True) -> None:
+    def __init__(self, channels: int, squeeze: int, activation: type, gate: type, both_pools: bool,
+                 causal: bool = True) -> None:
         super().__init__()
-        squeeze = _make_divisible(channels * 0.25)
         self.both_pools = both_pools
         self.causal = causal
         self.fc1 = nn.Conv3d(channels * (2 if both_pools else 1), squeeze, 1)
@@ -149,54 +158,17 @@ class CausalSqueezeExcitation(nn.Module):
         self.fc2 = nn.Conv3d(squeeze, channels, 1)
         self.gate = gate()
 
-    def pooled(self, x: Tensor, state: Optional[tuple[Tensor, int]]):
-        """(pooled features (N, C or 2C, t, 1, 1), new state (running sum, frames))."""
-        frame_means = x.mean((3, 4), keepdim=True)
-        if not self.causal:
-            pooled = frame_means.mean(2, keepdim=True).expand_as(frame_means)
-            new_state = None
-        else:
-            total, count = state if state is not None else (0, 0)
-            sums = torch.cumsum(frame_means, dim=2) + total
-            counts = torch.arange(count + 1, count + x.size(2) + 1, dtype=x.dtype, device=x.device)
-            pooled = sums / counts.view(1, 1, -1, 1, 1)
-            new_state = (sums[:, :, -1:], count + x.size(2))
-        if self.both_pools:
-            pooled = torch.cat((pooled, frame_means), dim=1)
-        return pooled, new_state
-
-    def excite(self, pooled: Tensor) -> Tensor:
-        return self.gate(self.fc2(self.act(self.fc1(pooled))))
-
-    def scale(self, x: Tensor, state=None):
-        """The gate (N, C, t, 1, 1) and the new pooling state."""
-        pooled, new_state = self.pooled(x, state)
-        return self.excite(pooled), new_state
+    def scale(self, x: Tensor, total: Optional[Tensor] = None, counts: Optional[Tensor] = None):
+        """The gate (N, C, t, 1, 1) and the new running sum."""
+        pooled, new_total = causal_pool(x, total, counts, self.causal, self.both_pools)
+        return self.gate(self.fc2(self.act(self.fc1(pooled)))), new_total
 
     def forward(self, x: Tensor) -> Tensor:
         return x * self.scale(x)[0]
 
-    def step(self, x: Tensor, state):
-        scale, state = self.scale(x, state)
-        return x * scale, state
-
-
-class ShortcutProjection(nn.Module):
-    """Residual path when the block changes stride or width: TF-"same" 3x3
-    average pool (stride 2; padding excluded from the mean), then 1x1x1 conv + BN."""
-
-    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
-        super().__init__()
-        self.stride = stride
-        self.proj = ConvBNAct(in_channels, out_channels)
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.stride != 1:
-            x = _same_avg_pool(x, self.stride)
-        return self.proj(x)
-
 
 def _same_avg_pool(x: Tensor, stride: int) -> Tensor:
+    """TF-"same" 3x3 average pooling of (N, C, T, H, W), padding excluded from the mean."""
     h, w = x.shape[-2:]
     summed = F.avg_pool3d(tf_same_pad(x, (3, 3), (stride, stride)), (1, 3, 3), (1, stride, stride))
     ones = tf_same_pad(x.new_ones(1, 1, 1, h, w), (3, 3), (stride, stride))
@@ -204,63 +176,165 @@ def _same_avg_pool(x: Tensor, stride: int) -> Tensor:
     return summed / valid
 
 
+# ---------------------------------------------------------------------------
+# fastvfx backend's pieces that are plain PyTorch too, just cheaper per call
+# ---------------------------------------------------------------------------
+
+
+def _same_avg_pool_frames(x: Tensor, stride: int) -> Tensor:
+    """:func:`_same_avg_pool` as 2-D pooling of the frames, with the divisor cached per size."""
+    n, c, t, h, w = x.shape
+    padded = tf_same_pad(x.transpose(1, 2).reshape(n * t, c, h, w), (3, 3), (stride, stride))
+    y = F.avg_pool2d(padded, 3, stride) * _pool_divisor(h, w, stride, x.dtype, x.device)
+    return y.view(n, t, c, *y.shape[-2:]).transpose(1, 2) if t > 1 else y.view(n, c, 1, *y.shape[-2:])
+
+
+@functools.lru_cache(maxsize=64)
+def _pool_divisor(h: int, w: int, stride: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """9 / (number of unpadded pixels) of each TF-"same" 3x3 pooling window."""
+    ones = tf_same_pad(torch.ones(1, 1, h, w, dtype=dtype, device=device), (3, 3), (stride, stride))
+    return 1 / F.avg_pool2d(ones, 3, stride)
+
+
+def _linear(conv: nn.Conv3d, x: Tensor) -> Tensor:
+    """A 1x1x1 conv applied to vectors (..., C): the same GEMM without conv3d's
+    per-call setup, which dominates on 1x1x1 inputs."""
+    params = conv._parameters
+    weight = params["weight"]
+    return F.linear(x, weight.view(weight.size(0), -1), params["bias"])
+
+
+# ---------------------------------------------------------------------------
+# The model: one code path, modules chosen by backend at construction
+# ---------------------------------------------------------------------------
+
+
+class _Parts:
+    """The modules a backend builds MoViNet from."""
+
+    def __init__(self, backend: str) -> None:
+        fast = backend == "fastvfx"
+        self.backend = backend
+        self.causal_unit = fnn.CausalDepthwiseConv3dBNAct if fast else CausalDWConvBNAct
+        self.squeeze_excitation = fnn.CausalSqueezeExcitation if fast else CausalSqueezeExcitation
+        self.same_avg_pool = _same_avg_pool_frames if fast else _same_avg_pool
+        self._conv_bn_act = fnn.ConvBNAct if fast else ConvBNAct
+
+    def conv_bn_act(self, in_channels: int, out_channels: int, kernel: int = 1, stride: int = 1,
+                    activation: Optional[type] = None) -> nn.Module:
+        """A conv without time extent (1x1x1 or 1xkxk), BN, activation; TF "same" padding."""
+        conv = nn.Conv3d(in_channels, out_channels, (1, kernel, kernel), (1, stride, stride), bias=False)
+        act = activation() if activation is not None else nn.Identity()
+        return self._conv_bn_act(conv, nn.BatchNorm3d(out_channels, eps=1e-3), act, tf_same=True)
+
+
+class ShortcutProjection(nn.Module):
+    """Residual path when the block changes stride or width: TF-"same" 3x3
+    average pool (stride 2; padding excluded from the mean), then 1x1x1 conv + BN."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int, parts: _Parts) -> None:
+        super().__init__()
+        self.stride = stride
+        self._pool = parts.same_avg_pool
+        self.proj = parts.conv_bn_act(in_channels, out_channels)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.stride != 1:
+            x = self._pool(x, self.stride)
+        return self.proj(x)
+
+
 class MoViNetBlock(nn.Module):
+    """Expansion, causal depthwise unit(s), SE, projection (the SE gate
+    applied by ``project.scaled``), residual."""
+
     def __init__(self, in_channels: int, out_channels: int, expand: int, kernel: tuple[int, int, int], stride: int,
-                 conv_type: str, causal: bool) -> None:
+                 conv_type: str, causal: bool, parts: _Parts) -> None:
         super().__init__()
         activation = nn.SiLU if conv_type == "3d" else nn.Hardswish
         gate = nn.Sigmoid if conv_type == "3d" else nn.Hardsigmoid
-        self.expand = ConvBNAct(in_channels, expand, activation=activation)
+        self.expand = parts.conv_bn_act(in_channels, expand, activation=activation)
         kt, kh, kw = kernel
         if conv_type == "3d" or kt == 1:
-            units = [CausalDWConvBNAct(expand, kernel, stride, activation, causal)]
+            units = [parts.causal_unit(expand, kernel, stride, activation, causal)]
         else:
-            units = [CausalDWConvBNAct(expand, (1, kh, kw), stride, activation, causal),
-                     CausalDWConvBNAct(expand, (kt, 1, 1), 1, activation, causal)]
+            units = [parts.causal_unit(expand, (1, kh, kw), stride, activation, causal),
+                     parts.causal_unit(expand, (kt, 1, 1), 1, activation, causal)]
         self.deep = nn.Sequential(*units)
-        self.se = CausalSqueezeExcitation(expand, activation, gate, both_pools=conv_type == "2plus1d", causal=causal)
-        self.project = ConvBNAct(expand, out_channels)
+        self.se = parts.squeeze_excitation(expand, _make_divisible(expand * 0.25), activation, gate,
+                                           both_pools=conv_type == "2plus1d", causal=causal)
+        self.project = parts.conv_bn_act(expand, out_channels)
         self.shortcut = None
         if stride != 1 or in_channels != out_channels:
-            self.shortcut = ShortcutProjection(in_channels, out_channels, stride)
-
-    def _residual(self, x: Tensor) -> Tensor:
-        return x if self.shortcut is None else self.shortcut(x)
+            self.shortcut = ShortcutProjection(in_channels, out_channels, stride, parts)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self._residual(x) + self.project(self.se(self.deep(self.expand(x))))
+        y = self.deep(self.expand(x))
+        out = self.project.scaled(y, self.se.scale(y)[0])
+        return out + (x if self.shortcut is None else self.shortcut(x))
 
-    def step(self, x: Tensor, state):
-        unit_states, se_state = state if state is not None else ([None] * len(self.deep), None)
-        y = self.expand(x)
+    def state_sizes(self, height: int, width: int) -> list[tuple[int, int]]:
+        """Input (height, width) of each causal unit with kT > 1, for block
+        inputs of this size."""
+        sizes = []
+        for unit in self.deep:
+            if unit.kernel[0] > 1:
+                sizes.append((height, width))
+            height, width = -(-height // unit.stride), -(-width // unit.stride)
+        return sizes
+
+    def init_state(self, batch_size: int, height: int, width: int, dtype: torch.dtype,
+                   device: Optional[torch.device]) -> tuple[list, Tensor]:
+        """(states of the causal units with kT > 1, SE running sum) for input
+        frames of this size: the start of a video."""
+        causal = [unit for unit in self.deep if unit.kernel[0] > 1]
+        unit_states = [unit.init_state(batch_size, h, w, dtype, device)
+                       for unit, (h, w) in zip(causal, self.state_sizes(height, width))]
+        channels = self.se.fc2.out_channels
+        return unit_states, torch.zeros(batch_size, channels, 1, 1, 1, dtype=dtype, device=device)
+
+    def step(self, x: Tensor, state: tuple[list, Tensor], counts: Tensor):
+        """Next frames ``x`` of a stream, whose positions in it are ``counts``
+        (t,); inference only. Submodules are called through ``forward`` (a
+        step is the per-frame hot path: no hooks)."""
+        modules = self._modules
+        unit_states, se_total = state
+        y = modules["expand"].forward(x)
         new_unit_states = []
-        for unit, unit_state in zip(self.deep, unit_states):
-            y, unit_state = unit.step(y, unit_state)
-            new_unit_states.append(unit_state)
-        y, se_state = self.se.step(y, se_state)
-        return self._residual(x) + self.project(y), (new_unit_states, se_state)
+        for unit in modules["deep"]:
+            if unit.kernel[0] > 1:
+                y, unit_state = unit.step(y, unit_states[len(new_unit_states)])
+                new_unit_states.append(unit_state)
+            else:
+                y = unit.forward(y)
+        scale, se_total = modules["se"].scale(y, se_total, counts)
+        out = modules["project"].scaled(y, scale)
+        shortcut = modules.get("shortcut")
+        return out.add_(x if shortcut is None else shortcut.forward(x)), (new_unit_states, se_total)
 
 
 class MoViNet(nn.Module):
     """MoViNet-A0; see the module docstring. ``backend`` is "torch" or "fastvfx"."""
 
     def __init__(self, num_classes: int = 600, stream: bool = True, conv_type: str = "3d",
-                 dropout: float = 0.2) -> None:
+                 dropout: float = 0.2, backend: str = "torch") -> None:
         super().__init__()
         if conv_type not in CONV_TYPES:
             raise ValueError(f"conv_type must be one of {CONV_TYPES}, got {conv_type!r}")
         self.stream = stream
         self.conv_type = conv_type
-        self.backend = "torch"
+        self.backend = backend
+        self.config = {"num_classes": num_classes, "stream": stream, "conv_type": conv_type, "dropout": dropout}
+        parts = _Parts(backend)
         activation = nn.SiLU if conv_type == "3d" else nn.Hardswish
-        self.stem = ConvBNAct(3, STEM_CHANNELS, kernel=3, stride=2, activation=activation)
+        self.stem = parts.conv_bn_act(3, STEM_CHANNELS, kernel=3, stride=STEM_STRIDE, activation=activation)
         blocks, channels = [], STEM_CHANNELS
         for stage in A0_STAGES:
             for out, expand, kernel, stride in stage:
-                blocks.append(MoViNetBlock(channels, out, expand, kernel, stride, conv_type, causal=stream))
+                blocks.append(MoViNetBlock(channels, out, expand, kernel, stride, conv_type, stream, parts))
                 channels = out
         self.blocks = nn.Sequential(*blocks)
-        self.head = ConvBNAct(channels, HEAD_CHANNELS, activation=activation)
+        self.head = parts.conv_bn_act(channels, HEAD_CHANNELS, activation=activation)
         self.classifier = nn.Sequential(
             nn.Conv3d(HEAD_CHANNELS, HIDDEN_CHANNELS, 1), activation(), nn.Dropout(dropout),
             nn.Conv3d(HIDDEN_CHANNELS, num_classes, 1),
@@ -283,227 +357,72 @@ class MoViNet(nn.Module):
 
     def classify(self, pooled: Tensor) -> Tensor:
         """Logits of pooled head features (N, 480, 1, 1, 1)."""
-        return self.classifier(pooled).flatten(1)
+        if self.backend == "torch":
+            return self.classifier(pooled).flatten(1)
+        dense9, act, dropout, dense10 = self.classifier
+        return _linear(dense10, dropout(act(_linear(dense9, pooled.flatten(1)))))
 
-    def init_states(self) -> dict:
-        """Stream states for a new video (filled at the first step, which fixes
-        the batch size and frame size of the stream)."""
+
+    def init_states(self, batch_size: int = 1, height: int = 172, width: int = 172,
+                    dtype: Optional[torch.dtype] = None, device: Optional[torch.device] = None) -> dict:
+        """Stream states for a new video of frames ``(batch_size, 3, t, height, width)``:
+        ``{"frames": count (int64), "blocks": [per block: ([conv states], SE sum)],
+        "pool": head sum}``, tensors only."""
         if not self.stream:
             raise RuntimeError("MoViNet: init_states / step need the stream (causal) model, built with stream=True")
-        return {"backend": self.backend, "frames": None, "blocks": [None] * len(self.blocks), "pool": None}
+        dtype = dtype or self.head.conv.weight.dtype
+        device = device or self.head.conv.weight.device
+        h, w = -(-height // STEM_STRIDE), -(-width // STEM_STRIDE)
+        blocks = []
+        for block in self.blocks:
+            blocks.append(block.init_state(batch_size, h, w, dtype, device))
+            stride = block.deep[0].stride
+            h, w = -(-h // stride), -(-w // stride)
+        pool = torch.zeros(batch_size, HEAD_CHANNELS, 1, 1, 1, dtype=dtype, device=device)
+        return {"frames": torch.zeros((), dtype=torch.int64, device=device), "blocks": blocks, "pool": pool}
+
+    def _check_states(self, frames: Tensor, states) -> None:
+        """Raise before any state is touched when ``states`` do not come from
+        this model's ``init_states`` (structure, backend) or do not fit ``frames``."""
+        blocks = states.get("blocks") if isinstance(states, dict) else None
+        if not isinstance(blocks, (list, tuple)) or len(blocks) != len(self.blocks) or \
+                not isinstance(states.get("pool"), Tensor) or not isinstance(states.get("frames"), Tensor):
+            raise ValueError("MoViNet step: states do not belong to this model (use model.init_states())")
+        state_type = self.blocks[1].deep[-1].state_type
+        for block, state in zip(self.blocks, blocks):
+            causal = [unit for unit in block.deep if unit.kernel[0] > 1]
+            if not isinstance(state, (list, tuple)) or len(state) != 2 or len(state[0]) != len(causal) or \
+                    not all(isinstance(s, state_type) for s in state[0]):
+                raise ValueError("MoViNet step: states do not belong to this model (use model.init_states())")
+        # The second block holds the first conv state (the first has kT = 1).
+        h, w = frames.shape[-2:]
+        for stride in (STEM_STRIDE, self.blocks[0].deep[0].stride):
+            h, w = -(-h // stride), -(-w // stride)
+        first = blocks[1][0][0]
+        got = tuple((first if isinstance(first, Tensor) else first.buffer).shape[-2:])
+        pool = states["pool"]
+        if pool.shape[0] != frames.size(0) or pool.dtype != frames.dtype or \
+                got != self.blocks[1].state_sizes(h, w)[0]:
+            raise ValueError(f"MoViNet step: the states do not fit frames of shape {tuple(frames.shape)} "
+                             f"({frames.dtype}); use init_states() with this batch, frame size and dtype")
 
     @torch.no_grad()
     def step(self, frames: Tensor, states: dict) -> tuple[Tensor, dict]:
         """Logits after the next frames ``(N, 3, t, H, W)`` of a stream (t >= 1);
         returns ``(logits (N, num_classes), states)``."""
         self._check(frames, "step")
-        if not isinstance(states, dict) or states.get("backend") != self.backend or \
-                len(states.get("blocks", ())) != len(self.blocks):
-            raise ValueError("MoViNet step: states do not belong to this model (use model.init_states())")
-        geometry = (frames.size(0), *frames.shape[3:], frames.dtype)
-        if states["frames"] is not None and states["frames"] != geometry:
-            raise ValueError(f"MoViNet step: the stream started with (batch, height, width, dtype) "
-                             f"{states['frames']}, got {geometry}")
+        self._check_states(frames, states)
+        count = states["frames"]
+        counts = count + torch.arange(1, frames.size(2) + 1, device=count.device)
         y = self.stem(frames)
         new_blocks = []
         for block, block_state in zip(self.blocks, states["blocks"]):
-            y, block_state = block.step(y, block_state)
+            y, block_state = block.step(y, block_state, counts)
             new_blocks.append(block_state)
         y = self.head(y)
-        total, count = states["pool"] if states["pool"] is not None else (0, 0)
-        total = y.sum((2, 3, 4), keepdim=True) / (y.size(3) * y.size(4)) + total
-        count += y.size(2)
-        logits = self.classify(total / count)
-        return logits, {"backend": self.backend, "frames": geometry, "blocks": new_blocks, "pool": (total, count)}
-
-
-# ---------------------------------------------------------------------------
-# fastvfx backend: same attributes and state dict, other forwards
-# ---------------------------------------------------------------------------
-
-
-def _pointwise(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-    """A 1x1x1 conv with bias; one frame of one clip is a single GEMM."""
-    n, c, t, h, w = x.shape
-    if n == 1 and t == 1:
-        y = torch.addmm(bias.unsqueeze(1), weight.view(weight.size(0), c), x.view(c, h * w))
-        return y.view(1, -1, 1, h, w)
-    return F.conv3d(x, weight, bias)
-
-
-class FastConvBNAct(ConvBNAct):
-    def forward(self, x: Tensor) -> Tensor:
-        if self.bn.training:
-            return super().forward(x)
-        weight, bias = folded_conv_bn(self, "conv", self.conv, self.bn)
-        if self.kernel == 1:
-            y = _pointwise(x, weight, bias)
-        else:
-            x = tf_same_pad(x, (self.kernel, self.kernel), (self.stride, self.stride))
-            if x.size(2) == 1:  # one frame: conv2d (conv3d has no fast path for it)
-                y = F.conv2d(x[:, :, 0], weight[:, :, 0], bias, self.stride).unsqueeze(2)
-            else:
-                y = F.conv3d(x, weight, bias, self.conv.stride)
-        return _activate(y, self.act)
-
-
-def _activate(y: Tensor, act: nn.Module) -> Tensor:
-    return activate(y, activation_name(act))
-
-
-class FastCausalDWConvBNAct(CausalDWConvBNAct):
-    def forward(self, x: Tensor) -> Tensor:
-        if not self.causal:
-            return super().forward(x)
-        if self.bn.training:
-            return self.act(self.bn(causal_dwconv3d(x, self.conv.weight, None, self.stride, "same")))
-        weight, bias = folded_conv_bn(self, "conv", self.conv, self.bn)
-        fused, after = split_activation(activation_name(self.act))
-        return activate(causal_dwconv3d(x, weight, bias, self.stride, "same", fused), after)
-
-    def step(self, x: Tensor, state):
-        kt = self.kernel[0]
-        if kt == 1:
-            return self.forward(x), None
-        if state is None:
-            state = init_stream_state(x.size(0), x.size(1), kt, x.size(3), x.size(4), x.dtype, x.device,
-                                      kernel_size=self.kernel, stride=self.stride, padding="same")
-        if self.bn.training:
-            y = causal_dwconv3d_step(x, self.conv.weight, None, state, self.stride, "same")
-            return self.act(self.bn(y)), state
-        weight, bias = folded_conv_bn(self, "conv", self.conv, self.bn)
-        fused, after = split_activation(activation_name(self.act))
-        y = causal_dwconv3d_step(x, weight, bias, state, self.stride, "same", fused)
-        return apply_activation_(y, after), state
-
-
-class FastMoViNetBlock(MoViNetBlock):
-    """Eval mode, one frame: the SE gate goes into the projection's weights
-    instead of a pass over the expanded features (one clip: a weight scaled
-    per input channel, then one GEMM; several: ``channel_scaled_conv2d``)."""
-
-    def _gated_project(self, y: Tensor, scale: Tensor) -> Tensor:
-        project = self.project
-        if project.bn.training or y.size(2) != 1:
-            return project(y * scale)
-        weight, bias = folded_conv_bn(project, "conv", project.conv, project.bn)
-        n, c, _, h, w = y.shape
-        weight = weight.view(weight.size(0), c)
-        if n == 1:
-            out = torch.addmm(bias.unsqueeze(1), weight * scale.view(1, c), y.view(c, h * w))
-        else:
-            out = channel_scaled_conv2d(y.view(n, c, h, w), scale.view(n, c), weight[:, :, None, None], bias)
-        return out.view(n, -1, 1, h, w)
-
-    def forward(self, x: Tensor) -> Tensor:
-        y = self.deep(self.expand(x))
-        if y.size(2) != 1:
-            return self._residual(x) + self.project(self.se(y))
-        return self._residual(x) + self._gated_project(y, self.se.scale(y)[0])
-
-    def step(self, x: Tensor, state):
-        modules = self._modules
-        if modules["project"].bn.training or x.size(2) != 1:
-            return super().step(x, state)
-        # One frame in eval mode, the per-frame hot path of a stream: submodules
-        # are called through forward() (no hooks) and the SE gate is a vector.
-        unit_states, se_state = state if state is not None else ([None] * len(modules["deep"]), None)
-        y = modules["expand"].forward(x)
-        new_unit_states = []
-        for unit, unit_state in zip(modules["deep"], unit_states):
-            y, unit_state = unit.step(y, unit_state)
-            new_unit_states.append(unit_state)
-        scale, se_state = modules["se"].frame_gate(y, se_state)
-        out = self._gated_project(y, scale)
-        shortcut = modules.get("shortcut")
-        return out.add_(x if shortcut is None else shortcut.forward(x)), (new_unit_states, se_state)
-
-
-def _linear(conv: nn.Conv3d, x: Tensor) -> Tensor:
-    """A 1x1x1 conv applied to vectors (..., C): the same GEMM without conv3d's
-    per-call setup, which dominates on 1x1x1 inputs."""
-    params = conv._parameters
-    weight = params["weight"]
-    return F.linear(x, weight.view(weight.size(0), -1), params["bias"])
-
-
-class FastCausalSqueezeExcitation(CausalSqueezeExcitation):
-    def frame_gate(self, x: Tensor, state) -> tuple[Tensor, tuple[Tensor, int]]:
-        """Eval mode, one causal frame: the gate as an (N, C) matrix, and the new state."""
-        n, c = x.shape[:2]
-        frame_means = x.mean((3, 4), keepdim=True)
-        total, count = state if state is not None else (0, 0)
-        total = frame_means + total
-        pooled = (total / (count + 1)).view(n, c)
-        if self.both_pools:
-            pooled = torch.cat((pooled, frame_means.view(n, c)), dim=1)
-        modules = self._modules
-        hidden = apply_activation_(_linear(modules["fc1"], pooled), activation_name(modules["act"]))
-        logits = _linear(modules["fc2"], hidden)
-        gate = torch.sigmoid_(logits) if type(modules["gate"]) is nn.Sigmoid else F.hardsigmoid(logits, inplace=True)
-        return gate, (total, count + 1)
-
-    def pooled(self, x: Tensor, state):
-        if not self.causal or x.size(2) != 1:
-            return super().pooled(x, state)
-        # One frame: the running sum plus this frame's mean, no cumsum.
-        frame_means = x.mean((3, 4), keepdim=True)
-        total, count = state if state is not None else (0, 0)
-        total = frame_means + total
-        pooled = total / (count + 1)
-        if self.both_pools:
-            pooled = torch.cat((pooled, frame_means), dim=1)
-        return pooled, (total, count + 1)
-
-    def excite(self, pooled: Tensor) -> Tensor:
-        n, c, t = pooled.shape[:3]
-        if t == 1:
-            hidden = _activate(_linear(self.fc1, pooled.view(n, c)), self.act)
-            return self.gate(_linear(self.fc2, hidden)).view(n, -1, 1, 1, 1)
-        vectors = pooled.view(n, c, t).transpose(1, 2)
-        hidden = _activate(_linear(self.fc1, vectors), self.act)
-        gate = self.gate(_linear(self.fc2, hidden))
-        return gate.transpose(1, 2).reshape(n, -1, t, 1, 1)
-
-
-class FastShortcutProjection(ShortcutProjection):
-    def forward(self, x: Tensor) -> Tensor:
-        if self.stride != 1 and x.size(2) == 1:
-            n, c, _, h, w = x.shape
-            padded = tf_same_pad(x.view(n, c, h, w), (3, 3), (self.stride, self.stride))
-            x = (F.avg_pool2d(padded, 3, self.stride) * _pool_divisor(h, w, self.stride, x.dtype, x.device)).unsqueeze(2)
-        elif self.stride != 1:
-            x = _same_avg_pool(x, self.stride)
-        return self.proj(x)
-
-
-@functools.lru_cache(maxsize=64)
-def _pool_divisor(h: int, w: int, stride: int, dtype: torch.dtype, device: torch.device) -> Tensor:
-    """9 / (number of unpadded pixels) of each TF-"same" 3x3 pooling window."""
-    ones = tf_same_pad(torch.ones(1, 1, h, w, dtype=dtype, device=device), (3, 3), (stride, stride))
-    return 1 / F.avg_pool2d(ones, 3, stride)
-
-
-class FastMoViNet(MoViNet):
-    def classify(self, pooled: Tensor) -> Tensor:
-        dense9, act, dropout, dense10 = self.classifier
-        hidden = _activate(_linear(dense9, pooled.flatten(1)), act)
-        return _linear(dense10, dropout(hidden))
-
-
-FASTVFX_CLASSES = {
-    ConvBNAct: FastConvBNAct,
-    CausalDWConvBNAct: FastCausalDWConvBNAct,
-    MoViNetBlock: FastMoViNetBlock,
-    CausalSqueezeExcitation: FastCausalSqueezeExcitation,
-    ShortcutProjection: FastShortcutProjection,
-    MoViNet: FastMoViNet,
-}
-
-
-def to_fastvfx(model: nn.Module) -> nn.Module:
-    """Swap the torch-backend modules of a MoViNet (in place) for their fastvfx forms."""
-    return swap_to_fastvfx(model, FASTVFX_CLASSES, MoViNet)
+        total = y.sum((2, 3, 4), keepdim=True) / (y.size(3) * y.size(4)) + states["pool"]
+        logits = self.classify(total / counts[-1])
+        return logits, {"frames": counts[-1], "blocks": new_blocks, "pool": total}
 
 
 def movinet_a0(num_classes: int = 600, stream: bool = True, conv_type: str = "3d", backend: str = "torch",
@@ -513,5 +432,4 @@ def movinet_a0(num_classes: int = 600, stream: bool = True, conv_type: str = "3d
     from . import _check_backend
 
     _check_backend(backend)
-    model = MoViNet(num_classes, stream, conv_type, dropout)
-    return to_fastvfx(model) if backend == "fastvfx" else model
+    return MoViNet(num_classes, stream, conv_type, dropout, backend)

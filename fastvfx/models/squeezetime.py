@@ -25,8 +25,9 @@ The module names follow the official backbone and head (``conv1``, ``bn1``,
 ``fc_cls``), flattened into one module (no ``net.`` / ``cls_head.``
 prefixes). Random weights only.
 
-Backends share the state dict. ``"torch"`` is the official formulation.
-``"fastvfx"``, in eval mode, runs each CTL's gate and 1x1 temporal conv as one
+Backends share the state dict and the module classes; the backend is chosen
+when the model is built (``fused``, set on every block at construction).
+``"torch"`` is the official formulation. ``"fastvfx"``, in eval mode, runs each CTL's gate and 1x1 temporal conv as one
 ``fastvfx.temporal_focus_conv2d`` (x * param never written), feeds the same
 gate to the IOI branch's first conv through ``fastvfx.channel_scaled_conv2d``
 (the official code writes ``x * param`` a second time there), and folds every
@@ -41,9 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..nn._batchnorm import cached, fold_bn, folded_conv_bn
 from ..ops.temporal_focus_conv2d import _gate_chain, channel_scaled_conv2d, temporal_focus_conv2d
-from ..nn._batchnorm import fold_bn
-from ._common import cached, folded_conv_bn, swap_to_fastvfx
 
 WIDTHS = (64, 128, 256, 512)
 LAYERS = (3, 4, 6, 3)
@@ -61,8 +61,9 @@ IOI_CHANNELS = 16
 class SpatialConv(nn.Module):
     """Inter-temporal Object Interaction (IOI) module."""
 
-    def __init__(self, dim_in: int, dim_out: int, pos_dim: int = 7) -> None:
+    def __init__(self, dim_in: int, dim_out: int, pos_dim: int = 7, fused: bool = False) -> None:
         super().__init__()
+        self.fused = fused
         self.short_conv = nn.Conv2d(dim_in, dim_out, 3, 1, 1)
         self.glo_conv = nn.Sequential(
             nn.Conv2d(dim_in, IOI_CHANNELS, 3, 1, 1), nn.BatchNorm2d(IOI_CHANNELS), nn.ReLU(inplace=True),
@@ -86,30 +87,63 @@ class SpatialConv(nn.Module):
             x = layer(x)
         return x_short * x
 
+    def folded(self, x: Tensor, scale: Tensor, short_weight: Tensor, short_bias: Tensor) -> Tensor:
+        """Eval mode: the IOI output for the gate ``scale`` (N, C), BNs folded,
+        ``x * scale`` never written, with the short conv's weights given (they
+        may carry the block's BatchNorm)."""
+        glo = self.glo_conv
+        weight, bias = folded_conv_bn(self, "glo0", glo[0], glo[1])
+        g = F.relu_(channel_scaled_conv2d(x, scale, weight, bias, 1, 1))
+        g = g + self.position(*g.shape[2:])
+        weight, bias = folded_conv_bn(self, "glo3", glo[3], glo[4])
+        g = F.relu_(F.conv2d(g, weight, bias, 1, 3))
+        g = torch.sigmoid_(F.conv2d(g, glo[6].weight, glo[6].bias, 1, 1))
+        return F.conv2d(x, short_weight, short_bias, 1, 1).mul_(g)
+
 
 class ChannelTimeConv(nn.Module):
     """Channel-Time Learning (CTL) module: TFC + IOI sharing one gate."""
 
-    def __init__(self, in_channels: int, out_channels: int, pos_dim: int = 7) -> None:
+    def __init__(self, in_channels: int, out_channels: int, pos_dim: int = 7, fused: bool = False,
+                 temporal_bias: bool = False) -> None:
         super().__init__()
+        self.fused = fused
         self.param_conv = _gate_chain(in_channels, None, "avg")
-        self.temporal_conv = nn.Conv2d(in_channels, out_channels, 1, bias=False)
-        self.spatial_conv = SpatialConv(in_channels, out_channels, pos_dim)
+        self.temporal_conv = nn.Conv2d(in_channels, out_channels, 1, bias=temporal_bias)
+        self.spatial_conv = SpatialConv(in_channels, out_channels, pos_dim, fused)
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.fused and not self.param_conv[2].training:
+            short = self.spatial_conv.short_conv
+            return self.folded(x, self.temporal_conv.weight, self.temporal_conv.bias, short.weight, short.bias)
         param = self.param_conv(x)
+        if self.fused:  # training mode: the conv of the re-weighted input fused
+            conv = self.temporal_conv
+            return channel_scaled_conv2d(x, param, conv.weight, conv.bias) + self.spatial_conv(x, param)
         return self.temporal_conv(param * x) + self.spatial_conv(x, param)
+
+    def folded(self, x: Tensor, weight: Tensor, bias, short_weight: Tensor, short_bias: Tensor) -> Tensor:
+        """Eval mode, with the temporal and short convs' weights given: the
+        gate and the temporal conv as one ``temporal_focus_conv2d``, the IOI
+        branch on the same gate."""
+        gate = self.param_conv
+        fc1, bn, fc2 = gate[1], gate[2], gate[4]
+        fc1_weight, fc1_bias = folded_conv_bn(self, "gate", fc1, bn, lambda w, b: (w.flatten(1), b))
+        pool = "max" if isinstance(gate[0], nn.AdaptiveMaxPool2d) else "avg"
+        y, scale = temporal_focus_conv2d(x, weight, fc1_weight, fc1_bias, fc2.weight, fc2.bias, bias, pool=pool)
+        return y.add_(self.spatial_conv.folded(x, scale, short_weight, short_bias))
 
 
 class Bottleneck(nn.Module):
     """CTL bottleneck block."""
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut_conv: nn.Module = None,
-                 pos_dim: int = 7) -> None:
+                 pos_dim: int = 7, fused: bool = False) -> None:
         super().__init__()
+        self.fused = fused
         self.conv1 = nn.Conv2d(in_planes, planes, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = ChannelTimeConv(planes, planes, pos_dim)
+        self.conv2 = ChannelTimeConv(planes, planes, pos_dim, fused)
         self.bn2 = nn.BatchNorm2d(planes)
         self.conv3 = nn.Conv2d(planes, planes * EXPANSION, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(planes * EXPANSION)
@@ -122,6 +156,8 @@ class Bottleneck(nn.Module):
             )
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.fused and not self.bn1.training:
+            return self._forward_folded(x)
         if self.stride != 1:
             x = self.downsample(x)
         residual = x
@@ -133,14 +169,48 @@ class Bottleneck(nn.Module):
         out += residual
         return self.relu(out)
 
+    def _ctl_weights(self):
+        """The CTL's temporal and short convs with the block's following BN folded:
+        bn2(t + s * g) = gain*t + (gain*s) * g + shift."""
+        ctl, bn = self.conv2, self.bn2
+        temporal, short = ctl.temporal_conv, ctl.spatial_conv.short_conv
+
+        def compute():
+            temporal_weight, shift = fold_bn(temporal.weight, temporal.bias, bn)
+            gain = fold_bn(temporal.weight.new_ones(bn.num_features, 1), None, bn)[0].view(-1)
+            return temporal_weight, shift, short.weight * gain.view(-1, 1, 1, 1), short.bias * gain
+
+        sources = (temporal.weight, temporal.bias, short.weight, short.bias, bn.weight, bn.bias,
+                   bn.running_mean, bn.running_var, bn.eps)
+        return cached(self, "ctl", sources, compute)
+
+    def _forward_folded(self, x: Tensor) -> Tensor:
+        """Eval mode: every BatchNorm folded into the conv before it."""
+        if self.stride != 1:
+            weight, bias = folded_conv_bn(self, "downsample", self.downsample[0], self.downsample[1])
+            x = F.conv2d(x, weight, bias, 2, groups=x.size(1))
+        weight, bias = folded_conv_bn(self, "conv1", self.conv1, self.bn1)
+        out = F.relu_(F.conv2d(x, weight, bias))
+        out = F.relu_(self.conv2.folded(out, *self._ctl_weights()))
+        weight, bias = folded_conv_bn(self, "conv3", self.conv3, self.bn3)
+        out = F.conv2d(out, weight, bias)
+        if self.shortcut_conv is not None:
+            weight, bias = folded_conv_bn(self, "shortcut", self.shortcut_conv[0], self.shortcut_conv[1])
+            out += F.conv2d(x, weight, bias)
+        else:
+            out += x
+        return F.relu_(out)
+
 
 class SqueezeTime(nn.Module):
     """See the module docstring."""
 
-    def __init__(self, num_classes: int = 400, frames: int = 16, dropout: float = 0.5) -> None:
+    def __init__(self, num_classes: int = 400, frames: int = 16, dropout: float = 0.5, backend: str = "torch") -> None:
         super().__init__()
         self.frames = frames
-        self.backend = "torch"
+        self.backend = backend
+        self.config = {"num_classes": num_classes, "frames": frames, "dropout": dropout}
+        fused = backend == "fastvfx"
         self.conv1 = nn.Conv2d(3 * frames, WIDTHS[0], 5, stride=2, padding=2, bias=False)
         self.bn1 = nn.BatchNorm2d(WIDTHS[0])
         self.relu = nn.ReLU(inplace=True)
@@ -151,9 +221,9 @@ class SqueezeTime(nn.Module):
             if in_planes != planes * EXPANSION:
                 shortcut = nn.Sequential(nn.Conv2d(in_planes, planes * EXPANSION, 1, bias=False),
                                          nn.BatchNorm2d(planes * EXPANSION))
-            layer = [Bottleneck(in_planes, planes, stride, shortcut, pos_dim)]
+            layer = [Bottleneck(in_planes, planes, stride, shortcut, pos_dim, fused)]
             in_planes = planes * EXPANSION
-            layer += [Bottleneck(in_planes, planes, pos_dim=pos_dim) for _ in range(1, blocks)]
+            layer += [Bottleneck(in_planes, planes, pos_dim=pos_dim, fused=fused) for _ in range(1, blocks)]
             setattr(self, f"layer{index}", nn.Sequential(*layer))
         self.avg_pool = nn.AdaptiveAvgPool2d((1, 1))
         self.dropout = nn.Dropout(dropout)
@@ -168,6 +238,9 @@ class SqueezeTime(nn.Module):
         nn.init.zeros_(self.fc_cls.bias)
 
     def _stem(self, x: Tensor) -> Tensor:
+        if self.backend == "fastvfx" and not self.bn1.training:
+            weight, bias = folded_conv_bn(self, "conv1", self.conv1, self.bn1)
+            return self.maxpool(F.relu_(F.conv2d(x, weight, bias, 2, 2)))
         return self.maxpool(self.relu(self.bn1(self.conv1(x))))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -180,117 +253,9 @@ class SqueezeTime(nn.Module):
         return self.fc_cls(self.dropout(self.avg_pool(y).flatten(1)))
 
 
-# ---------------------------------------------------------------------------
-# fastvfx backend
-# ---------------------------------------------------------------------------
-
-
-def _folded_gate(module: "FastChannelTimeConv") -> tuple[Tensor, Tensor]:
-    gate = module.param_conv
-    fc1, bn = gate[1], gate[2]
-    sources = (fc1.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var, bn.eps)
-    return cached(module, "gate", sources, lambda: _flat(fold_bn(fc1.weight, None, bn)))
-
-
-def _flat(folded: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
-    return folded[0].flatten(1), folded[1]
-
-
-class FastSpatialConv(SpatialConv):
-    def fused(self, x: Tensor, scale: Tensor, short_weight: Tensor, short_bias: Tensor) -> Tensor:
-        """Eval mode: the IOI output for the gate ``scale`` (N, C), BNs folded,
-        ``x * scale`` never written, with the short conv's weights given (they
-        may carry the block's BatchNorm)."""
-        glo = self.glo_conv
-        weight, bias = folded_conv_bn(self, "glo0", glo[0], glo[1])
-        g = F.relu_(channel_scaled_conv2d(x, scale, weight, bias, 1, 1))
-        g = g + self.position(*g.shape[2:])
-        weight, bias = folded_conv_bn(self, "glo3", glo[3], glo[4])
-        g = F.relu_(F.conv2d(g, weight, bias, 1, 3))
-        g = torch.sigmoid_(F.conv2d(g, glo[6].weight, glo[6].bias, 1, 1))
-        return F.conv2d(x, short_weight, short_bias, 1, 1).mul_(g)
-
-
-class FastChannelTimeConv(ChannelTimeConv):
-    def forward(self, x: Tensor) -> Tensor:
-        if self.param_conv[2].training:
-            param = self.param_conv(x)
-            conv = self.temporal_conv
-            return channel_scaled_conv2d(x, param, conv.weight, conv.bias) + self.spatial_conv(x, param)
-        short = self.spatial_conv.short_conv
-        return self.fused(x, self.temporal_conv.weight, self.temporal_conv.bias, short.weight, short.bias)
-
-    def fused(self, x: Tensor, weight: Tensor, bias, short_weight: Tensor, short_bias: Tensor) -> Tensor:
-        """Eval mode, with the temporal and short convs' weights given."""
-        fc1_weight, fc1_bias = _folded_gate(self)
-        fc2 = self.param_conv[4]
-        pool = "max" if isinstance(self.param_conv[0], nn.AdaptiveMaxPool2d) else "avg"
-        y, scale = temporal_focus_conv2d(x, weight, fc1_weight, fc1_bias, fc2.weight, fc2.bias, bias, pool=pool)
-        return y.add_(self.spatial_conv.fused(x, scale, short_weight, short_bias))
-
-
-def _block_ctl_weights(block: "FastBottleneck"):
-    """The CTL's temporal and short convs with the block's following BN folded:
-    bn2(t + s * g) = gain*t + (gain*s) * g + shift."""
-    ctl, bn = block.conv2, block.bn2
-    short = ctl.spatial_conv.short_conv
-
-    def compute():
-        temporal_weight, shift = fold_bn(ctl.temporal_conv.weight, ctl.temporal_conv.bias, bn)
-        gain = temporal_weight.new_ones(bn.num_features)
-        gain = fold_bn(gain.view(-1, 1), None, bn)[0].view(-1)
-        return temporal_weight, shift, short.weight * gain.view(-1, 1, 1, 1), short.bias * gain
-
-    sources = (ctl.temporal_conv.weight, ctl.temporal_conv.bias, short.weight, short.bias, bn.weight, bn.bias,
-               bn.running_mean, bn.running_var, bn.eps)
-    return cached(block, "ctl", sources, compute)
-
-
-class FastBottleneck(Bottleneck):
-    def forward(self, x: Tensor) -> Tensor:
-        if self.bn1.training:
-            return super().forward(x)
-        if self.stride != 1:
-            weight, bias = folded_conv_bn(self, "downsample", self.downsample[0], self.downsample[1])
-            x = F.conv2d(x, weight, bias, 2, groups=x.size(1))
-        weight, bias = folded_conv_bn(self, "conv1", self.conv1, self.bn1)
-        out = F.relu_(F.conv2d(x, weight, bias))
-        out = F.relu_(self.conv2.fused(out, *_block_ctl_weights(self)))
-        weight, bias = folded_conv_bn(self, "conv3", self.conv3, self.bn3)
-        out = F.conv2d(out, weight, bias)
-        if self.shortcut_conv is not None:
-            weight, bias = folded_conv_bn(self, "shortcut", self.shortcut_conv[0], self.shortcut_conv[1])
-            out += F.conv2d(x, weight, bias)
-        else:
-            out += x
-        return F.relu_(out)
-
-
-class FastSqueezeTime(SqueezeTime):
-    def _stem(self, x: Tensor) -> Tensor:
-        if self.bn1.training:
-            return super()._stem(x)
-        weight, bias = folded_conv_bn(self, "conv1", self.conv1, self.bn1)
-        return self.maxpool(F.relu_(F.conv2d(x, weight, bias, 2, 2)))
-
-
-FASTVFX_CLASSES = {
-    SpatialConv: FastSpatialConv,
-    ChannelTimeConv: FastChannelTimeConv,
-    Bottleneck: FastBottleneck,
-    SqueezeTime: FastSqueezeTime,
-}
-
-
-def to_fastvfx(model: nn.Module) -> nn.Module:
-    """Swap a SqueezeTime's torch-backend modules (in place) for their fastvfx forms."""
-    return swap_to_fastvfx(model, FASTVFX_CLASSES, SqueezeTime)
-
-
 def squeezetime(num_classes: int = 400, frames: int = 16, backend: str = "torch", dropout: float = 0.5) -> SqueezeTime:
     """SqueezeTime, Kinetics-400 configuration, random weights."""
     from . import _check_backend
 
     _check_backend(backend)
-    model = SqueezeTime(num_classes, frames, dropout)
-    return to_fastvfx(model) if backend == "fastvfx" else model
+    return SqueezeTime(num_classes, frames, dropout, backend)

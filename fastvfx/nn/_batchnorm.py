@@ -1,8 +1,9 @@
-"""BatchNorm folding shared by the modules and the reference models."""
+"""BatchNorm folding, the one helper and the one cache of every fastvfx
+module and model."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 from torch import Tensor, nn
@@ -19,3 +20,56 @@ def fold_bn(weight: Tensor, bias: Optional[Tensor], bn: nn.modules.batchnorm._Ba
     if bias is not None:
         shift = shift + bias * gain
     return weight * gain.view(-1, *([1] * (weight.dim() - 1))), shift
+
+
+def cached(module: nn.Module, slot: str, sources: tuple, compute: Callable[[], object]):
+    """``compute()``, remembered on ``module`` until one of ``sources`` (tensors,
+    or None / plain values) changes. With gradients enabled nothing is cached:
+    the computation is part of the graph.
+
+    A tensor changed in place moves its version; one converted by the
+    module's ``.to()`` / ``.double()`` keeps its object but gets new memory
+    (another data pointer); one replaced by assignment is another object,
+    detected by identity (the cache holds the old ones, so their ids cannot
+    be reused meanwhile). This check runs on every call of a streaming model,
+    hence the plain loop."""
+    if torch.is_grad_enabled() or torch.compiler.is_compiling():
+        return compute()
+    store = module.__dict__.get("_fastvfx_cache")
+    if store is None:
+        store = module.__dict__["_fastvfx_cache"] = {}
+    entry = store.get(slot)
+    if entry is not None:
+        old_sources, stamps, value = entry
+        fresh = True
+        for old, new, stamp in zip(old_sources, sources, stamps):
+            if old is not new or (stamp is not None and (new._version, new.data_ptr()) != stamp):
+                fresh = False
+                break
+        if fresh:
+            return value
+    value = compute()
+    stamps = tuple((s._version, s.data_ptr()) if isinstance(s, Tensor) else None for s in sources)
+    store[slot] = (sources, stamps, value)
+    return value
+
+
+def bn_sources(bn: nn.modules.batchnorm._BatchNorm) -> tuple:
+    """What a fold reads from ``bn`` (the cache's keys)."""
+    params, buffers = bn._parameters, bn._buffers
+    return (params.get("weight"), params.get("bias"), buffers["running_mean"], buffers["running_var"], bn.eps)
+
+
+def folded_conv_bn(module: nn.Module, slot: str, conv: nn.Module, bn: nn.Module,
+                   finish: Optional[Callable[[Tensor, Tensor], object]] = None):
+    """Cached :func:`fold_bn` of ``conv`` (anything with ``weight`` / ``bias``)
+    and ``bn``, passed through ``finish(weight, bias)`` when given (a reshape,
+    a prepacked layout: cached with the fold)."""
+    params = conv._parameters
+    sources = (params["weight"], params.get("bias")) + bn_sources(bn)
+
+    def compute():
+        weight, bias = fold_bn(params["weight"], params.get("bias"), bn)
+        return (weight, bias) if finish is None else finish(weight, bias)
+
+    return cached(module, slot, sources, compute)

@@ -6,6 +6,7 @@ import math
 from typing import Optional, Union
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..ops.causal_dwconv3d import (
@@ -16,6 +17,9 @@ from ..ops.causal_dwconv3d import (
     init_stream_state,
     normalize_geometry,
 )
+from ._activation import activate, activation_name, apply_activation_, split_activation
+from ._batchnorm import fold_bn, folded_conv_bn
+from .conv_bn_act import tf_same_pad
 
 
 class CausalDepthwiseConv3d(nn.Module):
@@ -113,15 +117,12 @@ class CausalDepthwiseConv3d(nn.Module):
             raise ValueError("fuse_bn: the conv has a fused activation; BatchNorm must come before it")
         if bn.num_features != self.channels:
             raise ValueError(f"fuse_bn: BatchNorm has {bn.num_features} features, the conv {self.channels} channels")
-        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps) if bn.affine else 1 / torch.sqrt(bn.running_var + bn.eps)
-        shift = bn.bias if bn.affine else torch.zeros_like(bn.running_mean)
-        bias = self.bias if self.bias is not None else torch.zeros_like(bn.running_mean)
-        self.weight.mul_(scale.view(-1, 1, 1, 1, 1))
-        new_bias = (bias - bn.running_mean) * scale + shift
+        weight, bias = fold_bn(self.weight, self.bias, bn)
+        self.weight.copy_(weight)
         if self.bias is None:
-            self.bias = nn.Parameter(new_bias.to(self.weight.dtype))
+            self.bias = nn.Parameter(bias.to(self.weight.dtype))
         else:
-            self.bias.copy_(new_bias)
+            self.bias.copy_(bias)
         return self
 
     def extra_repr(self) -> str:
@@ -129,3 +130,64 @@ class CausalDepthwiseConv3d(nn.Module):
             f"{self.channels}, kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding!r}, "
             f"bias={self.bias is not None}, activation={self.activation!r}"
         )
+
+
+class CausalDepthwiseConv3dBNAct(nn.Module):
+    """A MoViNet unit: depthwise ``nn.Conv3d`` (kT, kH, kW) without bias, its
+    BatchNorm and activation, with TF "same" spatial padding; causal in time
+    (kT-1 zero frames in front) or, ``causal=False``, temporally centred.
+    Children ``conv``, ``bn``, ``act``: the state dict of that chain.
+
+    Causal: ``forward`` runs ``fastvfx.causal_dwconv3d`` (with autograd), and
+    ``step(x, state)`` its stream step (``init_state`` gives the
+    :class:`StreamState`, updated in place). In eval mode the BatchNorm is
+    folded into the kernel's weights (cached) and the activation fused into
+    the kernel (swish applied after it). ``causal=False`` runs the chain in
+    plain PyTorch.
+    """
+
+    state_type = StreamState
+
+    def __init__(self, channels: int, kernel: tuple[int, int, int], stride: int = 1,
+                 activation: Optional[type] = None, causal: bool = True, eps: float = 1e-3) -> None:
+        super().__init__()
+        self.kernel = tuple(kernel)
+        self.stride = stride
+        self.causal = causal
+        self.conv = nn.Conv3d(channels, channels, kernel, (1, stride, stride), groups=channels, bias=False)
+        self.bn = nn.BatchNorm3d(channels, eps=eps)
+        self.act = activation() if activation is not None else nn.Identity()
+        self._activations = split_activation(activation_name(self.act))
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.causal:
+            kt = self.kernel[0]
+            front = (kt - 1) // 2
+            x = tf_same_pad(F.pad(x, (0, 0, 0, 0, front, kt - 1 - front)), self.kernel[1:], (self.stride,) * 2)
+            return self.act(self.bn(self.conv(x)))
+        if self.bn.training:
+            return self.act(self.bn(causal_dwconv3d(x, self.conv.weight, None, self.stride, "same")))
+        weight, bias = folded_conv_bn(self, "conv", self.conv, self.bn)
+        fused, after = self._activations
+        return activate(causal_dwconv3d(x, weight, bias, self.stride, "same", fused), after)
+
+    def init_state(self, batch_size: int, height: int, width: int, dtype: Optional[torch.dtype] = None,
+                   device: Optional[torch.device] = None) -> StreamState:
+        """Zeros for input frames of this size: the start of a video."""
+        weight = self.conv.weight
+        return init_stream_state(batch_size, self.conv.in_channels, self.kernel[0], height, width,
+                                 dtype or weight.dtype, device or weight.device, kernel_size=self.kernel,
+                                 stride=self.stride, padding="same")
+
+    def step(self, x: Tensor, state: StreamState) -> tuple[Tensor, StreamState]:
+        """Output for the next frames (kT > 1; inference only); ``state`` is updated in place."""
+        if self.bn.training:
+            y = causal_dwconv3d_step(x, self.conv.weight, None, state, self.stride, "same")
+            return self.act(self.bn(y)), state
+        weight, bias = folded_conv_bn(self, "conv", self.conv, self.bn)
+        fused, after = self._activations
+        y = causal_dwconv3d_step(x, weight, bias, state, self.stride, "same", fused)
+        return apply_activation_(y, after), state
+
+    def extra_repr(self) -> str:
+        return f"kernel={self.kernel}, stride={self.stride}, causal={self.causal}"

@@ -7,7 +7,7 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from ._batchnorm import fold_bn
+from ._batchnorm import folded_conv_bn
 from ..ops.temporal_focus_conv2d import (
     IntOrPair,
     _check_groups,
@@ -72,7 +72,6 @@ class TemporalFocusConv2d(nn.Module):
         self.temporal_conv = nn.Conv2d(
             in_channels, out_channels, kernel_size, stride, _explicit_padding(padding, kernel_size), bias=bias
         )
-        self._folded: Optional[tuple] = None
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         # Submodules and tensors by dict lookup: nn.Sequential indexing and
@@ -84,39 +83,15 @@ class TemporalFocusConv2d(nn.Module):
         if bn.training or bn.running_mean is None:
             scale = self.param_conv(x)
             return channel_scaled_conv2d(x, scale, conv.weight, conv.bias, conv.stride, conv.padding), scale
-        fc1_weight, fc1_bias = self._folded_fc1(gate["1"], bn)
+        # Without gradients the fold (a handful of tiny ops) is cached: it
+        # shows for small inputs.
+        fc1_weight, fc1_bias = folded_conv_bn(self, "fc1", gate["1"], bn, lambda w, b: (w.flatten(1), b))
         fc2, conv_params = gate["4"]._parameters, conv._parameters
         y, scale = _TEMPORAL_FOCUS_CONV2D(
             x, conv_params["weight"], fc1_weight, fc1_bias, fc2["weight"], fc2.get("bias"), conv_params.get("bias"),
             conv.stride, conv.padding, self.pool,
         )
         return y, scale.view(scale.shape + (1, 1))
-
-    @staticmethod
-    def _fold_fc1(fc1: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
-        """fc1 followed by the eval-mode BatchNorm, as one affine map."""
-        weight, shift = fold_bn(fc1.weight, fc1.bias, bn)
-        return weight.flatten(1), shift
-
-    def _folded_fc1(self, fc1: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
-        # With gradients the fold is part of the graph (fine-tuning with frozen
-        # statistics); without, it is a handful of tiny ops per call, worth
-        # caching for small inputs.
-        if torch.is_grad_enabled() or torch.compiler.is_compiling():
-            return self._fold_fc1(fc1, bn)
-        fc1_params, bn_params, bn_buffers = fc1._parameters, bn._parameters, bn._buffers
-        sources = (fc1_params["weight"], fc1_params.get("bias"), bn_params.get("weight"), bn_params.get("bias"),
-                   bn_buffers["running_mean"], bn_buffers["running_var"])
-        # A tensor changed in place moves its version; one converted by
-        # .to() / .double() gets new memory; one replaced is another object
-        # (the cache holds the old ones, so their ids cannot be reused).
-        key = tuple(None if t is None else (id(t), t._version, t.data_ptr()) for t in sources) + (bn.eps,)
-        cached = self._folded
-        if cached is not None and cached[0] == key:
-            return cached[2]
-        folded = self._fold_fc1(fc1, bn)
-        self._folded = (key, sources, folded)
-        return folded
 
     def extra_repr(self) -> str:
         return f"pool={self.pool!r}"

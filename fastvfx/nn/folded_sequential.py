@@ -1,0 +1,90 @@
+"""FoldedSequential: an nn.Sequential of conv / BatchNorm / activation runs,
+folded in eval mode."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..ops.temporal_shift import shift_conv1x1, temporal_shift
+from ._activation import ACTIVATION_NAMES, activate
+from ._batchnorm import folded_conv_bn
+from .temporal_shift import TemporalShift, _is_plain_conv1x1
+
+
+class FoldedSequential(nn.Sequential):
+    """``nn.Sequential(*layers)`` (same children, same state dict) whose
+    layers are runs of a conv, an optional ``BatchNorm2d`` and an optional
+    ReLU / ReLU6 / Hardswish / SiLU, as torchvision and TSM write their blocks.
+
+    A conv is an ``nn.Conv2d`` or a ``fastvfx.nn.TemporalShift`` around a
+    plain 1x1 one. Training mode runs the layers as written. Eval mode folds
+    each BatchNorm into its conv (cached until a parameter or statistic
+    changes), applies the activation in place, and runs a shifted 1x1 conv as
+    ``fastvfx.shift_conv1x1`` (the shifted tensor is never written).
+
+    ``shifted(x, n_segment, fold_div, mode)`` is ``forward(temporal_shift(x, ...))``
+    with the shift done while the first conv (a plain 1x1) reads its input.
+    """
+
+    def __init__(self, *layers: nn.Module) -> None:
+        super().__init__(*layers)
+        # The layers are fixed here: replace the module, not its children.
+        self._runs = _runs(list(self))
+        norms = [bn for _, bn, _ in self._runs if bn is not None]
+        self._first_bn = str(norms[0]) if norms else None
+
+    def _training(self) -> bool:
+        return self.training if self._first_bn is None else self._modules[self._first_bn].training
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self._training():
+            return super().forward(x)
+        return self._folded(x)
+
+    def shifted(self, x: Tensor, n_segment: int, fold_div: int, mode: str) -> Tensor:
+        first = self._modules[str(self._runs[0][0])]
+        if self._training() or not _is_plain_conv1x1(first):
+            return self.forward(temporal_shift(x, n_segment, fold_div, mode))
+        return self._folded(x, (n_segment, fold_div, mode))
+
+    def _folded(self, x: Tensor, shift: Optional[tuple[int, int, str]] = None) -> Tensor:
+        modules = list(self._modules.values())
+        for conv_index, bn_index, activation in self._runs:
+            conv = modules[conv_index]
+            inner = conv.net if isinstance(conv, TemporalShift) else conv
+            if bn_index is None:
+                weight, bias = inner.weight, inner.bias
+            else:
+                weight, bias = folded_conv_bn(self, str(conv_index), inner, modules[bn_index])
+            if isinstance(conv, TemporalShift):
+                shift = (conv.n_segment, conv.fold_div, conv.mode)
+            if shift is not None:
+                x = shift_conv1x1(x, weight, bias, *shift)
+                shift = None
+            else:
+                x = F.conv2d(x, weight, bias, inner.stride, inner.padding, inner.dilation, inner.groups)
+            x = activate(x, activation)
+        return x
+
+
+def _runs(layers: list[nn.Module]) -> list[tuple[int, Optional[int], Optional[str]]]:
+    """(conv index, BatchNorm index or None, activation name or None) of each run."""
+    runs, i = [], 0
+    while i < len(layers):
+        start, conv = i, layers[i]
+        plain = type(conv) is nn.Conv2d and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)
+        shifted = isinstance(conv, TemporalShift) and conv.net is not None and _is_plain_conv1x1(conv.net)
+        if not (plain or shifted):
+            raise TypeError(f"FoldedSequential: layer {i} ({type(conv).__name__}) is not an nn.Conv2d "
+                            "(zero padding, integer) or a TemporalShift around a plain 1x1 one")
+        bn = activation = None
+        i += 1
+        if i < len(layers) and type(layers[i]) is nn.BatchNorm2d:
+            bn, i = i, i + 1
+        if i < len(layers) and type(layers[i]) in ACTIVATION_NAMES:
+            activation, i = ACTIVATION_NAMES[type(layers[i])], i + 1
+        runs.append((start, bn, activation))
+    return runs

@@ -1,0 +1,156 @@
+"""fastvfx.nn's fused block pieces (ConvBNAct, FoldedSequential,
+CausalDepthwiseConv3dBNAct, CausalSqueezeExcitation) against the plain
+PyTorch chains they replace, written out here."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from conftest import assert_close_scaled
+from fastvfx import nn as fnn
+from fastvfx.ops.temporal_shift import temporal_shift_reference
+
+
+def _randomize(module: nn.Module) -> nn.Module:
+    """Non-trivial BatchNorm statistics and affine parameters, eval mode."""
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.5, 0.5)
+    return module.eval()
+
+
+def _tf_same(x, kernel, stride):
+    """TF "same" padding, written out: the odd pixel goes bottom / right."""
+    pads = []
+    for size, k, s in zip(reversed(x.shape[-2:]), reversed(kernel), reversed(stride)):
+        total = max((-(-size // s) - 1) * s + k - size, 0)
+        pads += [total // 2, total - total // 2]
+    return F.pad(x, pads)
+
+
+@pytest.mark.parametrize("kernel, stride, shape", [
+    (1, 1, (1, 8, 1, 9, 9)), (1, 1, (2, 8, 3, 9, 9)), (3, 2, (1, 8, 1, 9, 10)), (3, 2, (2, 8, 2, 9, 9)),
+])
+def test_conv_bn_act_3d_equals_chain(kernel, stride, shape):
+    conv = nn.Conv3d(8, 12, (1, kernel, kernel), (1, stride, stride), bias=False)
+    module = _randomize(fnn.ConvBNAct(conv, nn.BatchNorm3d(12, eps=1e-3), nn.Hardswish(), tf_same=True))
+    x = torch.randn(shape)
+    with torch.no_grad():
+        want = F.hardswish(module.bn(conv(_tf_same(x, (kernel, kernel), (stride, stride)))))
+        assert_close_scaled(module(x), want, 1e-5)
+        scale = torch.rand(shape[0], 8, 1, 1, 1)
+        if shape[2] == 1 and kernel == 1:
+            want = F.hardswish(module.bn(conv(x * scale)))
+            assert_close_scaled(module.scaled(x, scale), want, 1e-5)
+
+
+def test_conv_bn_act_2d_and_training():
+    conv = nn.Conv2d(6, 10, 3, 2, 1, bias=True)
+    module = _randomize(fnn.ConvBNAct(conv, nn.BatchNorm2d(10), nn.ReLU6()))
+    reference = nn.Sequential(conv, module.bn, nn.ReLU6())
+    x = torch.randn(2, 6, 11, 11)
+    with torch.no_grad():
+        assert_close_scaled(module(x), reference(x), 1e-5)
+    module.train(), reference.train()
+    assert_close_scaled(module(x), reference(x), 1e-5)  # batch statistics, as the chain
+
+
+def test_conv_bn_act_fold_follows_changes():
+    """The cached fold is recomputed when a statistic changes in place or the module changes dtype."""
+    module = _randomize(fnn.ConvBNAct(nn.Conv2d(4, 4, 1, bias=False), nn.BatchNorm2d(4)))
+    x = torch.randn(1, 4, 5, 5)
+    with torch.no_grad():
+        before = module(x)
+        module.bn.running_mean.add_(1.0)
+        after = module(x)
+        assert_close_scaled(after, module.bn(module.conv(x)), 1e-5)
+        assert not torch.allclose(before, after)
+        module.double()
+        assert module(x.double()).dtype == torch.float64
+
+
+def test_conv_bn_act_bad_arguments():
+    with pytest.raises(ValueError, match="time extent"):
+        fnn.ConvBNAct(nn.Conv3d(4, 4, 3), nn.BatchNorm3d(4))
+    with pytest.raises(TypeError, match="Conv2d or nn.Conv3d"):
+        fnn.ConvBNAct(nn.Linear(4, 4), nn.BatchNorm1d(4))
+    with pytest.raises(ValueError, match="no fused form"):
+        fnn.ConvBNAct(nn.Conv2d(4, 4, 1), nn.BatchNorm2d(4), nn.GELU())
+
+
+def _inverted_residual_layers(shift: bool):
+    first = nn.Conv2d(16, 48, 1, bias=False)
+    layers = [fnn.TemporalShift(first, 4, 8) if shift else first, nn.BatchNorm2d(48), nn.ReLU6(inplace=True),
+              nn.Conv2d(48, 48, 3, 2, 1, groups=48, bias=False), nn.BatchNorm2d(48), nn.ReLU6(inplace=True),
+              nn.Conv2d(48, 24, 1, bias=False), nn.BatchNorm2d(24)]
+    return layers
+
+
+@pytest.mark.parametrize("shift", [False, True])
+@pytest.mark.parametrize("training", [False, True])
+def test_folded_sequential_equals_sequential(shift, training):
+    layers = _inverted_residual_layers(shift)
+    folded = _randomize(fnn.FoldedSequential(*layers)).train(training)
+    plain = nn.Sequential(*layers).train(training)
+    assert list(folded.state_dict()) == list(plain.state_dict())
+    x = torch.randn(8, 16, 10, 10)
+    with torch.set_grad_enabled(training):
+        want = plain(x)
+        assert_close_scaled(folded(x), want, 1e-5)
+    if not shift:
+        with torch.no_grad():
+            want = plain(temporal_shift_reference(x, 4, 8, "past"))
+            assert_close_scaled(folded.shifted(x, 4, 8, "past"), want, 1e-5)
+
+
+def test_folded_sequential_rejects_other_layers():
+    with pytest.raises(TypeError, match="layer 0"):
+        fnn.FoldedSequential(nn.MaxPool2d(2), nn.BatchNorm2d(4))
+
+
+def _causal_reference(unit, x):
+    """Causal depthwise conv + BN + act, written out: kT-1 zero frames in front."""
+    kt = unit.kernel[0]
+    padded = _tf_same(F.pad(x, (0, 0, 0, 0, kt - 1, 0)), unit.kernel[1:], (unit.stride,) * 2)
+    return F.silu(unit.bn(unit.conv(padded)))
+
+
+def test_causal_unit_forward_and_step():
+    unit = _randomize(fnn.CausalDepthwiseConv3dBNAct(8, (3, 3, 3), 2, nn.SiLU))
+    x = torch.randn(2, 8, 5, 9, 9)
+    with torch.no_grad():
+        want = _causal_reference(unit, x)
+        assert_close_scaled(unit(x), want, 1e-5)
+        state = unit.init_state(2, 9, 9)
+        got = [unit.step(x[:, :, a:b], state)[0] for a, b in ((0, 1), (1, 3), (3, 5))]
+        assert_close_scaled(torch.cat(got, dim=2), want, 1e-5)
+
+
+def _se_reference(se, x):
+    """MoViNet's causal SE, written out: cumulative mean over frames, two 1x1x1 convs, gate."""
+    means = x.mean((3, 4), keepdim=True)
+    pooled = means.cumsum(2) / torch.arange(1, x.size(2) + 1).view(1, 1, -1, 1, 1)
+    if se.both_pools:
+        pooled = torch.cat((pooled, means), 1)
+    return se.gate(se.fc2(se.act(se.fc1(pooled))))
+
+
+@pytest.mark.parametrize("both_pools, activation, gate", [(False, nn.SiLU, nn.Sigmoid),
+                                                          (True, nn.Hardswish, nn.Hardsigmoid)])
+def test_causal_squeeze_excitation(both_pools, activation, gate):
+    se = fnn.CausalSqueezeExcitation(16, 8, activation, gate, both_pools).eval()
+    x = torch.randn(2, 16, 4, 5, 5)
+    with torch.no_grad():
+        want = _se_reference(se, x)
+        assert_close_scaled(se.scale(x)[0], want, 1e-5)
+        total = torch.zeros(2, 16, 1, 1, 1)
+        for t in range(4):  # frame by frame, with the running sum and the frame number
+            got, total = se.scale(x[:, :, t:t + 1], total, torch.tensor([t + 1]))
+            assert_close_scaled(got, want[:, :, t:t + 1], 1e-5)
+    with pytest.raises(ValueError, match="gate"):
+        fnn.CausalSqueezeExcitation(16, 8, activation, nn.ReLU, both_pools)
