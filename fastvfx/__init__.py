@@ -19,6 +19,7 @@ from .ops.temporal_shift import (
 from . import nn
 from . import models
 from .convert import convert
+from . import export
 
 __version__ = _C.__version__
 
@@ -31,6 +32,7 @@ __all__ = [
     "init_stream_state",
     "channel_scaled_conv2d",
     "convert",
+    "export",
     "info",
     "isa",
     "models",

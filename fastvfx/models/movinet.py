@@ -27,7 +27,8 @@ Streaming: ``states = model.init_states()``, then ``logits, states =
 model.step(frames, states)`` for chunks of any length; the logits after the
 last chunk equal ``model(clip)``. The states are the last kT-1 input frames of
 every causal conv, the running sum and frame count of every SE pooling and of
-the head's pooling.
+the head's pooling, all tensors (a count is a 0-d tensor), so that a traced
+step (torch.export, ``fastvfx.export.stream_onnx``) carries them as data.
 
 Deviations from the official models: no pretrained weights (random init),
 no stochastic depth, and the 2048-wide hidden layer of the head uses the same
@@ -149,16 +150,16 @@ class CausalSqueezeExcitation(nn.Module):
         self.fc2 = nn.Conv3d(squeeze, channels, 1)
         self.gate = gate()
 
-    def pooled(self, x: Tensor, state: Optional[tuple[Tensor, int]]):
+    def pooled(self, x: Tensor, state: Optional[tuple[Tensor, Tensor]]):
         """(pooled features (N, C or 2C, t, 1, 1), new state (running sum, frames))."""
         frame_means = x.mean((3, 4), keepdim=True)
         if not self.causal:
             pooled = frame_means.mean(2, keepdim=True).expand_as(frame_means)
             new_state = None
         else:
-            total, count = state if state is not None else (0, 0)
+            total, count = state if state is not None else (0, x.new_zeros(()))
             sums = torch.cumsum(frame_means, dim=2) + total
-            counts = torch.arange(count + 1, count + x.size(2) + 1, dtype=x.dtype, device=x.device)
+            counts = count + torch.arange(1, x.size(2) + 1, dtype=x.dtype, device=x.device)
             pooled = sums / counts.view(1, 1, -1, 1, 1)
             new_state = (sums[:, :, -1:], count + x.size(2))
         if self.both_pools:
@@ -310,9 +311,9 @@ class MoViNet(nn.Module):
             y, block_state = block.step(y, block_state)
             new_blocks.append(block_state)
         y = self.head(y)
-        total, count = states["pool"] if states["pool"] is not None else (0, 0)
+        total, count = states["pool"] if states["pool"] is not None else (0, y.new_zeros(()))
         total = y.sum((2, 3, 4), keepdim=True) / (y.size(3) * y.size(4)) + total
-        count += y.size(2)
+        count = count + y.size(2)
         logits = self.classify(total / count)
         return logits, {"backend": self.backend, "frames": geometry, "blocks": new_blocks, "pool": (total, count)}
 
@@ -428,11 +429,11 @@ def _linear(conv: nn.Conv3d, x: Tensor) -> Tensor:
 
 
 class FastCausalSqueezeExcitation(CausalSqueezeExcitation):
-    def frame_gate(self, x: Tensor, state) -> tuple[Tensor, tuple[Tensor, int]]:
+    def frame_gate(self, x: Tensor, state) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """Eval mode, one causal frame: the gate as an (N, C) matrix, and the new state."""
         n, c = x.shape[:2]
         frame_means = x.mean((3, 4), keepdim=True)
-        total, count = state if state is not None else (0, 0)
+        total, count = state if state is not None else (0, x.new_zeros(()))
         total = frame_means + total
         pooled = (total / (count + 1)).view(n, c)
         if self.both_pools:
@@ -448,7 +449,7 @@ class FastCausalSqueezeExcitation(CausalSqueezeExcitation):
             return super().pooled(x, state)
         # One frame: the running sum plus this frame's mean, no cumsum.
         frame_means = x.mean((3, 4), keepdim=True)
-        total, count = state if state is not None else (0, 0)
+        total, count = state if state is not None else (0, x.new_zeros(()))
         total = frame_means + total
         pooled = total / (count + 1)
         if self.both_pools:
