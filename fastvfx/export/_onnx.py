@@ -160,9 +160,7 @@ def _dense(x, weight, bias):
 
 
 def _scaled_conv(x, scale, weight, bias, stride: Sequence[int], padding: Sequence[int]):
-    """conv2d(x * scale[:, :, None, None], weight, bias), scale (N, C) or (N, C, 1, 1)."""
-    if len(scale.shape) == 2:
-        scale = op.Unsqueeze(scale, [2, 3])
+    """conv2d(x * scale, weight, bias), scale (N, C, 1, 1)."""
     pads = [padding[0], padding[1], padding[0], padding[1]]
     return _conv(op.Mul(x, scale), weight, bias, strides=list(stride), pads=pads)
 
@@ -192,7 +190,7 @@ def fastvfx_temporal_focus_conv2d(
     else:
         raise ValueError(f"fastvfx.temporal_focus_conv2d: unknown pool {pool!r}")
     scale = op.Sigmoid(_dense(op.Relu(_dense(pooled, fc1_weight, fc1_bias)), fc2_weight, fc2_bias))
-    return _scaled_conv(x, scale, weight, bias, stride, padding), scale
+    return _scaled_conv(x, op.Unsqueeze(scale, [2, 3]), weight, bias, stride, padding), scale
 
 
 @torch_op("fastvfx::channel_scaled_conv2d", trace_only=True)
@@ -200,7 +198,11 @@ def fastvfx_channel_scaled_conv2d(
     x, scale, weight, bias=None, stride: Sequence[int] = (1, 1), padding: Sequence[int] = (0, 0)
 ):
     """channel_scaled_conv2d(Tensor x, Tensor scale, Tensor weight, Tensor? bias=None, int[2] stride=1,
-    int[2] padding=0) -> Tensor"""
+    int[2] padding=0) -> Tensor
+
+    scale is (N, C_in) or (N, C_in, 1, 1)."""
+    if len(scale.shape) == 2:
+        scale = op.Unsqueeze(scale, [2, 3])
     return _scaled_conv(x, scale, weight, bias, stride, padding)
 
 

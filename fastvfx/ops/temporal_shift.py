@@ -65,10 +65,11 @@ def temporal_shift_online_(x: Tensor, cache: Tensor) -> tuple[Tensor, Tensor]:
     channels_last). Returns ``(x, cache)``.
     """
     if torch.compiler.is_exporting():
-        # As in temporal_shift_: the swap as out-of-place ops, for torch.export.
+        # As in temporal_shift_: the swap as out-of-place ops (a concat, which
+        # exports as one node where a slice assignment becomes a scatter).
         fold = cache.size(1)
         current = x[:, :fold].clone()
-        x[:, :fold] = cache
+        x.copy_(torch.cat((cache, x[:, fold:]), dim=1))
         return x, cache.copy_(current)
     if torch.is_grad_enabled() and (x.requires_grad or cache.requires_grad):
         return _TemporalShiftOnlineInplace.apply(x, cache)
