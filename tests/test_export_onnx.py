@@ -15,7 +15,6 @@ import textwrap
 import onnxruntime as ort
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.export import Dim
 from torch.utils._pytree import tree_leaves, tree_map
@@ -312,6 +311,14 @@ def test_plain_export_call_in_a_fresh_process(tmp_path):
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (y,) = _run(session, saved["x"])
     assert_close_scaled(y, shift_conv1x1_reference(saved["x"], saved["weight"], saved["bias"], 3), 1e-5)
+
+
+def test_torch_export_graphs_keep_the_fastvfx_ops():
+    """The translations live in the ONNX exporter's registry, not in the model:
+    torch.export graphs (for AOTInductor and others) still call the fastvfx ops."""
+    model = fastvfx.nn.TemporalShift(nn.Conv2d(16, 8, 1), n_segment=3).eval()
+    graph = torch.export.export(model, (torch.randn(6, 16, 5, 5),)).graph
+    assert torch.ops.fastvfx.shift_conv1x1.default in {node.target for node in graph.nodes}
 
 
 # ---------------------------------------------------------------------------

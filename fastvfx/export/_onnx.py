@@ -23,7 +23,7 @@ emit an out-of-place formulation while exporting instead. The backward op
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 from onnxscript import ir
 from onnxscript.function_libs.torch_lib.registration import torch_op

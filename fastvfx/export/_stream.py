@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -159,7 +159,7 @@ class OnnxStream:
     ``reset()`` starts a new video. ``threads`` sets ONNX Runtime's
     intra-op thread count (None: its default)."""
 
-    def __init__(self, path: Union[str, os.PathLike], threads: int | None = None) -> None:
+    def __init__(self, path: Union[str, os.PathLike], threads: Optional[int] = None) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
