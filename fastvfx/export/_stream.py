@@ -32,23 +32,23 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..models.mobilenet_v2_tsm import FASTVFX_CLASSES as _TSM_CLASSES
 from ..models.mobilenet_v2_tsm import InvertedResidualWithShift, MobileNetV2TSM
-from ..models.movinet import FASTVFX_CLASSES as _MOVINET_CLASSES
 from ..models.movinet import MoViNet
 
 FRAME = "frame"
 LOGITS = "logits"
 NEXT = ".next"  # suffix of a state's output name
 
-_TORCH_CLASSES = {fast: plain for plain, fast in (*_TSM_CLASSES.items(), *_MOVINET_CLASSES.items())}
-
-
 def _torch_backend_copy(model: nn.Module) -> nn.Module:
-    """A deep copy of ``model`` in eval mode, running the torch backend."""
+    """A deep copy of ``model`` in eval mode, running the torch backend (the
+    fastvfx backend's modules are subclasses that only change forward)."""
+    from ..models.mobilenet_v2_tsm import FASTVFX_CLASSES as tsm_classes
+    from ..models.movinet import FASTVFX_CLASSES as movinet_classes
+
+    torch_classes = {fast: plain for plain, fast in (*tsm_classes.items(), *movinet_classes.items())}
     twin = copy.deepcopy(model).eval()
     for module in twin.modules():
-        plain = _TORCH_CLASSES.get(type(module))
+        plain = torch_classes.get(type(module))
         if plain is not None:
             module.__class__ = plain
             module.__dict__.pop("_fastvfx_cache", None)
