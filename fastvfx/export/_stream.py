@@ -151,8 +151,9 @@ def stream_onnx(model: nn.Module, path: Union[str, os.PathLike], frame_shape: Se
 
 class OnnxStream:
     """Runs a graph written by :func:`stream_onnx` in ONNX Runtime, one frame
-    per call, carrying the states from each call to the next (as ONNX Runtime
-    values: they are never copied through numpy).
+    per call, feeding each call's state outputs back as the next call's inputs
+    (the arrays ONNX Runtime returned, as they are: a plain ``session.run``
+    per frame and nothing else).
 
     ``stream(frame)`` takes a frame (N, 3, H, W) of the exported shape (numpy
     or a CPU torch tensor, float32) and returns its logits as a numpy array;
@@ -177,7 +178,6 @@ class OnnxStream:
             raise ValueError(f"OnnxStream: {path} has no output for the states {missing}")
         self.frame_shape = tuple(inputs[FRAME].shape)
         self._fetch = [LOGITS, *(name + NEXT for name in self.state_names)]
-        self._ortvalue = ort.OrtValue.ortvalue_from_numpy
         self._zeros = {name: np.zeros(inputs[name].shape, dtype=np.float32) for name in self.state_names}
         self._feeds: dict = {}
         self.reset()
@@ -185,7 +185,7 @@ class OnnxStream:
     def reset(self) -> None:
         """Start a new video: all states zero."""
         for name, zeros in self._zeros.items():
-            self._feeds[name] = self._ortvalue(zeros.copy())
+            self._feeds[name] = zeros.copy()
 
     def __call__(self, frame) -> np.ndarray:
         if isinstance(frame, Tensor):
@@ -194,8 +194,8 @@ class OnnxStream:
         if frame.shape != self.frame_shape:
             raise ValueError(f"OnnxStream: the graph takes frames of shape {self.frame_shape}, got {frame.shape}")
         feeds = self._feeds
-        feeds[FRAME] = self._ortvalue(frame)
-        logits, *states = self.session.run_with_ort_values(self._fetch, feeds)
+        feeds[FRAME] = frame
+        logits, *states = self.session.run(self._fetch, feeds)
         for name, state in zip(self.state_names, states):
             feeds[name] = state
-        return logits.numpy()
+        return logits
