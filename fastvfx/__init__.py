@@ -20,6 +20,7 @@ from .ops.temporal_shift import (
 from . import nn
 from . import models
 from .convert import convert
+from . import export
 
 __version__ = _C.__version__
 
@@ -33,6 +34,7 @@ __all__ = [
     "channel_scaled_conv2d",
     "convert",
     "depthwise_conv2d",
+    "export",
     "info",
     "isa",
     "models",

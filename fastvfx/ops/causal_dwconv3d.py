@@ -166,6 +166,9 @@ def causal_dwconv3d_step(
     full-clip op to train). A state whose batch, channels, size, dtype or
     device does not match raises and is left as is.
     """
+    if torch.compiler.is_exporting():
+        y = _stream_step_for_export(x, weight, bias, state, stride, padding, activation)
+        return y if out is None else out.copy_(y)
     _refuse_grad(x, weight, bias, state.buffer)
     stride_, pad, same = normalize_geometry(stride, padding)
     act = _activation_name(activation)
@@ -205,6 +208,26 @@ def _refuse_grad(x: Tensor, weight: Tensor, bias: Optional[Tensor], buffer: Tens
             "torch.inference_mode(), or train with the full-clip causal_dwconv3d "
             "(CausalDepthwiseConv3d.forward), which has autograd"
         )
+
+
+def _stream_step_for_export(x, weight, bias, state, stride, padding, activation) -> Tensor:
+    """The streaming step as out-of-place torch ops, for torch.export (which
+    wraps the mutating op in auto_functionalized, a form the ONNX exporter
+    cannot translate). Same ring as the kernel: input frame a of the stream
+    lives in buffer slot a % (kT-1). Slots of frames before the start are read
+    from the buffer (zeros in a fresh state) and the padded cache is not used."""
+    ring = weight.size(2) - 1
+    if ring == 0:
+        state.position.add_(x.size(2))
+        return causal_dwconv3d(x, weight, bias, stride, padding, activation)
+    slots = torch.arange(ring, device=state.buffer.device)
+    start = state.position.to(state.buffer.device)
+    chronological = state.buffer.index_select(2, torch.remainder(start - ring + slots, ring))
+    y, kept = causal_dwconv3d_stream_reference(x, weight, bias, chronological, stride, padding, activation)
+    end = start + x.size(2)  # the kept frames are end-kT+1 .. end-1
+    state.buffer.copy_(kept.index_select(2, torch.remainder(slots - end + ring, ring)))
+    state.position.copy_(end)
+    return y
 
 
 # ---------------------------------------------------------------------------

@@ -50,6 +50,10 @@ def temporal_shift_(x: Tensor, n_segment: int, fold_div: int = 8, mode: str = "b
     gradient is the opposite shift. Never shift a tensor in place that is still
     needed unshifted (such as a residual identity).
     """
+    if torch.compiler.is_exporting():
+        # torch.export wraps a mutating custom op in auto_functionalized, which
+        # the ONNX exporter cannot translate: record the out-of-place op.
+        return x.copy_(torch.ops.fastvfx.temporal_shift(x, n_segment, fold_div, mode, False))
     if torch.is_grad_enabled() and x.requires_grad:
         return _TemporalShiftInplace.apply(x, n_segment, fold_div, mode)
     torch.ops.fastvfx.temporal_shift_(x, n_segment, fold_div, mode, False)
@@ -66,6 +70,13 @@ def temporal_shift_online_(x: Tensor, cache: Tensor) -> tuple[Tensor, Tensor]:
     ``cache`` must share the memory format (both contiguous or both
     channels_last). Returns ``(x, cache)``.
     """
+    if torch.compiler.is_exporting():
+        # As in temporal_shift_: the swap as out-of-place ops (a concat, which
+        # exports as one node where a slice assignment becomes a scatter).
+        fold = cache.size(1)
+        current = x[:, :fold].clone()
+        x.copy_(torch.cat((cache, x[:, fold:]), dim=1))
+        return x, cache.copy_(current)
     if torch.is_grad_enabled() and (x.requires_grad or cache.requires_grad):
         return _TemporalShiftOnlineInplace.apply(x, cache)
     torch.ops.fastvfx.temporal_shift_online_(x, cache)
