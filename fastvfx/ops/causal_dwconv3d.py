@@ -133,7 +133,9 @@ def init_stream_state(
     """
     buffer = torch.zeros(batch_size, channels, kernel_t - 1, height, width, dtype=dtype, device=device)
     padded = buffer.new_empty((0,))
-    if kernel_size is not None and kernel_t > 1:
+    # The padded cache serves the CPU kernels; on CUDA the position lives on
+    # the device (the step reads and advances it there, no host sync).
+    if kernel_size is not None and kernel_t > 1 and buffer.device.type == "cpu":
         if kernel_size[0] != kernel_t:
             raise ValueError(f"init_stream_state: kernel_size {kernel_size} does not start with kernel_t={kernel_t}")
         stride_, pad, same = normalize_geometry(stride, padding)
@@ -142,7 +144,7 @@ def init_stream_state(
             buffer.dtype == torch.float64,
         )
         padded = buffer.new_zeros((batch_size * channels * (kernel_t - 1) * plane,))
-    return StreamState(buffer, torch.zeros(1, dtype=torch.int64), padded)
+    return StreamState(buffer, torch.zeros(1, dtype=torch.int64, device=buffer.device), padded)
 
 
 def causal_dwconv3d_step(
@@ -245,9 +247,15 @@ def _output_shape(x, weight, stride, padding, tf_same):
 
 def _check_fake(x, weight, op="fastvfx.causal_dwconv3d"):
     torch._check(x.dim() == 5, lambda: f"{op}: expected x of shape (N, C, T, H, W), got {tuple(x.shape)}")
-    torch._check(
-        x.dtype in (torch.float32, torch.float64), lambda: f"{op}: supports float32 and float64, got {x.dtype}"
-    )
+    if x.device.type == "cuda":  # the CUDA kernels also take 16-bit floats
+        torch._check(
+            x.dtype in (torch.float32, torch.float64, torch.float16, torch.bfloat16),
+            lambda: f"{op}: supports float32, float64, float16 and bfloat16, got {x.dtype}",
+        )
+    else:
+        torch._check(
+            x.dtype in (torch.float32, torch.float64), lambda: f"{op}: supports float32 and float64, got {x.dtype}"
+        )
     torch._check(
         weight.dim() == 5 and weight.shape[0] == x.shape[1] and weight.shape[1] == 1,
         lambda: f"{op}: weight must be (C, 1, kT, kH, kW) with C = {x.shape[1]}, got {tuple(weight.shape)}",

@@ -209,9 +209,16 @@ def _output_format(x: Tensor) -> torch.memory_format:
 
 def _check_conv_args(x, weight, bias, stride, padding, op) -> list[int]:
     torch._check(x.dim() == 4, lambda: f"{op}: expected x of shape (N, C_in, H, W), got a {x.dim()}-D tensor")
-    torch._check(
-        x.dtype in (torch.float32, torch.float64), lambda: f"{op}: expected a float32 or float64 tensor, got {x.dtype}"
-    )
+    if x.device.type == "cuda":  # the CUDA kernels also take 16-bit floats
+        torch._check(
+            x.dtype in (torch.float32, torch.float64, torch.float16, torch.bfloat16),
+            lambda: f"{op}: expected a float32, float64, float16 or bfloat16 tensor, got {x.dtype}",
+        )
+    else:
+        torch._check(
+            x.dtype in (torch.float32, torch.float64),
+            lambda: f"{op}: expected a float32 or float64 tensor, got {x.dtype}",
+        )
     torch._check(weight.dim() == 4, lambda: f"{op}: expected weight of shape (C_out, C_in, kH, kW)")
     torch._check(
         weight.size(1) == x.size(1), lambda: f"{op}: weight expects {weight.size(1)} input channels but x has {x.size(1)}"
