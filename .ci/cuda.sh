@@ -27,8 +27,7 @@ compile_check() {
   out="$(mktemp -d)"
   local pids=() f
   for f in csrc/kernels/cuda/*.cu; do
-    "$nvcc" -std=c++17 -O3 "${gencode[@]}" -Xptxas -v -Icsrc/kernels/include \
-      -DFASTVFX_CUDA_ARCHITECTURES='"check"' -c "$f" -o "$out/$(basename "$f").o" \
+    "$nvcc" -std=c++17 -O3 "${gencode[@]}" -Xptxas -v -Icsrc/kernels/include -c "$f" -o "$out/$(basename "$f").o" \
       > "$out/$(basename "$f").log" 2>&1 &
     pids+=($!)
   done
@@ -62,7 +61,7 @@ if spills:
 print("no kernel spills registers")
 PY
   # The 16-byte path of the shift is one 128-bit load and store per thread.
-  "$nvcc" -std=c++17 -O3 -arch=sm_80 -ptx -Icsrc/kernels/include -DFASTVFX_CUDA_ARCHITECTURES='"check"' \
+  "$nvcc" -std=c++17 -O3 -arch=sm_80 -ptx -Icsrc/kernels/include \
     csrc/kernels/cuda/temporal_shift.cu -o "$out/shift.ptx"
   grep -Eq "ld\.global(\.nc)?\.v4\.u32" "$out/shift.ptx" && grep -Eq "st\.global\.v4\.u32" "$out/shift.ptx" \
     || { echo "the shift kernels have no 128-bit global loads/stores"; return 1; }

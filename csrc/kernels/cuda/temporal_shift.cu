@@ -19,6 +19,4 @@ void temporal_shift_online_swap(void* x, void* cache, const ShiftShape& shape, c
   temporal_shift_online_swap_run(x, cache, shape, DeviceRun{stream});
 }
 
-const char* compiled_architectures() { return FASTVFX_CUDA_ARCHITECTURES; }
-
 }  // namespace fastvfx::cuda
