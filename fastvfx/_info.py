@@ -23,8 +23,19 @@ def info() -> dict:
         "active ISA": _C.active_isa(),
         "threads": _C.num_threads(),
         "CUDA kernels compiled": _C.cuda_compiled,
+        "CUDA architectures": _C.cuda_architectures or "none",
+        "CUDA device": _cuda_device(),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
     }
+
+
+def _cuda_device() -> str:
+    """The GPU the CUDA kernels would run on, or why there is none."""
+    if not torch.cuda.is_available():
+        return "none (torch.cuda.is_available() is False)"
+    index = torch.cuda.current_device()
+    major, minor = torch.cuda.get_device_capability(index)
+    return f"{torch.cuda.get_device_name(index)} (sm_{major}{minor})"
 
 
 def supported_isas() -> list[str]:

@@ -279,7 +279,7 @@ class _FastvfxCausalConv(nn.Module):
         # kT-1 frames already consumed: the ring's slot a holds frame a, i.e.
         # a chronological buffer is a ring at position kT-1.
         ring = history.contiguous().clone()
-        state = StreamState(ring, torch.full((1,), kt - 1, dtype=torch.int64), ring.new_empty((0,)))
+        state = StreamState(ring, torch.full((1,), kt - 1, dtype=torch.int64, device=ring.device), ring.new_empty((0,)))
         y = causal_dwconv3d_step(x, conv.weight, conv.bias, state, stride, padding, activation)
         self.activation = torch.roll(ring, -(x.size(2) % (kt - 1)), dims=2) if x.size(2) % (kt - 1) else ring
         return activate(y, after)

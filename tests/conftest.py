@@ -11,6 +11,16 @@ def each_isa(request):
         yield request.param
 
 
+# Devices the op tests run on: the CPU, and CUDA where a GPU is present (a
+# CUDA-less run has no CUDA cases at all, rather than skipped ones).
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    return request.param
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 import fastvfx
 
@@ -20,7 +21,11 @@ def test_info_reports_the_build():
     assert info["fastvfx"] == fastvfx.__version__
     assert "scalar" in info["compiled ISAs"].split(", ")
     assert info["active ISA"] in info["supported ISAs"].split(", ")
-    assert info["CUDA kernels compiled"] is False
+    # CUDA kernels come with a CUDA torch only, and then name their architectures.
+    if torch.version.cuda is None:
+        assert info["CUDA kernels compiled"] is False and info["CUDA architectures"] == "none"
+    if info["CUDA kernels compiled"]:
+        assert info["CUDA architectures"].startswith("sm_")
 
 
 @pytest.mark.parametrize("isa", fastvfx.supported_isas())

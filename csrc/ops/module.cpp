@@ -10,6 +10,9 @@
 #include "cpu/causal_dwconv3d_kernel.h"
 #include "fastvfx/isa.h"
 #include "fastvfx/version.h"
+#if FASTVFX_WITH_CUDA
+#include "fastvfx/cuda.h"
+#endif
 
 namespace py = pybind11;
 
@@ -43,7 +46,13 @@ PYBIND11_MODULE(_C, m) {
   m.attr("__version__") = FASTVFX_VERSION_STRING;
   m.attr("torch_version") = FASTVFX_TORCH_VERSION;
   m.attr("build_type") = FASTVFX_BUILD_TYPE;
+#if FASTVFX_WITH_CUDA
+  m.attr("cuda_compiled") = true;
+  m.attr("cuda_architectures") = fastvfx::cuda::compiled_architectures();
+#else
   m.attr("cuda_compiled") = false;
+  m.attr("cuda_architectures") = "";
+#endif
   m.def("compiled_isas", [] { return isas_where(fastvfx::isa_compiled); },
         "ISA variants built into this library.");
   m.def("supported_isas", [] { return isas_where(fastvfx::isa_supported); },

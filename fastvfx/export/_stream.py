@@ -14,7 +14,7 @@ holds:
 - ``blocks.<b>.se.frame_mean_sum`` and ``head.frame_mean_sum`` (MoViNet),
   (N, C, 1, 1): the sum over past frames of each frame's spatial mean, the
   causal average pooling of that squeeze-excitation / of the head.
-- ``frames_seen`` (MoViNet), (1,): frames consumed so far (the divisor of
+- ``frames_seen`` (MoViNet), (1,) int64: frames consumed so far (the divisor of
   those averages).
 
 Zeros are the start of a video. The graph is traced from the torch backend of
@@ -24,7 +24,6 @@ in-place ring buffers have no place in a graph with explicit states).
 
 from __future__ import annotations
 
-import copy
 import os
 from typing import Optional, Sequence, Union
 
@@ -38,23 +37,15 @@ from ..models.movinet import MoViNet
 FRAME = "frame"
 LOGITS = "logits"
 NEXT = ".next"  # suffix of a state's output name
+_NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(int64)": np.int64}
 
 def _torch_backend_copy(model: nn.Module) -> nn.Module:
-    """A deep copy of ``model`` in eval mode, running the torch backend (the
-    fastvfx backend's modules are subclasses that only change forward)."""
-    from ..models.mobilenet_v2_tsm import FASTVFX_CLASSES as tsm_classes
-    from ..models.movinet import FASTVFX_CLASSES as movinet_classes
-
-    torch_classes = {fast: plain for plain, fast in (*tsm_classes.items(), *movinet_classes.items())}
-    twin = copy.deepcopy(model).eval()
-    for module in twin.modules():
-        plain = torch_classes.get(type(module))
-        if plain is not None:
-            module.__class__ = plain
-            module.__dict__.pop("_fastvfx_cache", None)
-        if hasattr(module, "backend"):
-            module.backend = "torch"
-    return twin
+    """The same model built with the torch backend, with ``model``'s weights, in
+    eval mode (``model`` is left as it is)."""
+    twin = type(model)(**model.config, backend="torch")
+    twin.load_state_dict(model.state_dict())
+    parameter = next(model.parameters())
+    return twin.to(dtype=parameter.dtype, device=parameter.device).eval()
 
 
 class _TsmStep(nn.Module):
@@ -80,38 +71,34 @@ class _MoViNetStep(nn.Module):
     def __init__(self, model: MoViNet, frame_shape: Sequence[int]) -> None:
         super().__init__()
         self.model = model
-        # One step from the start of a video gives every state's shape.
-        frame = torch.zeros(frame_shape, dtype=model.classifier[0].weight.dtype)
-        with torch.no_grad():
-            _, states = model.step(frame.unsqueeze(2), model.init_states())
-        self.state_names, zeros = ["frames_seen"], [torch.zeros(1, dtype=frame.dtype)]
-        for b, (block, (unit_states, (se_sum, _))) in enumerate(zip(model.blocks, states["blocks"])):
-            for u, (unit, buffer) in enumerate(zip(block.deep, unit_states)):
-                if buffer is not None:
-                    self.state_names.append(f"blocks.{b}.deep.{u}.last_{unit.kernel[0] - 1}_frames")
-                    zeros.append(torch.zeros_like(buffer.flatten(1, 2)))
+        n, _, h, w = frame_shape
+        states = model.init_states(n, h, w)
+        self.state_names, initial = ["frames_seen"], [states["frames"].reshape(1)]
+        for b, (block, (unit_states, se_total)) in enumerate(zip(model.blocks, states["blocks"])):
+            causal = [(u, unit) for u, unit in enumerate(block.deep) if unit.kernel[0] > 1]
+            for (u, unit), buffer in zip(causal, unit_states):
+                self.state_names.append(f"blocks.{b}.deep.{u}.last_{unit.kernel[0] - 1}_frames")
+                initial.append(buffer.flatten(1, 2))
             self.state_names.append(f"blocks.{b}.se.frame_mean_sum")
-            zeros.append(torch.zeros_like(se_sum.squeeze(2)))
+            initial.append(se_total.squeeze(2))
         self.state_names.append("head.frame_mean_sum")
-        zeros.append(torch.zeros_like(states["pool"][0].squeeze(2)))
-        self.initial_states = zeros
+        initial.append(states["pool"].squeeze(2))
+        self.initial_states = initial
 
     def forward(self, frame: Tensor, frames_seen: Tensor, *flat: Tensor) -> tuple[Tensor, ...]:
         flat_states = iter(flat)
         blocks = []
         for block in self.model.blocks:
-            units = [None if unit.kernel[0] == 1 else next(flat_states).unflatten(1, (-1, unit.kernel[0] - 1))
-                     for unit in block.deep]
-            blocks.append((units, (next(flat_states).unsqueeze(2), frames_seen)))
-        pool = (next(flat_states).unsqueeze(2), frames_seen)
-        states = {"backend": self.model.backend, "frames": None, "blocks": blocks, "pool": pool}
+            units = [next(flat_states).unflatten(1, (-1, unit.kernel[0] - 1))
+                     for unit in block.deep if unit.kernel[0] > 1]
+            blocks.append((units, next(flat_states).unsqueeze(2)))
+        states = {"frames": frames_seen.reshape(()), "blocks": blocks, "pool": next(flat_states).unsqueeze(2)}
         logits, states = self.model.step(frame.unsqueeze(2), states)
         new = []
-        for units, (se_sum, _) in states["blocks"]:
-            new += [buffer.flatten(1, 2) for buffer in units if buffer is not None]
-            new.append(se_sum.squeeze(2))
-        total, count = states["pool"]
-        return (logits, count, *new, total.squeeze(2))
+        for units, se_total in states["blocks"]:
+            new += [buffer.flatten(1, 2) for buffer in units]
+            new.append(se_total.squeeze(2))
+        return (logits, states["frames"].reshape(1), *new, states["pool"].squeeze(2))
 
 
 def _step_module(model: nn.Module, frame_shape: Sequence[int]) -> Union[_TsmStep, _MoViNetStep]:
@@ -139,7 +126,7 @@ def stream_onnx(model: nn.Module, path: Union[str, os.PathLike], frame_shape: Se
     if len(frame_shape) != 4 or frame_shape[1] != 3 or min(frame_shape) < 1:
         raise ValueError(f"stream_onnx: frame_shape must be (N, 3, H, W), got {frame_shape}")
     step = _step_module(model, frame_shape)
-    frame = torch.zeros(frame_shape, dtype=step.initial_states[0].dtype)
+    frame = torch.zeros(frame_shape, dtype=next(step.model.parameters()).dtype)
     names = step.state_names
     with torch.no_grad():
         torch.onnx.export(
@@ -178,7 +165,8 @@ class OnnxStream:
             raise ValueError(f"OnnxStream: {path} has no output for the states {missing}")
         self.frame_shape = tuple(inputs[FRAME].shape)
         self._fetch = [LOGITS, *(name + NEXT for name in self.state_names)]
-        self._zeros = {name: np.zeros(inputs[name].shape, dtype=np.float32) for name in self.state_names}
+        self._zeros = {name: np.zeros(inputs[name].shape, dtype=_NUMPY_TYPES[inputs[name].type])
+                       for name in self.state_names}
         self._feeds: dict = {}
         self.reset()
 

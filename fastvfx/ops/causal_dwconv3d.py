@@ -134,8 +134,11 @@ def init_stream_state(
     """
     buffer = torch.zeros(batch_size, channels, kernel_t - 1, height, width, dtype=dtype, device=device)
     padded = buffer.new_empty((0,))
-    # 16-bit streams run a float32 kernel on converted tiles and keep no padded cache.
-    if kernel_size is not None and kernel_t > 1 and buffer.dtype in (torch.float32, torch.float64):
+    # The padded cache serves the CPU kernels in float32/float64 (16-bit CPU
+    # streams run a float32 kernel on converted tiles); on CUDA the position
+    # lives on the device (the step reads and advances it there, no host sync).
+    if kernel_size is not None and kernel_t > 1 and buffer.device.type == "cpu" and \
+            buffer.dtype in (torch.float32, torch.float64):
         if kernel_size[0] != kernel_t:
             raise ValueError(f"init_stream_state: kernel_size {kernel_size} does not start with kernel_t={kernel_t}")
         stride_, pad, same = normalize_geometry(stride, padding)
@@ -144,7 +147,7 @@ def init_stream_state(
             buffer.dtype == torch.float64,
         )
         padded = buffer.new_zeros((batch_size * channels * (kernel_t - 1) * plane,))
-    return StreamState(buffer, torch.zeros(1, dtype=torch.int64), padded)
+    return StreamState(buffer, torch.zeros(1, dtype=torch.int64, device=buffer.device), padded)
 
 
 def causal_dwconv3d_step(
@@ -299,10 +302,13 @@ def _output_shape(x, weight, stride, padding, tf_same):
     return (x.shape[0], x.shape[1], x.shape[2], oh, ow)
 
 
+_FLOAT_DTYPES = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
+
+
 def _check_fake(x, weight, op="fastvfx.causal_dwconv3d"):
     torch._check(x.dim() == 5, lambda: f"{op}: expected x of shape (N, C, T, H, W), got {tuple(x.shape)}")
     torch._check(
-        x.dtype.is_floating_point, lambda: f"{op}: supports float32, float64, bfloat16 and float16, got {x.dtype}"
+        x.dtype in _FLOAT_DTYPES, lambda: f"{op}: supports float32, float64, bfloat16 and float16, got {x.dtype}"
     )
     torch._check(
         weight.dim() == 5 and weight.shape[0] == x.shape[1] and weight.shape[1] == 1,

@@ -210,7 +210,7 @@ def _output_format(x: Tensor) -> torch.memory_format:
 def _check_conv_args(x, weight, bias, stride, padding, op) -> list[int]:
     torch._check(x.dim() == 4, lambda: f"{op}: expected x of shape (N, C_in, H, W), got a {x.dim()}-D tensor")
     torch._check(
-        x.dtype.is_floating_point,
+        x.dtype in (torch.float32, torch.float64, torch.bfloat16, torch.float16),
         lambda: f"{op}: expected a float32, float64, bfloat16 or float16 tensor, got {x.dtype}",
     )
     torch._check(weight.dim() == 4, lambda: f"{op}: expected weight of shape (C_out, C_in, kH, kW)")

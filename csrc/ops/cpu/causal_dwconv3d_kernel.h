@@ -6,12 +6,10 @@
 
 #include <string_view>
 
+#include "../causal_dwconv3d_checks.h"
 #include "fastvfx/causal_dwconv3d.h"
 
 namespace fastvfx::ops {
-
-// The fused activation an op's `activation` string names; op prefixes the error.
-Activation parse_activation(std::string_view name, const char* op);
 
 // Elements of one padded history frame of the stream cache for a layer with
 // input size x_size (N, C, T, H, W) and this kernel / geometry / dtype.

@@ -10,7 +10,7 @@
 
 #include <algorithm>
 
-#include "shift_common.h"
+#include "../temporal_shift_checks.h"
 
 namespace fastvfx::ops {
 namespace {
@@ -25,20 +25,8 @@ at::Tensor shift_conv1x1_cpu(const at::Tensor& x, const at::Tensor& weight,
   constexpr const char* op = "fastvfx.shift_conv1x1";
   check_shift_args(x, n_segment, fold_div, op);
   const ShiftMode m = parse_shift_mode(mode, op);
-  const int64_t cin = x.size(1);
-  TORCH_CHECK(weight.dim() == 2 || (weight.dim() == 4 && weight.size(2) == 1 && weight.size(3) == 1),
-              op, ": weight must be (C_out, C_in, 1, 1) or (C_out, C_in), got ", weight.sizes());
-  TORCH_CHECK(weight.size(1) == cin, op, ": weight expects ", weight.size(1),
-              " input channels but x has ", cin);
-  TORCH_CHECK(weight.scalar_type() == x.scalar_type(), op, ": weight dtype ", weight.scalar_type(),
-              " does not match x dtype ", x.scalar_type());
-  const int64_t cout = weight.size(0);
-  if (bias) {
-    TORCH_CHECK(bias->dim() == 1 && bias->size(0) == cout, op, ": bias must have shape (", cout,
-                "), got ", bias->sizes());
-    TORCH_CHECK(bias->scalar_type() == x.scalar_type(), op, ": bias dtype ", bias->scalar_type(),
-                " does not match x dtype ", x.scalar_type());
-  }
+  check_shift_conv1x1_args(x, weight, bias, op);
+  const int64_t cin = x.size(1), cout = weight.size(0);
 
   const auto layout = layout_of(x);
   const at::Tensor src = layout ? x : x.contiguous();

@@ -21,90 +21,12 @@
 #include <algorithm>
 #include <string_view>
 
+#include "../temporal_focus_conv2d_checks.h"
 #include "fastvfx/tfc.h"
 #include "fp32_tiles.h"
 
 namespace fastvfx::ops {
 namespace {
-
-PoolKind parse_pool(std::string_view pool, const char* op) {
-  if (pool == "avg") return PoolKind::kAvg;
-  if (pool == "max") return PoolKind::kMax;
-  TORCH_CHECK(false, op, ": pool must be 'avg' or 'max', got '", pool, "'");
-}
-
-void check_like_x(const at::Tensor& t, const at::Tensor& x, const char* name, const char* op) {
-  TORCH_CHECK(t.scalar_type() == x.scalar_type(), op, ": ", name, " dtype ", t.scalar_type(),
-              " does not match x dtype ", x.scalar_type());
-  TORCH_CHECK(t.device() == x.device(), op, ": ", name, " is on ", t.device(), " but x is on ",
-              x.device());
-}
-
-// Checks x, the conv weight and bias, stride and padding; returns the output size.
-std::array<int64_t, 2> check_conv_args(const at::Tensor& x, const at::Tensor& weight,
-                                       const std::optional<at::Tensor>& bias, at::IntArrayRef stride,
-                                       at::IntArrayRef padding, const char* op) {
-  TORCH_CHECK(x.dim() == 4, op, ": expected x of shape (N, C_in, H, W), got a ", x.dim(),
-              "-D tensor of shape ", x.sizes());
-  TORCH_CHECK(at::isFloatingType(x.scalar_type()), op,
-              ": expected a float32, float64, bfloat16 or float16 tensor, got ", x.scalar_type());
-  const int64_t cin = x.size(1);
-  TORCH_CHECK(weight.dim() == 4, op, ": expected weight of shape (C_out, C_in, kH, kW), got a ",
-              weight.dim(), "-D tensor of shape ", weight.sizes());
-  TORCH_CHECK(!(weight.size(1) != cin && weight.size(1) > 0 && cin % weight.size(1) == 0), op,
-              ": weight has ", weight.size(1), " input channels for x's ", cin,
-              ", which is a grouped convolution (groups = ", cin / std::max<int64_t>(1, weight.size(1)),
-              "); only groups = 1 is supported");
-  TORCH_CHECK(weight.size(1) == cin, op, ": weight expects ", weight.size(1),
-              " input channels but x has ", cin);
-  check_like_x(weight, x, "weight", op);
-  if (bias) {
-    TORCH_CHECK(bias->dim() == 1 && bias->size(0) == weight.size(0), op, ": bias must have shape (",
-                weight.size(0), "), got ", bias->sizes());
-    check_like_x(*bias, x, "bias", op);
-  }
-  TORCH_CHECK(stride.size() == 2 && stride[0] >= 1 && stride[1] >= 1, op,
-              ": stride must be one or two integers >= 1, got ", stride);
-  TORCH_CHECK(padding.size() == 2 && padding[0] >= 0 && padding[1] >= 0, op,
-              ": padding must be one or two integers >= 0, got ", padding);
-  std::array<int64_t, 2> out_size{};
-  for (int d = 0; d < 2; ++d) {
-    const int64_t padded = x.size(2 + d) + 2 * padding[d];
-    TORCH_CHECK(padded >= weight.size(2 + d), op, ": kernel size ", weight.sizes().slice(2),
-                " is larger than the padded input ", x.sizes().slice(2), " (padding ", padding, ")");
-    out_size[d] = (padded - weight.size(2 + d)) / stride[d] + 1;
-  }
-  return out_size;
-}
-
-// An (rows, cols) matrix given as one, or as an (rows, cols, 1, 1) conv weight.
-at::Tensor as_matrix(const at::Tensor& w, int64_t rows, int64_t cols, const char* name, const char* op) {
-  const bool conv1x1 = w.dim() == 4 && w.size(2) == 1 && w.size(3) == 1;
-  TORCH_CHECK((w.dim() == 2 || conv1x1) && w.size(0) == rows && w.size(1) == cols, op, ": ", name,
-              " must have shape (", rows, ", ", cols, ") or (", rows, ", ", cols, ", 1, 1), got ",
-              w.sizes());
-  return w.reshape({rows, cols});
-}
-
-void check_vector(const std::optional<at::Tensor>& b, int64_t size, const at::Tensor& x, const char* name,
-                  const char* op) {
-  if (!b) return;
-  TORCH_CHECK(b->dim() == 1 && b->size(0) == size, op, ": ", name, " must have shape (", size,
-              "), got ", b->sizes());
-  check_like_x(*b, x, name, op);
-}
-
-bool is_channels_last(const at::Tensor& x) {
-  return !x.is_contiguous() && x.is_contiguous(at::MemoryFormat::ChannelsLast);
-}
-
-at::MemoryFormat output_format(const at::Tensor& x) {
-  return is_channels_last(x) ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-}
-
-std::optional<at::Tensor> detached(const std::optional<at::Tensor>& t) {
-  return t ? std::optional<at::Tensor>(t->detach()) : std::nullopt;
-}
 
 // (N, C) mean or max of x over H*W: one pass, read in x's own layout; float32
 // for a 16-bit x, converted a sample at a time.
@@ -255,28 +177,11 @@ std::tuple<at::Tensor, at::Tensor> temporal_focus_conv2d_cpu(
   const auto out_size = check_conv_args(x_in, weight_in, bias_in, stride, padding, op);
   const PoolKind kind = parse_pool(pool, op);
   const int64_t cin = x_in.size(1);
-  TORCH_CHECK(fc1_weight.dim() == 2 || fc1_weight.dim() == 4, op,
-              ": fc1_weight must be (C_hidden, C_in) or (C_hidden, C_in, 1, 1), got ", fc1_weight.sizes());
-  const int64_t hidden = fc1_weight.size(0);
-  check_like_x(fc1_weight, x_in, "fc1_weight", op);
-  check_like_x(fc2_weight, x_in, "fc2_weight", op);
-  // Detached: this kernel runs below autograd (the op's backward is registered
-  // in Python), and the out= GEMMs reject inputs that require grad.
-  const at::Tensor w1 = as_matrix(fc1_weight, hidden, cin, "fc1_weight", op).detach();
-  const at::Tensor w2 = as_matrix(fc2_weight, cin, hidden, "fc2_weight", op).detach();
-  check_vector(fc1_bias, hidden, x_in, "fc1_bias", op);
-  check_vector(fc2_bias, cin, x_in, "fc2_bias", op);
-  TORCH_CHECK(x_in.size(0) == 0 || x_in.size(2) * x_in.size(3) > 0, op,
-              ": the gate pools over H*W, which is empty in x of shape ", x_in.sizes());
-
+  const auto [w1, w2] = check_gate_args(x_in, fc1_weight, fc1_bias, fc2_weight, fc2_bias, op);
   const at::Tensor x = x_in.detach(), weight = weight_in.detach();
   const auto bias = detached(bias_in);
   const int64_t n = x.size(0), cout = weight.size(0);
-  if (n == 0 || cin == 0) {
-    at::Tensor y = at::zeros({n, cout, out_size[0], out_size[1]}, x.options().memory_format(output_format(x)));
-    if (bias && n > 0) y.add_(bias->view({1, cout, 1, 1}));
-    return {y, at::empty({n, cin}, x.options())};
-  }
+  if (n == 0 || cin == 0) return {empty_input_result(x, cout, bias, out_size), at::empty({n, cin}, x.options())};
   // The gate in float32 for a 16-bit x (its weights are tiny).
   const at::ScalarType gate_type = is_16bit(x.scalar_type()) ? at::kFloat : x.scalar_type();
   const auto gate = [gate_type](const at::Tensor& t) { return t.to(gate_type); };
@@ -294,19 +199,10 @@ at::Tensor channel_scaled_conv2d_cpu(const at::Tensor& x_in, const at::Tensor& s
   constexpr const char* op = "fastvfx.channel_scaled_conv2d";
   const auto out_size = check_conv_args(x_in, weight_in, bias_in, stride, padding, op);
   const int64_t n = x_in.size(0), cin = x_in.size(1);
-  const bool as_map = scale_in.dim() == 4 && scale_in.size(2) == 1 && scale_in.size(3) == 1;
-  TORCH_CHECK((scale_in.dim() == 2 || as_map) && scale_in.size(0) == n && scale_in.size(1) == cin, op,
-              ": scale must have shape (", n, ", ", cin, ") or (", n, ", ", cin, ", 1, 1), got ",
-              scale_in.sizes());
-  check_like_x(scale_in, x_in, "scale", op);
+  const at::Tensor scale = check_scale_arg(x_in, scale_in, op);
   const at::Tensor x = x_in.detach(), weight = weight_in.detach();
   const auto bias = detached(bias_in);
-  const at::Tensor scale = scale_in.detach().reshape({n, cin});
-  if (n == 0 || cin == 0) {
-    at::Tensor y = at::zeros({n, weight.size(0), out_size[0], out_size[1]},
-                             x.options().memory_format(output_format(x)));
-    return bias && n > 0 ? y.add_(bias->view({1, -1, 1, 1})) : y;
-  }
+  if (n == 0 || cin == 0) return empty_input_result(x, weight.size(0), bias, out_size);
   return scaled_conv(x, scale, weight, bias, stride, padding, out_size);
 }
 

@@ -4,7 +4,7 @@
 #include <ATen/MemoryOverlap.h>
 #include <torch/library.h>
 
-#include "shift_common.h"
+#include "../temporal_shift_checks.h"
 
 namespace fastvfx::ops {
 namespace {
@@ -45,27 +45,9 @@ void temporal_shift_inplace_cpu(at::Tensor& x, int64_t n_segment, int64_t fold_d
 
 void temporal_shift_online_inplace_cpu(at::Tensor& x, at::Tensor& cache) {
   constexpr const char* op = "fastvfx.temporal_shift_online_";
-  check_frames(x, op);
-  TORCH_CHECK(cache.dim() == 4, op, ": expected cache of shape (N, fold, H, W), got ",
-              cache.sizes());
-  TORCH_CHECK(cache.scalar_type() == x.scalar_type(), op, ": cache dtype ", cache.scalar_type(),
-              " does not match x dtype ", x.scalar_type());
-  TORCH_CHECK(cache.device() == x.device(), op, ": cache is on ", cache.device(), " but x is on ",
-              x.device());
-  TORCH_CHECK(cache.size(0) == x.size(0) && cache.size(2) == x.size(2) &&
-                  cache.size(3) == x.size(3) && cache.size(1) <= x.size(1),
-              op, ": cache of shape ", cache.sizes(), " does not fit x of shape ", x.sizes(),
-              " (expected (N, fold, H, W) with fold <= C)");
+  check_online_args(x, cache, op);
   if (x.numel() == 0 || cache.numel() == 0) return;
   const auto x_layout = layout_of(x);
-  const auto c_layout = layout_of(cache);
-  TORCH_CHECK(x_layout && c_layout && (*x_layout == *c_layout || cache.size(1) == 1 ||
-                                       x.size(2) * x.size(3) == 1),
-              op, ": x and cache must both be contiguous, or both channels_last (in-place "
-              "swap without copies); got strides ", x.strides(), " and ", cache.strides());
-  // Both are dense now, so the overlap test is exact.
-  TORCH_CHECK(at::get_overlap_status(x, cache) == at::MemOverlapStatus::No, op,
-              ": x and cache must not share memory");
   temporal_shift_online_swap(x.mutable_data_ptr(), cache.mutable_data_ptr(),
                              shift_shape(x, 1, cache.size(1), *x_layout));
 }

@@ -1,0 +1,90 @@
+# Decides whether the extension gets the CUDA kernels (FASTVFX_CUDA: AUTO, ON,
+# OFF) and prepares the build for them. Included by csrc/ops/CMakeLists.txt
+# before find_package(Torch), with _fvx_torch_cuda (torch.version.cuda, empty
+# for a CPU build) and _fvx_nvidia_includes (headers of the nvidia-* pip
+# packages a CUDA torch comes with: cuBLAS, NVRTC, ...) set.
+# Result: FASTVFX_WITH_CUDA (ON/OFF), FASTVFX_CUDA_ARCHS.
+string(TOUPPER "${FASTVFX_CUDA}" _fvx_cuda_mode)
+if(NOT _fvx_cuda_mode MATCHES "^(AUTO|ON|OFF)$")
+  message(FATAL_ERROR "fastvfx: FASTVFX_CUDA must be AUTO, ON or OFF, got '${FASTVFX_CUDA}'")
+endif()
+set(FASTVFX_WITH_CUDA OFF)
+if(NOT _fvx_cuda_mode STREQUAL "OFF")
+  if(_fvx_torch_cuda STREQUAL "")
+    set(_fvx_why "torch ${FASTVFX_TORCH_VERSION} is a CPU build (torch.version.cuda is None)")
+  else()
+    # The real compiler, not a wrapper script on PATH: the toolkit's own bin/.
+    if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX})
+      find_program(_fvx_nvcc nvcc PATHS "$ENV{CUDA_HOME}/bin" "$ENV{CUDA_PATH}/bin" /usr/local/cuda/bin
+                   NO_DEFAULT_PATH)
+      if(_fvx_nvcc)
+        set(CMAKE_CUDA_COMPILER "${_fvx_nvcc}" CACHE FILEPATH "CUDA compiler")
+      endif()
+    endif()
+    include(CheckLanguage)
+    check_language(CUDA)
+    if(CMAKE_CUDA_COMPILER)
+      set(FASTVFX_WITH_CUDA ON)
+    else()
+      set(_fvx_why "no CUDA compiler found (set CMAKE_CUDA_COMPILER or CUDACXX to nvcc, or CUDA_HOME)")
+    endif()
+  endif()
+  if(NOT FASTVFX_WITH_CUDA)
+    if(_fvx_cuda_mode STREQUAL "ON")
+      message(FATAL_ERROR "fastvfx: FASTVFX_CUDA=ON but ${_fvx_why}.")
+    endif()
+    message(STATUS "fastvfx: CUDA kernels not built: ${_fvx_why}")
+  endif()
+endif()
+
+if(FASTVFX_WITH_CUDA)
+  # TORCH_CUDA_ARCH_LIST (torch's form, "8.0;9.0+PTX") when set, else ours;
+  # torch's own CMake reads the same variable, so both agree (its default
+  # list includes sm_50, which nvcc 13 rejects).
+  if(DEFINED ENV{TORCH_CUDA_ARCH_LIST} AND NOT "$ENV{TORCH_CUDA_ARCH_LIST}" STREQUAL "")
+    set(_fvx_arch_list "$ENV{TORCH_CUDA_ARCH_LIST}")
+  else()
+    set(_fvx_arch_list "7.5;8.0;8.6;8.9;9.0+PTX")
+    set(ENV{TORCH_CUDA_ARCH_LIST} "${_fvx_arch_list}")
+  endif()
+  string(REPLACE " " ";" _fvx_arch_list "${_fvx_arch_list}")
+  set(FASTVFX_CUDA_ARCHS "")
+  foreach(_a IN LISTS _fvx_arch_list)
+    if(_a STREQUAL "")
+      continue()
+    endif()
+    string(REGEX MATCH "^([0-9]+)\\.([0-9]+[a-z]?)(\\+PTX)?$" _m "${_a}")
+    if(NOT _m)
+      message(FATAL_ERROR "fastvfx: cannot read architecture '${_a}' in TORCH_CUDA_ARCH_LIST")
+    endif()
+    if(CMAKE_MATCH_3)
+      list(APPEND FASTVFX_CUDA_ARCHS "${CMAKE_MATCH_1}${CMAKE_MATCH_2}")  # SASS and PTX
+    else()
+      list(APPEND FASTVFX_CUDA_ARCHS "${CMAKE_MATCH_1}${CMAKE_MATCH_2}-real")
+    endif()
+  endforeach()
+  set(CMAKE_CUDA_ARCHITECTURES "${FASTVFX_CUDA_ARCHS}")
+  enable_language(CUDA)
+  # Torch's CMake config finds the toolkit with the legacy FindCUDA, which
+  # needs its root spelled out.
+  if(NOT EXISTS "${CUDA_TOOLKIT_ROOT_DIR}/include/cuda_runtime.h")
+    set(CUDA_TOOLKIT_ROOT_DIR "${CMAKE_CUDA_COMPILER_TOOLKIT_ROOT}" CACHE PATH "CUDA toolkit" FORCE)
+  endif()
+  # Torch's CUDA headers include cuBLAS and NVRTC headers, which a CUDA torch
+  # ships in its nvidia-* pip packages rather than in the toolkit.
+  foreach(_inc IN LISTS _fvx_nvidia_includes)
+    include_directories(SYSTEM "${_inc}")
+  endforeach()
+  if(NOT CUDA_nvrtc_LIBRARY)
+    foreach(_inc IN LISTS _fvx_nvidia_includes)
+      file(GLOB _fvx_nvrtc "${_inc}/../lib/libnvrtc.so*")
+      if(_fvx_nvrtc)
+        list(GET _fvx_nvrtc 0 _fvx_nvrtc)
+        set(CUDA_nvrtc_LIBRARY "${_fvx_nvrtc}" CACHE FILEPATH "NVRTC (from the CUDA torch's pip packages)")
+        break()
+      endif()
+    endforeach()
+  endif()
+  add_subdirectory(${PROJECT_SOURCE_DIR}/csrc/kernels/cuda ${CMAKE_CURRENT_BINARY_DIR}/kernels_cuda)
+  message(STATUS "fastvfx: CUDA kernels for ${FASTVFX_CUDA_ARCHS} (${CMAKE_CUDA_COMPILER})")
+endif()
