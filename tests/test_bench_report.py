@@ -280,8 +280,9 @@ def test_onnxruntime_clip_contender_runs_the_exported_model():
 
 def test_stream_contender_hook_contract(monkeypatch, tmp_path):
     """The hook for fastvfx.export: stream_onnx(model, path, frame_shape) once
-    per key, OnnxStream(path, threads=torch threads), step(frame) per frame
-    after the same warm-up frames as the torch contenders."""
+    per key with the frame's (N, 3, H, W) shape, OnnxStream(path, threads=torch
+    threads), one call per frame after the same warm-up frames as the torch
+    contenders."""
     import types
 
     import torch
@@ -295,7 +296,8 @@ def test_stream_contender_hook_contract(monkeypatch, tmp_path):
             log.append(("open", threads))
             self.frames = 0
 
-        def step(self, frame):
+        def __call__(self, frame):
+            assert frame.shape == (1, 3, 2, 2)
             self.frames += 1
             return frame.sum().reshape(1) * self.frames
 
@@ -310,7 +312,7 @@ def test_stream_contender_hook_contract(monkeypatch, tmp_path):
     step = ort.stream_contender(("fake stream", "test"), object(), frame, warm_frames=3)
     assert step().item() == 12 * 4  # the fourth frame: the three warm-up frames ran first
     ort.stream_contender(("fake stream", "test"), object(), frame, warm_frames=0)
-    assert log == [("export", (1, 3, 1, 2, 2)), ("open", torch.get_num_threads()), ("open", torch.get_num_threads())]
+    assert log == [("export", (1, 3, 2, 2)), ("open", torch.get_num_threads()), ("open", torch.get_num_threads())]
 
 
 def test_cases_build_their_tensors_on_the_bench_device():

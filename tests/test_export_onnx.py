@@ -430,7 +430,7 @@ def _stream_movinet(conv_type):
     def build(randomize_batchnorm):
         model = movinet_a0(7, conv_type=conv_type, backend="fastvfx")
         randomize_batchnorm(model, torch.randn(2, 3, 4, SIZE, SIZE), var_floor=0.3)
-        return model, model.init_states(), lambda frame: frame.unsqueeze(2)
+        return model, model.init_states(1, SIZE, SIZE), lambda frame: frame.unsqueeze(2)
     return build
 
 

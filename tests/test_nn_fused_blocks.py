@@ -83,22 +83,29 @@ def test_conv_bn_act_bad_arguments():
         fnn.ConvBNAct(nn.Conv2d(4, 4, 1), nn.BatchNorm2d(4), nn.GELU())
 
 
-def _inverted_residual_layers(shift: bool):
+def _inverted_residual_layers(shift: bool, depthwise_stride: int = 2):
     first = nn.Conv2d(16, 48, 1, bias=False)
     layers = [fnn.TemporalShift(first, 4, 8) if shift else first, nn.BatchNorm2d(48), nn.ReLU6(inplace=True),
-              nn.Conv2d(48, 48, 3, 2, 1, groups=48, bias=False), nn.BatchNorm2d(48), nn.ReLU6(inplace=True),
+              nn.Conv2d(48, 48, 3, depthwise_stride, 1, groups=48, bias=False), nn.BatchNorm2d(48),
+              nn.ReLU6(inplace=True),
               nn.Conv2d(48, 24, 1, bias=False), nn.BatchNorm2d(24)]
     return layers
 
 
+# 10x10 keeps the depthwise conv on torch's conv2d in NCHW; 60x60 (an output
+# width of 30 or 60) and channels_last take fastvfx.depthwise_conv2d.
+@pytest.mark.parametrize("size,stride,layout", [(10, 2, "nchw"), (60, 1, "nchw"), (60, 2, "nchw"),
+                                                (10, 2, "channels_last")])
 @pytest.mark.parametrize("shift", [False, True])
 @pytest.mark.parametrize("training", [False, True])
-def test_folded_sequential_equals_sequential(shift, training):
-    layers = _inverted_residual_layers(shift)
+def test_folded_sequential_equals_sequential(shift, training, size, stride, layout):
+    layers = _inverted_residual_layers(shift, stride)
     folded = _randomize(fnn.FoldedSequential(*layers)).train(training)
     plain = nn.Sequential(*layers).train(training)
     assert list(folded.state_dict()) == list(plain.state_dict())
-    x = torch.randn(8, 16, 10, 10)
+    x = torch.randn(8, 16, size, size)
+    if layout == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
     with torch.set_grad_enabled(training):
         want = plain(x)
         assert_close_scaled(folded(x), want, 1e-5)
@@ -154,3 +161,27 @@ def test_causal_squeeze_excitation(both_pools, activation, gate):
             assert_close_scaled(got, want[:, :, t:t + 1], 1e-5)
     with pytest.raises(ValueError, match="gate"):
         fnn.CausalSqueezeExcitation(16, 8, activation, nn.ReLU, both_pools)
+
+
+@pytest.mark.parametrize("size,layout,expected", [(60, "nchw", True), (10, "nchw", False),
+                                                  (10, "channels_last", True)])
+def test_folded_sequential_routes_wide_depthwise_to_fastvfx(monkeypatch, size, layout, expected):
+    """Eval mode runs a depthwise conv with an output at least 28 wide (or on
+    channels_last input) as fastvfx.depthwise_conv2d, with the ReLU6 fused."""
+    from fastvfx.nn import folded_sequential
+
+    calls = []
+    real = folded_sequential.depthwise_conv2d
+
+    def spy(*args):
+        calls.append(args[-1])
+        return real(*args)
+
+    monkeypatch.setattr(folded_sequential, "depthwise_conv2d", spy)
+    folded = _randomize(fnn.FoldedSequential(*_inverted_residual_layers(False, 1))).eval()
+    x = torch.randn(2, 16, size, size)
+    if layout == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        folded(x)
+    assert calls == (["relu6"] if expected else [])

@@ -140,12 +140,15 @@ def clip_contender(key: tuple, model: torch.nn.Module, x: torch.Tensor) -> Conte
 
 def stream_contender(key: tuple, model: torch.nn.Module, frame: torch.Tensor, warm_frames: int) -> Contender:
     """ONNX Runtime stepping the exported stream ``model`` frame by frame
-    (``fastvfx.export.OnnxStream`` carries the states), after
+    (``fastvfx.export.OnnxStream`` carries the states; one call a frame), after
     ``warm_frames`` frames like the torch contenders."""
     reason = _skip_reason(stream=True)
     if reason:
         return reason
     export = stream_export()
+    # The exported step takes one frame (N, 3, H, W); MoViNet's torch step
+    # takes it with a time axis of one.
+    frame = frame[:, :, 0] if frame.dim() == 5 else frame
     try:
         path = _exported_file(key, lambda path: export.stream_onnx(model, path, tuple(frame.shape)))
         stream = export.OnnxStream(path, threads=torch.get_num_threads())
@@ -153,7 +156,7 @@ def stream_contender(key: tuple, model: torch.nn.Module, frame: torch.Tensor, wa
         return _failed(error)
 
     def step() -> torch.Tensor:
-        return torch.as_tensor(stream.step(frame))
+        return torch.as_tensor(stream(frame))
 
     for _ in range(warm_frames):
         step()

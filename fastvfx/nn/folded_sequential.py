@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Optional
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..ops.depthwise_conv2d import depthwise_conv2d
 from ..ops.temporal_shift import shift_conv1x1, temporal_shift
 from ._activation import ACTIVATION_NAMES, activate
 from ._batchnorm import folded_conv_bn
@@ -22,8 +24,10 @@ class FoldedSequential(nn.Sequential):
     A conv is an ``nn.Conv2d`` or a ``fastvfx.nn.TemporalShift`` around a
     plain 1x1 one. Training mode runs the layers as written. Eval mode folds
     each BatchNorm into its conv (cached until a parameter or statistic
-    changes), applies the activation in place, and runs a shifted 1x1 conv as
-    ``fastvfx.shift_conv1x1`` (the shifted tensor is never written).
+    changes), applies the activation in place, runs a shifted 1x1 conv as
+    ``fastvfx.shift_conv1x1`` (the shifted tensor is never written) and a
+    depthwise conv on a wide plane as ``fastvfx.depthwise_conv2d`` with the
+    activation fused.
 
     ``shifted(x, n_segment, fold_div, mode)`` is ``forward(temporal_shift(x, ...))``
     with the shift done while the first conv (a plain 1x1) reads its input.
@@ -64,10 +68,29 @@ class FoldedSequential(nn.Sequential):
             if shift is not None:
                 x = shift_conv1x1(x, weight, bias, *shift)
                 shift = None
+            elif _fastvfx_depthwise(inner, x):
+                x = depthwise_conv2d(x, weight, bias, inner.stride, inner.padding, activation)
+                continue
             else:
                 x = F.conv2d(x, weight, bias, inner.stride, inner.padding, inner.dilation, inner.groups)
             x = activate(x, activation)
         return x
+
+
+# Output width from which fastvfx.depthwise_conv2d beats oneDNN on an NCHW
+# input (MobileNetV2's 3x3 layers, batch 8, docs/depthwise_conv2d.md: 1.2-4.7x
+# at 28-112 wide outputs, 0.6-0.9x at 7-14 wide); channels_last input always.
+_DEPTHWISE_MIN_OUT_WIDTH = 28
+
+
+def _fastvfx_depthwise(conv: nn.Conv2d, x: Tensor) -> bool:
+    """Whether the folded depthwise ``conv`` runs as fastvfx.depthwise_conv2d."""
+    if not (conv.groups == conv.in_channels == conv.out_channels and conv.dilation == (1, 1)
+            and max(conv.stride) <= 8 and x.dim() == 4):
+        return False
+    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        return True
+    return x.size(-1) // conv.stride[1] >= _DEPTHWISE_MIN_OUT_WIDTH
 
 
 def _runs(layers: list[nn.Module]) -> list[tuple[int, Optional[int], Optional[str]]]:
