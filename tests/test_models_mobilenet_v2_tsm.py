@@ -52,18 +52,23 @@ def test_backends_agree_eval(randomize_batchnorm, online):
 
 @pytest.mark.parametrize("online", [False, True])
 def test_backends_agree_train_with_gradients(online):
+    """Training mode (BatchNorm batch statistics, dropout with the same seed):
+    same outputs and gradients. In float64, because in float32 the gradients
+    of this random, uncalibrated network differ by rounding alone more than
+    any useful tolerance (1.4e-3 of scale on AVX2), in both directions."""
     torch.manual_seed(0)
     reference, fast = _pair(lambda m, x, **kw: m, online)
-    x = torch.randn(2 * SEGMENTS, 3, 48, 48)
+    reference, fast = reference.double(), fast.double()
+    x = torch.randn(2 * SEGMENTS, 3, 48, 48, dtype=torch.float64)
     outputs = []
     for model in (reference, fast):
         torch.manual_seed(1)
         y = model(x)
         y.square().sum().backward()
         outputs.append(y)
-    assert_close_scaled(outputs[1], outputs[0])
+    assert_close_scaled(outputs[1], outputs[0], 1e-10)
     for p_ref, p_fast in zip(reference.parameters(), fast.parameters()):
-        assert_close_scaled(p_fast.grad, p_ref.grad, 1e-3)
+        assert_close_scaled(p_fast.grad, p_ref.grad, 1e-9)
 
 
 def test_offline_model_mixes_frames(randomize_batchnorm):
