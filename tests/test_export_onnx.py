@@ -24,6 +24,7 @@ from conftest import assert_close_scaled
 from fastvfx.export import OnnxStream, stream_onnx
 from fastvfx.models import mobilenet_v2_tsm, movinet_a0, squeezetime
 from fastvfx.ops.causal_dwconv3d import StreamState, causal_dwconv3d_reference, init_stream_state
+from fastvfx.ops.depthwise_conv2d import depthwise_conv2d_reference
 from fastvfx.ops.temporal_focus_conv2d import channel_scaled_conv2d_reference, temporal_focus_conv2d_reference
 from fastvfx.ops.temporal_shift import (
     shift_conv1x1_reference,
@@ -181,6 +182,31 @@ def test_causal_dwconv3d_every_mode():
         inputs = [torch.randn(n, channels, 4, h, w) for *_, h, w in DWCONVS]
         for i, (y, x, (_, s, p, a, b, _, _)) in enumerate(zip(_run(session, *inputs), inputs, DWCONVS)):
             expected = causal_dwconv3d_reference(x, params[f"w{i}"], params[f"b{i}"] if b else None, s, p, a)
+            assert_close_scaled(y, expected, 1e-5)
+
+
+# (kernel, stride, padding, activation, bias, H, W): MobileNetV2's 3x3 with
+# ReLU6, TF "same" on odd / even sizes at stride 2, symmetric padding.
+DWCONVS_2D = [((3, 3), 1, 1, "relu6", True, 7, 9), ((3, 3), 2, 1, "relu6", False, 8, 8),
+              ((3, 3), 2, "same", "hardswish", True, 8, 7), ((5, 5), 1, "same", "swish", True, 6, 6),
+              ((3, 3), 2, (0, 1), None, False, 9, 8), ((3, 3), 1, 1, "relu", True, 5, 5)]
+
+
+def test_depthwise_conv2d_every_mode():
+    channels = 6
+    params = {}
+    for i, (kernel, *_, bias, _, _) in enumerate(DWCONVS_2D):
+        params[f"w{i}"] = torch.randn(channels, 1, *kernel)
+        params[f"b{i}"] = torch.randn(channels)
+    calls = [lambda x, m, i=i, s=s, p=p, a=a, b=b: fastvfx.depthwise_conv2d(
+        x, getattr(m, f"w{i}"), getattr(m, f"b{i}") if b else None, s, p, a)
+        for i, (_, s, p, a, b, _, _) in enumerate(DWCONVS_2D)]
+    session = _export(_Calls(calls, **params), [[torch.randn(2, channels, h, w) for *_, h, w in DWCONVS_2D]],
+                      Dim("batch", min=1, max=64))
+    for n in (2, 3):
+        inputs = [torch.randn(n, channels, h, w) for *_, h, w in DWCONVS_2D]
+        for i, (y, x, (_, s, p, a, b, _, _)) in enumerate(zip(_run(session, *inputs), inputs, DWCONVS_2D)):
+            expected = depthwise_conv2d_reference(x, params[f"w{i}"], params[f"b{i}"] if b else None, s, p, a)
             assert_close_scaled(y, expected, 1e-5)
 
 

@@ -148,6 +148,29 @@ def fastvfx_causal_dwconv3d(
     return _activation(y, activation)
 
 
+@torch_op("fastvfx::depthwise_conv2d", trace_only=True)
+def fastvfx_depthwise_conv2d(
+    x, weight, bias, stride: Sequence[int], padding: Sequence[int], tf_same: bool, activation: str
+):
+    """depthwise_conv2d(Tensor x, Tensor weight, Tensor? bias, int[2] stride, int[2] padding, bool tf_same, str activation)
+
+    Pad (TF "same": the odd extra pixel at the bottom / right) + Conv with one
+    group per channel + activation."""
+    channels = _static(x, 1, "the channel count of a depthwise_conv2d")
+    kh, kw = (_static(weight, axis, "the kernel size") for axis in (2, 3))
+    if tf_same:
+        height = _static(x, 2, "the frame height of a TF-'same' depthwise_conv2d")
+        width = _static(x, 3, "the frame width of a TF-'same' depthwise_conv2d")
+        _, top, bottom = spatial_padding(height, kh, stride[0], None)
+        _, left, right = spatial_padding(width, kw, stride[1], None)
+        x = op.Pad(x, [0, 0, top, left, 0, 0, bottom, right])
+        pads = [0, 0, 0, 0]
+    else:
+        pads = [padding[0], padding[1], padding[0], padding[1]]
+    y = _conv(x, weight, bias, group=channels, strides=[stride[0], stride[1]], pads=pads)
+    return _activation(y, activation)
+
+
 # ---------------------------------------------------------------------------
 # Temporal Focus Convolution
 # ---------------------------------------------------------------------------

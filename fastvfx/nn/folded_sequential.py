@@ -86,7 +86,9 @@ _DEPTHWISE_MIN_OUT_WIDTH = 28
 def _fastvfx_depthwise(conv: nn.Conv2d, x: Tensor) -> bool:
     """Whether the folded depthwise ``conv`` runs as fastvfx.depthwise_conv2d."""
     if not (conv.groups == conv.in_channels == conv.out_channels and conv.dilation == (1, 1)
-            and max(conv.stride) <= 8 and x.dim() == 4):
+            and max(conv.stride) <= 8 and x.dim() == 4 and x.dtype in (torch.float32, torch.float64)):
+        return False
+    if torch.is_autocast_enabled(x.device.type):  # torch's conv2d follows autocast's dtype rules
         return False
     if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
         return True
