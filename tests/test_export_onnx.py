@@ -7,6 +7,7 @@ Exports are slow, so one export covers several variants of an op (one output
 each), and each graph also runs at a batch size other than the exported one.
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -337,6 +338,21 @@ def test_plain_export_call_in_a_fresh_process(tmp_path):
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (y,) = _run(session, saved["x"])
     assert_close_scaled(y, shift_conv1x1_reference(saved["x"], saved["weight"], saved["bias"], 3), 1e-5)
+
+
+def test_import_needs_neither_numpy_nor_onnx():
+    """numpy, onnx and onnxruntime are test / bench extras: `import fastvfx`
+    (which imports fastvfx.export) and the ops work without them."""
+    script = textwrap.dedent("""
+        import sys
+        for name in ("numpy", "onnx", "onnxruntime", "onnxscript"):
+            sys.modules[name] = None  # importing it now raises ImportError
+        import torch
+        import fastvfx
+        y = fastvfx.temporal_shift(torch.arange(16.0).reshape(4, 4, 1, 1), n_segment=2, fold_div=4)
+        assert y[0, 0, 0, 0].item() == 4.0
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, cwd=os.path.dirname(__file__))
 
 
 def test_torch_export_graphs_keep_the_fastvfx_ops():

@@ -27,7 +27,6 @@ from __future__ import annotations
 import os
 from typing import Optional, Sequence, Union
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -37,7 +36,7 @@ from ..models.movinet import MoViNet
 FRAME = "frame"
 LOGITS = "logits"
 NEXT = ".next"  # suffix of a state's output name
-_NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(int64)": np.int64}
+_NUMPY_TYPES = {"tensor(float)": "float32", "tensor(int64)": "int64"}  # ONNX Runtime input type -> numpy dtype
 
 def _torch_backend_copy(model: nn.Module) -> nn.Module:
     """The same model built with the torch backend, with ``model``'s weights, in
@@ -148,6 +147,8 @@ class OnnxStream:
     intra-op thread count (None: its default)."""
 
     def __init__(self, path: Union[str, os.PathLike], threads: Optional[int] = None) -> None:
+        # numpy and onnxruntime come with ONNX Runtime use, not with `import fastvfx`.
+        import numpy as np
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -175,7 +176,9 @@ class OnnxStream:
         for name, zeros in self._zeros.items():
             self._feeds[name] = zeros.copy()
 
-    def __call__(self, frame) -> np.ndarray:
+    def __call__(self, frame) -> "np.ndarray":
+        import numpy as np
+
         if isinstance(frame, Tensor):
             frame = frame.detach().cpu().numpy()
         frame = np.ascontiguousarray(frame, dtype=np.float32)
