@@ -333,7 +333,8 @@ def test_plain_export_call_in_a_fresh_process(tmp_path):
         torch.save({"x": x, "weight": model.net.weight, "bias": model.net.bias}, sys.argv[2])
     """)
     path, tensors = tmp_path / "model.onnx", tmp_path / "tensors.pt"
-    subprocess.run([sys.executable, "-c", script, str(path), str(tensors)], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-c", script, str(path), str(tensors)], check=True, capture_output=True,
+                   cwd=tmp_path)  # not the source tree, which has no compiled _C
     saved = torch.load(tensors)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (y,) = _run(session, saved["x"])
