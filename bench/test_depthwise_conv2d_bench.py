@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 import fastvfx
-from fastvfx import benchmark as fvb
+from fastvfx import bench as fvb
 
 # (channels, input size, stride) of MobileNetV2's depthwise 3x3 layers.
 MOBILENET_V2_DEPTHWISE = (

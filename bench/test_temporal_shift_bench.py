@@ -17,14 +17,17 @@ from functools import partial
 import pytest
 import torch
 
+import fastvfx
 from fastvfx import bench as fvb
+from fastvfx.bench.shift import FOLD_DIV, LAYOUTS, N_SEGMENT
+from fastvfx.ops.temporal_shift import temporal_shift_reference
 
 # (C, H = W) of the stages whose blocks carry a temporal shift.
 TSM_STAGES = {
     "mobilenet_v2": ((24, 56), (32, 28), (64, 14), (96, 14), (160, 7)),
     "resnet50": ((64, 56), (256, 56), (128, 28), (512, 28), (256, 14), (1024, 14), (512, 7), (2048, 7)),
 }
-# N*T, with T = fvb.N_SEGMENT. Quick mode (CI) keeps the small clip at one
+# N*T, with T = N_SEGMENT. Quick mode (CI) keeps the small clip at one
 # thread: 52 cases instead of 208, several of which move 200 MB per call.
 QUICK = os.environ.get("FASTVFX_BENCH_QUICK") == "1"
 FRAMES = (8,) if QUICK else (8, 64)
@@ -33,19 +36,19 @@ THREADS = (1,) if QUICK else (1, 2)
 
 def _make(shape: tuple[int, ...], layout: str) -> tuple[torch.Tensor]:
     generator = torch.Generator().manual_seed(0)
-    return (torch.randn(shape, generator=generator).contiguous(memory_format=fvb.LAYOUTS[layout]),)
+    return (torch.randn(shape, generator=generator).contiguous(memory_format=LAYOUTS[layout]),)
 
 
 def _shift(x: torch.Tensor) -> torch.Tensor:
-    return fvb.temporal_shift(x, fvb.N_SEGMENT, fvb.FOLD_DIV)
+    return fastvfx.temporal_shift(x, N_SEGMENT, FOLD_DIV)
 
 
 def _shift_inplace(x: torch.Tensor) -> torch.Tensor:
-    return fvb.temporal_shift_(x, fvb.N_SEGMENT, fvb.FOLD_DIV)
+    return fastvfx.temporal_shift_(x, N_SEGMENT, FOLD_DIV)
 
 
 def _tsm_slices(x: torch.Tensor) -> torch.Tensor:
-    return fvb.temporal_shift_reference(x, fvb.N_SEGMENT, fvb.FOLD_DIV)
+    return temporal_shift_reference(x, N_SEGMENT, FOLD_DIV)
 
 
 def stage_cases() -> list[fvb.Case]:
@@ -59,8 +62,8 @@ def stage_cases() -> list[fvb.Case]:
                 shape = (frames, c, hw, hw)
                 nbytes = 4 * frames * c * hw * hw
                 # In place, only the 2*fold shifted channels are read and written.
-                moved = 2 * nbytes if op == "stage out-of-place" else 2 * nbytes // c * 2 * (c // fvb.FOLD_DIV)
-                for layout in fvb.LAYOUTS:
+                moved = 2 * nbytes if op == "stage out-of-place" else 2 * nbytes // c * 2 * (c // FOLD_DIV)
+                for layout in LAYOUTS:
                     for threads in THREADS:
                         all_cases.append(
                             fvb.Case(f"{op} {threads}t", shape, layout, partial(_make, shape, layout), _tsm_slices,
