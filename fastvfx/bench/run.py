@@ -56,8 +56,10 @@ def cases() -> list[Case]:
 
 
 def family_of(case: Case) -> str:
-    """The family that declares ``case`` (matched by id)."""
-    return next(family for family, other in family_cases() if other.id == case.id)
+    """The family that declares ``case`` (matched by id); a case of none of
+    them (the extra sweeps of the pytest suites in bench/) is named by the
+    first word of its op."""
+    return next((family for family, other in family_cases() if other.id == case.id), case.op.split()[0])
 
 
 def device_problem(name: str) -> Optional[str]:
