@@ -48,31 +48,33 @@ class StreamState(NamedTuple):
 # ---------------------------------------------------------------------------
 
 
-def _pair(value, name: str) -> tuple[int, int]:
+def _pair(value, name: str, op: str, temporal: bool) -> tuple[int, int]:
     if isinstance(value, int):
         return (value, value)
     value = tuple(value)
-    if len(value) == 3:
+    if temporal and len(value) == 3:
         if value[0] != 1:
-            raise ValueError(f"causal_dwconv3d: temporal {name} must be 1 (the conv is causal), got {value[0]}")
+            raise ValueError(f"{op}: temporal {name} must be 1 (the conv is causal), got {value[0]}")
         value = value[1:]
     if len(value) != 2 or not all(isinstance(v, int) for v in value):
-        raise ValueError(f"causal_dwconv3d: {name} must be an int or a pair of ints, got {value!r}")
+        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
     return value
 
 
-def normalize_geometry(stride: IntPair, padding: Padding) -> tuple[list[int], list[int], bool]:
-    """(spatial stride, symmetric padding, tf_same) as the ops take them."""
-    sh, sw = _pair(stride, "stride")
+def normalize_geometry(stride: IntPair, padding: Padding, op: str = "causal_dwconv3d",
+                       temporal: bool = True) -> tuple[list[int], list[int], bool]:
+    """(spatial stride, symmetric padding, tf_same) as the ops take them; op
+    names the caller in errors; temporal accepts (1, h, w) triples."""
+    sh, sw = _pair(stride, "stride", op, temporal)
     if sh < 1 or sw < 1:
-        raise ValueError(f"causal_dwconv3d: stride must be positive, got {(sh, sw)}")
+        raise ValueError(f"{op}: stride must be positive, got {(sh, sw)}")
     if isinstance(padding, str):
         if padding != "same":
-            raise ValueError(f"causal_dwconv3d: padding must be 'same', an int or a pair, got {padding!r}")
+            raise ValueError(f"{op}: padding must be 'same', an int or a pair, got {padding!r}")
         return [sh, sw], [0, 0], True
-    ph, pw = _pair(padding, "padding")
+    ph, pw = _pair(padding, "padding", op, temporal)
     if ph < 0 or pw < 0:
-        raise ValueError(f"causal_dwconv3d: padding must be non-negative, got {(ph, pw)}")
+        raise ValueError(f"{op}: padding must be non-negative, got {(ph, pw)}")
     return [sh, sw], [ph, pw], False
 
 

@@ -22,33 +22,15 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .causal_dwconv3d import _activation_grad, _apply_activation, _activation_name, spatial_padding
+from .causal_dwconv3d import normalize_geometry as _normalize_geometry
 
 IntPair = Union[int, tuple[int, int]]
 Padding = Union[str, int, tuple[int, int]]
 
 
-def _pair(value, name: str) -> tuple[int, int]:
-    if isinstance(value, int):
-        return (value, value)
-    value = tuple(value)
-    if len(value) != 2 or not all(isinstance(v, int) for v in value):
-        raise ValueError(f"depthwise_conv2d: {name} must be an int or a pair of ints, got {value!r}")
-    return value
-
-
 def normalize_geometry(stride: IntPair, padding: Padding) -> tuple[list[int], list[int], bool]:
     """(stride, symmetric padding, tf_same) as the op takes them."""
-    sh, sw = _pair(stride, "stride")
-    if sh < 1 or sw < 1:
-        raise ValueError(f"depthwise_conv2d: stride must be positive, got {(sh, sw)}")
-    if isinstance(padding, str):
-        if padding != "same":
-            raise ValueError(f"depthwise_conv2d: padding must be 'same', an int or a pair, got {padding!r}")
-        return [sh, sw], [0, 0], True
-    ph, pw = _pair(padding, "padding")
-    if ph < 0 or pw < 0:
-        raise ValueError(f"depthwise_conv2d: padding must be non-negative, got {(ph, pw)}")
-    return [sh, sw], [ph, pw], False
+    return _normalize_geometry(stride, padding, op="depthwise_conv2d", temporal=False)
 
 
 def depthwise_conv2d(
