@@ -67,7 +67,7 @@ inline bool close(const std::vector<T>& got, const std::vector<double>& want, do
   double scale = 1;
   for (double v : want) scale = std::max(scale, std::abs(v));
   for (size_t i = 0; i < got.size(); ++i) {
-    if (std::abs(double(got[i]) - want[i]) > tol * scale) return false;
+    if (!(std::abs(double(got[i]) - want[i]) <= tol * scale)) return false;  // NaN fails
   }
   return true;
 }
