@@ -24,6 +24,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -277,22 +279,32 @@ void activate_store(const T* in, T* out, int64_t n, Activation act) {
   }
 }
 
-// out[0, n) = bias + sum_k w[k] * src[k][0, n), kLanes at a time in
-// registers. n is rounded up to kLanes: out and every src run must have room.
+// out[o, o + V vectors) = bias + sum_k w[k] * src[k][o, ...): V accumulators
+// in registers across all taps.
+template <int V, class T>
+FVX_VEC_INLINE void flat_chunk(T* out, int64_t o, const T* const* src, const T* w, int64_t taps, T bias) {
+  constexpr int64_t W = kVecLanes<T>;
+  Vec<T> acc[V];
+  for (int v = 0; v < V; ++v) acc[v] = splat(bias);
+  for (int64_t k = 0; k < taps; ++k) {
+    const Vec<T> wk = splat(w[k]);
+    const T* s = src[k] + o;
+    for (int v = 0; v < V; ++v) acc[v] += wk * load(s + v * W);
+  }
+  for (int v = 0; v < V; ++v) store(out + o + v * W, acc[v]);
+}
+
+// out[0, n) = bias + sum_k w[k] * src[k][0, n). n is rounded up to kLanes:
+// out and every src run must have room. Chunks of eight vectors where they
+// fit in n: each accumulator is a chain of dependent multiply-adds, and
+// with two per chunk the FMA latency, not the loads, bounded the loop (a
+// third of the FMA throughput). The chunks of eight read nothing past n.
 template <class T>
 void flat_conv(T* out, int64_t n, const T* const* src, const T* w, int64_t taps, T bias) {
   constexpr int64_t W = kVecLanes<T>;
-  for (int64_t o = 0; o < n; o += 2 * W) {
-    Vec<T> a0 = splat(bias), a1 = a0;
-    for (int64_t k = 0; k < taps; ++k) {
-      const Vec<T> wk = splat(w[k]);
-      const T* s = src[k] + o;
-      a0 += wk * load(s);
-      a1 += wk * load(s + W);
-    }
-    store(out + o, a0);
-    store(out + o + W, a1);
-  }
+  int64_t o = 0;
+  for (; o + 8 * W <= n; o += 8 * W) flat_chunk<8>(out, o, src, w, taps, bias);
+  for (; o < n; o += 2 * W) flat_chunk<2>(out, o, src, w, taps, bias);
 }
 
 // d[0, n) += a * x[0, n), n a multiple of kVecLanes.
@@ -564,9 +576,13 @@ void transpose(const T* src, int64_t src_stride, T* dst, int64_t dst_stride, int
 }
 
 // Input rows zero-padded left and right, channels innermost: every output
-// column then reads its taps unchecked. A ring of kT x kH slots per task;
-// consecutive output rows share kH - stride of their input rows, which are
-// padded once. Channels-first frames are transposed here, row by row, so
+// column then reads its taps unchecked. Slots are keyed by absolute frame
+// (mod kT) and padded row, so an input row is padded once per task however
+// many output frames read it: whole frames when kT of them fit in
+// kFrameBytes (small planes, where the kT output frames that read a frame
+// would otherwise pad it kT times), else a ring of kH rows per frame
+// (consecutive output rows share kH - stride of their input rows).
+// Channels-first frames are transposed here, row by row, so
 // (N, C, T, H, W) data needs no separate packing pass.
 template <class T>
 class PaddedRows {
@@ -574,20 +590,23 @@ class PaddedRows {
   explicit PaddedRows(const DwConv3dShape& s)
       : s_(s),
         width_((s.out_w - 1) * s.stride_w + s.kw),
-        slots_(static_cast<size_t>(s.kt * s.kh)),
-        rows_(slots_.size() * static_cast<size_t>(width_ * s.channels), T(0)) {}
+        frame_rows_(frame_rows(s, width_)),
+        slots_(static_cast<size_t>(s.kt * frame_rows_)),
+        rows_(new T[slots_.size() * static_cast<size_t>(width_ * s.channels)]) {}
 
-  // Padded input row ih of a frame for tap row (dt, ih mod kH). The frame's
+  // Padded input row ih of absolute frame f for a tap row. The frame's
   // channel c, pixel p is at frame[c * channel_stride + p]; channel_stride 0
   // means channels-last, frame[p * C + c].
-  const T* get(int64_t dt, const T* frame, int64_t channel_stride, int64_t ih) {
-    const size_t slot = static_cast<size_t>(dt * s_.kh + ih % s_.kh);
-    T* row = rows_.data() + slot * static_cast<size_t>(width_ * s_.channels);
+  const T* get(int64_t f, const T* frame, int64_t channel_stride, int64_t ih) {
+    const size_t slot = static_cast<size_t>((f % s_.kt) * frame_rows_ + (ih + s_.pad_top) % frame_rows_);
+    const int64_t C = s_.channels;
+    T* row = rows_.get() + slot * static_cast<size_t>(width_ * C);
     if (slots_[slot].frame != frame || slots_[slot].ih != ih) {
-      // Columns [c0, c1) of the padded row hold input pixels; the others
-      // stay zero from the first fill.
-      const int64_t c0 = std::max<int64_t>(0, s_.pad_left), c1 = std::min(width_, s_.pad_left + s_.in_w);
-      const int64_t C = s_.channels, p0 = ih * s_.in_w + c0 - s_.pad_left;
+      // Columns [c0, c1) of the padded row hold input pixels, the others zeros.
+      const int64_t c0 = std::max<int64_t>(0, s_.pad_left), c1 = std::max(c0, std::min(width_, s_.pad_left + s_.in_w));
+      const int64_t p0 = ih * s_.in_w + c0 - s_.pad_left;
+      std::fill(row, row + c0 * C, T(0));
+      std::fill(row + c1 * C, row + width_ * C, T(0));
       if (c1 > c0 && channel_stride == 0) {
         std::memcpy(row + c0 * C, frame + p0 * C, sizeof(T) * (c1 - c0) * C);
       } else if (c1 > c0) {
@@ -599,67 +618,94 @@ class PaddedRows {
   }
 
  private:
+  static constexpr int64_t kFrameBytes = 512 << 10;
+  static int64_t frame_rows(const DwConv3dShape& s, int64_t width) {
+    const int64_t ph = (s.out_h - 1) * s.stride_h + s.kh;
+    return s.kt * ph * width * s.channels * static_cast<int64_t>(sizeof(T)) <= kFrameBytes ? ph : s.kh;
+  }
   struct Tag {
     const T* frame = nullptr;
     int64_t ih = -1;
   };
   const DwConv3dShape& s_;
-  int64_t width_;
+  int64_t width_, frame_rows_;
   std::vector<Tag> slots_;
-  std::vector<T> rows_;
+  std::unique_ptr<T[]> rows_;  // no zero fill: a row is written whole when it is first read
 };
 
 // Pre-activation outputs of kCols consecutive columns from ow, channels
-// [c0, c0 + kWidth) (one vector or one channel). rows[k] / row_w[k] are the
-// padded input row and weight row (kW taps, channels innermost) of the k-th
-// of n tap rows. KW > 0 fixes the kernel width at compile time.
-template <class Ops, int kCols, int KW, class T>
+// [c0, c0 + kVecs * kWidth) (kVecs vectors, or one channel). rows[k] /
+// row_w[k] are the padded input row and weight row (kW taps, channels
+// innermost) of the k-th of n tap rows. KW > 0 fixes the kernel width at
+// compile time. Each accumulator is a chain of dependent multiply-adds:
+// kVecs * kCols of them (8) keep the FMA units busy despite its latency.
+template <class Ops, int kVecs, int kCols, int KW, class T>
 FVX_VEC_INLINE void lane_columns(const T* const* rows, const T* const* row_w, int64_t n, int64_t kw_rt,
-                                 int64_t C, int64_t sw, int64_t ow, int64_t c0, typename Ops::V bias, T* yrow) {
+                                 int64_t C, int64_t sw, int64_t ow, int64_t c0, const T* bias, T* yrow) {
   using V = typename Ops::V;
+  constexpr int64_t L = Ops::kWidth;
   const int64_t kw = KW > 0 ? KW : kw_rt;
-  V acc[kCols];
-  for (int u = 0; u < kCols; ++u) acc[u] = bias;
+  V acc[kVecs][kCols];
+  for (int v = 0; v < kVecs; ++v) {
+    const V b = bias ? Ops::ld(bias + c0 + v * L) : Ops::set(T(0));
+    for (int u = 0; u < kCols; ++u) acc[v][u] = b;
+  }
   for (int64_t k = 0; k < n; ++k) {
     const T* xr = rows[k] + ow * sw * C + c0;
     const T* wr = row_w[k] + c0;
     for (int64_t j = 0; j < kw; ++j) {
-      const V wv = Ops::ld(wr + j * C);
-      for (int u = 0; u < kCols; ++u) acc[u] += wv * Ops::ld(xr + (u * sw + j) * C);
+      for (int v = 0; v < kVecs; ++v) {
+        const V wv = Ops::ld(wr + j * C + v * L);
+        for (int u = 0; u < kCols; ++u) acc[v][u] += wv * Ops::ld(xr + (u * sw + j) * C + v * L);
+      }
     }
   }
-  for (int u = 0; u < kCols; ++u) Ops::st(yrow + (ow + u) * C + c0, acc[u]);
+  for (int v = 0; v < kVecs; ++v)
+    for (int u = 0; u < kCols; ++u) Ops::st(yrow + (ow + u) * C + c0 + v * L, acc[v][u]);
+}
+
+// Columns [ow, ow + cols) (cols <= kLaneCols), channel vectors [c0, ce):
+// two vectors at a time, then one.
+template <int KW, class T>
+FVX_VEC_INLINE void lane_block(const T* const* rows, const T* const* row_w, int64_t n, const T* bias,
+                               const DwConv3dShape& s, int64_t ow, int64_t cols, int64_t c0, int64_t ce, T* yrow) {
+  using Ops = LaneOps<T, true>;
+  constexpr int64_t L = kVecLanes<T>;
+  const int64_t C = s.channels, sw = s.stride_w;
+  static_assert(kLaneCols == 4, "cols is 1 to 4");
+  auto run = [&](auto vecs, int64_t c) {
+    constexpr int kVecs = decltype(vecs)::value;
+    switch (cols) {
+      case 1: lane_columns<Ops, kVecs, 1, KW>(rows, row_w, n, s.kw, C, sw, ow, c, bias, yrow); break;
+      case 2: lane_columns<Ops, kVecs, 2, KW>(rows, row_w, n, s.kw, C, sw, ow, c, bias, yrow); break;
+      case 3: lane_columns<Ops, kVecs, 3, KW>(rows, row_w, n, s.kw, C, sw, ow, c, bias, yrow); break;
+      default: lane_columns<Ops, kVecs, 4, KW>(rows, row_w, n, s.kw, C, sw, ow, c, bias, yrow); break;
+    }
+  };
+  int64_t c = c0;
+  for (; c + 2 * L <= ce; c += 2 * L) run(std::integral_constant<int, 2>{}, c);
+  if (c < ce) run(std::integral_constant<int, 1>{}, c);
 }
 
 // One output row from its n tap rows: channel chunks that keep the chunk's
-// part of the input rows in L1, columns kLaneCols at a time within a chunk.
+// part of the input rows in L1, columns kLaneCols at a time within a chunk
+// (the last OW mod kLaneCols together too).
 template <int KW, class T>
 void lane_row(const T* const* rows, const T* const* row_w, int64_t n, const T* bias, const DwConv3dShape& s,
               T* yrow) {
-  using VecOps = LaneOps<T, true>;
   using OneOps = LaneOps<T, false>;
   constexpr int64_t L = kVecLanes<T>;
   constexpr int64_t kChunk = 64;  // channels
   const int64_t C = s.channels, OW = s.out_w, sw = s.stride_w, whole = C / L * L;
-  const int64_t body = OW / kLaneCols * kLaneCols;
   for (int64_t cc = 0; cc < whole; cc += kChunk) {
     const int64_t ce = std::min(whole, cc + kChunk);
-    for (int64_t ow = 0; ow < body; ow += kLaneCols) {
-      for (int64_t c0 = cc; c0 < ce; c0 += L) {
-        const auto b = bias ? VecOps::ld(bias + c0) : VecOps::set(T(0));
-        lane_columns<VecOps, kLaneCols, KW>(rows, row_w, n, s.kw, C, sw, ow, c0, b, yrow);
-      }
-    }
-    for (int64_t ow = body; ow < OW; ++ow) {
-      for (int64_t c0 = cc; c0 < ce; c0 += L) {
-        const auto b = bias ? VecOps::ld(bias + c0) : VecOps::set(T(0));
-        lane_columns<VecOps, 1, KW>(rows, row_w, n, s.kw, C, sw, ow, c0, b, yrow);
-      }
+    for (int64_t ow = 0; ow < OW; ow += kLaneCols) {
+      lane_block<KW>(rows, row_w, n, bias, s, ow, std::min(kLaneCols, OW - ow), cc, ce, yrow);
     }
   }
   for (int64_t c0 = whole; c0 < C; ++c0) {
-    const T b = bias ? bias[c0] : T(0);
-    for (int64_t ow = 0; ow < OW; ++ow) lane_columns<OneOps, 1, KW>(rows, row_w, n, s.kw, C, sw, ow, c0, b, yrow);
+    for (int64_t ow = 0; ow < OW; ++ow)
+      lane_columns<OneOps, 1, 1, KW>(rows, row_w, n, s.kw, C, sw, ow, c0, bias, yrow);
   }
 }
 
@@ -711,7 +757,7 @@ void forward_lanes(const LaneArgs<T>& a, int64_t begin, int64_t end) {
       }
       if (src == nullptr) continue;
       for (int64_t i = std::max<int64_t>(0, -ih0); i < std::min(s.kh, s.in_h - ih0); ++i) {
-        rows[count] = padded.get(dt, src, channel_stride, ih0 + i);
+        rows[count] = padded.get(f, src, channel_stride, ih0 + i);
         row_w[count++] = a.weight + (dt * s.kh + i) * s.kw * C;
       }
     }
