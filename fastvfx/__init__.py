@@ -10,6 +10,7 @@ from . import _C
 from ._info import active_isa, info, isa, set_isa, supported_isas
 from .ops.causal_dwconv3d import StreamState, causal_dwconv3d, causal_dwconv3d_step, init_stream_state
 from .ops.depthwise_conv2d import depthwise_conv2d
+from .ops.movinet_block import movinet_block_step
 from .ops.temporal_focus_conv2d import channel_scaled_conv2d, temporal_focus_conv2d
 from .ops.temporal_shift import (
     shift_conv1x1,
@@ -38,6 +39,7 @@ __all__ = [
     "info",
     "isa",
     "models",
+    "movinet_block_step",
     "nn",
     "set_isa",
     "shift_conv1x1",

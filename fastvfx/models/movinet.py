@@ -58,8 +58,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import nn as fnn
+from ..nn._batchnorm import cached, folded_conv_bn
 from ..nn.causal_squeeze_excitation import causal_pool
 from ..nn.conv_bn_act import tf_same_pad
+from ..ops.movinet_block import movinet_block_step
 
 STEM_CHANNELS = 8
 STEM_STRIDE = 2
@@ -267,6 +269,7 @@ class MoViNetBlock(nn.Module):
         self.shortcut = None
         if stride != 1 or in_channels != out_channels:
             self.shortcut = ShortcutProjection(in_channels, out_channels, stride, parts)
+        self._fused_step = parts.backend == "fastvfx"
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.deep(self.expand(x))
@@ -296,7 +299,14 @@ class MoViNetBlock(nn.Module):
     def step(self, x: Tensor, state: tuple[list, Tensor], counts: Tensor):
         """Next frames ``x`` of a stream, whose positions in it are ``counts``
         (t,); inference only. Submodules are called through ``forward`` (a
-        step is the per-frame hot path: no hooks)."""
+        step is the per-frame hot path: no hooks). The fastvfx backend steps
+        one frame in eval mode as one ``fastvfx.movinet_block_step`` call;
+        other chunks, training mode and torch.export (which then records the
+        ops below) take the module path."""
+        if self._fused_step and x.size(2) == 1 and x.device.type == "cpu" and \
+                x.dtype in (torch.float32, torch.float64) and not self.expand.bn.training and \
+                not torch.compiler.is_exporting():
+            return self._step_fused(x, state, counts)
         modules = self._modules
         unit_states, se_total = state
         y = modules["expand"].forward(x)
@@ -311,6 +321,51 @@ class MoViNetBlock(nn.Module):
         out = modules["project"].scaled(y, scale)
         shortcut = modules.get("shortcut")
         return out.add_(x if shortcut is None else shortcut.forward(x)), (new_unit_states, se_total)
+
+    def _step_sources(self) -> tuple:
+        """Every parameter, buffer and BatchNorm eps the fused step's weights
+        are folded from (the key of their cache)."""
+        modules = self._modules
+        parts = [modules["expand"], modules["se"], modules["project"], *modules["deep"]._modules.values()]
+        if modules.get("shortcut") is not None:
+            parts.append(modules["shortcut"].proj)
+        sources = []
+        for part in parts:
+            for child in part._modules.values():
+                sources += child._parameters.values()
+                sources += child._buffers.values()
+                if isinstance(child, nn.modules.batchnorm._BatchNorm):
+                    sources.append(child.eps)
+        return tuple(sources)
+
+    def _step_weights(self) -> tuple:
+        """The fused step's arguments but the states: the submodules' folded
+        weights as GEMM matrices, the depthwise kernels, strides and names."""
+        modules = self._modules
+        expand, se, project, shortcut = modules["expand"], modules["se"], modules["project"], modules.get("shortcut")
+        units = list(modules["deep"]._modules.values())
+        dw = [folded_conv_bn(unit, "conv", unit.conv, unit.bn) for unit in units]
+        # ConvBNAct._folded(): (weight, bias, frame weight, GEMM matrix, bias column).
+        _, expand_bias, _, expand_matrix, _ = expand._folded()
+        _, project_bias, _, project_matrix, _ = project._folded()
+        shortcut_matrix = shortcut_bias = None
+        if shortcut is not None:
+            _, shortcut_bias, _, shortcut_matrix, _ = shortcut.proj._folded()
+        gate = "sigmoid" if type(se.gate) is nn.Sigmoid else "hardsigmoid"
+        return (expand_matrix, expand_bias, [w for w, _ in dw], [b for _, b in dw], [unit.stride for unit in units],
+                *se.matrices(), project_matrix, project_bias, shortcut_matrix, shortcut_bias, expand._activation, gate,
+                se.both_pools)
+
+    def _step_fused(self, x: Tensor, state: tuple[list, Tensor], counts: Tensor):
+        """:meth:`step` of one frame through the fused op, with the folded
+        (cached) weights of the submodules; the states are updated in place."""
+        unit_states, se_total = state
+        # The op adds to the running sum in place; a sum left by a longer
+        # chunk's module path is a slice of its cumulative sums.
+        se_total = se_total.contiguous()
+        weights = cached(self, "step", self._step_sources(), self._step_weights)
+        y = movinet_block_step(x, *weights[:5], unit_states, *weights[5:9], se_total, counts, *weights[9:])
+        return y, (unit_states, se_total)
 
 
 class MoViNet(nn.Module):

@@ -62,12 +62,17 @@ class CausalSqueezeExcitation(nn.Module):
         self.gate = gate()
         self._activation = activation_name(self.act)
 
-    def _excite(self, pooled: Tensor) -> Tensor:
-        """Gate of pooled vectors (..., C_in) -> (..., C)."""
+    def matrices(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """(fc1 weight (S, C_in), fc1 bias, fc2 weight (C, S), fc2 bias) as
+        GEMM operands: cached, so that a stream step does not reshape them again."""
         fc1, fc2 = self._modules["fc1"]._parameters, self._modules["fc2"]._parameters
         sources = (fc1["weight"], fc1["bias"], fc2["weight"], fc2["bias"])
-        weight1, bias1, weight2, bias2 = cached(self, "fc", sources, lambda: (
+        return cached(self, "fc", sources, lambda: (
             sources[0].flatten(1), sources[1], sources[2].flatten(1), sources[3]))
+
+    def _excite(self, pooled: Tensor) -> Tensor:
+        """Gate of pooled vectors (..., C_in) -> (..., C)."""
+        weight1, bias1, weight2, bias2 = self.matrices()
         hidden = activate(F.linear(pooled, weight1, bias1), self._activation)
         logits = F.linear(hidden, weight2, bias2)
         inplace = not (torch.is_grad_enabled() and logits.requires_grad)

@@ -1,0 +1,269 @@
+// CPU implementation of the fused MoViNet block step (schema in
+// ../movinet_block.cpp). A step on one frame is some 20 small ops; run from
+// Python each costs more in dispatch than in compute at MoViNet's frame sizes
+// (11x11 to 43x43), so the whole block is one call. The 1x1 convolutions run
+// as at::addmm: on these shapes it measured 2-10x faster than the core's
+// register-blocked GEMM (csrc/kernels/tfc, through channel_scaled_conv2d), whose
+// packing dominates at 36-484 pixels. The depthwise units call the causal
+// dwconv3d ops through the dispatcher (their public interface), so the stream
+// state keeps the layout, ring and padded cache those ops own.
+#include <ATen/ATen.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
+#include <torch/library.h>
+
+#include <string_view>
+#include <vector>
+
+#include "causal_dwconv3d_kernel.h"
+
+namespace fastvfx::ops {
+
+namespace {
+
+constexpr const char* kBlockOp = "fastvfx.movinet_block_step";
+
+void check_activation(std::string_view name) {
+  TORCH_CHECK(name == "swish" || name == "hardswish" || name == "relu" || name == "relu6" || name == "none",
+              kBlockOp, ": activation must be one of none, relu, relu6, hardswish, swish; got '", name, "'");
+}
+
+void activate_(at::Tensor& y, std::string_view name) {
+  if (name == "swish") {
+    at::silu_(y);
+  } else if (name == "hardswish") {
+    at::hardswish_(y);
+  } else if (name == "relu") {
+    at::relu_(y);
+  } else if (name == "relu6") {
+    at::clamp_(y, 0, 6);
+  }
+}
+
+// A tensor argument: `what` of shape `sizes`, x's dtype, on the CPU.
+void check_like(const at::Tensor& t, const at::Tensor& x, at::IntArrayRef sizes, const char* what) {
+  TORCH_CHECK(t.sizes() == sizes, kBlockOp, ": ", what, " must have shape ", sizes, ", got ", t.sizes());
+  TORCH_CHECK(t.scalar_type() == x.scalar_type(), kBlockOp, ": ", what, " dtype ", t.scalar_type(),
+              " does not match x dtype ", x.scalar_type());
+  TORCH_CHECK(t.device().is_cpu(), kBlockOp, ": ", what, " is on ", t.device(), ", expected the CPU");
+}
+
+void check_count(const at::Tensor& t, const char* what, int64_t minimum) {
+  TORCH_CHECK(t.scalar_type() == at::kLong && t.numel() == 1 && t.device().is_cpu(), kBlockOp, ": ", what,
+              " must be a one-element int64 CPU tensor");
+  TORCH_CHECK(t.item<int64_t>() >= minimum, kBlockOp, ": ", what, " must be >= ", minimum, ", got ",
+              t.item<int64_t>());
+}
+
+int64_t same_out(int64_t size, int64_t stride) { return (size + stride - 1) / stride; }
+
+// (left, right, top, bottom) zero padding of TF's "same" rule for a 3x3 window.
+std::vector<int64_t> same_pad3(int64_t h, int64_t w, int64_t stride) {
+  const int64_t ph = std::max<int64_t>((same_out(h, stride) - 1) * stride + 3 - h, 0);
+  const int64_t pw = std::max<int64_t>((same_out(w, stride) - 1) * stride + 3 - w, 0);
+  return {pw / 2, pw - pw / 2, ph / 2, ph - ph / 2};
+}
+
+// TF-"same" 3x3 average pooling of frames (N, C, H, W), padding excluded from
+// the mean (MoViNet's strided shortcut).
+at::Tensor same_avg_pool3(const at::Tensor& x, int64_t stride) {
+  const std::vector<int64_t> pad = same_pad3(x.size(2), x.size(3), stride);
+  const at::Tensor summed = at::avg_pool2d(at::constant_pad_nd(x, pad), 3, stride);
+  const at::Tensor valid = at::avg_pool2d(at::constant_pad_nd(at::ones({1, 1, x.size(2), x.size(3)}, x.options()), pad),
+                                          3, stride);
+  return summed.div_(valid);
+}
+
+at::Tensor dwconv_stream(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, at::Tensor& buffer,
+                         at::Tensor& position, at::Tensor& padded, int64_t stride, std::string_view act) {
+  static const auto op =
+      c10::Dispatcher::singleton()
+          .findSchemaOrThrow("fastvfx::causal_dwconv3d_stream_", "")
+          .typed<at::Tensor(const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, at::Tensor&,
+                            at::Tensor&, at::Tensor&, at::IntArrayRef, at::IntArrayRef, bool, c10::string_view)>();
+  const int64_t s[2] = {stride, stride}, zero[2] = {0, 0};
+  return op.call(x, weight, bias, buffer, position, padded, s, zero, true, act);
+}
+
+at::Tensor dwconv(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
+                  std::string_view act) {
+  static const auto op =
+      c10::Dispatcher::singleton()
+          .findSchemaOrThrow("fastvfx::causal_dwconv3d", "")
+          .typed<at::Tensor(const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&,
+                            at::IntArrayRef, at::IntArrayRef, bool, c10::string_view)>();
+  const int64_t s[2] = {stride, stride}, zero[2] = {0, 0};
+  return op.call(x, weight, bias, s, zero, true, act);
+}
+
+struct BlockShape {
+  int64_t n, c_in, h, w, expand, out_h, out_w, stride;
+};
+
+// Every check, before any state is written.
+BlockShape check_block(const at::Tensor& x, const at::Tensor& expand_weight, const at::Tensor& expand_bias,
+                       at::TensorList dw_weights, at::TensorList dw_biases, at::IntArrayRef dw_strides,
+                       at::TensorList buffers, at::TensorList positions, at::TensorList paddeds,
+                       const at::Tensor& se_weight1, const at::Tensor& se_bias1, const at::Tensor& se_weight2,
+                       const at::Tensor& se_bias2, const at::Tensor& se_total, const at::Tensor& count,
+                       bool both_pools, const at::Tensor& project_weight, const at::Tensor& project_bias,
+                       const std::optional<at::Tensor>& shortcut_weight,
+                       const std::optional<at::Tensor>& shortcut_bias, std::string_view activation,
+                       std::string_view gate) {
+  TORCH_CHECK(x.dim() == 5 && x.size(2) == 1, kBlockOp, ": expected one frame x of shape (N, C, 1, H, W), got ",
+              x.sizes());
+  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble, kBlockOp,
+              ": supports float32 and float64, got ", x.scalar_type());
+  TORCH_CHECK(x.device().is_cpu(), kBlockOp, ": x is on ", x.device(), ", expected the CPU");
+  TORCH_CHECK(x.numel() > 0, kBlockOp, ": x is empty (shape ", x.sizes(), ")");
+  check_activation(activation);
+  TORCH_CHECK(gate == "sigmoid" || gate == "hardsigmoid", kBlockOp,
+              ": gate must be 'sigmoid' or 'hardsigmoid', got '", gate, "'");
+  BlockShape s{x.size(0), x.size(1), x.size(3), x.size(4), expand_weight.dim() == 2 ? expand_weight.size(0) : 0,
+               x.size(3), x.size(4), 1};
+  check_like(expand_weight, x, {s.expand, s.c_in}, "expand_weight");
+  TORCH_CHECK(s.expand > 0, kBlockOp, ": expand_weight has no rows");
+  check_like(expand_bias, x, {s.expand}, "expand_bias");
+  TORCH_CHECK(!dw_weights.empty() && dw_biases.size() == dw_weights.size() && dw_strides.size() == dw_weights.size(),
+              kBlockOp, ": dw_weights, dw_biases and dw_strides must be equally long and not empty, got ",
+              dw_weights.size(), ", ", dw_biases.size(), " and ", dw_strides.size());
+  size_t state = 0;
+  for (size_t u = 0; u < dw_weights.size(); ++u) {
+    const at::Tensor& weight = dw_weights[u];
+    TORCH_CHECK(weight.dim() == 5 && weight.size(0) == s.expand && weight.size(1) == 1, kBlockOp, ": dw_weights[", u,
+                "] must be (", s.expand, ", 1, kT, kH, kW), got ", weight.sizes());
+    check_like(weight, x, weight.sizes(), "a depthwise weight");
+    check_like(dw_biases[u], x, {s.expand}, "a depthwise bias");
+    TORCH_CHECK(dw_strides[u] >= 1 && dw_strides[u] <= 8, kBlockOp, ": dw_strides must be in [1, 8], got ",
+                dw_strides[u]);
+    if (weight.size(2) > 1) {
+      TORCH_CHECK(state < buffers.size() && state < positions.size() && state < paddeds.size(), kBlockOp,
+                  ": one stream state (buffer, position, padded) per depthwise unit with kT > 1; got ",
+                  buffers.size(), " buffers, ", positions.size(), " positions, ", paddeds.size(), " padded caches");
+      const at::Tensor& buffer = buffers[state];
+      check_like(buffer, x, {s.n, s.expand, weight.size(2) - 1, s.out_h, s.out_w}, "a stream buffer");
+      TORCH_CHECK(buffer.is_contiguous(), kBlockOp, ": a stream buffer must be contiguous");
+      check_count(positions[state], "a stream position", 0);
+      const at::Tensor& padded = paddeds[state];
+      if (padded.numel() != 0) {
+        const int64_t want = s.n * s.expand * (weight.size(2) - 1) *
+                             causal_dwconv3d_padded_numel_for({s.n, s.expand, 1, s.out_h, s.out_w}, weight.sizes().slice(2),
+                                                              {dw_strides[u], dw_strides[u]}, {0, 0}, true,
+                                                              x.scalar_type());
+        TORCH_CHECK(padded.numel() == want && padded.scalar_type() == x.scalar_type() && padded.device().is_cpu() &&
+                        padded.is_contiguous(),
+                    kBlockOp, ": a padded cache of ", padded.numel(), " elements does not match its unit (", want,
+                    " expected); create the states with init_state");
+      }
+      ++state;
+    }
+    s.out_h = same_out(s.out_h, dw_strides[u]);
+    s.out_w = same_out(s.out_w, dw_strides[u]);
+    s.stride *= dw_strides[u];
+  }
+  TORCH_CHECK(state == buffers.size() && state == positions.size() && state == paddeds.size(), kBlockOp,
+              ": one stream state per depthwise unit with kT > 1 (", state, "), got ", buffers.size(), " buffers, ",
+              positions.size(), " positions, ", paddeds.size(), " padded caches");
+  const int64_t squeeze = se_weight1.dim() == 2 ? se_weight1.size(0) : 0;
+  check_like(se_weight1, x, {squeeze, s.expand * (both_pools ? 2 : 1)}, "se_weight1");
+  check_like(se_bias1, x, {squeeze}, "se_bias1");
+  check_like(se_weight2, x, {s.expand, squeeze}, "se_weight2");
+  check_like(se_bias2, x, {s.expand}, "se_bias2");
+  check_like(se_total, x, {s.n, s.expand, 1, 1, 1}, "se_total");
+  TORCH_CHECK(se_total.is_contiguous(), kBlockOp, ": se_total must be contiguous");
+  check_count(count, "count (the frame's position in the stream, from 1)", 1);
+  const int64_t out_channels = project_weight.dim() == 2 ? project_weight.size(0) : 0;
+  check_like(project_weight, x, {out_channels, s.expand}, "project_weight");
+  check_like(project_bias, x, {out_channels}, "project_bias");
+  TORCH_CHECK(shortcut_weight.has_value() == shortcut_bias.has_value(), kBlockOp,
+              ": pass both shortcut_weight and shortcut_bias, or neither");
+  if (shortcut_weight) {
+    check_like(*shortcut_weight, x, {out_channels, s.c_in}, "shortcut_weight");
+    check_like(*shortcut_bias, x, {out_channels}, "shortcut_bias");
+  } else {
+    TORCH_CHECK(s.stride == 1 && out_channels == s.c_in, kBlockOp,
+                ": without a shortcut projection the block must keep its width and size (C_in ", s.c_in,
+                ", C_out ", out_channels, ", stride ", s.stride, ")");
+  }
+  return s;
+}
+
+at::Tensor movinet_block_step_cpu(const at::Tensor& x_in, const at::Tensor& expand_weight,
+                                  const at::Tensor& expand_bias, at::TensorList dw_weights, at::TensorList dw_biases,
+                                  at::IntArrayRef dw_strides, at::TensorList buffers, at::TensorList positions,
+                                  at::TensorList paddeds, const at::Tensor& se_weight1, const at::Tensor& se_bias1,
+                                  const at::Tensor& se_weight2, const at::Tensor& se_bias2, const at::Tensor& se_total,
+                                  const at::Tensor& count, bool both_pools, const at::Tensor& project_weight,
+                                  const at::Tensor& project_bias, const std::optional<at::Tensor>& shortcut_weight,
+                                  const std::optional<at::Tensor>& shortcut_bias, c10::string_view activation,
+                                  c10::string_view gate) {
+  const BlockShape s = check_block(x_in, expand_weight, expand_bias, dw_weights, dw_biases, dw_strides, buffers,
+                                   positions, paddeds, se_weight1, se_bias1, se_weight2, se_bias2, se_total, count,
+                                   both_pools, project_weight, project_bias, shortcut_weight, shortcut_bias,
+                                   activation, gate);
+  // Inference only (the Python API refuses grad mode): the composed ops skip autograd.
+  at::AutoDispatchBelowADInplaceOrView below_autograd;
+  const at::Tensor x = x_in.contiguous();
+  const int64_t n = s.n, pixels = s.h * s.w, out_pixels = s.out_h * s.out_w;
+
+  // Expansion, one GEMM per sample.
+  at::Tensor y = at::empty({n, s.expand, 1, s.h, s.w}, x.options());
+  const at::Tensor expand_column = expand_bias.unsqueeze(1);
+  for (int64_t i = 0; i < n; ++i) {
+    at::Tensor yi = y[i].view({s.expand, pixels});
+    at::addmm_out(yi, expand_column, expand_weight, x[i].view({s.c_in, pixels}));
+  }
+  activate_(y, activation);
+
+  // Depthwise units; their kernels apply the activation.
+  size_t state = 0;
+  for (size_t u = 0; u < dw_weights.size(); ++u) {
+    if (dw_weights[u].size(2) > 1) {
+      at::Tensor buffer = buffers[state], position = positions[state], padded = paddeds[state];
+      y = dwconv_stream(y, dw_weights[u], dw_biases[u], buffer, position, padded, dw_strides[u], activation);
+      ++state;
+    } else {
+      y = dwconv(y, dw_weights[u], dw_biases[u], dw_strides[u], activation);
+    }
+  }
+  const at::Tensor features = y.view({n, s.expand, out_pixels});
+
+  // Squeeze-excitation: the running sum gains this frame's mean.
+  const at::Tensor frame_mean = features.mean(2);
+  at::Tensor total = se_total.view({n, s.expand});
+  total.add_(frame_mean);
+  at::Tensor pooled = at::div(total, count);
+  if (both_pools) pooled = at::cat({pooled, frame_mean}, 1);
+  at::Tensor hidden = at::addmm(se_bias1, pooled, se_weight1.t());
+  activate_(hidden, activation);
+  at::Tensor scale = at::addmm(se_bias2, hidden, se_weight2.t());
+  if (gate == "sigmoid") {
+    scale.sigmoid_();
+  } else {
+    at::hardsigmoid_(scale);
+  }
+
+  // Projection with the gate folded into its weights, then the residual.
+  const int64_t out_channels = project_weight.size(0);
+  at::Tensor out = at::empty({n, out_channels, 1, s.out_h, s.out_w}, x.options());
+  const at::Tensor project_column = project_bias.unsqueeze(1);
+  at::Tensor residual = x;
+  if (s.stride > 1) residual = same_avg_pool3(x.view({n, s.c_in, s.h, s.w}), s.stride);
+  for (int64_t i = 0; i < n; ++i) {
+    at::Tensor oi = out[i].view({out_channels, out_pixels});
+    at::addmm_out(oi, project_column, project_weight * scale[i].unsqueeze(0), features[i]);
+    const at::Tensor ri = residual[i].reshape({s.c_in, out_pixels});
+    if (shortcut_weight) {
+      oi.addmm_(*shortcut_weight, ri).add_(shortcut_bias->unsqueeze(1));
+    } else {
+      oi.add_(ri);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(fastvfx, CPU, m) { m.impl("movinet_block_step", movinet_block_step_cpu); }
+
+}  // namespace fastvfx::ops
