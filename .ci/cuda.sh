@@ -89,9 +89,13 @@ assert info["CUDA kernels compiled"] is True, "fastvfx info: no CUDA kernels"
 archs = info["CUDA architectures"].split()
 assert archs and all(a.startswith("sm_") or a.startswith("compute_") for a in archs), archs
 ops = sorted(n.split("::")[1] for n in torch._C._dispatch_get_all_op_names() if n.startswith("fastvfx::"))
+# movinet_block_step is the CPU stream step's dispatch saver: on a GPU the
+# MoViNet blocks run their ops one by one (each with its CUDA kernel).
+cpu_only = {"movinet_block_step"}
 missing = [op for op in ops if not torch._C._dispatch_has_kernel_for_dispatch_key(f"fastvfx::{op}", "CUDA")]
-assert ops and not missing, f"ops without a CUDA kernel: {missing}"
-print(f"CUDA kernels registered for all {len(ops)} ops: {', '.join(ops)}")
+assert ops and set(missing) == cpu_only, f"ops without a CUDA kernel: {missing} (expected only {sorted(cpu_only)})"
+print(f"CUDA kernels registered for all {len(ops) - len(cpu_only)} ops but the CPU-only {sorted(cpu_only)}: "
+      + ", ".join(op for op in ops if op not in cpu_only))
 PY
 }
 
