@@ -32,7 +32,6 @@ _temporal_shift_inplace_op = torch.ops.fastvfx.temporal_shift_.default
 _is_grad_enabled = torch.is_grad_enabled
 _is_compiling = torch.compiler.is_compiling
 _is_exporting = torch.compiler.is_exporting
-_below_autograd = torch._C._AutoDispatchBelowAutograd
 _temporal_shift_eager = _temporal_shift_op._op
 _temporal_shift_inplace_eager = _temporal_shift_inplace_op._op
 
@@ -44,12 +43,11 @@ _temporal_shift_inplace_eager = _temporal_shift_inplace_op._op
 def temporal_shift(x: Tensor, n_segment: int, fold_div: int = 8, mode: str = "bidirectional") -> Tensor:
     """Shifted copy of ``x`` (N*T, C, H, W); the output keeps x's memory
     format (contiguous or channels_last). Differentiable."""
-    if not (_is_grad_enabled() and x.requires_grad) and not _is_compiling():
-        # Nothing to record: skip the autograd kernel (registered in Python, it
-        # cost ~10 us a call, as much as shifting a 14x14 stage).
-        with _below_autograd():
-            return _temporal_shift_eager(x, n_segment, fold_div, mode, False)
-    return _temporal_shift_op(x, n_segment, fold_div, mode, False)
+    # The autograd kernel is C++ (csrc/ops/temporal_shift.cpp): with nothing
+    # to record it costs a branch.
+    if _is_compiling():
+        return _temporal_shift_op(x, n_segment, fold_div, mode, False)
+    return _temporal_shift_eager(x, n_segment, fold_div, mode, False)
 
 
 def temporal_shift_(x: Tensor, n_segment: int, fold_div: int = 8, mode: str = "bidirectional") -> Tensor:
@@ -221,22 +219,9 @@ def _shift_conv1x1_fake(x, weight, bias, n_segment, fold_div=8, shift_mode="bidi
 
 
 # ---------------------------------------------------------------------------
-# Autograd. The shift's adjoint is the opposite shift (reverse=True).
+# Autograd. The shift's adjoint is the opposite shift (reverse=True); the
+# out-of-place shift's autograd kernel is C++ (csrc/ops/temporal_shift.cpp).
 # ---------------------------------------------------------------------------
-
-
-def _temporal_shift_setup(ctx, inputs, output):
-    _, ctx.n_segment, ctx.fold_div, ctx.mode, ctx.reverse = inputs
-
-
-def _temporal_shift_backward(ctx, grad):
-    g = torch.ops.fastvfx.temporal_shift(grad, ctx.n_segment, ctx.fold_div, ctx.mode, not ctx.reverse)
-    return g, None, None, None, None
-
-
-torch.library.register_autograd(
-    "fastvfx::temporal_shift", _temporal_shift_backward, setup_context=_temporal_shift_setup
-)
 
 
 class _TemporalShiftInplace(torch.autograd.Function):
