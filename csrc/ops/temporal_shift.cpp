@@ -1,8 +1,13 @@
-// Schemas of the temporal-shift family. Implementations: cpu/*_kernel.cpp;
-// fake kernels and autograd: fastvfx/ops/temporal_shift.py. The argument is
-// `shift_mode`, not `mode`: torch.compile passes a keyword named `mode` to
-// the kernels of mutating ops, and the two collide.
+// Schemas of the temporal-shift family, and the out-of-place shift's autograd
+// kernel. Implementations: cpu/*_kernel.cpp; fake kernels and the other ops'
+// autograd: fastvfx/ops/temporal_shift.py. The argument is `shift_mode`, not
+// `mode`: torch.compile passes a keyword named `mode` to the kernels of
+// mutating ops, and the two collide.
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <torch/autograd.h>
 #include <torch/library.h>
+
+#include <string>
 
 TORCH_LIBRARY_FRAGMENT(fastvfx, m) {
   // reverse=True is the adjoint shift (the backward of reverse=False).
@@ -14,3 +19,56 @@ TORCH_LIBRARY_FRAGMENT(fastvfx, m) {
   m.def("shift_conv1x1(Tensor x, Tensor weight, Tensor? bias, int n_segment, int fold_div=8, "
         "str shift_mode='bidirectional') -> Tensor");
 }
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+at::Tensor shift(const at::Tensor& x, int64_t n_segment, int64_t fold_div, c10::string_view mode,
+                 bool reverse) {
+  static const auto op =
+      c10::Dispatcher::singleton()
+          .findSchemaOrThrow("fastvfx::temporal_shift", "")
+          .typed<at::Tensor(const at::Tensor&, int64_t, int64_t, c10::string_view, bool)>();
+  return op.call(x, n_segment, fold_div, mode, reverse);
+}
+
+// The shift's adjoint is the opposite shift (reverse flipped).
+class TemporalShiftFunction : public torch::autograd::Function<TemporalShiftFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, int64_t n_segment,
+                            int64_t fold_div, c10::string_view mode, bool reverse) {
+    ctx->saved_data["n_segment"] = n_segment;
+    ctx->saved_data["fold_div"] = fold_div;
+    ctx->saved_data["mode"] = std::string(mode);
+    ctx->saved_data["reverse"] = reverse;
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return shift(x, n_segment, fold_div, mode, reverse);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto& saved = ctx->saved_data;
+    const std::string mode = saved.at("mode").toStringRef();
+    // Differentiable itself (through this kernel): double backward works.
+    return {shift(grads[0], saved.at("n_segment").toInt(), saved.at("fold_div").toInt(), mode,
+                  !saved.at("reverse").toBool()),
+            at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+// In C++ rather than torch.library.register_autograd: a Python autograd
+// kernel runs on every eager call, ~2 us, as much as the rest of the call
+// (dispatch and checks) on a small stage.
+at::Tensor temporal_shift_autograd(const at::Tensor& x, int64_t n_segment, int64_t fold_div,
+                                   c10::string_view mode, bool reverse) {
+  if (!(at::GradMode::is_enabled() && x.requires_grad())) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return shift(x, n_segment, fold_div, mode, reverse);
+  }
+  return TemporalShiftFunction::apply(x, n_segment, fold_div, mode, reverse);
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(fastvfx, Autograd, m) { m.impl("temporal_shift", temporal_shift_autograd); }

@@ -1,5 +1,6 @@
 // Every compiled byte-movement variant against plain byte loops: run lengths
 // up to several vectors, every few misalignments, 1..3 rows with gaps between.
+#include <algorithm>
 #include <vector>
 
 #include "check.h"
@@ -63,26 +64,43 @@ int main() {
           }
           CHECK(ok, "%s swap2d n=%zu rows=%zu off=%zu", name, n, rows, off);
 
-          // Three sources, each byte from the one its mask picks (or none).
+          // Three sources, each byte from the one its mask picks (or none):
+          // scattered picks (every vector a blend), then three spans as a
+          // shift lays them out (vectors inside a span are plain copies),
+          // the middle one left out (a zero) on odd offsets.
           const auto c0 = pattern(size, 7, 11);
-          std::vector<unsigned char> mask(3 * n);
-          for (size_t i = 0; i < n; ++i) {
-            const size_t pick = (i * 5 + off) % 4;  // 3: no source, a zero
-            for (size_t k = 0; k < 3; ++k) mask[k * n + i] = pick == k ? 0xff : 0;
-          }
           const unsigned char* src[3] = {a0.data() + off + 1, b0.data() + off + 2, c0.data() + off};
-          b = b0;
-          uk.merge2d(b.data() + off + 7, stride, src, stride, mask.data(), rows, n);
-          ok = true;
-          for (size_t k = 0; k < size; ++k) {
-            unsigned char want = b0[k];
-            if (in_block(k, off + 7, stride, rows, n)) {
-              const size_t rel = k - off - 7, pick = (rel % stride * 5 + off) % 4;
-              want = pick == 3 ? 0 : src[pick][rel];
+          const size_t lo = n / 8 + off % 5, hi = std::min(n, 2 * lo + off % 3);
+          for (bool spans : {false, true}) {
+            auto pick_at = [&](size_t i) -> size_t {  // 3: no source, a zero
+              if (!spans) return (i * 5 + off) % 4;
+              if (i < lo) return 0;
+              if (i < hi) return off % 2 ? 3 : 1;
+              return 2;
+            };
+            std::vector<unsigned char> mask(3 * n);
+            for (size_t i = 0; i < n; ++i) {
+              for (size_t k = 0; k < 3; ++k) mask[k * n + i] = pick_at(i) == k ? 0xff : 0;
             }
-            ok &= b[k] == want;
+            std::vector<unsigned char> codes(merge_code_count(uk, n));
+            merge_codes(uk, mask.data(), n, codes.data());
+            for (bool coded : {false, true}) {
+              b = b0;
+              uk.merge2d(b.data() + off + 7, stride, src, stride, mask.data(),
+                         coded ? codes.data() : nullptr, rows, n);
+              ok = true;
+              for (size_t k = 0; k < size; ++k) {
+                unsigned char want = b0[k];
+                if (in_block(k, off + 7, stride, rows, n)) {
+                  const size_t rel = k - off - 7, pick = pick_at(rel % stride);
+                  want = pick == 3 ? 0 : src[pick][rel];
+                }
+                ok &= b[k] == want;
+              }
+              CHECK(ok, "%s merge2d n=%zu rows=%zu off=%zu spans=%d coded=%d", name, n, rows, off,
+                    spans, coded);
+            }
           }
-          CHECK(ok, "%s merge2d n=%zu rows=%zu off=%zu", name, n, rows, off);
         }
       }
     }

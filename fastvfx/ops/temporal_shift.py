@@ -24,6 +24,16 @@ from torch import Tensor
 
 _MODES = ("bidirectional", "past")
 _temporal_shift_op = torch.ops.fastvfx.temporal_shift.default
+_temporal_shift_inplace_op = torch.ops.fastvfx.temporal_shift_.default
+# The eager path's calls, bound once: a small stage's shift takes ~10 us, and
+# the attribute lookups of torch.compiler.is_compiling and friends, and
+# OpOverload.__call__'s frame, cost ~0.8 us of it (one thread, 8x8x2x2).
+# Traced code (torch.compile, export) calls the OpOverloads themselves.
+_is_grad_enabled = torch.is_grad_enabled
+_is_compiling = torch.compiler.is_compiling
+_is_exporting = torch.compiler.is_exporting
+_temporal_shift_eager = _temporal_shift_op._op
+_temporal_shift_inplace_eager = _temporal_shift_inplace_op._op
 
 # ---------------------------------------------------------------------------
 # Functional API
@@ -33,12 +43,11 @@ _temporal_shift_op = torch.ops.fastvfx.temporal_shift.default
 def temporal_shift(x: Tensor, n_segment: int, fold_div: int = 8, mode: str = "bidirectional") -> Tensor:
     """Shifted copy of ``x`` (N*T, C, H, W); the output keeps x's memory
     format (contiguous or channels_last). Differentiable."""
-    if not (torch.is_grad_enabled() and x.requires_grad) and not torch.compiler.is_compiling():
-        # Nothing to record: skip the autograd kernel (registered in Python, it
-        # cost ~10 us a call, as much as shifting a 14x14 stage).
-        with torch._C._AutoDispatchBelowAutograd():
-            return _temporal_shift_op(x, n_segment, fold_div, mode, False)
-    return _temporal_shift_op(x, n_segment, fold_div, mode, False)
+    # The autograd kernel is C++ (csrc/ops/temporal_shift.cpp): with nothing
+    # to record it costs a branch.
+    if _is_compiling():
+        return _temporal_shift_op(x, n_segment, fold_div, mode, False)
+    return _temporal_shift_eager(x, n_segment, fold_div, mode, False)
 
 
 def temporal_shift_(x: Tensor, n_segment: int, fold_div: int = 8, mode: str = "bidirectional") -> Tensor:
@@ -50,13 +59,16 @@ def temporal_shift_(x: Tensor, n_segment: int, fold_div: int = 8, mode: str = "b
     gradient is the opposite shift. Never shift a tensor in place that is still
     needed unshifted (such as a residual identity).
     """
-    if torch.compiler.is_exporting():
+    if _is_exporting():
         # torch.export wraps a mutating custom op in auto_functionalized, which
         # the ONNX exporter cannot translate: record the out-of-place op.
         return x.copy_(torch.ops.fastvfx.temporal_shift(x, n_segment, fold_div, mode, False))
-    if torch.is_grad_enabled() and x.requires_grad:
+    if _is_grad_enabled() and x.requires_grad:
         return _TemporalShiftInplace.apply(x, n_segment, fold_div, mode)
-    torch.ops.fastvfx.temporal_shift_(x, n_segment, fold_div, mode, False)
+    if _is_compiling():
+        _temporal_shift_inplace_op(x, n_segment, fold_div, mode, False)
+    else:
+        _temporal_shift_inplace_eager(x, n_segment, fold_div, mode, False)
     return x
 
 
@@ -207,22 +219,9 @@ def _shift_conv1x1_fake(x, weight, bias, n_segment, fold_div=8, shift_mode="bidi
 
 
 # ---------------------------------------------------------------------------
-# Autograd. The shift's adjoint is the opposite shift (reverse=True).
+# Autograd. The shift's adjoint is the opposite shift (reverse=True); the
+# out-of-place shift's autograd kernel is C++ (csrc/ops/temporal_shift.cpp).
 # ---------------------------------------------------------------------------
-
-
-def _temporal_shift_setup(ctx, inputs, output):
-    _, ctx.n_segment, ctx.fold_div, ctx.mode, ctx.reverse = inputs
-
-
-def _temporal_shift_backward(ctx, grad):
-    g = torch.ops.fastvfx.temporal_shift(grad, ctx.n_segment, ctx.fold_div, ctx.mode, not ctx.reverse)
-    return g, None, None, None, None
-
-
-torch.library.register_autograd(
-    "fastvfx::temporal_shift", _temporal_shift_backward, setup_context=_temporal_shift_setup
-)
 
 
 class _TemporalShiftInplace(torch.autograd.Function):

@@ -1,5 +1,7 @@
 #include "move_ukernels.h"
 
+#include "move_runs.h"
+
 namespace fastvfx {
 namespace {
 
@@ -10,7 +12,7 @@ struct MoveTable {
 #define FVX_MOVE_UKERNEL(isa_enum, suffix)            \
   by_isa[static_cast<int>(Isa::isa_enum)] = {          \
       bytes_copy2d__##suffix, bytes_zero2d__##suffix, bytes_swap2d__##suffix, \
-      bytes_merge2d__##suffix};
+      bytes_merge2d__##suffix, bytes_merge_width__##suffix};
 #include "move_ukernels.inc"
 #undef FVX_MOVE_UKERNEL
     for (auto& entry : by_isa) {
@@ -20,6 +22,30 @@ struct MoveTable {
 };
 
 }  // namespace
+
+size_t merge_code_count(const MoveUkernels& uk, size_t n) {
+  return n < uk.merge_width ? 0 : (n + uk.merge_width - 1) / uk.merge_width;
+}
+
+void merge_codes(const MoveUkernels& uk, const unsigned char* mask, size_t n, unsigned char* codes) {
+  const size_t w = uk.merge_width;
+  if (n < w) return;
+  // In the vector order of move_runs::merge_vectors: every w bytes, the last
+  // vector overlapping.
+  auto code_at = [&](size_t i) {
+    unsigned char any = 0;
+    for (unsigned k = 0; k < 3; ++k) {
+      size_t set = 0;
+      for (size_t j = i; j < i + w; ++j) set += mask[k * n + j] != 0;
+      if (set == w) return static_cast<unsigned char>(move_runs::kPure | k);
+      if (set != 0) any |= static_cast<unsigned char>(1u << k);
+    }
+    return any;
+  };
+  size_t i = 0, v = 0;
+  for (; i + w <= n; i += w) codes[v++] = code_at(i);
+  if (i < n) codes[v] = code_at(n - w);
+}
 
 const MoveUkernels& move_ukernels(Isa isa) {
   static const MoveTable table;

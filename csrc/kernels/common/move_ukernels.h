@@ -24,10 +24,16 @@ struct MoveUkernels {
   void (*swap2d)(void* a, size_t a_stride, void* b, size_t b_stride, size_t rows, size_t n);
   // Byte i of each dst run is byte i of the run of src[k] where mask[k * n + i]
   // is 0xff (mask bytes are 0 or 0xff, at most one of the three set per i),
-  // else 0. dst overlaps no source. A shift's short NHWC rows: one pass of a
-  // few vector ops per row instead of a copy call per channel span.
+  // else 0. dst overlaps no source. `codes` (from merge_codes for this mask
+  // and n, or null) marks the vectors that one source covers whole: those are
+  // a plain load and store, and the other sources are not read there. A
+  // shift's NHWC rows: one pass per row, front to back, instead of a copy call
+  // per channel span.
   void (*merge2d)(void* dst, size_t dst_stride, const unsigned char* const src[3],
-                  size_t src_stride, const unsigned char* mask, size_t rows, size_t n);
+                  size_t src_stride, const unsigned char* mask, const unsigned char* codes,
+                  size_t rows, size_t n);
+  // The vector width of merge2d's runs, in bytes: the unit of its codes.
+  size_t merge_width;
 };
 
 #define FVX_MOVE_UKERNEL(isa_enum, suffix)                                                   \
@@ -37,11 +43,18 @@ struct MoveUkernels {
   void bytes_swap2d__##suffix(void* a, size_t a_stride, void* b, size_t b_stride, size_t rows, \
                               size_t n);                                                      \
   void bytes_merge2d__##suffix(void* dst, size_t dst_stride, const unsigned char* const src[3], \
-                               size_t src_stride, const unsigned char* mask, size_t rows, size_t n);
+                               size_t src_stride, const unsigned char* mask,                 \
+                               const unsigned char* codes, size_t rows, size_t n);            \
+  extern const size_t bytes_merge_width__##suffix;
 #include "move_ukernels.inc"
 #undef FVX_MOVE_UKERNEL
 
 // The variant for an ISA; falls back to scalar for an ISA not compiled in.
 const MoveUkernels& move_ukernels(Isa isa);
+
+// merge2d's codes for rows of n bytes under `mask` (laid out as merge2d's):
+// n / uk.merge_width of them, rounded up; none when n < uk.merge_width.
+size_t merge_code_count(const MoveUkernels& uk, size_t n);
+void merge_codes(const MoveUkernels& uk, const unsigned char* mask, size_t n, unsigned char* codes);
 
 }  // namespace fastvfx

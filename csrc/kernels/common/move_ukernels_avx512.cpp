@@ -118,7 +118,7 @@ inline void swap_run(unsigned char* a, unsigned char* b, size_t n) {
 inline void merge_16(unsigned char* d, const unsigned char* const s[3], const unsigned char* m,
                      size_t n) {
   move_runs::merge_vectors<16>(
-      d, s, m, n, [](const unsigned char* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); },
+      d, s, m, nullptr, n, [](const unsigned char* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); },
       [](__m128i x, __m128i y) { return _mm_and_si128(x, y); },
       [](__m128i x, __m128i y) { return _mm_or_si128(x, y); },
       [](unsigned char* p, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v); },
@@ -128,7 +128,7 @@ inline void merge_16(unsigned char* d, const unsigned char* const s[3], const un
 inline void merge_32(unsigned char* d, const unsigned char* const s[3], const unsigned char* m,
                      size_t n) {
   move_runs::merge_vectors<32>(
-      d, s, m, n,
+      d, s, m, nullptr, n,
       [](const unsigned char* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); },
       [](__m256i x, __m256i y) { return _mm256_and_si256(x, y); },
       [](__m256i x, __m256i y) { return _mm256_or_si256(x, y); },
@@ -137,9 +137,9 @@ inline void merge_32(unsigned char* d, const unsigned char* const s[3], const un
 }
 
 inline void merge_run(unsigned char* d, const unsigned char* const s[3], const unsigned char* m,
-                      size_t n) {
+                      const unsigned char* codes, size_t n) {
   move_runs::merge_vectors<64>(
-      d, s, m, n, [](const unsigned char* p) { return _mm512_loadu_si512(p); },
+      d, s, m, codes, n, [](const unsigned char* p) { return _mm512_loadu_si512(p); },
       [](__m512i x, __m512i y) { return _mm512_and_si512(x, y); },
       [](__m512i x, __m512i y) { return _mm512_or_si512(x, y); },
       [](unsigned char* p, __m512i v) { _mm512_storeu_si512(p, v); }, merge_32);
@@ -147,6 +147,6 @@ inline void merge_run(unsigned char* d, const unsigned char* const s[3], const u
 
 }  // namespace
 
-FVX_DEFINE_MOVE_2D(avx512, copy_run, zero_run, swap_run, merge_run)
+FVX_DEFINE_MOVE_2D(avx512, copy_run, zero_run, swap_run, merge_run, 64)
 
 }  // namespace fastvfx

@@ -51,9 +51,9 @@ inline void swap_run(unsigned char* a, unsigned char* b, size_t n) {
 }
 
 inline void merge_run(unsigned char* d, const unsigned char* const s[3], const unsigned char* m,
-                      size_t n) {
+                      const unsigned char* codes, size_t n) {
   move_runs::merge_vectors<16>(
-      d, s, m, n, [](const unsigned char* p) { return vld1q_u8(p); },
+      d, s, m, codes, n, [](const unsigned char* p) { return vld1q_u8(p); },
       [](uint8x16_t a, uint8x16_t b) { return vandq_u8(a, b); },
       [](uint8x16_t a, uint8x16_t b) { return vorrq_u8(a, b); },
       [](unsigned char* p, uint8x16_t v) { vst1q_u8(p, v); }, move_runs::merge_words);
@@ -61,6 +61,6 @@ inline void merge_run(unsigned char* d, const unsigned char* const s[3], const u
 
 }  // namespace
 
-FVX_DEFINE_MOVE_2D(neon, copy_run, zero_run, swap_run, merge_run)
+FVX_DEFINE_MOVE_2D(neon, copy_run, zero_run, swap_run, merge_run, 16)
 
 }  // namespace fastvfx

@@ -17,6 +17,6 @@ void zero_run(unsigned char* d, size_t n) { std::memset(d, 0, n); }
 
 }  // namespace
 
-FVX_DEFINE_MOVE_2D(scalar, copy_run, zero_run, swap_run, move_runs::merge_words)
+FVX_DEFINE_MOVE_2D(scalar, copy_run, zero_run, swap_run, move_runs::merge_words_coded, 8)
 
 }  // namespace fastvfx
