@@ -14,8 +14,8 @@
 // sample at a time (fp32_tiles.h); a 1x1 conv takes the packed path, whose
 // tiles are converted as they are scaled; other convs convert a sample at a
 // time. ATen's 16-bit GEMMs and convs are not used: on a CPU without native
-// 16-bit math (AVX2) they were slower than the float32 ones, and the 16-bit
-// op slower than the float32 op.
+// 16-bit math (AVX2) they were ~100x slower than the float32 ones (bfloat16
+// bmm at SqueezeTime's 1x1 stages, docs/mixed_precision.md).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/ThreadLocalState.h>
