@@ -1,5 +1,6 @@
 """16-bit (bfloat16, float16) kernels against float32: the causal depthwise
-Conv3D at MoViNet-A0 layers (clip and streaming step) and TFC at the
+Conv3D at MoViNet-A0 layers (clip and streaming step), the depthwise 2-D conv
+at MobileNetV2-TSM layers (8 frames, NCHW and channels_last) and TFC at the
 SqueezeTime stages, batch 1.
 
 pytest-benchmark times the fastvfx op on 16-bit tensors. Its baselines run in
@@ -22,12 +23,16 @@ import torch
 
 import fastvfx
 from fastvfx.ops.causal_dwconv3d import causal_dwconv3d_reference, causal_dwconv3d_stream_reference
+from fastvfx.ops.depthwise_conv2d import depthwise_conv2d_reference
 from fastvfx.ops.temporal_focus_conv2d import temporal_focus_conv2d_reference
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 # (channels, size, kernel, stride): MoViNet-A0 depthwise layers.
 DWCONV_LAYERS = [(24, 56, (1, 5, 5), 2), (56, 28, (5, 3, 3), 1), (104, 14, (5, 3, 3), 1)]
 CLIP_FRAMES = 8
+# (channels, size, stride): MobileNetV2's 3x3 depthwise layers, on 8 frames.
+DWCONV2D_LAYERS = [(96, 112, 2), (144, 56, 1), (192, 28, 1), (576, 14, 1)]
+DWCONV2D_FRAMES = 8
 # (channels, size): SqueezeTime's TFC stages, 1x1 convs with C_in = C_out.
 TFC_STAGES = [(64, 56), (128, 28), (256, 14), (512, 7)]
 ROUNDS = 30
@@ -57,6 +62,19 @@ def _dwconv_step(c, h, kernel, stride, dtype):
     }
 
 
+def _dwconv2d(c, h, stride, channels_last, dtype):
+    g = torch.Generator().manual_seed(0)
+    x, w, b = (torch.randn(s, generator=g).to(dtype) for s in ((DWCONV2D_FRAMES, c, h, h), (c, 1, 3, 3), (c,)))
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    x32, w32, b32 = x.float(), w.float(), b.float()
+    return {
+        "fastvfx": partial(fastvfx.depthwise_conv2d, x, w, b, stride, "same", "relu6"),
+        "fastvfx fp32": partial(fastvfx.depthwise_conv2d, x32, w32, b32, stride, "same", "relu6"),
+        "torch": partial(depthwise_conv2d_reference, x, w, b, stride, "same", "relu6"),
+    }
+
+
 def _tfc(c, h, dtype):
     g = torch.Generator().manual_seed(0)
     shapes = ((1, c, h, h), (c, c, 1, 1), (c // 4, c), (c // 4,), (c, c // 4))
@@ -72,6 +90,8 @@ def _tfc(c, h, dtype):
 CASES = (
     [(f"dwconv3d clip {c}x{h}^2 k{k} s{s}", partial(_dwconv_clip, c, h, k, s)) for c, h, k, s in DWCONV_LAYERS]
     + [(f"dwconv3d step {c}x{h}^2 k{k} s{s}", partial(_dwconv_step, c, h, k, s)) for c, h, k, s in DWCONV_LAYERS]
+    + [(f"dwconv2d {c}x{h}^2 k3 s{s} {'NHWC' if cl else 'NCHW'}", partial(_dwconv2d, c, h, s, cl))
+       for c, h, s in DWCONV2D_LAYERS for cl in (False, True)]
     + [(f"tfc {c}x{h}^2", partial(_tfc, c, h)) for c, h in TFC_STAGES]
 )
 

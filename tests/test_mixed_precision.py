@@ -9,6 +9,7 @@ import fastvfx
 from conftest import assert_close_scaled
 from fastvfx.models import mobilenet_v2_tsm, movinet_a0, squeezetime
 from fastvfx.ops.causal_dwconv3d import causal_dwconv3d_reference
+from fastvfx.ops.depthwise_conv2d import depthwise_conv2d_reference
 from fastvfx.ops.temporal_focus_conv2d import channel_scaled_conv2d_reference, temporal_focus_conv2d_reference
 from fastvfx.ops.temporal_shift import shift_conv1x1_reference, temporal_shift_reference
 
@@ -93,6 +94,52 @@ def test_causal_dwconv3d_half_backward(dtype):
 
 
 # ---------------------------------------------------------------------------
+# depthwise_conv2d: fp32 kernels on converted tiles (NCHW: runs of planes;
+# channels_last: blocks of 16 channels over every pixel), one rounding.
+# ---------------------------------------------------------------------------
+
+DW2D_CASES = [
+    # (N, C, H, W), kernel, stride, padding, activation, channels_last
+    ((2, 5, 9, 9), (3, 3), 2, "same", "swish", False),
+    ((2, 5, 9, 9), (3, 3), 2, "same", "swish", True),
+    ((1, 40, 7, 8), (5, 5), 1, 2, "relu6", True),  # blocks of 16, 16 and 8 channels
+    ((3, 70, 20, 20), (3, 3), 1, (1, 1), "hardswish", False),  # several tiles per sample
+    ((2, 33, 30, 30), (3, 3), 2, "same", None, True),  # several tiles, a partial block
+]
+
+
+def _channels_last(t, channels_last):
+    return t.contiguous(memory_format=torch.channels_last) if channels_last else t
+
+
+@pytest.mark.parametrize("dtype", HALF)
+@pytest.mark.parametrize("shape,kernel,stride,padding,act,channels_last", DW2D_CASES)
+def test_depthwise_conv2d_half(dtype, shape, kernel, stride, padding, act, channels_last):
+    x, x32 = _rand(*shape, dtype=dtype)
+    x = _channels_last(x, channels_last)
+    w, w32 = _rand(shape[1], 1, *kernel, dtype=dtype, scale=0.3)
+    b, b32 = _rand(shape[1], dtype=dtype)
+    y = fastvfx.depthwise_conv2d(x, w, b, stride, padding, act)
+    assert y.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    _assert_one_rounding(y, depthwise_conv2d_reference(x32, w32, b32, stride, padding, act), dtype)
+
+
+@pytest.mark.parametrize("dtype", HALF)
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_depthwise_conv2d_half_backward(dtype, channels_last):
+    x, x32 = _rand(3, 20, 9, 9, dtype=dtype)
+    w, w32 = _rand(20, 1, 3, 3, dtype=dtype)
+    b, b32 = _rand(20, dtype=dtype)
+    g, g32 = _rand(3, 20, 5, 5, dtype=dtype)
+    leaves = [t.clone().requires_grad_() for t in (_channels_last(x, channels_last), w, b)]
+    fastvfx.depthwise_conv2d(*leaves, stride=2, activation="relu").backward(g)
+    leaves32 = [t.clone().requires_grad_() for t in (x32, w32, b32)]
+    depthwise_conv2d_reference(*leaves32, stride=2, activation="relu").backward(g32)
+    for half, full in zip(leaves, leaves32):
+        _assert_one_rounding(half.grad, full.grad, dtype)
+
+
+# ---------------------------------------------------------------------------
 # TFC: gate in fp32, scale folded into the weights and rounded once, then
 # ATen's 16-bit GEMM / conv: a few roundings per product, relative to max |y|.
 # ---------------------------------------------------------------------------
@@ -158,8 +205,11 @@ def _autocast_cases(dtype):
     x4, w4 = torch.randn(2, 8, 5, 5), torch.randn(6, 8, 1, 1)
     f1, f2, scale = torch.randn(2, 8), torch.randn(8, 2), torch.rand(2, 8)
     xs, ws = torch.randn(8, 16, 3, 3), torch.randn(6, 16)
+    x2, w2 = torch.randn(2, 8, 7, 7), torch.randn(8, 1, 3, 3)
     return [
         (fastvfx.causal_dwconv3d, (x5.to(dtype), w5, b5, 2, "same", "relu")),
+        (fastvfx.depthwise_conv2d, (x2.to(dtype).contiguous(memory_format=torch.channels_last), w2, None, 2)),
+        (fastvfx.depthwise_conv2d, (x2.to(dtype), w2, torch.randn(8), 1, 1, "relu6")),
         (fastvfx.temporal_focus_conv2d, (x4.to(dtype), w4, f1, None, f2)),
         (fastvfx.channel_scaled_conv2d, (x4, scale, w4)),
         (fastvfx.shift_conv1x1, (xs.to(dtype), ws, None, 4)),
@@ -171,7 +221,7 @@ def _cast_args(args, dtype):
 
 
 @pytest.mark.parametrize("dtype", HALF)
-@pytest.mark.parametrize("case", range(4))
+@pytest.mark.parametrize("case", range(6))
 def test_autocast_casts_like_conv(dtype, case):
     fn, args = _autocast_cases(dtype)[case]
     with torch.autocast("cpu", dtype=dtype):
@@ -199,6 +249,20 @@ def test_autocast_backward_reaches_fp32_weights():
     w16 = w.detach().bfloat16().requires_grad_()
     fastvfx.causal_dwconv3d(x.bfloat16(), w16).float().sum().backward()
     assert torch.equal(w.grad, w16.grad.float())
+
+
+def test_autocast_depthwise_module_fp32_weights():
+    """nn.DepthwiseConv2d keeps fp32 parameters; under autocast it runs in
+    bf16, and its gradients reach the parameters as fp32."""
+    conv = fastvfx.nn.DepthwiseConv2d(8, 3, stride=2, activation="hardswish")
+    x = torch.randn(2, 8, 9, 9)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = conv(x)
+    params16 = [p.detach().bfloat16() for p in (conv.weight, conv.bias)]
+    assert y.dtype == torch.bfloat16
+    assert torch.equal(y, fastvfx.depthwise_conv2d(x.bfloat16(), *params16, 2, "same", "hardswish"))
+    y.float().sum().backward()
+    assert conv.weight.grad.dtype == torch.float32 and conv.bias.grad.dtype == torch.float32
 
 
 @pytest.mark.parametrize("state_dtype", [torch.float32, torch.bfloat16])
@@ -284,6 +348,10 @@ def test_opcheck_half(dtype):
     args = (x4, torch.randn(6, 8, 1, 1).to(dtype), torch.randn(2, 8).to(dtype), None, torch.randn(8, 2).to(dtype),
             None, None, [1, 1], [0, 0], "avg")
     torch.library.opcheck(torch.ops.fastvfx.temporal_focus_conv2d.default, args, test_utils=tests)
+    x2 = torch.randn(2, 5, 6, 6).to(dtype).contiguous(memory_format=torch.channels_last).requires_grad_()
+    torch.library.opcheck(torch.ops.fastvfx.depthwise_conv2d.default,
+                          (x2, torch.randn(5, 1, 3, 3).to(dtype), torch.randn(5).to(dtype), [2, 2], [1, 1], False,
+                           "swish"), test_utils=tests)
     state = fastvfx.init_stream_state(2, 3, 2, 5, 5, dtype=dtype)
     torch.library.opcheck(torch.ops.fastvfx.causal_dwconv3d_stream_.default,
                           (x5.detach()[:, :, :1], w5.detach(), None, state.buffer, state.position, state.padded,

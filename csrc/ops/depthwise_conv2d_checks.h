@@ -15,8 +15,9 @@ inline DwConv3dShape depthwise_conv2d_shape(const at::Tensor& x, const at::Tenso
                                            const std::optional<at::Tensor>& bias, at::IntArrayRef stride,
                                            at::IntArrayRef padding, bool tf_same) {
   TORCH_CHECK(x.dim() == 4, kDepthwiseOp, ": expected x of shape (N, C, H, W), got ", x.sizes());
-  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble, kDepthwiseOp,
-              ": supports float32 and float64, got ", x.scalar_type());
+  const auto dt = x.scalar_type();
+  TORCH_CHECK(dt == at::kFloat || dt == at::kDouble || dt == at::kHalf || dt == at::kBFloat16, kDepthwiseOp,
+              ": supports float32, float64, bfloat16 and float16, got ", dt);
   TORCH_CHECK(weight.dim() == 4 && weight.size(0) == x.size(1) && weight.size(1) == 1 &&
                   weight.size(2) >= 1 && weight.size(3) >= 1,
               kDepthwiseOp, ": weight must be (C, 1, kH, kW) with C = ", x.size(1), " (depthwise), got ",

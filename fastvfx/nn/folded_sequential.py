@@ -86,9 +86,15 @@ _DEPTHWISE_MIN_OUT_WIDTH = 28
 def _fastvfx_depthwise(conv: nn.Conv2d, x: Tensor) -> bool:
     """Whether the folded depthwise ``conv`` runs as fastvfx.depthwise_conv2d."""
     if not (conv.groups == conv.in_channels == conv.out_channels and conv.dilation == (1, 1)
-            and max(conv.stride) <= 8 and x.dim() == 4 and x.dtype in (torch.float32, torch.float64)):
+            and max(conv.stride) <= 8 and x.dim() == 4):
         return False
-    if torch.is_autocast_enabled(x.device.type):  # torch's conv2d follows autocast's dtype rules
+    if torch.is_autocast_enabled(x.device.type) or x.dtype in (torch.bfloat16, torch.float16):
+        # 16-bit (the op follows autocast's rules as conv2d does): on the CPU
+        # always, since torch's 16-bit depthwise conv has no native kernel on
+        # AVX2 (MobileNetV2's layers, batch 8, one thread: 14-490x slower than
+        # fastvfx's, docs/mixed_precision.md); elsewhere torch's.
+        return x.device.type == "cpu"
+    if x.dtype not in (torch.float32, torch.float64):
         return False
     if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
         return True

@@ -2,8 +2,8 @@
 
 The ops follow autocast's own rules for what they compute like:
 
-- the convolutions (``causal_dwconv3d``, ``temporal_focus_conv2d``,
-  ``channel_scaled_conv2d``, ``shift_conv1x1``) are on autocast's
+- the convolutions (``causal_dwconv3d``, ``depthwise_conv2d``,
+  ``temporal_focus_conv2d``, ``channel_scaled_conv2d``, ``shift_conv1x1``) are on autocast's
   lower-precision list, as ``conv2d``, ``conv3d`` and ``bmm`` are: their
   floating-point inputs are cast to the autocast dtype (bfloat16 or float16),
   so an fp32 weight meets a 16-bit activation without error;
@@ -24,7 +24,9 @@ import torch
 
 _DEVICE = "cpu"
 _KEY = torch._C.DispatchKey.AutocastCPU
-_LOWER_PRECISION = ("causal_dwconv3d", "temporal_focus_conv2d", "channel_scaled_conv2d", "shift_conv1x1")
+_LOWER_PRECISION = (
+    "causal_dwconv3d", "depthwise_conv2d", "temporal_focus_conv2d", "channel_scaled_conv2d", "shift_conv1x1"
+)
 # Streaming steps and the argument whose dtype they run in.
 _STATE_DTYPE = {"causal_dwconv3d_stream_": "buffer", "causal_dwconv3d_stream_out_": "buffer"}
 

@@ -2,7 +2,8 @@
 kernel, autograd and the pure-PyTorch reference.
 
 ``x`` is ``(N, C, H, W)``, NCHW or channels_last (the output keeps the
-layout), ``weight`` ``(C, 1, kH, kW)`` (``groups = C``). Stride 1 or 2 (any
+layout), ``weight`` ``(C, 1, kH, kW)`` (``groups = C``); float32, float64,
+bfloat16 or float16 (16-bit runs the float32 kernels on converted tiles). Stride 1 or 2 (any
 positive int up to 8), padding ``"same"`` (TensorFlow's rule: ``out =
 ceil(in / stride)``, the odd extra pixel at the bottom / right) or an int /
 (int, int) of PyTorch's symmetric zero padding. An activation (``"relu"``,
@@ -80,8 +81,10 @@ def _depthwise_conv2d_fake(x, weight, bias, stride, padding, tf_same, activation
     op = "fastvfx.depthwise_conv2d"
     torch._check(x.dim() == 4, lambda: f"{op}: expected x of shape (N, C, H, W), got {tuple(x.shape)}")
     torch._check(
-        x.dtype in (torch.float32, torch.float64), lambda: f"{op}: supports float32 and float64, got {x.dtype}"
+        x.dtype in (torch.float32, torch.float64, torch.bfloat16, torch.float16),
+        lambda: f"{op}: supports float32, float64, bfloat16 and float16, got {x.dtype}",
     )
+    torch._check(weight.dtype == x.dtype, lambda: f"{op}: weight dtype {weight.dtype} does not match x dtype {x.dtype}")
     torch._check(
         weight.dim() == 4 and weight.shape[0] == x.shape[1] and weight.shape[1] == 1,
         lambda: f"{op}: weight must be (C, 1, kH, kW) with C = {x.shape[1]}, got {tuple(weight.shape)}",

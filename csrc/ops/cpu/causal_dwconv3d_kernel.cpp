@@ -33,8 +33,11 @@ DwConv3dShape channel_tile(DwConv3dShape s, int64_t channels) {
   return s;
 }
 
-void forward_16bit(const at::Tensor& x, at::Tensor* history, int64_t position, const at::Tensor& weight,
-                   const at::Tensor& bias, at::Tensor& y, const DwConv3dShape& s, Activation act) {
+}  // namespace
+
+void causal_dwconv3d_forward_16bit(const at::Tensor& x, at::Tensor* history, int64_t position,
+                                   const at::Tensor& weight, const at::Tensor& bias, at::Tensor& y,
+                                   const DwConv3dShape& s, Activation act) {
   const int64_t t = x.size(2), planes = s.batch * s.channels, taps = s.kt * s.kh * s.kw;
   const int64_t in_plane = t * s.in_h * s.in_w, out_plane = t * s.out_h * s.out_w;
   const int64_t hist_plane = (s.kt - 1) * s.in_h * s.in_w;
@@ -53,6 +56,8 @@ void forward_16bit(const at::Tensor& x, at::Tensor* history, int64_t position, c
     if (history) rows_of(*history, planes, hist_plane, p0, cc).copy_(h32);
   });
 }
+
+namespace {
 
 // Weight and bias gradients are summed over the batch in float32 from
 // per-sample parts, then rounded once.
@@ -92,7 +97,7 @@ at::Tensor causal_dwconv3d_cpu(const at::Tensor& x_in, const at::Tensor& weight_
   at::Tensor y = at::empty({s.batch, s.channels, x.size(2), s.out_h, s.out_w}, x.options());
   if (y.numel() == 0) return y;
   if (is_16bit(x.scalar_type())) {
-    forward_16bit(x, nullptr, 0, weight, bias, y, s, act);
+    causal_dwconv3d_forward_16bit(x, nullptr, 0, weight, bias, y, s, act);
     return y;
   }
   dispatch_float(x, [&](auto zero) {
@@ -169,7 +174,7 @@ void stream_step(const at::Tensor& x_in, const at::Tensor& weight_in,
   int64_t* const position_ptr = position.mutable_data_ptr<int64_t>();
   const int64_t pos = *position_ptr;
   if (is_16bit(x.scalar_type())) {
-    forward_16bit(x, s.kt > 1 ? &buffer : nullptr, pos, weight, bias, out, s, act);
+    causal_dwconv3d_forward_16bit(x, s.kt > 1 ? &buffer : nullptr, pos, weight, bias, out, s, act);
     *position_ptr = pos + x.size(2);
     return;
   }

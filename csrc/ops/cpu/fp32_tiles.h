@@ -22,16 +22,21 @@ constexpr int64_t kFp32TileBytes = 512 * 1024;
 // Calls fn(i0, count) over consecutive ranges of [0, items), each about
 // kFp32TileBytes of float32 (item_bytes each, at least one item), on torch's
 // threads. Ranges never cross a multiple of `group` (e.g. a sample's channels).
+// A small tensor is still cut into one range per thread where it has the
+// items: else one thread converted and ran the whole of it.
 // The tasks call ATen ops (the conversions) on pool threads, which do not
 // inherit the caller's thread-local state: without it, writing an inference
 // tensor under torch.inference_mode() raised.
 template <class Fn>
 void for_each_fp32_tile(int64_t items, int64_t group, int64_t item_bytes, Fn&& fn) {
   if (items <= 0 || group <= 0) return;
-  const int64_t tile = std::min(group, std::max<int64_t>(1, kFp32TileBytes / std::max<int64_t>(1, item_bytes)));
+  const int64_t groups = items / group;
+  const int64_t per_thread = (group * groups + at::get_num_threads() - 1) / at::get_num_threads();
+  const int64_t tile = std::min({group, std::max<int64_t>(1, kFp32TileBytes / std::max<int64_t>(1, item_bytes)),
+                                 std::max<int64_t>(1, per_thread)});
   const int64_t per_group = (group + tile - 1) / tile;
   const at::ThreadLocalState caller_state;
-  at::parallel_for(0, items / group * per_group, 1, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, groups * per_group, 1, [&](int64_t begin, int64_t end) {
     const at::ThreadLocalStateGuard state_guard(caller_state);
     for (int64_t i = begin; i < end; ++i) {
       const int64_t first = (i / per_group) * group + (i % per_group) * tile;

@@ -9,10 +9,13 @@
 //     folded weight. Measured on (8, 64, 56, 56) with a 3x3 kernel, per-sample
 //     convs took 8.6 ms against 11.0 ms for one grouped conv over
 //     (1, N*C, H, W) with groups = N (channels_last: 8.6 against 13.3 ms).
-// 16-bit x (bfloat16, float16): the pool and the gate run in float32 (the
-// pool a sample at a time, fp32_tiles.h); the scale is folded into the
-// weights in float32 and rounded once, and ATen's 16-bit GEMMs and convs
-// (float32 accumulation) do the rest.
+// 16-bit x (bfloat16, float16): everything runs in float32 on converted
+// pieces of x, and only y and the scale are rounded. The pool converts a
+// sample at a time (fp32_tiles.h); a 1x1 conv takes the packed path, whose
+// tiles are converted as they are scaled; other convs convert a sample at a
+// time. ATen's 16-bit GEMMs and convs are not used: on a CPU without native
+// 16-bit math (AVX2) they were ~100x slower than the float32 ones (bfloat16
+// bmm at SqueezeTime's 1x1 stages, docs/mixed_precision.md).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/ThreadLocalState.h>
@@ -91,10 +94,14 @@ at::Tensor pointwise_folded(const at::Tensor& x, const at::Tensor& scale, const 
 // input: a task scales a tile of one sample's positions into a small buffer
 // that stays in cache, then one GEMM writes that tile (or a block of its
 // output channels) of the output.
+// A 16-bit x is converted into float32 tiles, and each GEMM writes a float32
+// block that is rounded into y (w, scale and bias are float32 then).
 at::Tensor pointwise_packed(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& w,
                             const std::optional<at::Tensor>& bias, bool nhwc) {
   const int64_t n = x.size(0), cin = x.size(1), cout = w.size(0), hw = x.size(2) * x.size(3);
-  const int64_t cols = std::clamp<int64_t>(kTileBytes / (cin * x.element_size()), 16, hw);
+  const bool convert = is_16bit(x.scalar_type());
+  const auto compute = x.options().dtype(w.scalar_type());
+  const int64_t cols = std::clamp<int64_t>(kTileBytes / (cin * w.element_size()), 16, hw);
   const int64_t tiles = (hw + cols - 1) / cols;
   // Samples as (C, HW) matrices (NCHW) or (HW, C) matrices (channels_last).
   const at::Tensor xs = nhwc ? x.permute({0, 2, 3, 1}).reshape({n, hw, cin}) : x.reshape({n, cin, hw});
@@ -117,15 +124,22 @@ at::Tensor pointwise_packed(const at::Tensor& x, const at::Tensor& scale, const 
   const at::ThreadLocalState caller_state;
   at::parallel_for(0, n * tiles * blocks, 1, [&](int64_t begin, int64_t end) {
     const at::ThreadLocalStateGuard state_guard(caller_state);
-    at::Tensor buf = nhwc ? at::empty({cols, cin}, x.options()) : at::empty({cin, cols}, x.options());
+    at::Tensor buf = nhwc ? at::empty({cols, cin}, compute) : at::empty({cin, cols}, compute);
+    at::Tensor out_buf = convert ? at::empty({cols * block}, compute) : at::Tensor();
     for (int64_t item = begin; item < end; ++item) {
       const int64_t o0 = (item % blocks) * block, ob = std::min(block, cout - o0);
       const int64_t t = item / blocks;
       const int64_t i = t / tiles, p0 = (t % tiles) * cols, len = std::min(cols, hw - p0);
       at::Tensor tile = buf.narrow(pos_dim, 0, len);
-      at::Tensor y = ys[i].narrow(pos_dim, p0, len).narrow(1 - pos_dim, o0, ob);
+      const at::Tensor y_out = ys[i].narrow(pos_dim, p0, len).narrow(1 - pos_dim, o0, ob);
+      at::Tensor y = convert ? out_buf.narrow(0, 0, len * ob).view(y_out.sizes()) : y_out;
       const at::Tensor s = nhwc ? scale[i].view({1, cin}) : scale[i].view({cin, 1});
-      at::mul_out(tile, xs[i].narrow(pos_dim, p0, len), s);
+      if (convert) {
+        tile.copy_(xs[i].narrow(pos_dim, p0, len));
+        tile.mul_(s);
+      } else {
+        at::mul_out(tile, xs[i].narrow(pos_dim, p0, len), s);
+      }
       if (nhwc) {
         const at::Tensor wb = w_t.narrow(1, o0, ob);
         bias ? at::addmm_out(y, bias->narrow(0, o0, ob).view({1, ob}).expand({len, ob}), tile, wb) : at::mm_out(y, tile, wb);
@@ -133,6 +147,7 @@ at::Tensor pointwise_packed(const at::Tensor& x, const at::Tensor& scale, const 
         const at::Tensor wb = w.narrow(0, o0, ob);
         bias ? at::addmm_out(y, bias->narrow(0, o0, ob).view({ob, 1}).expand({ob, len}), wb, tile) : at::mm_out(y, wb, tile);
       }
+      if (convert) y_out.copy_(y);
     }
   });
   return nhwc ? out.permute({0, 3, 1, 2}) : out;
@@ -146,10 +161,16 @@ at::Tensor scaled_conv(const at::Tensor& x, const at::Tensor& scale, const at::T
   const at::MemoryFormat format = output_format(x);
   const bool pointwise = weight.size(2) == 1 && weight.size(3) == 1 && stride[0] == 1 &&
                          stride[1] == 1 && padding[0] == 0 && padding[1] == 0;
+  const bool convert = is_16bit(x.scalar_type());
+  const at::ScalarType compute = convert ? at::kFloat : x.scalar_type();
   if (pointwise) {
     const at::Tensor w = weight.reshape({cout, cin});
     const bool nhwc = format == at::MemoryFormat::ChannelsLast;
     const at::Tensor src = nhwc || x.is_contiguous() ? x : x.contiguous();
+    if (convert) {
+      return pointwise_packed(src, scale.to(compute), w.to(compute),
+                              bias ? std::optional<at::Tensor>(bias->to(compute)) : std::nullopt, nhwc);
+    }
     // Folding writes N * C_out * C_in weights, packing N * C_in * HW inputs:
     // fold where the per-sample weights are the smaller (large maps), pack
     // where the samples are (deep layers on small maps). Measured, one thread,
@@ -158,12 +179,13 @@ at::Tensor scaled_conv(const at::Tensor& x, const at::Tensor& scale, const at::T
     if (cout <= x.size(2) * x.size(3)) return pointwise_folded(src, scale, w, bias, nhwc);
     return pointwise_packed(src, scale, w, bias, nhwc);
   }
-  const at::Tensor w_n =
-      (weight.unsqueeze(0) * scale.view({n, 1, cin, 1, 1})).to(x.scalar_type());  // (N, C_out, C_in, kH, kW)
-  if (n == 1) return at::conv2d(x, w_n[0], bias, stride, padding).contiguous(format);
+  // (N, C_out, C_in, kH, kW); a 16-bit x is converted a sample at a time.
+  const at::Tensor w_n = weight.to(compute).unsqueeze(0) * scale.to(compute).view({n, 1, cin, 1, 1});
+  const std::optional<at::Tensor> b = bias && convert ? std::optional<at::Tensor>(bias->to(compute)) : bias;
+  if (n == 1) return at::conv2d(x.to(compute), w_n[0], b, stride, padding).to(x.scalar_type()).contiguous(format);
   at::Tensor out = at::empty({n, cout, out_size[0], out_size[1]}, x.options().memory_format(format));
   for (int64_t i = 0; i < n; ++i) {
-    out.narrow(0, i, 1).copy_(at::conv2d(x.narrow(0, i, 1), w_n[i], bias, stride, padding));
+    out.narrow(0, i, 1).copy_(at::conv2d(x.narrow(0, i, 1).to(compute), w_n[i], b, stride, padding));
   }
   return out;
 }
