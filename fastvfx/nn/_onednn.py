@@ -16,8 +16,10 @@ from __future__ import annotations
 from typing import NamedTuple, Optional
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._activation import activate
 from ._batchnorm import cached
 
 _AVAILABLE = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
@@ -29,6 +31,7 @@ _POST_OPS = {
     "relu6": ("hardtanh", [0.0, 6.0]),
     "hardswish": ("hardswish", []),
     "swish": ("swish", []),
+    "sigmoid": ("sigmoid", []),
 }
 
 
@@ -71,17 +74,24 @@ class PackedConv2d(NamedTuple):
     groups: int
 
 
-def packed(module: nn.Module, slot: str, weight: Tensor, bias: Optional[Tensor], conv: nn.Conv2d) -> PackedConv2d:
+def packed(module: nn.Module, slot: str, weight: Tensor, bias: Optional[Tensor], conv: nn.Conv2d,
+           x: Tensor) -> PackedConv2d:
     """``weight`` / ``bias`` (a fold's cached result, or the conv's own)
-    reordered for ``conv``'s geometry; cached on ``module`` under ``slot``
-    until they change, so a new fold is repacked."""
+    reordered for ``conv``'s geometry and an input like ``x``; cached on
+    ``module`` under ``slot`` until they or the input's channels and size
+    change, so a new fold is repacked. oneDNN picks the weight layout by the
+    input size: packed without it, a 3x3 conv's weight was reordered again on
+    every call (256x256x3x3 at 14x14: longer than the conv)."""
+    plane = tuple(x.shape[1:])
 
     def pack() -> PackedConv2d:
         padding, stride, dilation = list(conv.padding), list(conv.stride), list(conv.dilation)
-        w = torch.ops.mkldnn._reorder_convolution_weight(weight.contiguous(), padding, stride, dilation, conv.groups)
+        w = torch.ops.mkldnn._reorder_convolution_weight(
+            weight.contiguous(), padding, stride, dilation, conv.groups, list(x.shape)
+        )
         return PackedConv2d(w, None if bias is None else bias.contiguous(), padding, stride, dilation, conv.groups)
 
-    return cached(module, slot, (weight, bias), pack)
+    return cached(module, slot, (weight, bias, plane), pack)
 
 
 def conv2d(x: Tensor, conv: PackedConv2d, activation: Optional[str] = None) -> Tensor:
@@ -91,3 +101,32 @@ def conv2d(x: Tensor, conv: PackedConv2d, activation: Optional[str] = None) -> T
     return torch.ops.mkldnn._convolution_pointwise(
         x, conv.weight, conv.bias, conv.padding, conv.stride, conv.dilation, conv.groups, attr, scalars, None
     )
+
+
+def conv2d_add(x: Tensor, conv: PackedConv2d, other: Tensor, activation: Optional[str] = None) -> Tensor:
+    """``activation(conv2d(x) + other)`` in one oneDNN call (a residual add
+    fused as a binary post-op)."""
+    attr, scalars = _POST_OPS[activation]
+    return torch.ops.mkldnn._convolution_pointwise.binary(
+        x, other, conv.weight, conv.bias, conv.padding, conv.stride, conv.dilation, conv.groups, "add", None,
+        attr, scalars, None,
+    )
+
+
+def folded_conv2d(module: nn.Module, slot: str, x: Tensor, conv: nn.Conv2d, weight: Tensor, bias: Optional[Tensor],
+                  activation: Optional[str] = None, residual: Optional[Tensor] = None) -> Tensor:
+    """``activation(conv2d(x, weight, bias) [+ residual])`` with ``conv``'s
+    geometry, for eval-mode blocks that folded ``weight`` / ``bias``: one
+    oneDNN call when ``x`` can take that path (packed weights cached on
+    ``module`` under ``slot``), else ``F.conv2d`` and torch's ops in place."""
+    if usable(x) and (residual is None or residual.shape[0] == x.shape[0]):
+        packed_conv = packed(module, slot, weight, bias, conv, x)
+        if residual is None:
+            return conv2d(x, packed_conv, activation)
+        return conv2d_add(x, packed_conv, residual.contiguous(memory_format=memory_format(x)), activation)
+    y = F.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
+    if residual is not None:
+        y = y.add_(residual) if not (torch.is_grad_enabled() and y.requires_grad) else y + residual
+    if activation == "sigmoid":
+        return torch.sigmoid_(y) if not (torch.is_grad_enabled() and y.requires_grad) else torch.sigmoid(y)
+    return activate(y, activation)

@@ -101,21 +101,19 @@ class FoldedSequential(nn.Sequential):
         for conv_index, bn_index, activation in self._runs:
             conv = self._modules[str(conv_index)]
             inner = conv.net if isinstance(conv, TemporalShift) else conv
-            weight, bias = self._folded_weights(conv_index, bn_index)
-            convs.append((_onednn.packed(self, f"{conv_index}/onednn", weight, bias, inner), activation))
-        chunks = _chunks(x, convs)
+            convs.append((str(conv_index), inner, *self._folded_weights(conv_index, bn_index), activation))
+        chunks = _chunks(x, [conv for _, conv, _, _, _ in convs])
         if chunks == 1:
-            y = _run_onednn(x, convs)
+            y = self._run_onednn(x, convs)
         else:
-            y = torch.cat([_run_onednn(part, convs) for part in x.tensor_split(chunks)])
+            y = torch.cat([self._run_onednn(part, convs) for part in x.tensor_split(chunks)])
         # oneDNN may answer an NCHW input in channels_last (the models feed channels_last).
         return y.contiguous(memory_format=_onednn.memory_format(x))
 
-
-def _run_onednn(x: Tensor, convs: list[tuple[_onednn.PackedConv2d, Optional[str]]]) -> Tensor:
-    for conv, activation in convs:
-        x = _onednn.conv2d(x, conv, activation)
-    return x
+    def _run_onednn(self, x: Tensor, convs: list) -> Tensor:
+        for slot, conv, weight, bias, activation in convs:
+            x = _onednn.conv2d(x, _onednn.packed(self, slot + "/onednn", weight, bias, conv, x), activation)
+        return x
 
 
 # A run whose widest intermediate exceeds this many bytes goes through the
@@ -128,15 +126,15 @@ def _run_onednn(x: Tensor, convs: list[tuple[_onednn.PackedConv2d, Optional[str]
 _CHUNK_BYTES = 4 << 20
 
 
-def _chunks(x: Tensor, convs: list[tuple[_onednn.PackedConv2d, Optional[str]]]) -> int:
+def _chunks(x: Tensor, convs: list[nn.Conv2d]) -> int:
     """Into how many batch chunks ``x`` goes through ``convs``."""
     h, w = x.shape[-2:]
     widest = x.shape[1] * h * w
-    for conv, _ in convs:
-        kh, kw = conv.weight.shape[-2:]
-        h = (h + 2 * conv.padding[0] - conv.dilation[0] * (kh - 1) - 1) // conv.stride[0] + 1
-        w = (w + 2 * conv.padding[1] - conv.dilation[1] * (kw - 1) - 1) // conv.stride[1] + 1
-        widest = max(widest, conv.weight.shape[0] * h * w)
+    for conv in convs:
+        (kh, kw), (ph, pw), (sh, sw), (dh, dw) = conv.kernel_size, conv.padding, conv.stride, conv.dilation
+        h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+        w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        widest = max(widest, conv.out_channels * h * w)
     return max(1, min(x.size(0), -(-widest * x.size(0) * x.element_size() // _CHUNK_BYTES)))
 
 
