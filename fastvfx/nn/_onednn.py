@@ -119,7 +119,7 @@ def folded_conv2d(module: nn.Module, slot: str, x: Tensor, conv: nn.Conv2d, weig
     geometry, for eval-mode blocks that folded ``weight`` / ``bias``: one
     oneDNN call when ``x`` can take that path (packed weights cached on
     ``module`` under ``slot``), else ``F.conv2d`` and torch's ops in place."""
-    if usable(x) and (residual is None or residual.shape[0] == x.shape[0]):
+    if usable(x):
         packed_conv = packed(module, slot, weight, bias, conv, x)
         if residual is None:
             return conv2d(x, packed_conv, activation)
