@@ -92,13 +92,26 @@ def _inverted_residual_layers(shift: bool, depthwise_stride: int = 2):
     return layers
 
 
-# 10x10 keeps the depthwise conv on torch's conv2d in NCHW; 60x60 (an output
-# width of 30 or 60) and channels_last take fastvfx.depthwise_conv2d.
+@pytest.fixture(params=["onednn", "plain"])
+def conv_path(request, monkeypatch):
+    """Eval-mode inference on the oneDNN path (where torch has it) and on the
+    plain path, which every other case (gradients, float64, autocast) takes."""
+    from fastvfx.nn import _onednn
+
+    if request.param == "plain":
+        monkeypatch.setattr(_onednn, "usable", lambda x: False)
+    elif not _onednn._AVAILABLE:
+        pytest.skip("this torch has no oneDNN")
+    return request.param
+
+
+# Plain path: 10x10 keeps the depthwise conv on torch's conv2d in NCHW; 60x60
+# (an output width of 30 or 60) and channels_last take fastvfx.depthwise_conv2d.
 @pytest.mark.parametrize("size,stride,layout", [(10, 2, "nchw"), (60, 1, "nchw"), (60, 2, "nchw"),
                                                 (10, 2, "channels_last")])
 @pytest.mark.parametrize("shift", [False, True])
 @pytest.mark.parametrize("training", [False, True])
-def test_folded_sequential_equals_sequential(shift, training, size, stride, layout):
+def test_folded_sequential_equals_sequential(shift, training, size, stride, layout, conv_path):
     layers = _inverted_residual_layers(shift, stride)
     folded = _randomize(fnn.FoldedSequential(*layers)).train(training)
     plain = nn.Sequential(*layers).train(training)
@@ -166,10 +179,12 @@ def test_causal_squeeze_excitation(both_pools, activation, gate):
 @pytest.mark.parametrize("size,layout,expected", [(60, "nchw", True), (10, "nchw", False),
                                                   (10, "channels_last", True)])
 def test_folded_sequential_routes_wide_depthwise_to_fastvfx(monkeypatch, size, layout, expected):
-    """Eval mode runs a depthwise conv with an output at least 28 wide (or on
-    channels_last input) as fastvfx.depthwise_conv2d, with the ReLU6 fused."""
-    from fastvfx.nn import folded_sequential
+    """Off the oneDNN path, eval mode runs a depthwise conv with an output at
+    least 28 wide (or on channels_last input) as fastvfx.depthwise_conv2d,
+    with the ReLU6 fused."""
+    from fastvfx.nn import _onednn, folded_sequential
 
+    monkeypatch.setattr(_onednn, "usable", lambda x: False)
     calls = []
     real = folded_sequential.depthwise_conv2d
 
@@ -185,3 +200,71 @@ def test_folded_sequential_routes_wide_depthwise_to_fastvfx(monkeypatch, size, l
     with torch.no_grad():
         folded(x)
     assert calls == (["relu6"] if expected else [])
+
+
+def _spy_onednn(monkeypatch):
+    from fastvfx.nn import _onednn
+
+    calls = []
+    real = _onednn.conv2d
+
+    def spy(x, conv, activation=None):
+        calls.append((tuple(x.shape), activation))
+        return real(x, conv, activation)
+
+    monkeypatch.setattr(_onednn, "conv2d", spy)
+    return calls
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="this torch has no oneDNN")
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+def test_folded_sequential_onednn_path(monkeypatch, layout):
+    """Inference runs each conv with its activation as one oneDNN call, keeps
+    the input's layout, goes through a large batch in chunks with the same
+    result, and repacks when a weight or statistic changes."""
+    from fastvfx.nn import folded_sequential
+
+    calls = _spy_onednn(monkeypatch)
+    layers = _inverted_residual_layers(True, 1)
+    folded = _randomize(fnn.FoldedSequential(*layers))
+    plain = nn.Sequential(*layers).eval()
+    x = torch.randn(8, 16, 12, 12)
+    fmt = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+    x = x.contiguous(memory_format=fmt)
+    with torch.no_grad():
+        y = folded(x)
+        assert_close_scaled(y, plain(x), 1e-5)
+        assert y.is_contiguous(memory_format=fmt)
+        assert [a for _, a in calls] == ["relu6", "relu6", None]
+        calls.clear()
+        # 48 channels of 12x12 float32 per frame: 4 frames per 27 KB chunk.
+        monkeypatch.setattr(folded_sequential, "_CHUNK_BYTES", 4 * 48 * 12 * 12 * 4)
+        assert_close_scaled(folded(x), y, 1e-6)
+        assert [s[0] for s, _ in calls] == [4] * 6
+        layers[1].running_var.mul_(4.0)
+        layers[6].weight.add_(0.5)
+        assert_close_scaled(folded(x), plain(x), 1e-5)
+        assert not torch.allclose(folded(x), y)
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="this torch has no oneDNN")
+def test_folded_sequential_off_onednn_path(monkeypatch):
+    """Gradients, float64 and autocast take the plain path (the oneDNN op has
+    no autograd, float64 or autocast rule); the results stay right."""
+    calls = _spy_onednn(monkeypatch)
+    layers = _inverted_residual_layers(False, 1)
+    folded = _randomize(fnn.FoldedSequential(*layers))
+    plain = nn.Sequential(*layers).eval()
+    x = torch.randn(2, 16, 12, 12, requires_grad=True)
+    assert_close_scaled(folded(x), plain(x), 1e-5)
+    folded(x).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    with torch.no_grad():
+        folded.double()
+        plain.double()
+        assert_close_scaled(folded(x.double()), plain(x.double()), 1e-10)
+        folded.float()
+        plain.float()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert folded(x).dtype == torch.bfloat16
+    assert calls == []

@@ -39,6 +39,7 @@ import torch
 from torch import Tensor, nn
 
 from .. import nn as fnn
+from ..nn import _onednn
 from ..ops.temporal_shift import temporal_shift_online_, temporal_shift_reference
 
 SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
@@ -97,12 +98,19 @@ def _online_shift_fastvfx(block: "InvertedResidualWithShift", x: Tensor, cache: 
     if block.conv.training or (torch.is_grad_enabled() and (x.requires_grad or cache.requires_grad)):
         return _online_shift_torch(block, x, cache)
     fold = cache.size(1)
+    # The in-place swap needs one layout; the returned cache keeps x's, so a
+    # stream converts its caches once (channels_last on the oneDNN path).
+    cache = cache.contiguous(memory_format=_onednn.memory_format(x))
     temporal_shift_online_(x, cache)
     out = block.conv(x)
     # The identity is the unshifted frame: its first channels now live in the cache.
     out[:, fold:] += x[:, fold:]
     out[:, :fold] += cache
     return out, cache
+
+
+def _same(x: Tensor) -> Tensor:
+    return x
 
 
 def _residual_fastvfx(x: Tensor, y: Tensor) -> Tensor:
@@ -119,6 +127,8 @@ class _Parts:
         self.shift: Callable[..., nn.Module] = fnn.TemporalShift if fast else TemporalShift
         self.online_shift = _online_shift_fastvfx if fast else _online_shift_torch
         self.residual = _residual_fastvfx if fast else _residual_torch
+        self.layout: Callable[[Tensor], Tensor] = _onednn.channels_last if fast else _same
+
 
     def depthwise_conv(self, channels: int, stride: int) -> nn.Module:
         """The 3x3 depthwise conv of a block (its BatchNorm and ReLU6 follow in
@@ -191,6 +201,7 @@ class MobileNetV2TSM(nn.Module):
         self.backend = backend
         self.config = {"num_classes": num_classes, "n_segment": n_segment, "online": online, "dropout": dropout}
         parts = _Parts(backend)
+        self._layout = parts.layout
         features: list[nn.Module] = [_conv_bn_relu(parts, 3, STEM_CHANNELS, 3, stride=2)]
         channels = STEM_CHANNELS
         for t, c, n, s in SETTINGS:
@@ -229,7 +240,7 @@ class MobileNetV2TSM(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         self._check(x, "forward", clip=True)
-        y = x
+        y = x if self.training else self._layout(x)
         for module in self.features:
             y = module.forward_clip(y, self.n_segment) if isinstance(module, InvertedResidualWithShift) else module(y)
         logits = self._logits(y)
@@ -259,7 +270,7 @@ class MobileNetV2TSM(nn.Module):
         self._check(frame, "step", clip=False)
         if not isinstance(states, (list, tuple)) or len(states) != len(self._shift_blocks()):
             raise ValueError("MobileNetV2-TSM step: states do not belong to this model (use model.init_states())")
-        y, new_states, i = frame, [], 0
+        y, new_states, i = frame if self.training else self._layout(frame), [], 0
         for module in self.features:
             if isinstance(module, InvertedResidualWithShift):
                 cache = states[i]

@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..nn._batchnorm import cached, fold_bn, folded_conv_bn
+from ..nn._onednn import channels_last, folded_conv2d
 from ..ops.temporal_focus_conv2d import _gate_chain, channel_scaled_conv2d, temporal_focus_conv2d
 
 WIDTHS = (64, 128, 256, 512)
@@ -96,9 +97,9 @@ class SpatialConv(nn.Module):
         g = F.relu_(channel_scaled_conv2d(x, scale, weight, bias, 1, 1))
         g = g + self.position(*g.shape[2:])
         weight, bias = folded_conv_bn(self, "glo3", glo[3], glo[4])
-        g = F.relu_(F.conv2d(g, weight, bias, 1, 3))
-        g = torch.sigmoid_(F.conv2d(g, glo[6].weight, glo[6].bias, 1, 1))
-        return F.conv2d(x, short_weight, short_bias, 1, 1).mul_(g)
+        g = folded_conv2d(self, "glo3/onednn", g, glo[3], weight, bias, "relu")
+        g = folded_conv2d(self, "glo6/onednn", g, glo[6], glo[6].weight, glo[6].bias, "sigmoid")
+        return folded_conv2d(self, "short/onednn", x, self.short_conv, short_weight, short_bias).mul_(g)
 
 
 class ChannelTimeConv(nn.Module):
@@ -188,18 +189,17 @@ class Bottleneck(nn.Module):
         """Eval mode: every BatchNorm folded into the conv before it."""
         if self.stride != 1:
             weight, bias = folded_conv_bn(self, "downsample", self.downsample[0], self.downsample[1])
-            x = F.conv2d(x, weight, bias, 2, groups=x.size(1))
+            x = folded_conv2d(self, "downsample/onednn", x, self.downsample[0], weight, bias)
         weight, bias = folded_conv_bn(self, "conv1", self.conv1, self.bn1)
-        out = F.relu_(F.conv2d(x, weight, bias))
+        out = folded_conv2d(self, "conv1/onednn", x, self.conv1, weight, bias, "relu")
         out = F.relu_(self.conv2.folded(out, *self._ctl_weights()))
-        weight, bias = folded_conv_bn(self, "conv3", self.conv3, self.bn3)
-        out = F.conv2d(out, weight, bias)
+        residual = x
         if self.shortcut_conv is not None:
             weight, bias = folded_conv_bn(self, "shortcut", self.shortcut_conv[0], self.shortcut_conv[1])
-            out += F.conv2d(x, weight, bias)
-        else:
-            out += x
-        return F.relu_(out)
+            residual = folded_conv2d(self, "shortcut/onednn", x, self.shortcut_conv[0], weight, bias)
+        weight, bias = folded_conv_bn(self, "conv3", self.conv3, self.bn3)
+        # relu(bn3(conv3(out)) + residual): the add and the ReLU fused into the conv.
+        return folded_conv2d(self, "conv3/onednn", out, self.conv3, weight, bias, "relu", residual)
 
 
 class SqueezeTime(nn.Module):
@@ -240,7 +240,9 @@ class SqueezeTime(nn.Module):
     def _stem(self, x: Tensor) -> Tensor:
         if self.backend == "fastvfx" and not self.bn1.training:
             weight, bias = folded_conv_bn(self, "conv1", self.conv1, self.bn1)
-            return self.maxpool(F.relu_(F.conv2d(x, weight, bias, 2, 2)))
+            # channels_last from here on (the stages' convs run about twice as
+            # fast on it); converting the 48-channel input would cost a third of the stem.
+            return channels_last(self.maxpool(folded_conv2d(self, "conv1/onednn", x, self.conv1, weight, bias, "relu")))
         return self.maxpool(self.relu(self.bn1(self.conv1(x))))
 
     def forward(self, x: Tensor) -> Tensor:

@@ -24,7 +24,7 @@ def fold_bn(weight: Tensor, bias: Optional[Tensor], bn: nn.modules.batchnorm._Ba
 
 def cached(module: nn.Module, slot: str, sources: tuple, compute: Callable[[], object]):
     """``compute()``, remembered on ``module`` until one of ``sources`` (tensors,
-    or None / plain values) changes. With gradients enabled nothing is cached:
+    or None / plain values, compared by equality) changes. With gradients enabled nothing is cached:
     the computation is part of the graph.
 
     A tensor changed in place moves its version; one converted by the
@@ -43,8 +43,11 @@ def cached(module: nn.Module, slot: str, sources: tuple, compute: Callable[[], o
         old_sources, stamps, value = entry
         fresh = True
         for old, new, stamp in zip(old_sources, sources, stamps):
-            if old is not new or (stamp is not None and (new._version, new.data_ptr()) != stamp):
-                fresh = False
+            if stamp is None:  # None or a plain value: equal is fresh
+                fresh = old is new or (not isinstance(new, Tensor) and old == new)
+            else:
+                fresh = old is new and (new._version, new.data_ptr()) == stamp
+            if not fresh:
                 break
         if fresh:
             return value
