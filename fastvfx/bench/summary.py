@@ -114,9 +114,11 @@ def headline(rows: Sequence[tuple[str, Result]]) -> str:
         against = " (vs float32)" if family == SIXTEEN_BIT else ""
         return f"{family}{against} {geomean([r.speedup for r in results]):.2f}x"
 
-    parts = ", ".join(part(family, results) for family, results in _group(rows).items())
+    groups = _group(rows)
+    parts = ", ".join(part(family, results) for family, results in groups.items())
     wins = sum(r.speedup > 1.0 for _, r in rows)
-    return f"fastvfx vs PyTorch, geometric mean speed-up: {parts}; faster in {wins} of {len(rows)} cases"
+    against = "its baseline" if SIXTEEN_BIT in groups else "PyTorch"
+    return f"fastvfx vs {against}, geometric mean speed-up: {parts}; faster in {wins} of {len(rows)} cases"
 
 
 def load_warning(load_average: float, cpus: int) -> Optional[str]:
