@@ -13,6 +13,7 @@ import pytest
 
 from fastvfx import cli
 from fastvfx.bench import case as bench_case
+from fastvfx.bench import mixed_precision
 from fastvfx.bench import summary
 from fastvfx.bench.case import Case, Result, measure_until_quiet
 from fastvfx.bench.report import format_table
@@ -373,3 +374,64 @@ def test_cuda_is_refused_clearly_without_it(tmp_path, capsys):
     assert cli.main(["bench", "--quick", "--device", "cuda", "--out", str(tmp_path / "r")]) == 2
     assert "--device cuda: torch.cuda.is_available() is False" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_16bit_family_covers_each_op_in_bfloat16():
+    from fastvfx.bench import run
+
+    assert run.FAMILIES[summary.SIXTEEN_BIT] is mixed_precision
+    ops = {case.op for case in mixed_precision.cases()}
+    for kind in ("dwconv3d clip", "dwconv3d step", "dwconv2d", "tfc 1x1", "shift out-of-place"):
+        assert f"{kind} bf16" in ops
+    layouts = {case.layout for case in mixed_precision.cases() if case.op == "dwconv2d bf16"}
+    assert layouts == {"NCHW", "channels_last"}
+    assert any(op.endswith(" fp16") for op in ops)
+
+
+# Spacing of 16-bit values: a result computed in float32 and stored in 16 bits
+# is off by half of it; four allow for the reference's own roundings.
+_EPS = {"bf16": 2.0**-8, "fp16": 2.0**-10}
+
+
+@pytest.mark.parametrize("case", mixed_precision.cases(), ids=lambda case: case.id)
+def test_16bit_case_compares_like_with_like(case):
+    """The case builders: the baseline runs in float32, the candidate (and
+    torch16 where timed) in the case's 16-bit type, on the same values, and
+    their results agree to a few 16-bit roundings (the shift: exactly)."""
+    import torch
+
+    dtype_name = case.op.split()[-1]
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[dtype_name]
+    tolerance = 4 * _EPS[dtype_name]
+    args = case.make()
+    expected = case.baseline(*args)
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    contenders = {"fastvfx": lambda: case.candidate(*args)}
+    contenders.update((name, call) for name, call in case.others(*args).items() if callable(call))
+    for name, call in contenders.items():
+        actual = call()
+        actual = actual if isinstance(actual, tuple) else (actual,)
+        assert len(actual) == len(expected)
+        for got, want in zip(actual, expected):
+            assert want.dtype == torch.float32 and got.dtype == dtype, (name, want.dtype, got.dtype)
+            assert got.shape == want.shape
+            if "shift" in case.op:
+                assert torch.equal(got.float(), want), name
+            else:
+                scale = max(1.0, want.abs().max().item())
+                diff = (got.float() - want).abs().max().item()
+                assert diff <= tolerance * scale, f"{name}: max abs diff {diff:g} over {tolerance:g} x {scale:g}"
+
+
+def test_16bit_rows_have_their_own_verdict():
+    rows = [("shift", _result(2.0, name="a shift")), (summary.SIXTEEN_BIT, _result(0.5, name="tfc bf16 slow")),
+            (summary.SIXTEEN_BIT, _result(2.0, name="tfc bf16 fast"))]
+    lines = summary.summary_lines(rows)
+    assert lines[1] == "16bit: 1.00x geometric mean over 2 cases of float32 time / 16-bit time"
+    assert "fastvfx is faster than the PyTorch baseline in 1 of 1 cases." in lines
+    assert "fastvfx in 16 bits is faster than in float32 in 1 of 2 cases; not in: tfc bf16 slow (0.50x)." in lines
+    only_16bit = summary.summary_lines(rows[1:])
+    assert not any("PyTorch baseline" in line for line in only_16bit)
+    assert summary.headline(rows).startswith("fastvfx vs its baseline, geometric mean speed-up: shift 2.00x, "
+                                             "16bit (vs float32) 1.00x;")
+    assert summary.headline(rows[:1]).startswith("fastvfx vs PyTorch,")

@@ -113,10 +113,23 @@ def _as_tuple(value) -> tuple:
     return value if isinstance(value, tuple) else (value,)
 
 
+# A 16-bit result against a float32 baseline (the 16bit family): a few
+# roundings to the 16-bit type's spacing, relative to the output's largest value.
+HALF_TOLERANCE = {torch.bfloat16: 4 * 2.0**-8, torch.float16: 4 * 2.0**-10}
+
+
 def _check(case: Case, who: str, expected: tuple, actual: tuple) -> None:
     for want, got in zip(expected, actual, strict=True):
         scale = want.abs().max().item() if want.numel() else 0.0
-        same = torch.equal(got, want) if case.exact else torch.allclose(got, want, rtol=1e-4, atol=1e-5 * max(1.0, scale))
+        tolerance = HALF_TOLERANCE.get(got.dtype) if got.dtype != want.dtype else None
+        # Upcasting a 16-bit value to float32 is exact: an exact case stays exact.
+        got = got.to(want.dtype)
+        if case.exact:
+            same = torch.equal(got, want)
+        elif tolerance is not None:
+            same = torch.allclose(got, want, rtol=tolerance, atol=tolerance * max(1.0, scale))
+        else:
+            same = torch.allclose(got, want, rtol=1e-4, atol=1e-5 * max(1.0, scale))
         if not same:
             diff = (got - want).abs().max().item()
             raise AssertionError(f"{case.label}: {who} differs from the baseline (max abs diff {diff:g})")

@@ -63,6 +63,7 @@ _FAMILY_COLOURS = {
     "dwconv3d": "#E69F00",
     "tfc": "#009E73",
     "models": "#CC79A7",
+    "16bit": "#56B4E9",
 }
 
 
@@ -103,7 +104,7 @@ def write_chart(path: str, rows: Sequence[tuple[str, str, float]], title: str, s
     ax.set_ylim(-0.7, len(rows) - 0.3)
     for y, value in zip(positions, speedups):
         ax.text(value * 1.04, y, f"{value:.2f}x", va="center", fontsize=7)
-    ax.set_xlabel("speed-up over the PyTorch baseline (log scale; > 1 is faster)")
+    ax.set_xlabel("speed-up over the baseline: PyTorch; for 16bit, fastvfx in float32 (log scale; > 1 is faster)")
     fig.suptitle(textwrap.fill(title, 110), fontsize=10, fontweight="bold")
     ax.set_title(subtitle, fontsize=7, color="#B00000" if "WARNING" in subtitle else "black")
     families = [family for family in _FAMILY_COLOURS if any(f == family for _, f, _ in rows)]
@@ -225,7 +226,15 @@ _NOTES = """\
   by ONNX Runtime (CPU provider, intra-op threads = the case's torch threads, no spinning between calls
   so that its idle threads do not run into the next contender's timing). Stream cases export the states
   as graph inputs and outputs (`fastvfx.export`). "skipped": the summary says why (onnxruntime, onnx or
-  onnxscript not installed, no stream export, or a failed export)."""
+  onnxscript not installed, no stream export, or a failed export).
+- 16bit: fastvfx on bfloat16 ("bf16") or float16 ("fp16") tensors against the same fastvfx op on
+  float32 tensors holding the same values: here the baseline is fastvfx in float32, so speed-up =
+  float32 time / 16-bit time, and below 1x the 16-bit path is slower. Its own summary line counts
+  these cases apart from the PyTorch comparison. torch16 ms: the pure-PyTorch reference on the 16-bit
+  tensors (what upstream's modules run under autocast), timed in the same rounds. Each result is
+  checked against float32 to a few 16-bit roundings (the shift: bit-exact). Names as above; dwconv2d
+  is the depthwise 3x3 conv of MobileNetV2 (padding 1, fused ReLU6) on 8 frames, "tfc 1x1" the
+  functional TFC with its gate at batch 1."""
 
 
 def write_report(out_dir: str, context: dict, rows: Sequence[tuple[str, Result]]) -> dict:

@@ -13,6 +13,9 @@ from .case import Result
 # Two back-to-back runs on a quiet machine agree when every case's speed-up
 # differs by at most this fraction between them.
 AGREEMENT = 0.15
+# The family whose baseline is fastvfx itself in float32, not PyTorch: its
+# speed-up is float32 time / 16-bit time (fastvfx/bench/mixed_precision.py).
+SIXTEEN_BIT = "16bit"
 # Losing cases named in the one-line verdict before "and N more".
 _NAMED_LOSSES = 6
 
@@ -36,6 +39,8 @@ def family_lines(rows: Sequence[tuple[str, Result]]) -> list[str]:
     for family, results in _group(rows).items():
         cases = f"{len(results)} case" + ("s" if len(results) > 1 else "")
         line = f"{family}: {geomean([r.speedup for r in results]):.2f}x geometric mean over {cases}"
+        if family == SIXTEEN_BIT:
+            line += " of float32 time / 16-bit time"
         ops: dict[str, list[float]] = {}
         for result in results:
             ops.setdefault(result.case.op, []).append(result.speedup)
@@ -61,15 +66,27 @@ def model_lines(rows: Sequence[tuple[str, Result]]) -> list[str]:
     return lines
 
 
-def verdict_line(rows: Sequence[tuple[str, Result]]) -> str:
-    """Where fastvfx wins (speed-up > 1) and where it does not."""
-    losses = [r for _, r in rows if r.speedup <= 1.0]
-    line = f"fastvfx is faster than the PyTorch baseline in {len(rows) - len(losses)} of {len(rows)} cases"
+def _wins(subject: str, results: Sequence[Result]) -> str:
+    """"<subject> in W of N cases", then the cases with speed-up <= 1."""
+    losses = [r for r in results if r.speedup <= 1.0]
+    line = f"{subject} in {len(results) - len(losses)} of {len(results)} cases"
     if not losses:
         return line + "."
     named = ", ".join(f"{r.case.label} ({r.speedup:.2f}x)" for r in losses[:_NAMED_LOSSES])
     more = f" and {len(losses) - _NAMED_LOSSES} more" if len(losses) > _NAMED_LOSSES else ""
     return f"{line}; not in: {named}{more}."
+
+
+def verdict_line(rows: Sequence[tuple[str, Result]]) -> str:
+    """Where fastvfx beats the PyTorch baseline (speed-up > 1) and where it
+    does not; the 16bit family, whose baseline is float32, has its own line."""
+    return _wins("fastvfx is faster than the PyTorch baseline", [r for f, r in rows if f != SIXTEEN_BIT])
+
+
+def sixteen_bit_line(rows: Sequence[tuple[str, Result]]) -> Optional[str]:
+    """Where fastvfx's 16-bit path beats its float32 path, if the run has the 16bit family."""
+    results = [r for f, r in rows if f == SIXTEEN_BIT]
+    return _wins("fastvfx in 16 bits is faster than in float32", results) if results else None
 
 
 def noise_line(rows: Sequence[tuple[str, Result]]) -> Optional[str]:
@@ -84,17 +101,24 @@ def summary_lines(rows: Sequence[tuple[str, Result]]) -> list[str]:
     """The summary a run ends with, from ``(family, result)`` pairs."""
     if not rows:
         return []
-    lines = family_lines(rows) + model_lines(rows) + [verdict_line(rows)]
-    noise = noise_line(rows)
-    return lines + ([noise] if noise else [])
+    lines = family_lines(rows) + model_lines(rows)
+    if any(family != SIXTEEN_BIT for family, _ in rows):
+        lines.append(verdict_line(rows))
+    lines += [line for line in (sixteen_bit_line(rows), noise_line(rows)) if line]
+    return lines
 
 
 def headline(rows: Sequence[tuple[str, Result]]) -> str:
     """One line for the chart's title."""
+    def part(family: str, results: Sequence[Result]) -> str:
+        against = " (vs float32)" if family == SIXTEEN_BIT else ""
+        return f"{family}{against} {geomean([r.speedup for r in results]):.2f}x"
+
     groups = _group(rows)
-    parts = ", ".join(f"{family} {geomean([r.speedup for r in results]):.2f}x" for family, results in groups.items())
+    parts = ", ".join(part(family, results) for family, results in groups.items())
     wins = sum(r.speedup > 1.0 for _, r in rows)
-    return f"fastvfx vs PyTorch, geometric mean speed-up: {parts}; faster in {wins} of {len(rows)} cases"
+    against = "its baseline" if SIXTEEN_BIT in groups else "PyTorch"
+    return f"fastvfx vs {against}, geometric mean speed-up: {parts}; faster in {wins} of {len(rows)} cases"
 
 
 def load_warning(load_average: float, cpus: int) -> Optional[str]:
