@@ -117,6 +117,67 @@ def test_fastvfx_step_matches_torch_step(randomize_batchnorm):
         assert_close_scaled(y_fast, y_ref)
 
 
+
+def _scale_project(model):
+    with torch.no_grad():
+        model.blocks[2].project.conv.weight.mul_(2.0)  # in place: same object, same memory
+
+
+def _load_expand_stats(model):
+    bn = model.blocks[5].expand.bn
+    state = bn.state_dict()
+    state["running_var"] = state["running_var"] * 3.0
+    bn.load_state_dict(state)  # copied into the buffers in place
+
+
+def _assign_weight(model):
+    conv = model.blocks[7].deep[0].conv
+    conv.weight = torch.nn.Parameter(conv.weight.detach().flip(-1).clone())  # another object
+
+
+def _replace_bn(model):
+    torch.manual_seed(5)
+    old = model.blocks[10].project.bn
+    bn = torch.nn.BatchNorm3d(old.num_features, eps=old.eps)
+    with torch.no_grad():
+        bn.running_mean.normal_(), bn.running_var.uniform_(0.5, 2.0), bn.weight.normal_(), bn.bias.normal_()
+    model.blocks[10].project.bn = bn.eval()  # another submodule
+
+
+def _change_eps(model):
+    model.blocks[1].shortcut.proj.bn.eps = 0.5
+
+
+def _train_then_eval(model):
+    torch.manual_seed(6)
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(2, 3, 2, SIZE, SIZE))  # moves every BatchNorm's running statistics
+    model.eval()
+
+
+@pytest.mark.parametrize("conv_type", ["3d", "2plus1d"])
+def test_fastvfx_step_follows_weight_changes(randomize_batchnorm, conv_type):
+    """The fused step caches each block's folded weights; a change of a
+    parameter, buffer, submodule or eps between two steps must reach the
+    next step's output, as it does in the torch backend."""
+    reference, fast = _pair(randomize_batchnorm, conv_type)
+    reference.eval(), fast.eval()
+    x = torch.randn(1, 3, 9, SIZE, SIZE)
+    s_ref, s_fast = reference.init_states(1, SIZE, SIZE), fast.init_states(1, SIZE, SIZE)
+    changes = [None, _scale_project, _load_expand_stats, _assign_weight, _replace_bn, _change_eps, _train_then_eval,
+               "double"]
+    for t, change in enumerate(changes):
+        if change == "double":  # .to(): same parameter objects, new memory; a new stream in float64
+            reference.double(), fast.double()
+            s_ref, s_fast = reference.init_states(1, SIZE, SIZE), fast.init_states(1, SIZE, SIZE)
+        elif change is not None:
+            change(reference), change(fast)
+        frame = x[:, :, t:t + 1].to(reference.head.conv.weight.dtype)
+        y_ref, s_ref = reference.step(frame, s_ref)
+        y_fast, s_fast = fast.step(frame, s_fast)
+        assert_close_scaled(y_fast, y_ref)
+
 @pytest.mark.parametrize("backend", ["torch", "fastvfx"])
 def test_bad_input(backend):
     model = movinet_a0(5, backend=backend).eval()

@@ -61,7 +61,8 @@ def test_conv_bn_act_2d_and_training():
 
 
 def test_conv_bn_act_fold_follows_changes():
-    """The cached fold is recomputed when a statistic changes in place or the module changes dtype."""
+    """The cached fold is recomputed when a statistic changes in place (also by a training-mode forward) or the
+    module changes dtype."""
     module = _randomize(fnn.ConvBNAct(nn.Conv2d(4, 4, 1, bias=False), nn.BatchNorm2d(4)))
     x = torch.randn(1, 4, 5, 5)
     with torch.no_grad():
@@ -70,6 +71,11 @@ def test_conv_bn_act_fold_follows_changes():
         after = module(x)
         assert_close_scaled(after, module.bn(module.conv(x)), 1e-5)
         assert not torch.allclose(before, after)
+        module.train()
+        module(torch.randn(2, 4, 5, 5) * 3.0)  # writes the running statistics without moving their versions
+        module.eval()
+        assert_close_scaled(module(x), module.bn(module.conv(x)), 1e-5)
+        assert not torch.allclose(module(x), after)
         module.double()
         assert module(x.double()).dtype == torch.float64
 

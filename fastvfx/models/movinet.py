@@ -51,6 +51,7 @@ frame goes into the projection's weights (``ConvBNAct.scaled``).
 from __future__ import annotations
 
 import functools
+import operator
 from typing import Optional
 
 import torch
@@ -58,10 +59,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import nn as fnn
-from ..nn._batchnorm import cached, folded_conv_bn
+from ..nn._batchnorm import folded_conv_bn
 from ..nn.causal_squeeze_excitation import causal_pool
 from ..nn.conv_bn_act import tf_same_pad
-from ..ops.movinet_block import movinet_block_step
 
 STEM_CHANNELS = 8
 STEM_STRIDE = 2
@@ -300,12 +300,13 @@ class MoViNetBlock(nn.Module):
         """Next frames ``x`` of a stream, whose positions in it are ``counts``
         (t,); inference only. Submodules are called through ``forward`` (a
         step is the per-frame hot path: no hooks). The fastvfx backend steps
-        one frame in eval mode as one ``fastvfx.movinet_block_step`` call;
-        other chunks, training mode and torch.export (which then records the
+        one frame in eval mode without gradients as one
+        ``fastvfx.movinet_block_step`` call; other chunks, training mode,
+        gradient mode and torch.compile / torch.export (which then record the
         ops below) take the module path."""
-        if self._fused_step and x.size(2) == 1 and x.device.type == "cpu" and \
-                x.dtype in (torch.float32, torch.float64) and not self.expand.bn.training and \
-                not torch.compiler.is_exporting():
+        if self._fused_step and x.size(2) == 1 and x.dtype in _FUSED_DTYPES and x.is_cpu and \
+                not self._modules["expand"]._modules["bn"].training and not torch.is_grad_enabled() and \
+                not torch.compiler.is_compiling():
             return self._step_fused(x, state, counts)
         modules = self._modules
         unit_states, se_total = state
@@ -322,25 +323,32 @@ class MoViNetBlock(nn.Module):
         shortcut = modules.get("shortcut")
         return out.add_(x if shortcut is None else shortcut.forward(x)), (new_unit_states, se_total)
 
-    def _step_sources(self) -> tuple:
-        """Every parameter, buffer and BatchNorm eps the fused step's weights
-        are folded from (the key of their cache)."""
+    def _step_slots(self) -> list[tuple[dict, str]]:
+        """Where every object the fused step's weights come from is held: the
+        submodules (in their parents' ``_modules``), their parameters and
+        buffers, and each BatchNorm's eps (in its ``__dict__``)."""
+        slots = [(self._modules, name) for name in ("expand", "deep", "se", "project", "shortcut")]
         modules = self._modules
-        parts = [modules["expand"], modules["se"], modules["project"], *modules["deep"]._modules.values()]
-        if modules.get("shortcut") is not None:
-            parts.append(modules["shortcut"].proj)
-        sources = []
+        deep = modules["deep"]
+        slots += [(deep._modules, name) for name in deep._modules]
+        parts = [modules["expand"], modules["se"], modules["project"], *deep._modules.values()]
+        shortcut = modules.get("shortcut")  # None: a plain attribute, not in _modules
+        if shortcut is not None:
+            slots.append((shortcut._modules, "proj"))
+            parts.append(shortcut.proj)
         for part in parts:
-            for child in part._modules.values():
-                sources += child._parameters.values()
-                sources += child._buffers.values()
+            for name, child in part._modules.items():
+                slots.append((part._modules, name))
+                slots += [(child._parameters, key) for key in child._parameters]
+                slots += [(child._buffers, key) for key in child._buffers]
                 if isinstance(child, nn.modules.batchnorm._BatchNorm):
-                    sources.append(child.eps)
-        return tuple(sources)
+                    slots.append((child.__dict__, "eps"))
+        return slots
 
-    def _step_weights(self) -> tuple:
-        """The fused step's arguments but the states: the submodules' folded
-        weights as GEMM matrices, the depthwise kernels, strides and names."""
+    def _step_weights(self) -> tuple[list, list]:
+        """The fused op's arguments before and after the states and the SE
+        running sum and count: the submodules' folded weights as GEMM
+        matrices, the depthwise kernels, strides and names."""
         modules = self._modules
         expand, se, project, shortcut = modules["expand"], modules["se"], modules["project"], modules.get("shortcut")
         units = list(modules["deep"]._modules.values())
@@ -352,20 +360,66 @@ class MoViNetBlock(nn.Module):
         if shortcut is not None:
             _, shortcut_bias, _, shortcut_matrix, _ = shortcut.proj._folded()
         gate = "sigmoid" if type(se.gate) is nn.Sigmoid else "hardsigmoid"
-        return (expand_matrix, expand_bias, [w for w, _ in dw], [b for _, b in dw], [unit.stride for unit in units],
-                *se.matrices(), project_matrix, project_bias, shortcut_matrix, shortcut_bias, expand._activation, gate,
-                se.both_pools)
+        head = [expand_matrix, expand_bias, [w for w, _ in dw], [b for _, b in dw], [unit.stride for unit in units]]
+        tail = [se.both_pools, project_matrix, project_bias, shortcut_matrix, shortcut_bias, expand._activation, gate]
+        return head + [None] * 3 + list(se.matrices()), tail
 
     def _step_fused(self, x: Tensor, state: tuple[list, Tensor], counts: Tensor):
         """:meth:`step` of one frame through the fused op, with the folded
-        (cached) weights of the submodules; the states are updated in place."""
+        weights of the submodules, cached until a :class:`_SlotKey` over
+        :meth:`_step_slots` goes stale; the states are updated in place."""
         unit_states, se_total = state
         # The op adds to the running sum in place; a sum left by a longer
         # chunk's module path is a slice of its cumulative sums.
         se_total = se_total.contiguous()
-        weights = cached(self, "step", self._step_sources(), self._step_weights)
-        y = movinet_block_step(x, *weights[:5], unit_states, *weights[5:9], se_total, counts, *weights[9:])
+        cache = self.__dict__.get("_fastvfx_step")
+        if cache is None or not cache[0].fresh():
+            key = _SlotKey(self._step_slots())
+            cache = self.__dict__["_fastvfx_step"] = (key, *self._step_weights())
+        _, head, tail = cache
+        # The states' three lists fill the op's argument slots 5-7 (the
+        # argument list is the cache's own, refilled each step: no copy).
+        head[5] = [s.buffer for s in unit_states]
+        head[6] = [s.position for s in unit_states]
+        head[7] = [s.padded for s in unit_states]
+        y = _BLOCK_STEP(x, *head, se_total, counts, *tail)
         return y, (unit_states, se_total)
+
+
+_FUSED_DTYPES = (torch.float32, torch.float64)
+_BLOCK_STEP = torch.ops.fastvfx.movinet_block_step.default
+_VERSION = operator.attrgetter("_version")
+
+
+class _SlotKey:
+    """Validity of values derived from the objects held in some dict slots
+    (a module's ``_modules``, ``_parameters``, ``_buffers``, ``__dict__``):
+    fresh while every slot holds the same object and every tensor among them
+    keeps its version (in-place writes: ``mul_`` under no_grad,
+    ``load_state_dict``; a training-mode BatchNorm forward moves
+    ``num_batches_tracked``'s) and its data pointer (``.to()`` /
+    ``.double()`` swap a parameter's memory). Checked at every frame of a
+    stream over about fifty slots per block, hence the C-level ``map`` loops
+    and list comparisons. Writes through ``.data`` bypass the version counter
+    (PyTorch gives ``.data`` its own) and are not seen, as by any
+    version-based cache."""
+
+    __slots__ = ("dicts", "keys", "objects", "tensors", "stamps")
+
+    def __init__(self, slots: list[tuple[dict, str]]) -> None:
+        self.dicts = [d for d, _ in slots]
+        self.keys = [k for _, k in slots]
+        # Holding the objects keeps their ids from being reused meanwhile.
+        self.objects = list(map(dict.get, self.dicts, self.keys))
+        self.tensors = [o for o in self.objects if isinstance(o, Tensor)]
+        self.stamps = self._stamps()
+
+    def _stamps(self) -> tuple[list, list]:
+        return list(map(_VERSION, self.tensors)), list(map(Tensor.data_ptr, self.tensors))
+
+    def fresh(self) -> bool:
+        return all(map(operator.is_, map(dict.get, self.dicts, self.keys), self.objects)) and \
+            self._stamps() == self.stamps
 
 
 class MoViNet(nn.Module):

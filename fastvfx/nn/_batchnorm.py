@@ -58,9 +58,12 @@ def cached(module: nn.Module, slot: str, sources: tuple, compute: Callable[[], o
 
 
 def bn_sources(bn: nn.modules.batchnorm._BatchNorm) -> tuple:
-    """What a fold reads from ``bn`` (the cache's keys)."""
+    """What a fold reads from ``bn`` (the cache's keys). A training-mode
+    forward writes the running statistics inside the kernel without moving
+    their versions; it moves ``num_batches_tracked``'s, hence that key."""
     params, buffers = bn._parameters, bn._buffers
-    return (params.get("weight"), params.get("bias"), buffers["running_mean"], buffers["running_var"], bn.eps)
+    return (params.get("weight"), params.get("bias"), buffers["running_mean"], buffers["running_var"],
+            buffers.get("num_batches_tracked"), bn.eps)
 
 
 def folded_conv_bn(module: nn.Module, slot: str, conv: nn.Module, bn: nn.Module,
