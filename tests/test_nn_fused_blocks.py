@@ -107,7 +107,7 @@ def conv_path(request, monkeypatch):
     if request.param == "plain":
         monkeypatch.setattr(_onednn, "usable", lambda x: False)
     elif not _onednn._AVAILABLE:
-        pytest.skip("this torch has no oneDNN")
+        pytest.skip(reason="oneDNN is not available in this torch")
     return request.param
 
 
