@@ -15,12 +15,16 @@ Recognised patterns (everything else is left alone):
   recognised by ``conv_1`` (a depthwise ``nn.Conv3d``, temporal stride 1, no
   temporal padding), ``dim_pad == kT - 1`` and ``conv_type == "3d"``, whose
   forward prepends a buffer of the last kT-1 input frames (zeros at the start,
-  kept between calls in ``activation``, reset by setting it to None). They keep
-  their class (a subclass is made) and buffer semantics; the conv runs as
-  ``fastvfx.causal_dwconv3d`` (with gradients) or ``causal_dwconv3d_step``
-  (without). In eval mode a following ``BatchNorm3d`` sibling (same parent
-  ``nn.Sequential``) is folded into the conv and replaced by ``nn.Identity``,
-  and a following ReLU / ReLU6 / Hardswish / SiLU is fused likewise.
+  kept between calls in ``activation``, reset by setting it to None). The
+  module itself is kept (its class, forward and buffer); its ``conv_1``
+  becomes ``fastvfx.nn.CausalDepthwiseConv3d(temporal_padding="valid")``,
+  which takes the buffered frames in front of the new ones as the port passes
+  them: without gradients it steps only the new frames from a stream state of
+  the buffered ones (``causal_dwconv3d_step``), with gradients it runs
+  ``fastvfx.causal_dwconv3d``. In eval mode a following ``BatchNorm3d``
+  sibling (same parent ``nn.Sequential``) is folded into that conv and
+  replaced by ``nn.Identity``, and a following ReLU / ReLU6 / Hardswish / SiLU
+  is fused likewise.
 - SqueezeTime Channel-Time Learning modules, recognised by ``param_conv`` (pool,
   1x1 conv, BN, ReLU, 1x1 conv, sigmoid), ``temporal_conv`` (a 1x1
   ``nn.Conv2d``) and ``spatial_conv`` (``short_conv``, ``glo_conv``,
@@ -40,17 +44,16 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import torch
-from torch import Tensor, nn
+
+from torch import nn
 
 from .models.mobilenet_v2_tsm import MobileNetV2TSM
 from .models.movinet import MoViNet
 from .models.squeezetime import ChannelTimeConv, SqueezeTime
-from .nn._activation import ACTIVATION_NAMES, activate, split_activation
-from .nn._batchnorm import fold_bn
+from .nn._activation import ACTIVATION_NAMES
+from .nn.causal_dwconv3d import CausalDepthwiseConv3d
 from .nn.temporal_focus_conv2d import TemporalFocusConv2d
 from .nn.temporal_shift import TemporalShift, _is_plain_conv1x1
-from .ops.causal_dwconv3d import StreamState, causal_dwconv3d, causal_dwconv3d_step
 from .ops.temporal_focus_conv2d import TemporalFocusConv2dReference
 
 _MODELS = (MoViNet, MobileNetV2TSM, SqueezeTime)
@@ -145,9 +148,14 @@ def _replace(module: nn.Module, path: str, summary: ConversionSummary) -> nn.Mod
         summary.replaced.append((path, before, "fused TFC + IOI (fastvfx.temporal_focus_conv2d)"))
         return new
     if _is_causal_conv(module):
-        _subclass_swap(module, _FastvfxCausalConv)
-        module._fastvfx_activation = None
-        summary.replaced.append((path, before, "fastvfx.causal_dwconv3d (stream buffer kept)"))
+        conv = module.conv_1
+        new = CausalDepthwiseConv3d(conv.in_channels, conv.kernel_size, conv.stride, conv.padding[1:],
+                                    conv.bias is not None, temporal_padding="valid")
+        new.to(conv.weight).load_state_dict(conv.state_dict())
+        new.train(conv.training)
+        module.conv_1 = new
+        summary.replaced.append((f"{path}.conv_1" if path else "conv_1", "Conv3d",
+                                 "fastvfx.nn.CausalDepthwiseConv3d (the module's stream buffer kept)"))
         return module
     return module
 
@@ -160,24 +168,6 @@ def _rebuild(model: nn.Module, backend: str) -> nn.Module:
     new.to(dtype=tensor.dtype, device=tensor.device)
     new.load_state_dict(model.state_dict())
     return new.train(model.training)
-
-
-def _subclass_swap(module: nn.Module, behaviour: type) -> None:
-    """Give ``module`` a class deriving from ``behaviour`` and its own class:
-    new forward, same attributes, ``isinstance`` checks still hold."""
-    cls = type(module)
-    if issubclass(cls, behaviour):
-        return
-    key = (behaviour, cls)
-    derived = _DERIVED.get(key)
-    if derived is None:
-        derived = type(f"Fastvfx{cls.__name__}", (behaviour, cls), {"__module__": cls.__module__})
-        _DERIVED[key] = derived
-    module.__class__ = derived
-    module.__dict__.pop("_fastvfx_cache", None)
-
-
-_DERIVED: dict = {}
 
 
 # ---------------------------------------------------------------------------
@@ -230,8 +220,6 @@ def _is_ctl(module: nn.Module) -> bool:
 
 
 def _is_causal_conv(module: nn.Module) -> bool:
-    if isinstance(module, _FastvfxCausalConv):
-        return False
     conv = getattr(module, "conv_1", None)
     if type(conv) is not nn.Conv3d or getattr(module, "conv_type", None) != "3d":
         return False
@@ -247,44 +235,6 @@ def _is_causal_conv(module: nn.Module) -> bool:
     )
 
 
-# ---------------------------------------------------------------------------
-# The converted causal conv
-# ---------------------------------------------------------------------------
-
-
-class _FastvfxCausalConv(nn.Module):
-    """Behaviour mixed into a port-style causal depthwise conv: the buffer of
-    the last kT-1 input frames stays in ``self.activation`` (chronological,
-    None = start of a video), the conv is fastvfx's."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        conv = self.conv_1
-        kt = conv.kernel_size[0]
-        stride, padding = conv.stride[1:], conv.padding[1:]
-        activation, after = split_activation(self._fastvfx_activation)
-        history = self.activation
-        if history is not None and (history.shape[:2] != x.shape[:2] or history.shape[3:] != x.shape[3:]):
-            raise ValueError(f"causal conv: the buffered frames {tuple(history.shape)} do not fit the input "
-                             f"{tuple(x.shape)}; reset the buffer (activation = None) between videos")
-        if kt == 1:
-            return activate(causal_dwconv3d(x, conv.weight, conv.bias, stride, padding, activation), after)
-        if history is None:
-            history = x.new_zeros(x.size(0), x.size(1), kt - 1, x.size(3), x.size(4))
-        needs_grad = any(t is not None and t.requires_grad for t in (x, conv.weight, conv.bias))
-        if torch.is_grad_enabled() and needs_grad:
-            joined = torch.cat((history, x), dim=2)
-            y = causal_dwconv3d(joined, conv.weight, conv.bias, stride, padding, activation)[:, :, kt - 1:]
-            self.activation = joined[:, :, -(kt - 1):].detach().clone()
-            return activate(y, after)
-        # kT-1 frames already consumed: the ring's slot a holds frame a, i.e.
-        # a chronological buffer is a ring at position kT-1.
-        ring = history.contiguous().clone()
-        state = StreamState(ring, torch.full((1,), kt - 1, dtype=torch.int64, device=ring.device), ring.new_empty((0,)))
-        y = causal_dwconv3d_step(x, conv.weight, conv.bias, state, stride, padding, activation)
-        self.activation = torch.roll(ring, -(x.size(2) % (kt - 1)), dims=2) if x.size(2) % (kt - 1) else ring
-        return activate(y, after)
-
-
 def _fold_causal_siblings(module: nn.Module, path: str, summary: ConversionSummary) -> None:
     """In eval mode, fold a BatchNorm3d (and fuse an activation) that follows a
     converted causal conv in the same nn.Sequential."""
@@ -294,22 +244,18 @@ def _fold_causal_siblings(module: nn.Module, path: str, summary: ConversionSumma
         return
     children = list(module.named_children())
     for i, (name, child) in enumerate(children):
-        if not isinstance(child, _FastvfxCausalConv) or child.training:
+        conv = getattr(child, "conv_1", None)
+        if not (isinstance(conv, CausalDepthwiseConv3d) and conv.temporal_padding == "valid") or conv.training:
             continue
         j = i + 1
         if j < len(children) and type(children[j][1]) is nn.BatchNorm3d and not children[j][1].training:
-            bn = children[j][1]
-            conv = child.conv_1
-            with torch.no_grad():
-                weight, bias = fold_bn(conv.weight, conv.bias, bn)
-                conv.weight.copy_(weight)
-                conv.bias = nn.Parameter(bias.to(conv.weight.dtype))
+            conv.fuse_bn(children[j][1])
             setattr(module, children[j][0], nn.Identity())
             summary.replaced.append((f"{path}.{children[j][0]}" if path else children[j][0], "BatchNorm3d",
                                      "folded into the causal conv"))
             j += 1
         if j < len(children) and type(children[j][1]) in ACTIVATION_NAMES:
-            child._fastvfx_activation = ACTIVATION_NAMES[type(children[j][1])]
+            conv.activation = ACTIVATION_NAMES[type(children[j][1])]
             setattr(module, children[j][0], nn.Identity())
             summary.replaced.append((f"{path}.{children[j][0]}" if path else children[j][0],
                                      type(children[j][1]).__name__, "fused into the causal conv"))

@@ -104,6 +104,39 @@ def test_fresh_state_restarts_the_video():
     _close(fastvfx.causal_dwconv3d_step(x[:, :, :2], w, None, state), full[:, :, :2])
 
 
+@pytest.mark.parametrize("k, stride, act", [((3, 3, 3), 1, None), ((5, 3, 3), 2, "relu6"), ((3, 1, 1), 1, "swish"),
+                                           ((1, 5, 5), 1, "hardswish")])
+@pytest.mark.parametrize("grad", [False, True])
+def test_valid_temporal_padding_is_conv3d_without_temporal_padding(k, stride, act, grad):
+    # A model that concatenates its buffered frames to each chunk (MoViNet's
+    # PyTorch port) runs nn.Conv3d with temporal padding 0 on the result.
+    conv = CausalDepthwiseConv3d(6, k, stride, padding=(k[1] // 2, k[2] // 2), activation=act,
+                                 temporal_padding="valid")
+    ref = nn.Conv3d(6, 6, k, (1, stride, stride), (0, k[1] // 2, k[2] // 2), groups=6)
+    ref.load_state_dict(conv.state_dict())
+    post = {None: nn.Identity(), "relu6": nn.ReLU6(), "swish": nn.SiLU(), "hardswish": nn.Hardswish()}[act]
+    x = torch.randn(2, 6, k[0] - 1 + 3, 9, 8, requires_grad=grad)
+    before = x.detach().clone()
+    with torch.set_grad_enabled(grad):
+        got, want = conv(x), post(ref(x))
+    assert got.shape == want.shape and got.size(2) == 3
+    _close(got, want)
+    torch.testing.assert_close(x.detach(), before, rtol=0, atol=0)  # the buffered frames are read, not written
+    if grad:
+        g_got = torch.autograd.grad(got.square().sum(), (x, conv.weight, conv.bias))
+        g_want = torch.autograd.grad(want.square().sum(), (x, ref.weight, ref.bias))
+        for a, e in zip(g_got, g_want):
+            torch.testing.assert_close(a, e, rtol=1e-4, atol=1e-4)
+
+
+def test_valid_temporal_padding_needs_the_buffered_frames():
+    conv = CausalDepthwiseConv3d(4, (3, 3, 3), temporal_padding="valid")
+    with torch.no_grad(), pytest.raises(ValueError, match="2 past frames in front"):
+        conv(torch.randn(1, 4, 2, 5, 5))
+    with pytest.raises(ValueError, match="temporal_padding must be"):
+        CausalDepthwiseConv3d(4, 3, temporal_padding="same")
+
+
 def test_long_stream_is_exact_and_memory_flat():
     steps = 500
     x = torch.randn(1, 8, steps, 6, 6)

@@ -167,7 +167,11 @@ def test_port_causal_conv_eval_streams_like_upstream(tf_like, stride, kernel, ac
     _randomize_norms(model)
     converted = fastvfx.convert(model)
     layer = converted[0]
-    assert isinstance(layer.conv3d, CausalModule) and type(layer.norm) is nn.Identity and type(layer.act) is nn.Identity
+    # The port's module stays itself (its reset code looks for CausalModule),
+    # only its conv is fastvfx's.
+    assert type(layer.conv3d) is PortCausalConv3D and type(layer.norm) is nn.Identity and type(layer.act) is nn.Identity
+    assert type(layer.conv3d.conv_1) is fastvfx.nn.CausalDepthwiseConv3d
+    assert type(model[0].conv3d.conv_1) is nn.Conv3d  # a copy: the original is untouched
     assert len(converted.fastvfx_conversion) == 3  # conv, folded BN, fused activation
     x = torch.randn(2, 24, 6, 15, 15)
     with torch.no_grad():

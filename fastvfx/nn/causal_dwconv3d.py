@@ -38,6 +38,11 @@ class CausalDepthwiseConv3d(nn.Module):
         padding: "same" (TensorFlow's rule, as MoViNet) or int / (int, int).
         bias: learn a bias.
         activation: None, "relu", "relu6", "hardswish" or "swish", fused.
+        temporal_padding: "causal" (the default): ``forward`` pads kT-1 zero
+            frames in front, T frames in, T out. "valid": the input already
+            carries its kT-1 past frames in front (as a model that concatenates
+            a stream buffer to each chunk passes it), T frames in, T-(kT-1)
+            out, no zero frame. ``step`` is the same in both modes.
     """
 
     def __init__(
@@ -48,8 +53,11 @@ class CausalDepthwiseConv3d(nn.Module):
         padding: Union[str, int, tuple[int, int]] = "same",
         bias: bool = True,
         activation: Optional[str] = None,
+        temporal_padding: str = "causal",
     ) -> None:
         super().__init__()
+        if temporal_padding not in ("causal", "valid"):
+            raise ValueError(f"temporal_padding must be 'causal' or 'valid', got {temporal_padding!r}")
         if isinstance(kernel_size, int):
             kernel_size = (kernel_size,) * 3
         if len(kernel_size) != 3 or min(kernel_size) < 1:
@@ -60,6 +68,7 @@ class CausalDepthwiseConv3d(nn.Module):
         self.stride = tuple(self._geometry[0])
         self.padding = padding
         self.activation = activation
+        self.temporal_padding = temporal_padding
         _activation_name(activation)  # validates
         self.weight = nn.Parameter(torch.empty(channels, 1, *self.kernel_size))
         self.bias = nn.Parameter(torch.empty(channels)) if bias else None
@@ -73,7 +82,27 @@ class CausalDepthwiseConv3d(nn.Module):
             nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        return causal_dwconv3d(x, self.weight, self.bias, self.stride, self.padding, self.activation)
+        kt = self.kernel_size[0]
+        if self.temporal_padding == "causal" or kt == 1:
+            return causal_dwconv3d(x, self.weight, self.bias, self.stride, self.padding, self.activation)
+        if x.dim() != 5 or x.size(2) < kt:
+            raise ValueError(f"CausalDepthwiseConv3d(temporal_padding='valid'): the input must be (N, C, T, H, W) "
+                             f"with its {kt - 1} past frames in front and at least one new frame, got "
+                             f"{tuple(x.shape)}")
+        needs_grad = any(t is not None and t.requires_grad for t in (x, self.weight, self.bias))
+        if torch.is_grad_enabled() and needs_grad:
+            # The step has no autograd: the clip op over all frames, the
+            # outputs of the kT-1 leading (history) frames dropped.
+            y = causal_dwconv3d(x, self.weight, self.bias, self.stride, self.padding, self.activation)
+            return y[:, :, kt - 1:]
+        # The leading frames become a stream state (a ring at position kT-1
+        # holds frame a in slot a; copied, as the step writes the ring), and
+        # only the new frames are convolved.
+        ring = x[:, :, : kt - 1].clone(memory_format=torch.contiguous_format)
+        position = torch.full((1,), kt - 1, dtype=torch.int64, device=x.device)
+        state = StreamState(ring, position, ring.new_empty((0,)))
+        return causal_dwconv3d_step(x[:, :, kt - 1:], self.weight, self.bias, state, self.stride, self.padding,
+                                    self.activation)
 
     def init_state(
         self,
@@ -129,6 +158,7 @@ class CausalDepthwiseConv3d(nn.Module):
         return (
             f"{self.channels}, kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding!r}, "
             f"bias={self.bias is not None}, activation={self.activation!r}"
+            + (f", temporal_padding={self.temporal_padding!r}" if self.temporal_padding != "causal" else "")
         )
 
 
