@@ -366,6 +366,47 @@ def test_timer_waits_for_the_device_inside_the_timing():
     assert events == ["a", "sync", "b", "sync"]
 
 
+def test_fast_calls_are_repeated_within_a_sample():
+    import time
+
+    from fastvfx.bench.timing import MIN_SAMPLE_S, InterleavedTimer, plan_rounds
+
+    counts = {"fast": 0, "slow": 0}
+
+    def fast():
+        counts["fast"] += 1
+
+    def slow():
+        counts["slow"] += 1
+        time.sleep(2 * MIN_SAMPLE_S)
+
+    rounds, repeat = plan_rounds({"fast": fast, "slow": slow}, Budget(1, 3, 3, 0.0))
+    assert rounds == 3 and repeat["slow"] == 1 and repeat["fast"] > 1
+    timer = InterleavedTimer({"fast": fast, "slow": slow}, repeat={"fast": 4})
+    before = dict(counts)
+    timer.round()
+    timer.round()
+    assert counts["fast"] - before["fast"] == 8 and counts["slow"] - before["slow"] == 2
+    assert len(timer.samples["fast"]) == len(timer.samples["slow"]) == 2
+
+
+def test_speedup_is_the_median_of_same_round_ratios():
+    from fastvfx.bench.timing import InterleavedTimer
+
+    # fastvfx is 2x faster in every round; a threefold slowdown of the machine
+    # hits the baseline's call of round 3 and both calls of rounds 4 and 5. The
+    # medians of the two calls then come from different machine states (6.0 /
+    # 1.0), the same-round ratios mostly do not.
+    timer = InterleavedTimer({"baseline": lambda: None, "fastvfx": lambda: None})
+    timer.samples["baseline"] = [2.0, 2.0, 6.0, 6.0, 6.0]
+    timer.samples["fastvfx"] = [1.0, 1.0, 1.0, 3.0, 3.0]
+    ratios = timer.paired_ratios("baseline", "fastvfx")
+    assert ratios == pytest.approx([2.0, 2.0, 6.0, 2.0, 2.0])
+    result = Result(_case(), timer.stats(), ratios=summarize(ratios))
+    assert result.speedup == pytest.approx(2.0)
+    assert Result(_case(), timer.stats()).speedup == pytest.approx(6.0)
+
+
 def test_cuda_is_refused_clearly_without_it(tmp_path, capsys):
     import torch
 

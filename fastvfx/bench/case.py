@@ -12,7 +12,7 @@ from typing import Callable, Optional, Sequence, Union
 import torch
 from torch import Tensor
 
-from .timing import NOISY_SPREAD, Budget, measure_interleaved, memcpy_call, warm_up
+from .timing import NOISY_SPREAD, Budget, InterleavedTimer, memcpy_call, plan_rounds, summarize
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,7 +169,9 @@ def prepare(case: Case) -> tuple[dict[str, Callable[[], object]], dict[str, str]
 @dataclasses.dataclass(frozen=True)
 class Result:
     """A case's timings: ``stats`` maps each call of :func:`prepare` to
-    :func:`~fastvfx.bench.timing.summarize` output. Ratios use medians.
+    :func:`~fastvfx.bench.timing.summarize` output; ``ratios`` summarises the
+    baseline / fastvfx time ratios of the same rounds (None: the speed-up is
+    the ratio of the medians). Other ratios use medians.
     ``remeasured``: how often the case was measured again for noise;
     ``skipped``: other contenders not timed, with the reason."""
 
@@ -177,6 +179,7 @@ class Result:
     stats: dict[str, dict]
     remeasured: int = 0
     skipped: dict[str, str] = dataclasses.field(default_factory=dict)
+    ratios: Optional[dict] = None
 
     @property
     def others(self) -> list[str]:
@@ -189,6 +192,10 @@ class Result:
 
     @property
     def speedup(self) -> float:
+        """The median over rounds of baseline time / fastvfx time in the same
+        round (a slow stretch that hits both cancels)."""
+        if self.ratios is not None:
+            return self.ratios["median_s"]
         return self._median("baseline") / self._median("fastvfx")
 
     @property
@@ -232,6 +239,10 @@ class Result:
             "noisy": self.noisy,
             "remeasured": self.remeasured,
         }
+        if self.ratios is not None:
+            row["speedup_rounds"] = {"median": self.ratios["median_s"], "q1": self.ratios["q1_s"],
+                                     "q3": self.ratios["q3_s"], "spread": self.ratios["spread"],
+                                     "rounds": self.ratios["repeats"]}
         if self.case.flops is not None:
             row["GFLOPs"] = self.case.flops / self._median("fastvfx") / 1e9
         if "clone" in self.stats:
@@ -254,8 +265,12 @@ def measure_case(case: Case, budget: Budget) -> Result:
     with threads_for(case):
         calls, skipped = prepare(case)
         sync = _synchronize()
-        rounds = warm_up(calls, budget, sync)
-        return Result(case, measure_interleaved(calls, repeats=rounds, warmup=0, sync=sync), skipped=skipped)
+        rounds, repeat = plan_rounds(calls, budget, sync)
+        timer = InterleavedTimer(calls, sync, repeat)
+        for _ in range(rounds):
+            timer.round()
+        ratios = summarize(timer.paired_ratios("baseline", "fastvfx"))
+        return Result(case, timer.stats(), skipped=skipped, ratios=ratios)
 
 
 def measure_until_quiet(case: Case, budget: Budget,

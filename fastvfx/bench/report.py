@@ -195,7 +195,9 @@ _NOTES = """\
 ## How to read the table
 
 - Medians of interleaved rounds (baseline, clone, memcpy, fastvfx, repeated), one process, one run.
-  speed-up = baseline / fastvfx; above 1x fastvfx is faster.
+  A call under 0.2 ms runs several times in a row within its sample (the sample is their mean).
+  speed-up = the median over rounds of baseline time / fastvfx time in the same round; above 1x
+  fastvfx is faster.
 - spread: the interquartile range over the median of the baseline's or fastvfx's times, whichever is
   larger. A case above 10% is measured again (up to the budget's retries) and the quietest measurement
   kept; "noisy" marks one that stayed above 10%: its ratio may move between runs by about that much.

@@ -5,6 +5,7 @@ statistics kept of them."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 import time
 from functools import partial
@@ -58,51 +59,67 @@ def summarize(samples: Sequence[float]) -> dict:
     }
 
 
+# A sample shorter than this is at the mercy of one interrupt or one
+# descheduling: a call that fast runs several times in a row within its
+# sample, and the sample is their mean (at most MAX_REPEAT calls).
+MIN_SAMPLE_S = 2e-4
+MAX_REPEAT = 100
+
+
 class InterleavedTimer:
     """Times named callables in rounds (A B C, A B C, ...), so that machine
-    noise (clock changes, other processes) hits all of them alike."""
+    noise (clock changes, other processes) hits all of them alike.
+    ``repeat[name]`` calls make one sample of ``name`` (default 1)."""
 
-    def __init__(self, calls: dict[str, Callable[[], object]], sync: Optional[Callable[[], None]] = None):
+    def __init__(self, calls: dict[str, Callable[[], object]], sync: Optional[Callable[[], None]] = None,
+                 repeat: Optional[dict[str, int]] = None):
         self.calls = dict(calls)
-        # Called after each call inside its timing (torch.cuda.synchronize on CUDA).
+        # Called after each sample's calls inside its timing (torch.cuda.synchronize on CUDA).
         self.sync = sync or (lambda: None)
+        self.repeat = {name: max(1, (repeat or {}).get(name, 1)) for name in self.calls}
         self.samples: dict[str, list[float]] = {name: [] for name in self.calls}
 
     def round(self) -> None:
-        """Run each callable once and record its time."""
+        """Take one sample of each callable: its time per call."""
         for name, call in self.calls.items():
+            count = self.repeat[name]
             start = time.perf_counter()
-            call()
+            for _ in range(count):
+                call()
             self.sync()
-            self.samples[name].append(time.perf_counter() - start)
+            self.samples[name].append((time.perf_counter() - start) / count)
 
     def stats(self) -> dict[str, dict]:
         return {name: summarize(samples) for name, samples in self.samples.items()}
 
-
-def measure_interleaved(calls: dict[str, Callable[[], object]], repeats: int, warmup: int,
-                        sync: Optional[Callable[[], None]] = None) -> dict[str, dict]:
-    """``warmup`` untimed rounds, then ``repeats`` timed rounds of all calls."""
-    for _ in range(warmup):
-        for call in calls.values():
-            call()
-    timer = InterleavedTimer(calls, sync)
-    for _ in range(repeats):
-        timer.round()
-    return timer.stats()
+    def paired_ratios(self, numerator: str, denominator: str) -> list[float]:
+        """numerator's time over denominator's, round by round: a slow
+        stretch of the machine that hits both calls of a round cancels."""
+        return [a / b for a, b in zip(self.samples[numerator], self.samples[denominator]) if b > 0]
 
 
 def warm_up(calls: dict[str, Callable[[], object]], budget: Budget,
             sync: Optional[Callable[[], None]] = None) -> int:
     """Run the budget's warm-up rounds; return how many timed rounds fit it."""
-    for _ in range(budget.warmup):
-        start = time.perf_counter()
-        for call in calls.values():
+    return plan_rounds(calls, budget, sync, min_sample_s=0.0)[0]
+
+
+def plan_rounds(calls: dict[str, Callable[[], object]], budget: Budget, sync: Optional[Callable[[], None]] = None,
+                min_sample_s: float = MIN_SAMPLE_S) -> tuple[int, dict[str, int]]:
+    """Run the budget's warm-up rounds; return how many timed rounds fit the
+    budget and how many calls of each callable make one sample of at least
+    ``min_sample_s``."""
+    seconds = {name: 0.0 for name in calls}
+    for _ in range(max(1, budget.warmup)):
+        for name, call in calls.items():
+            start = time.perf_counter()
             call()
-        if sync:
-            sync()
-        seconds_per_round = time.perf_counter() - start
-    return budget.rounds_for(seconds_per_round)
+            if sync:
+                sync()
+            seconds[name] = time.perf_counter() - start
+    repeat = {name: min(MAX_REPEAT, max(1, math.ceil(min_sample_s / max(t, 1e-9)))) for name, t in seconds.items()}
+    seconds_per_round = sum(repeat[name] * t for name, t in seconds.items())
+    return budget.rounds_for(seconds_per_round), repeat
 
 
 def memcpy_call(nbytes: int, device: torch.device = torch.device("cpu")) -> Callable[[], object]:
