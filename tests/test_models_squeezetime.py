@@ -7,6 +7,8 @@ import torch
 from conftest import assert_close_scaled
 from fastvfx.models import squeezetime
 from fastvfx.models.squeezetime import ChannelTimeConv
+from fastvfx.nn import _onednn
+from test_nn_fused_blocks import conv_path  # noqa: F401 (fixture: the oneDNN and the plain path)
 
 SIZE = 64
 FRAMES = 4
@@ -44,7 +46,7 @@ def test_frames_are_squeezed_channel_major():
 
 
 @pytest.mark.parametrize("frames", [FRAMES, 16])
-def test_backends_agree_eval(randomize_batchnorm, frames):
+def test_backends_agree_eval(randomize_batchnorm, frames, conv_path):
     reference, fast = _pair(randomize_batchnorm, frames)
     x = torch.randn(2, 3, frames, SIZE, SIZE)
     with torch.no_grad():
@@ -53,6 +55,51 @@ def test_backends_agree_eval(randomize_batchnorm, frames):
         assert_close_scaled(fast(x), expected)
         # outputs depend on the input (a calibrated, non-degenerate model)
         assert not torch.allclose(reference(x.flip(0)), expected, atol=1e-3)
+
+
+@pytest.mark.parametrize("pool", ["avg", "max"])
+@pytest.mark.parametrize("size,layout", [(7, "nchw"), (14, "channels_last"), (14, "nchw")])
+def test_ctl_eval_equals_official(randomize_batchnorm, monkeypatch, conv_path, pool, size, layout):
+    """A CTL alone (as convert() builds it) in eval mode equals the official
+    chain, with or without the block's ReLU, in both layouts, with the
+    position embedding resized (14 on a pos_dim of 7); on the oneDNN path the
+    IOI product and the branch sum are the two fused binary post-ops."""
+    reference = ChannelTimeConv(32, 32, pos_dim=7)
+    if pool == "max":
+        reference.param_conv[0] = torch.nn.AdaptiveMaxPool2d((1, 1))
+    randomize_batchnorm(reference, torch.randn(4, 32, size, size), var_floor=0.3)
+    fast = ChannelTimeConv(32, 32, pos_dim=7, fused=True)
+    fast.param_conv[0] = reference.param_conv[0]
+    fast.load_state_dict(reference.state_dict())
+    fast.eval()
+    binary = []
+    real = _onednn.conv2d_binary
+    monkeypatch.setattr(_onednn, "conv2d_binary", lambda *a, **k: binary.append(a[3]) or real(*a, **k))
+    x = torch.randn(2, 32, size, size)
+    if layout == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        expected = reference(x)
+        assert_close_scaled(fast(x), expected)
+        temporal, short = fast.temporal_conv, fast.spatial_conv.short_conv
+        y = fast.folded(x, temporal.weight, temporal.bias, short.weight, short.bias, activation="relu")
+        assert_close_scaled(y, torch.relu(expected))
+        assert not torch.allclose(fast(x.flip(0)), expected, atol=1e-3)
+    assert binary == ([] if conv_path == "plain" else ["mul", "add"] * 3)
+
+
+@pytest.mark.skipif(not _onednn._AVAILABLE, reason="this torch has no oneDNN")
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+def test_stem_conv_with_unpacked_weight(layout):
+    """The stem's oneDNN call (weight not prepacked) equals conv + ReLU and
+    keeps the input's layout (NCHW stays NCHW: oneDNN reorders it itself)."""
+    conv = torch.nn.Conv2d(12, 16, 5, stride=2, padding=2)
+    fmt = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+    x = torch.randn(2, 12, 21, 21).contiguous(memory_format=fmt)
+    with torch.no_grad():
+        y = _onednn.plain_conv2d(x, conv.weight, conv.bias, conv, "relu")
+        assert_close_scaled(y, torch.relu(conv(x)), 1e-5)
+    assert y.is_contiguous(memory_format=fmt)
 
 
 def test_backends_agree_train_with_gradients():

@@ -32,18 +32,27 @@ when the model is built (``fused``, set on every block at construction).
 gate to the IOI branch's first conv through ``fastvfx.channel_scaled_conv2d``
 (the official code writes ``x * param`` a second time there), and folds every
 BatchNorm into the conv before it (the block's BN after the CTL goes into both
-of its branches). In training mode it uses ``channel_scaled_conv2d`` for the
-temporal conv and the official chain elsewhere.
+of its branches). Inference on the oneDNN path (``fastvfx.nn._onednn``:
+float32 CPU, no gradients) instead writes ``x * param`` once, as ONNX Runtime
+does, and runs every conv as one oneDNN call: measured, the prepacked oneDNN
+1x1 conv on the written tensor beat the fused op's GEMMs, and the IOI
+product and the branch sum (with the block's ReLU) become post-ops of the
+short and temporal convs. In training mode it uses ``channel_scaled_conv2d``
+for the temporal conv and the official chain elsewhere.
 """
 
 from __future__ import annotations
+
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..nn._activation import activate
 from ..nn._batchnorm import cached, fold_bn, folded_conv_bn
-from ..nn._onednn import channels_last, folded_conv2d
+from ..nn._onednn import folded_conv2d, packed
+from ..nn import _onednn
 from ..ops.temporal_focus_conv2d import _gate_chain, channel_scaled_conv2d, temporal_focus_conv2d
 
 WIDTHS = (64, 128, 256, 512)
@@ -101,6 +110,21 @@ class SpatialConv(nn.Module):
         g = folded_conv2d(self, "glo6/onednn", g, glo[6], glo[6].weight, glo[6].bias, "sigmoid")
         return folded_conv2d(self, "short/onednn", x, self.short_conv, short_weight, short_bias).mul_(g)
 
+    def onednn(self, x: Tensor, scaled: Tensor, short_weight: Tensor, short_bias: Tensor) -> Tensor:
+        """Eval mode on the oneDNN path: the IOI output from ``x`` and
+        ``scaled`` = ``x * param`` (written once by the CTL, which reads it
+        again), every conv one oneDNN call with its weights prepacked, the
+        final product fused into the short conv (a "mul" post-op)."""
+        glo = self.glo_conv
+        weight, bias = folded_conv_bn(self, "glo0", glo[0], glo[1])
+        g = _onednn.conv2d(scaled, packed(self, "glo0/onednn", weight, bias, glo[0], scaled), "relu")
+        g = g.add_(self.position(*g.shape[2:]))
+        weight, bias = folded_conv_bn(self, "glo3", glo[3], glo[4])
+        g = folded_conv2d(self, "glo3/onednn", g, glo[3], weight, bias, "relu")
+        g = folded_conv2d(self, "glo6/onednn", g, glo[6], glo[6].weight, glo[6].bias, "sigmoid")
+        short = packed(self, "short/onednn", short_weight, short_bias, self.short_conv, x)
+        return _onednn.conv2d_binary(x, short, g, "mul")
+
 
 class ChannelTimeConv(nn.Module):
     """Channel-Time Learning (CTL) module: TFC + IOI sharing one gate."""
@@ -123,16 +147,30 @@ class ChannelTimeConv(nn.Module):
             return channel_scaled_conv2d(x, param, conv.weight, conv.bias) + self.spatial_conv(x, param)
         return self.temporal_conv(param * x) + self.spatial_conv(x, param)
 
-    def folded(self, x: Tensor, weight: Tensor, bias, short_weight: Tensor, short_bias: Tensor) -> Tensor:
-        """Eval mode, with the temporal and short convs' weights given: the
-        gate and the temporal conv as one ``temporal_focus_conv2d``, the IOI
+    def folded(self, x: Tensor, weight: Tensor, bias, short_weight: Tensor, short_bias: Tensor,
+               activation: Optional[str] = None) -> Tensor:
+        """Eval mode, with the temporal and short convs' weights given, then
+        ``activation``. On the oneDNN path (``usable(x)``): the gate as a few
+        tiny ops, ``x * param`` written once (as ONNX Runtime does) and read by
+        the temporal conv and the IOI branch's first conv, each conv one oneDNN
+        call with prepacked weights, the branch sum and the activation fused
+        into the temporal conv. Elsewhere: the gate and the temporal conv as
+        one ``temporal_focus_conv2d`` (``x * param`` never written), the IOI
         branch on the same gate."""
         gate = self.param_conv
         fc1, bn, fc2 = gate[1], gate[2], gate[4]
         fc1_weight, fc1_bias = folded_conv_bn(self, "gate", fc1, bn, lambda w, b: (w.flatten(1), b))
         pool = "max" if isinstance(gate[0], nn.AdaptiveMaxPool2d) else "avg"
+        if _onednn.usable(x):
+            pooled = x.amax((2, 3)) if pool == "max" else x.mean((2, 3))
+            hidden = F.relu_(F.linear(pooled, fc1_weight, fc1_bias))
+            scale = torch.sigmoid_(F.linear(hidden, fc2.weight.flatten(1), fc2.bias))
+            scaled = x * scale.view(scale.shape + (1, 1))
+            ioi = self.spatial_conv.onednn(x, scaled, short_weight, short_bias)
+            temporal = packed(self, "temporal/onednn", weight, bias, self.temporal_conv, scaled)
+            return _onednn.conv2d_binary(scaled, temporal, ioi, "add", activation)
         y, scale = temporal_focus_conv2d(x, weight, fc1_weight, fc1_bias, fc2.weight, fc2.bias, bias, pool=pool)
-        return y.add_(self.spatial_conv.folded(x, scale, short_weight, short_bias))
+        return activate(y.add_(self.spatial_conv.folded(x, scale, short_weight, short_bias)), activation)
 
 
 class Bottleneck(nn.Module):
@@ -192,7 +230,7 @@ class Bottleneck(nn.Module):
             x = folded_conv2d(self, "downsample/onednn", x, self.downsample[0], weight, bias)
         weight, bias = folded_conv_bn(self, "conv1", self.conv1, self.bn1)
         out = folded_conv2d(self, "conv1/onednn", x, self.conv1, weight, bias, "relu")
-        out = F.relu_(self.conv2.folded(out, *self._ctl_weights()))
+        out = self.conv2.folded(out, *self._ctl_weights(), activation="relu")
         residual = x
         if self.shortcut_conv is not None:
             weight, bias = folded_conv_bn(self, "shortcut", self.shortcut_conv[0], self.shortcut_conv[1])
@@ -240,9 +278,16 @@ class SqueezeTime(nn.Module):
     def _stem(self, x: Tensor) -> Tensor:
         if self.backend == "fastvfx" and not self.bn1.training:
             weight, bias = folded_conv_bn(self, "conv1", self.conv1, self.bn1)
-            # channels_last from here on (the stages' convs run about twice as
-            # fast on it); converting the 48-channel input would cost a third of the stem.
-            return channels_last(self.maxpool(folded_conv2d(self, "conv1/onednn", x, self.conv1, weight, bias, "relu")))
+            if _onednn.usable(x):
+                # channels_last from here on (the stages' convs run about twice
+                # as fast on it), from the stem's output: the NCHW input goes to
+                # oneDNN as it is, with the weight unpacked, so oneDNN reorders it
+                # itself (a prepacked weight made torch convert the 48-channel
+                # input to channels_last first: 1.5x slower), and the
+                # max pool runs on channels_last (NCHW: 20x slower).
+                y = _onednn.plain_conv2d(x, weight, bias, self.conv1, "relu")
+                return self.maxpool(y.contiguous(memory_format=torch.channels_last))
+            return self.maxpool(folded_conv2d(self, "conv1/onednn", x, self.conv1, weight, bias, "relu"))
         return self.maxpool(self.relu(self.bn1(self.conv1(x))))
 
     def forward(self, x: Tensor) -> Tensor:

@@ -106,10 +106,33 @@ def conv2d(x: Tensor, conv: PackedConv2d, activation: Optional[str] = None) -> T
 def conv2d_add(x: Tensor, conv: PackedConv2d, other: Tensor, activation: Optional[str] = None) -> Tensor:
     """``activation(conv2d(x) + other)`` in one oneDNN call (a residual add
     fused as a binary post-op)."""
+    return conv2d_binary(x, conv, other, "add", activation)
+
+
+def conv2d_binary(x: Tensor, conv: PackedConv2d, other: Tensor, op: str, activation: Optional[str] = None) -> Tensor:
+    """``activation(conv2d(x) <op> other)`` in one oneDNN call, ``op`` one of
+    "add", "mul" (a binary post-op); ``other`` has the output's shape and
+    memory format."""
     attr, scalars = _POST_OPS[activation]
     return torch.ops.mkldnn._convolution_pointwise.binary(
-        x, other, conv.weight, conv.bias, conv.padding, conv.stride, conv.dilation, conv.groups, "add", None,
-        attr, scalars, None,
+        x, other, conv.weight, conv.bias, conv.padding, conv.stride, conv.dilation, conv.groups, op, None,
+        None if attr == "none" else attr, scalars, None,
+    )
+
+
+def plain_conv2d(x: Tensor, weight: Tensor, bias: Optional[Tensor], conv: nn.Conv2d,
+                 activation: Optional[str] = None) -> Tensor:
+    """``activation(conv2d(x, weight, bias))`` in one oneDNN call with the
+    weight NOT prepacked (oneDNN reorders it on every call: for a small weight
+    that costs little). An NCHW ``x`` then stays NCHW for torch, and oneDNN
+    reorders it into its blocked layout itself; with a prepacked weight torch
+    first converts ``x`` to channels_last, a transposing copy that cost as much
+    as the conv for SqueezeTime's 48-channel 224x224 stem. The output keeps
+    ``x``'s memory format."""
+    attr, scalars = _POST_OPS[activation]
+    return torch.ops.mkldnn._convolution_pointwise(
+        x, weight.contiguous(), None if bias is None else bias.contiguous(), list(conv.padding), list(conv.stride),
+        list(conv.dilation), conv.groups, attr, scalars, None,
     )
 
 
