@@ -282,7 +282,8 @@ def test_onnxruntime_clip_contender_runs_the_exported_model():
 def test_stream_contender_hook_contract(monkeypatch, tmp_path):
     """The hook for fastvfx.export: stream_onnx(model, path, frame_shape) once
     per key with the frame's (N, 3, H, W) shape, OnnxStream(path, threads=torch
-    threads), one call per frame after the same warm-up frames as the torch
+    threads, session_options=the clip sessions' options: the intra-op pool does
+    not spin), one call per frame after the same warm-up frames as the torch
     contenders."""
     import types
 
@@ -290,11 +291,13 @@ def test_stream_contender_hook_contract(monkeypatch, tmp_path):
 
     from fastvfx.bench import ort
 
+    pytest.importorskip("onnxruntime")  # the session options the contender passes
     log = []
 
     class FakeStream:
-        def __init__(self, path, threads=None):
-            log.append(("open", threads))
+        def __init__(self, path, threads=None, session_options=None):
+            spinning = session_options.get_session_config_entry("session.intra_op.allow_spinning")
+            log.append(("open", threads, session_options.intra_op_num_threads, spinning))
             self.frames = 0
 
         def __call__(self, frame):
@@ -313,7 +316,8 @@ def test_stream_contender_hook_contract(monkeypatch, tmp_path):
     step = ort.stream_contender(("fake stream", "test"), object(), frame, warm_frames=3)
     assert step().item() == 12 * 4  # the fourth frame: the three warm-up frames ran first
     ort.stream_contender(("fake stream", "test"), object(), frame, warm_frames=0)
-    assert log == [("export", (1, 3, 2, 2)), ("open", torch.get_num_threads()), ("open", torch.get_num_threads())]
+    opened = ("open", torch.get_num_threads(), torch.get_num_threads(), "0")  # the clip sessions' options
+    assert log == [("export", (1, 3, 2, 2)), opened, opened]
 
 
 def test_cases_build_their_tensors_on_the_bench_device():

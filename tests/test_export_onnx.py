@@ -485,7 +485,12 @@ def test_stream_onnx_steps_like_pytorch(build, randomize_batchnorm, tmp_path):
     names = stream_onnx(model, path, (1, 3, SIZE, SIZE))
     assert model.backend == "fastvfx"  # the model itself is left as it was
 
-    stream = OnnxStream(path, threads=1)
+    options = ort.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    stream = OnnxStream(path, threads=1, session_options=options)
+    used = stream.session.get_session_options()  # the given options, threads set on top
+    assert used.intra_op_num_threads == 1
+    assert used.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     inputs = {i.name: i for i in stream.session.get_inputs()}
     assert list(inputs) == ["frame", *names] == ["frame", *stream.state_names]
     assert all(len(inputs[name].shape) <= 4 for name in names)

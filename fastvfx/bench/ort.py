@@ -151,7 +151,10 @@ def stream_contender(key: tuple, model: torch.nn.Module, frame: torch.Tensor, wa
     frame = frame[:, :, 0] if frame.dim() == 5 else frame
     try:
         path = _exported_file(key, lambda path: export.stream_onnx(model, path, tuple(frame.shape)))
-        stream = export.OnnxStream(path, threads=torch.get_num_threads())
+        # The same options as the clip sessions: a spinning intra-op pool ran
+        # on into the next contender's timing (docs/models.md, MobileNetV2-TSM).
+        threads = torch.get_num_threads()
+        stream = export.OnnxStream(path, threads=threads, session_options=session_options(threads))
     except Exception as error:  # noqa: BLE001
         return _failed(error)
 

@@ -144,14 +144,17 @@ class OnnxStream:
     ``stream(frame)`` takes a frame (N, 3, H, W) of the exported shape (numpy
     or a CPU torch tensor, float32) and returns its logits as a numpy array;
     ``reset()`` starts a new video. ``threads`` sets ONNX Runtime's
-    intra-op thread count (None: its default)."""
+    intra-op thread count (None: its default); ``session_options`` (an
+    ``onnxruntime.SessionOptions``) are the options to start from, e.g. with
+    the intra-op pool's spinning turned off (None: ONNX Runtime's defaults)."""
 
-    def __init__(self, path: Union[str, os.PathLike], threads: Optional[int] = None) -> None:
+    def __init__(self, path: Union[str, os.PathLike], threads: Optional[int] = None,
+                 session_options=None) -> None:
         # numpy and onnxruntime come with ONNX Runtime use, not with `import fastvfx`.
         import numpy as np
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
+        options = ort.SessionOptions() if session_options is None else session_options
         if threads is not None:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
