@@ -130,7 +130,7 @@ void test_scaled_conv(const Case& c, std::mt19937& rng) {
 }
 
 // Every ISA's row-dot kernel through the gate: batches for each block shape
-// (1, 2, >= 3 samples, and a partial block of them), channels and hidden
+// (1, 2, 3-4, >= 5 samples, and partial blocks of them), channels and hidden
 // widths around the vector widths and the row blocks, and a 300 x 260 gate
 // whose GEMMs split between threads.
 void test_gate(Isa isa, std::mt19937& rng) {
@@ -140,7 +140,7 @@ void test_gate(Isa isa, std::mt19937& rng) {
   const Dims dims[] = {{1, 1}, {5, 3}, {48, 16}, {64, 1}, {17, 9}, {33, 40}, {300, 260}};
   for (const Dims& d : dims) {
     const int64_t channels = d.channels, hidden = d.hidden;
-    for (int64_t n : {1, 2, 3, 5}) {
+    for (int64_t n : {1, 2, 3, 4, 5, 9}) {
       const auto pooled = random_values(static_cast<size_t>(n * channels), rng);
       // Weights shrink with the fan-in, so that the sigmoid's input stays
       // O(1) and the relative check on its output stays meaningful.
