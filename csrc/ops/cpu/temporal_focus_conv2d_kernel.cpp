@@ -5,6 +5,8 @@
 //     per-sample weights W[o, i] * scale[n, i] and one batched GEMM (at::bmm);
 //   1x1 on smaller maps: the shared W, the scale applied while packing each
 //     GEMM's input tile (the per-sample weights would outweigh the sample);
+//     NCHW batches of maps up to 8x8: all samples' scaled inputs side by
+//     side as one wide GEMM;
 //   other kernels, strides, paddings: one at::conv2d per sample with its
 //     folded weight. Measured on (8, 64, 56, 56) with a 3x3 kernel, per-sample
 //     convs took 8.6 ms against 11.0 ms for one grouped conv over
@@ -119,6 +121,27 @@ at::Tensor pointwise_folded(const at::Tensor& x, const at::Tensor& scale, const 
   return out;
 }
 
+// Maps of at most this many positions take one wide GEMM over the batch.
+constexpr int64_t kWideMaxPositions = 64;
+
+// NCHW 1x1 conv of a batch of small maps as one GEMM: B (C_in, N*HW) holds
+// every sample's x_n * s_n side by side, Y (C_out, N*HW) = W @ B, then Y is
+// copied into y's (N, C_out, HW) order. MKL runs a 49-column GEMM per sample
+// far below its wide-GEMM speed: batch 8, 512 channels at 7x7, one thread,
+// CPU time 2.69 ms against 3.65 ms per sample (256 at 14x14, HW = 196: 2.90
+// against 3.00 ms, so larger maps keep the per-sample tiles).
+at::Tensor pointwise_wide(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& w,
+                          const std::optional<at::Tensor>& bias) {
+  const int64_t n = x.size(0), cin = x.size(1), cout = w.size(0), hw = x.size(2) * x.size(3);
+  at::Tensor b = at::empty({cin, n, hw}, x.options());
+  at::mul_out(b, x.reshape({n, cin, hw}).permute({1, 0, 2}), scale.t().unsqueeze(2));
+  const at::Tensor b_cols = b.view({cin, n * hw});
+  const at::Tensor y = bias ? at::addmm(bias->view({cout, 1}), w, b_cols) : at::mm(w, b_cols);
+  at::Tensor out = at::empty({n, cout, x.size(2), x.size(3)}, x.options());
+  out.view({n, cout, hw}).copy_(y.view({cout, n, hw}).permute({1, 0, 2}));
+  return out;
+}
+
 // 1x1 conv with the shared W, the scale applied while packing each GEMM's
 // input: a task scales a tile of one sample's positions into a small buffer
 // that stays in cache, then one GEMM writes that tile (or a block of its
@@ -206,6 +229,7 @@ at::Tensor scaled_conv(const at::Tensor& x, const at::Tensor& scale, const at::T
     // fold / pack time: 0.84 at (64, 56x56), 0.89 at (128, 28x28), 0.98 at
     // (256, 14x14), 1.25 at (512, 7x7); at batch 8 0.77, 0.87, 1.03, 1.31.
     if (cout <= x.size(2) * x.size(3)) return pointwise_folded(src, scale, w, bias, nhwc);
+    if (!nhwc && n > 1 && x.size(2) * x.size(3) <= kWideMaxPositions) return pointwise_wide(src, scale, w, bias);
     return pointwise_packed(src, scale, w, bias, nhwc);
   }
   // (N, C_out, C_in, kH, kW); a 16-bit x is converted a sample at a time.
