@@ -96,7 +96,9 @@ def test_layouts(each_isa, layout, kernel, pool):
 def test_pointwise_paths(each_isa, c_out, layout, bias, n):
     # 1x1 with C_out <= H*W folds the scale into per-sample weights; above,
     # it scales the input tiles as the GEMM packs them (at batch 1 also
-    # splitting the output channels between threads).
+    # splitting the output channels between threads), or, for an NCHW batch
+    # (n = 3 here, 30 positions), lays every sample's scaled input side by
+    # side for one wide GEMM.
     x = torch.randn(n, 16, 6, 5)
     args = _gate_args(16, c_out, 8, 1, bias)
     got_y, got_s = _call(fastvfx.temporal_focus_conv2d, _layout(x, layout), args, 1, 0, "avg")

@@ -129,14 +129,25 @@ void test_scaled_conv(const Case& c, std::mt19937& rng) {
   }
 }
 
-void test_gate(std::mt19937& rng) {
-  for (int64_t channels : {1, 5, 48, 64}) {
-    for (int64_t hidden : {1, 3, 16}) {
-      const int64_t n = 3;
+// Every ISA's row-dot kernel through the gate: batches for each block shape
+// (1, 2, 3-4, >= 5 samples, and partial blocks of them), channels and hidden
+// widths around the vector widths and the row blocks, and a 300 x 260 gate
+// whose GEMMs split between threads.
+void test_gate(Isa isa, std::mt19937& rng) {
+  struct Dims {
+    int64_t channels, hidden;
+  };
+  const Dims dims[] = {{1, 1}, {5, 3}, {48, 16}, {64, 1}, {17, 9}, {33, 40}, {300, 260}};
+  for (const Dims& d : dims) {
+    const int64_t channels = d.channels, hidden = d.hidden;
+    for (int64_t n : {1, 2, 3, 4, 5, 9}) {
       const auto pooled = random_values(static_cast<size_t>(n * channels), rng);
-      const auto w1 = random_values(static_cast<size_t>(hidden * channels), rng);
+      // Weights shrink with the fan-in, so that the sigmoid's input stays
+      // O(1) and the relative check on its output stays meaningful.
+      const float r1 = 2.f / std::sqrt(static_cast<float>(channels)), r2 = 6.f / std::sqrt(static_cast<float>(hidden));
+      const auto w1 = random_values(static_cast<size_t>(hidden * channels), rng, -r1, r1);
       const auto b1 = random_values(static_cast<size_t>(hidden), rng);
-      const auto w2 = random_values(static_cast<size_t>(channels * hidden), rng, -3.f, 3.f);
+      const auto w2 = random_values(static_cast<size_t>(channels * hidden), rng, -r2, r2);
       const auto b2 = random_values(static_cast<size_t>(channels), rng);
       for (bool biases : {false, true}) {
         TfcGateWeights g;
@@ -161,8 +172,9 @@ void test_gate(std::mt19937& rng) {
             for (int64_t r = 0; r < hidden; ++r) acc += w2[static_cast<size_t>(c * hidden + r)] * h[static_cast<size_t>(r)];
             const double want = 1.0 / (1.0 + std::exp(-acc));
             const float got = scale[static_cast<size_t>(s * channels + c)];
-            CHECK(std::fabs(got - want) <= 1e-5 * want, "gate C=%lld hidden=%lld biases=%d (%lld,%lld): %g vs %g",
-                  (long long)channels, (long long)hidden, biases, (long long)s, (long long)c, got, want);
+            CHECK(std::fabs(got - want) <= 1e-5 * want, "%s gate C=%lld hidden=%lld n=%lld biases=%d (%lld,%lld): %g vs %g",
+                  isa_name(isa), (long long)channels, (long long)hidden, (long long)n, biases, (long long)s,
+                  (long long)c, got, want);
           }
         }
       }
@@ -176,7 +188,12 @@ int main() {
   std::mt19937 rng(7);
   const Isa initial = active_isa();
   test_microkernels(rng);
-  test_gate(rng);
+  for (int threads : {1, 3}) {
+    set_default_num_threads(threads);
+    for (int i = 0; i < kIsaCount; ++i) {
+      if (set_active_isa(static_cast<Isa>(i))) test_gate(static_cast<Isa>(i), rng);
+    }
+  }
   const Case cases[] = {
       // 1x1 stride 1 (the released models' TFC), rows around every mr, columns around every nr.
       {1, 16, 1, 5, 7, 1, 1, 0, true, false},   {1, 16, 3, 4, 4, 1, 1, 0, true, true},

@@ -161,24 +161,28 @@ void scaled_conv2d(const float* x, const float* scale, const float* weight, cons
 }
 
 void tfc_gate(const float* pooled, int64_t n, const TfcGateWeights& g, float* scale) {
-  std::vector<float> hidden(static_cast<size_t>(std::max<int64_t>(g.hidden, 0)));
-  for (int64_t s = 0; s < n; ++s) {
-    const float* p = pooled + s * g.channels;
-    for (int64_t r = 0; r < g.hidden; ++r) {
-      const float* w = g.w1 + r * g.channels;
-      float acc = 0.f;
-      for (int64_t c = 0; c < g.channels; ++c) acc += w[c] * p[c];
-      if (g.b1 != nullptr) acc += g.b1[r];
-      hidden[static_cast<size_t>(r)] = std::max(acc, 0.f);
+  if (n <= 0 || g.channels <= 0) return;
+  const tfc::GemmKernel& kernel = tfc::gemm_kernel_for(active_isa());
+  std::vector<float> hidden(static_cast<size_t>(n * std::max<int64_t>(g.hidden, 0)));
+  // Each GEMM split by its weight rows: a range is worth a thread when it
+  // streams some 64k weights (a 512-channel gate: two ranges per GEMM).
+  const auto grain = [](int64_t k) { return std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(k, 1)); };
+  parallel_for(0, g.hidden, grain(g.channels), [&](int64_t begin, int64_t end) {
+    kernel.dot_rows(g.channels, g.w1 + begin * g.channels, end - begin, pooled, n, hidden.data() + begin, g.hidden);
+    for (int64_t s = 0; s < n; ++s) {
+      float* h = hidden.data() + s * g.hidden;
+      for (int64_t r = begin; r < end; ++r) h[r] = std::max(h[r] + (g.b1 != nullptr ? g.b1[r] : 0.f), 0.f);
     }
-    for (int64_t c = 0; c < g.channels; ++c) {
-      const float* w = g.w2 + c * g.hidden;
-      float acc = 0.f;
-      for (int64_t r = 0; r < g.hidden; ++r) acc += w[r] * hidden[static_cast<size_t>(r)];
-      if (g.b2 != nullptr) acc += g.b2[c];
-      scale[s * g.channels + c] = 1.f / (1.f + std::exp(-acc));
+  });
+  parallel_for(0, g.channels, grain(g.hidden), [&](int64_t begin, int64_t end) {
+    kernel.dot_rows(g.hidden, g.w2 + begin * g.hidden, end - begin, hidden.data(), n, scale + begin, g.channels);
+    for (int64_t s = 0; s < n; ++s) {
+      float* out = scale + s * g.channels;
+      for (int64_t c = begin; c < end; ++c) {
+        out[c] = 1.f / (1.f + std::exp(-(out[c] + (g.b2 != nullptr ? g.b2[c] : 0.f))));
+      }
     }
-  }
+  });
 }
 
 }  // namespace fastvfx
