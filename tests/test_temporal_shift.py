@@ -5,6 +5,8 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import fastvfx
 from fastvfx.ops.temporal_shift import temporal_shift_reference
@@ -18,6 +20,7 @@ SHAPES = [
     (2, 4, 24, 1, 1),
     (1, 8, 40, 33, 17),
     (1, 2, 130, 9, 11),
+    (2, 3, 24, 40, 40),  # channels_last: several tiles of rows per frame
 ]
 MODES = ["bidirectional", "past"]
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
@@ -118,6 +121,58 @@ def test_empty_inputs():
         assert fastvfx.temporal_shift_(x, 8) is x
         assert fastvfx.shift_conv1x1(x, torch.randn(5, x.size(1), 1, 1), None, 8).shape == (
             x.size(0), 5, x.size(2), x.size(3))
+
+
+class _LogFunctions(TorchFunctionMode):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.seen.append(func)
+        return func(*args, **(kwargs or {}))
+
+
+class _LogDispatch(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.seen.append(func)
+        return func(*args, **(kwargs or {}))
+
+
+class _LoggedTensor(torch.Tensor):
+    seen = []
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        cls.seen.append(func)
+        return super().__torch_function__(func, types, args, kwargs)
+
+
+@pytest.mark.parametrize("mode_cls", [_LogFunctions, _LogDispatch])
+def test_eager_calls_reach_python_modes(mode_cls):
+    # Plain tensors skip torch.ops' Python binding; the ops must still be seen
+    # by a TorchFunctionMode and a TorchDispatchMode, and give the same result.
+    x = _frames(1, 8, 16, 3, 3)
+    want = _expected(x, 8, 8, "bidirectional")
+    with mode_cls() as mode:
+        y = fastvfx.temporal_shift(x, 8, 8)
+        z = x.clone()
+        fastvfx.temporal_shift_(z, 8, 8)
+    assert torch.ops.fastvfx.temporal_shift.default in mode.seen
+    assert torch.ops.fastvfx.temporal_shift_.default in mode.seen
+    assert torch.equal(y, want) and torch.equal(z, want)
+
+
+def test_eager_calls_reach_a_subclass_torch_function():
+    x = _frames(1, 8, 16, 3, 3)
+    _LoggedTensor.seen.clear()
+    y = fastvfx.temporal_shift(x.as_subclass(_LoggedTensor), 8, 8)
+    assert torch.ops.fastvfx.temporal_shift.default in _LoggedTensor.seen
+    assert torch.equal(y.as_subclass(torch.Tensor), _expected(x, 8, 8, "bidirectional"))
 
 
 @settings(max_examples=60, deadline=None)

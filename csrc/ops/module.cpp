@@ -16,6 +16,10 @@
 
 namespace py = pybind11;
 
+namespace fastvfx::ops {
+void def_temporal_shift_eager(py::module_& m);  // temporal_shift.cpp
+}
+
 namespace {
 
 std::vector<std::string> isas_where(bool (*pred)(fastvfx::Isa)) {
@@ -71,4 +75,5 @@ PYBIND11_MODULE(_C, m) {
                                                               float64 ? at::kDouble : at::kFloat);
       },
       "Elements of one padded frame of a causal_dwconv3d stream cache.");
+  fastvfx::ops::def_temporal_shift_eager(m);
 }

@@ -1,10 +1,13 @@
-// Schemas of the temporal-shift family, and the out-of-place shift's autograd
-// kernel. Implementations: cpu/*_kernel.cpp; fake kernels and the other ops'
-// autograd: fastvfx/ops/temporal_shift.py. The argument is `shift_mode`, not
+// Schemas of the temporal-shift family, the out-of-place shift's autograd
+// kernel, and the shifts' eager entry points for Python. Implementations:
+// cpu/*_kernel.cpp; fake kernels and the other ops' autograd:
+// fastvfx/ops/temporal_shift.py. The argument is `shift_mode`, not
 // `mode`: torch.compile passes a keyword named `mode` to the kernels of
 // mutating ops, and the two collide.
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/autograd.h>
+#include <torch/csrc/Exceptions.h>
+#include <torch/csrc/utils/pybind.h>
 #include <torch/library.h>
 
 #include <string>
@@ -25,13 +28,26 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+using ShiftSignature = at::Tensor(const at::Tensor&, int64_t, int64_t, c10::string_view, bool);
+using ShiftInplaceSignature = void(at::Tensor&, int64_t, int64_t, c10::string_view, bool);
+
+const c10::TypedOperatorHandle<ShiftSignature>& shift_op() {
+  static const auto op = c10::Dispatcher::singleton()
+                             .findSchemaOrThrow("fastvfx::temporal_shift", "")
+                             .typed<ShiftSignature>();
+  return op;
+}
+
+const c10::TypedOperatorHandle<ShiftInplaceSignature>& shift_inplace_op() {
+  static const auto op = c10::Dispatcher::singleton()
+                             .findSchemaOrThrow("fastvfx::temporal_shift_", "")
+                             .typed<ShiftInplaceSignature>();
+  return op;
+}
+
 at::Tensor shift(const at::Tensor& x, int64_t n_segment, int64_t fold_div, c10::string_view mode,
                  bool reverse) {
-  static const auto op =
-      c10::Dispatcher::singleton()
-          .findSchemaOrThrow("fastvfx::temporal_shift", "")
-          .typed<at::Tensor(const at::Tensor&, int64_t, int64_t, c10::string_view, bool)>();
-  return op.call(x, n_segment, fold_div, mode, reverse);
+  return shift_op().call(x, n_segment, fold_div, mode, reverse);
 }
 
 // The shift's adjoint is the opposite shift (reverse flipped).
@@ -60,11 +76,13 @@ class TemporalShiftFunction : public torch::autograd::Function<TemporalShiftFunc
 // In C++ rather than torch.library.register_autograd: a Python autograd
 // kernel runs on every eager call, ~2 us, as much as the rest of the call
 // (dispatch and checks) on a small stage.
-at::Tensor temporal_shift_autograd(const at::Tensor& x, int64_t n_segment, int64_t fold_div,
-                                   c10::string_view mode, bool reverse) {
+// With nothing to record it goes straight on to the backend's kernel.
+at::Tensor temporal_shift_autograd(c10::DispatchKeySet keys, const at::Tensor& x, int64_t n_segment,
+                                   int64_t fold_div, c10::string_view mode, bool reverse) {
   if (!(at::GradMode::is_enabled() && x.requires_grad())) {
     at::AutoDispatchBelowADInplaceOrView guard;
-    return shift(x, n_segment, fold_div, mode, reverse);
+    return shift_op().redispatch(keys & c10::after_ADInplaceOrView_keyset, x, n_segment, fold_div,
+                                 mode, reverse);
   }
   return TemporalShiftFunction::apply(x, n_segment, fold_div, mode, reverse);
 }
@@ -72,3 +90,33 @@ at::Tensor temporal_shift_autograd(const at::Tensor& x, int64_t n_segment, int64
 }  // namespace
 
 TORCH_LIBRARY_IMPL(fastvfx, Autograd, m) { m.impl("temporal_shift", temporal_shift_autograd); }
+
+namespace fastvfx::ops {
+
+// What fastvfx.temporal_shift / temporal_shift_ call in eager mode for a plain
+// tensor: the dispatcher's typed call (every dispatch key still applies), but
+// without torch.ops' Python path, which matches the arguments against the
+// schema and boxes them (~1.5 us, as much as the rest of a small shift).
+// Errors and warnings reach Python as torch's own bindings raise them.
+at::Tensor temporal_shift_eager(const at::Tensor& x, int64_t n_segment, int64_t fold_div,
+                                c10::string_view mode, bool reverse) {
+  HANDLE_TH_ERRORS
+  pybind11::gil_scoped_release no_gil;
+  return shift_op().call(x, n_segment, fold_div, mode, reverse);
+  END_HANDLE_TH_ERRORS_PYBIND
+}
+
+void temporal_shift_inplace_eager(at::Tensor& x, int64_t n_segment, int64_t fold_div,
+                                  c10::string_view mode, bool reverse) {
+  HANDLE_TH_ERRORS
+  pybind11::gil_scoped_release no_gil;
+  shift_inplace_op().call(x, n_segment, fold_div, mode, reverse);
+  END_HANDLE_TH_ERRORS_PYBIND
+}
+
+void def_temporal_shift_eager(pybind11::module_& m) {
+  m.def("_temporal_shift", &temporal_shift_eager);
+  m.def("_temporal_shift_", &temporal_shift_inplace_eager);
+}
+
+}  // namespace fastvfx::ops

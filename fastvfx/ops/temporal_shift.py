@@ -22,18 +22,24 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .. import _C
+
 _MODES = ("bidirectional", "past")
 _temporal_shift_op = torch.ops.fastvfx.temporal_shift.default
 _temporal_shift_inplace_op = torch.ops.fastvfx.temporal_shift_.default
-# The eager path's calls, bound once: a small stage's shift takes ~10 us, and
+# The eager path's calls, bound once: a small stage's shift takes a few us, and
 # the attribute lookups of torch.compiler.is_compiling and friends, and
 # OpOverload.__call__'s frame, cost ~0.8 us of it (one thread, 8x8x2x2).
-# Traced code (torch.compile, export) calls the OpOverloads themselves.
+# A plain tensor goes through _C's typed dispatcher call (every dispatch key
+# still applies); one with __torch_function__ (a subclass, or under a
+# TorchFunctionMode) through torch.ops, which handles it. Traced code
+# (torch.compile, export) calls the OpOverloads themselves.
 _is_grad_enabled = torch.is_grad_enabled
 _is_compiling = torch.compiler.is_compiling
 _is_exporting = torch.compiler.is_exporting
-_temporal_shift_eager = _temporal_shift_op._op
-_temporal_shift_inplace_eager = _temporal_shift_inplace_op._op
+_has_torch_function = torch._C._has_torch_function_unary
+_temporal_shift_eager = _C._temporal_shift
+_temporal_shift_inplace_eager = _C._temporal_shift_
 
 # ---------------------------------------------------------------------------
 # Functional API
@@ -45,7 +51,7 @@ def temporal_shift(x: Tensor, n_segment: int, fold_div: int = 8, mode: str = "bi
     format (contiguous or channels_last). Differentiable."""
     # The autograd kernel is C++ (csrc/ops/temporal_shift.cpp): with nothing
     # to record it costs a branch.
-    if _is_compiling():
+    if _is_compiling() or _has_torch_function(x):
         return _temporal_shift_op(x, n_segment, fold_div, mode, False)
     return _temporal_shift_eager(x, n_segment, fold_div, mode, False)
 
@@ -65,7 +71,7 @@ def temporal_shift_(x: Tensor, n_segment: int, fold_div: int = 8, mode: str = "b
         return x.copy_(torch.ops.fastvfx.temporal_shift(x, n_segment, fold_div, mode, False))
     if _is_grad_enabled() and x.requires_grad:
         return _TemporalShiftInplace.apply(x, n_segment, fold_div, mode)
-    if _is_compiling():
+    if _is_compiling() or _has_torch_function(x):
         _temporal_shift_inplace_op(x, n_segment, fold_div, mode, False)
     else:
         _temporal_shift_inplace_eager(x, n_segment, fold_div, mode, False)

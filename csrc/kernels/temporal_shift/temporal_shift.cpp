@@ -3,8 +3,9 @@
 // all three ops are 2-D block moves between frames; the active ISA's
 // microkernels (common/move_ukernels*.cpp) move each block.
 //
-// The out-of-place shift is a clone with three sources: each thread writes one
-// contiguous range of the output front to back (see temporal_shift). The
+// The out-of-place shift is a clone with three sources: in NCHW each thread
+// writes one contiguous range of the output front to back; in NHWC it walks
+// tiles of rows through a clip's frames (see temporal_shift). The
 // in-place and online ops touch only the moving channels and cut them into
 // tiles of about kTileBytes (row blocks for NHWC's short rows, byte ranges of
 // the one long row for NCHW), run in parallel.
@@ -24,10 +25,11 @@ namespace {
 // (in place, (8, C, H, W) fp32, NCHW and NHWC, one thread).
 constexpr int64_t kTileBytes = 4 * 1024;
 
-// The out-of-place shift hands out its output in units of this many bytes.
+// The NCHW out-of-place shift hands out its output in units of this many bytes.
 constexpr int64_t kUnitBytes = 4 * 1024;
-// Rows of an NHWC block moved in one microkernel call.
-constexpr int64_t kRowBlockBytes = 8 * 1024;
+// The NHWC out-of-place shift walks tiles of about this many bytes of a frame
+// through the clip's frames (three input tiles and one output tile stay in L2).
+constexpr int64_t kClipTileBytes = 32 * 1024;
 // NHWC rows are merged (see temporal_shift) when a moving span is shorter than
 // a cache line (a copy per span is then a few bytes, and lines are shared
 // between spans) and the row is short. Merging longer rows too, or rows with
@@ -184,30 +186,43 @@ void temporal_shift(const void* src, void* dst, const ShiftShape& shape, ShiftMo
       }
     }
   };
-  // Each task writes one contiguous range of the output, front to back, as a
-  // clone's copy does: one sequential store stream, and one read stream per
-  // span (frames t-1, t, t+1 at the same offset). Visiting the output frame by
-  // frame, not a tile of every frame in turn, keeps those streams long.
+  if (shape.rows > 1) {
+    // NHWC: an output row takes a few bytes from the same row of frames t-1
+    // and t+1, so in output order every input line is read three times, a
+    // frame apart: beyond L2, so from memory or L3. Walking a tile of rows
+    // through the clip's frames instead, frame t's tile is read for output
+    // t-1 and still in L2 for outputs t and t+1: each input line is read
+    // once, and the tiles are long enough to keep the streams sequential.
+    const int64_t tile_rows = std::max<int64_t>(1, kClipTileBytes / g.row);
+    const int64_t tiles = (shape.rows + tile_rows - 1) / tile_rows;
+    parallel_for(0, shape.n_batch * tiles,
+                 std::max<int64_t>(1, kParallelGrainBytes / (T * tile_rows * g.row)),
+                 [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t r0 = (item % tiles) * tile_rows;
+        const int64_t n = std::min(shape.rows - r0, tile_rows);
+        for (int64_t f = (item / tiles) * T, f_end = f + T; f < f_end; ++f) move_rows(f, r0, n, 0, g.row);
+      }
+    });
+    return;
+  }
+  // NCHW (one long row per frame): each task writes one contiguous range of
+  // the output, front to back, as a clone's copy does: one sequential store
+  // stream, and one read stream per span (frames t-1, t, t+1 at the same
+  // offset). Visiting the output frame by frame, not a tile of every frame in
+  // turn, keeps those streams long.
   const int64_t total = shape.frames() * g.frame;
   const int64_t units = (total + kUnitBytes - 1) / kUnitBytes;
-  const int64_t row_block = std::max<int64_t>(1, kRowBlockBytes / g.row);
   parallel_for(0, units, std::max<int64_t>(1, kParallelGrainBytes / kUnitBytes),
                [&](int64_t begin, int64_t end) {
     int64_t o = begin * kUnitBytes;
     const int64_t o_end = std::min(total, end * kUnitBytes);
     while (o < o_end) {
       const int64_t f = o / g.frame;
-      const int64_t r = (o % g.frame) / g.row;
-      const int64_t b = o % g.row;
-      if (b != 0 || o_end - o < g.row) {  // part of one row
-        const int64_t e = std::min(g.row, b + (o_end - o));
-        move_rows(f, r, 1, b, e);
-        o += e - b;
-        continue;
-      }
-      const int64_t n = std::min({shape.rows - r, (o_end - o) / g.row, row_block});
-      move_rows(f, r, n, 0, g.row);
-      o += n * g.row;
+      const int64_t b = o % g.frame;
+      const int64_t e = std::min(g.frame, b + (o_end - o));
+      move_rows(f, 0, 1, b, e);
+      o += e - b;
     }
   });
 }
