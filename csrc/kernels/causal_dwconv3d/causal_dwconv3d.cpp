@@ -83,13 +83,27 @@ void transpose_batches(const T* src, T* dst, int64_t batch, int64_t channels, in
   });
 }
 
+// Copies a (H, W, C) frame into its place in a zero-padded (PH, PW, C) one;
+// the border is left as it is (zero since the cache was created).
+template <class T>
+void pad_into_cache(const T* frame, T* dst, const DwConv3dShape& s, int64_t ph, int64_t pw) {
+  const int64_t C = s.channels;
+  const int64_t c0 = std::max<int64_t>(0, s.pad_left), c1 = std::min(pw, s.pad_left + s.in_w);
+  if (c1 <= c0) return;
+  for (int64_t ih = std::max<int64_t>(0, -s.pad_top); ih < std::min(s.in_h, ph - s.pad_top); ++ih) {
+    std::memcpy(dst + ((ih + s.pad_top) * pw + c0) * C, frame + (ih * s.in_w + c0 - s.pad_left) * C,
+                sizeof(T) * (c1 - c0) * C);
+  }
+}
+
 // The channel-lane engine over t frames x, channels-last (N, t, H, W, C) and
 // no history (y the same), or channels-first (N, C, t, H, W, with the
 // (N, C, kT-1, H, W) history ring read and then updated, as the plane
 // engine; y (N, C, t, OH, OW)). Channels-first frames are transposed whole,
-// in and out. A stream's padded cache, where it has room, keeps the history
-// channels-last, (N, kT-1, H, W, C): a step then transposes only its new
-// frames (a 7x7 step transposed five frames for one).
+// in and out. A stream's padded cache keeps the history channels-last and
+// zero-padded, (N, kT-1, PH, PW, C), borders zero from the start: a step
+// then transposes and pads only its new frames (a 7x7 step did both to all
+// five frames of its window).
 template <class T>
 void forward_lanes(const T* x_in, bool channels_first, int64_t t, T* history, T* padded, int64_t position,
                    const T* weight, const T* bias, T* y, const DwConv3dShape& s, Activation act) {
@@ -103,7 +117,9 @@ void forward_lanes(const T* x_in, bool channels_first, int64_t t, T* history, T*
   const int64_t nh = s.kt - 1, hw = s.in_h * s.in_w, ohw = s.out_h * s.out_w;
   std::unique_ptr<T[]> x_lanes, history_lanes, y_lanes;
   const T* history_cl = nullptr;
-  const bool cached = padded != nullptr && causal_dwconv3d_padded_numel(s, sizeof(T)) >= hw;
+  const int64_t ph = (s.out_h - 1) * s.stride_h + s.kh, pw = (s.out_w - 1) * s.stride_w + s.kw;
+  // The plane engine's cache layout is at least PH * PW per frame and channel.
+  const bool cached = padded != nullptr && causal_dwconv3d_padded_numel(s, sizeof(T)) >= ph * pw;
   if (channels_first) {
     x_lanes = scratch<T>(s.batch * t * hw * C);
     transpose_batches(x, x_lanes.get(), s.batch, C, t * hw, true);
@@ -118,7 +134,8 @@ void forward_lanes(const T* x_in, bool channels_first, int64_t t, T* history, T*
     y_lanes = scratch<T>(s.batch * t * ohw * C);
   }
   T* const y_cl = channels_first ? y_lanes.get() : y;
-  const LaneArgs<T> args{x, t, history_cl, history != nullptr ? position : 0, weight_t.get(), bias, y_cl, s, act};
+  const LaneArgs<T> args{x, t, history_cl, history_cl != nullptr && history_cl == padded,
+                         history != nullptr ? position : 0, weight_t.get(), bias, y_cl, s, act};
   auto fn = [&] {
     if constexpr (sizeof(T) == 4) return k.forward_lanes_f32;
     else return k.forward_lanes_f64;
@@ -134,7 +151,7 @@ void forward_lanes(const T* x_in, bool channels_first, int64_t t, T* history, T*
         const int64_t slot = f % nh, i = f - position;
         for (int64_t c = 0; c < C; ++c)
           std::memcpy(history + ((n * C + c) * nh + slot) * hw, x_in + ((n * C + c) * t + i) * hw, sizeof(T) * hw);
-        if (cached) std::memcpy(padded + (n * nh + slot) * hw * C, x + (n * t + i) * hw * C, sizeof(T) * hw * C);
+        if (cached) pad_into_cache(x + (n * t + i) * hw * C, padded + (n * nh + slot) * ph * pw * C, s, ph, pw);
       }
     }
   }

@@ -731,6 +731,7 @@ void forward_lanes(const LaneArgs<T>& a, int64_t begin, int64_t end) {
   const DwConv3dShape& s = a.shape;
   const int64_t C = s.channels, frame = s.in_h * s.in_w * C, row = s.out_w * C;
   const int64_t nh = std::max<int64_t>(s.kt - 1, 1);
+  const int64_t pw = (s.out_w - 1) * s.stride_w + s.kw, padded_frame = ((s.out_h - 1) * s.stride_h + s.kh) * pw * C;
   PaddedRows<T> padded(s);
   std::vector<const T*> rows(static_cast<size_t>(s.kt * s.kh)), row_w(rows.size());
   for (int64_t r = begin; r < end; ++r) {
@@ -744,11 +745,12 @@ void forward_lanes(const LaneArgs<T>& a, int64_t begin, int64_t end) {
       if (f >= a.position) {
         src = a.x + (n * a.t + f - a.position) * frame;
       } else if (f >= 0 && a.history) {
-        src = a.history + (n * nh + f % nh) * frame;
+        src = a.history + (n * nh + f % nh) * (a.history_padded ? padded_frame : frame);
       }
       if (src == nullptr) continue;
+      const bool ready = f < a.position && a.history_padded;
       for (int64_t i = std::max<int64_t>(0, -ih0); i < std::min(s.kh, s.in_h - ih0); ++i) {
-        rows[count] = padded.get(f, src, ih0 + i);
+        rows[count] = ready ? src + (ih0 + i + s.pad_top) * pw * C : padded.get(f, src, ih0 + i);
         row_w[count++] = a.weight + (dt * s.kh + i) * s.kw * C;
       }
     }

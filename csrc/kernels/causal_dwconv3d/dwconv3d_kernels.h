@@ -44,7 +44,10 @@ template <class T>
 struct LaneArgs {
   const T* x;          // new frames, (N, t, H, W, C)
   int64_t t;
-  const T* history;    // (N, kT-1, H, W, C) ring of past frames (frame a in slot a mod (kT-1)), or null
+  const T* history;    // ring of past frames (frame a in slot a mod (kT-1)), or null: (N, kT-1, H, W, C),
+                       // or if history_padded already zero-padded, (N, kT-1, PH, PW, C) with
+                       // PH = (OH-1)*sh + kH, PW = (OW-1)*sw + kW
+  bool history_padded;
   int64_t position;    // frames consumed before x (0 without history: zeros in front)
   const T* weight;     // (kT, kH, kW, C): channels innermost
   const T* bias;       // (C) or null
