@@ -79,6 +79,29 @@ def test_streaming_equals_full_clip(each_isa, k, stride, chunks, cached):
     assert state.position.item() == 8
 
 
+@pytest.mark.parametrize("k, stride", [((5, 3, 3), 1), ((3, 3, 3), 2), ((2, 5, 5), 1), ((1, 3, 3), 1)])
+@pytest.mark.parametrize("chunks", [[1] * 6, [2, 1, 3]])
+@pytest.mark.parametrize("cached", [False, True])
+def test_small_planes_with_many_channels_stream_as_the_clip(each_isa, k, stride, chunks, cached):
+    # 7x7 planes run on the channel-lane engine; 83 channels cover its whole
+    # 64-channel chunks, two- and one-vector blocks and the scalar tail, and
+    # the cached stream keeps its history channels-last.
+    x = torch.randn(2, 83, 6, 7, 7)
+    w, b = torch.randn(83, 1, *k), torch.randn(83)
+    full = fastvfx.causal_dwconv3d(x, w, b, stride, "same", "swish")
+    _close(full, causal_dwconv3d_reference(x, w, b, stride, "same", "swish"))
+    geometry = dict(kernel_size=k, stride=stride) if cached else {}
+    state = init_stream_state(2, 83, k[0], 7, 7, **geometry)
+    outs, t = [], 0
+    for size in chunks:
+        outs.append(fastvfx.causal_dwconv3d_step(x[:, :, t : t + size], w, b, state, stride, "same", "swish"))
+        t += size
+    _close(torch.cat(outs, dim=2), full)
+    # The buffer holds the last kT-1 input frames, frame a in slot a mod (kT-1).
+    for a in range(max(0, 6 - (k[0] - 1)), 6):
+        torch.testing.assert_close(state.buffer[:, :, a % (k[0] - 1)], x[:, :, a], rtol=0, atol=0)
+
+
 def test_step_matches_upstream_concat_step_and_out_is_reused():
     x = torch.randn(1, 8, 6, 10, 10)
     w, b = torch.randn(8, 1, 3, 3, 3), torch.randn(8)

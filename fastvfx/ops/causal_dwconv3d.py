@@ -100,6 +100,12 @@ def spatial_padding(size: int, kernel: int, stride: int, padding: Optional[int])
 # Functional API
 # ---------------------------------------------------------------------------
 
+# The overloads themselves: calling the packet (torch.ops.fastvfx.<op>) first
+# resolves the overload, several microseconds of a 7x7 step.
+_CLIP_OP = torch.ops.fastvfx.causal_dwconv3d.default
+_STREAM_OP = torch.ops.fastvfx.causal_dwconv3d_stream_.default
+_STREAM_OUT_OP = torch.ops.fastvfx.causal_dwconv3d_stream_out_.default
+
 
 def causal_dwconv3d(
     x: Tensor,
@@ -112,7 +118,7 @@ def causal_dwconv3d(
     """Full-clip causal depthwise Conv3D with fused bias and activation.
     Differentiable in x, weight and bias (dedicated backward kernels)."""
     stride_, pad, same = normalize_geometry(stride, padding)
-    return torch.ops.fastvfx.causal_dwconv3d(x, weight, bias, stride_, pad, same, _activation_name(activation))
+    return _CLIP_OP(x, weight, bias, stride_, pad, same, _activation_name(activation))
 
 
 def init_stream_state(
@@ -179,10 +185,8 @@ def causal_dwconv3d_step(
     act = _activation_name(activation)
     try:
         if out is None:
-            return torch.ops.fastvfx.causal_dwconv3d_stream_(
-                x, weight, bias, state.buffer, state.position, state.padded, stride_, pad, same, act
-            )
-        torch.ops.fastvfx.causal_dwconv3d_stream_out_(
+            return _STREAM_OP(x, weight, bias, state.buffer, state.position, state.padded, stride_, pad, same, act)
+        _STREAM_OUT_OP(
             x, weight, bias, state.buffer, state.position, state.padded, out, stride_, pad, same, act
         )
     except RuntimeError as error:

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "dwconv3d_kernels.h"
@@ -53,33 +54,106 @@ void forward_planes(const T* x, int64_t t, T* history, T* padded, int64_t positi
   parallel_for(0, planes, plane_grain(shape, t), [&](int64_t b, int64_t e) { fn(args, b, e); });
 }
 
-// The channel-lane engine over t frames x, channels-first (N, C, t, H, W,
-// with the (N, C, kT-1, H, W) history ring read and then updated, as the
-// plane engine) or channels-last (N, t, H, W, C, no history); y in the same
-// layout.
 template <class T>
-void forward_lanes(const T* x, bool channels_first, int64_t t, T* history, int64_t position, const T* weight,
-                   const T* bias, T* y, const DwConv3dShape& s, Activation act) {
+auto transpose_fn(const DwConv3dKernels& k) {
+  if constexpr (sizeof(T) == 4) return k.transpose_f32;
+  else return k.transpose_f64;
+}
+
+// Raw scratch memory, not zero-filled (every element is written before it is
+// read).
+template <class T>
+std::unique_ptr<T[]> scratch(int64_t n) {
+  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(n, 1))]);
+}
+
+// dst (N, P, C) from src (N, C, P) (to_lanes) or back, in 8x8 register
+// blocks, split over threads by blocks of 8 rows of the source.
+template <class T>
+void transpose_batches(const T* src, T* dst, int64_t batch, int64_t channels, int64_t pixels, bool to_lanes) {
+  const auto fn = transpose_fn<T>(kernels_for(active_isa()));
+  const int64_t rows = to_lanes ? channels : pixels, cols = to_lanes ? pixels : channels;
+  const int64_t blocks = (rows + 7) / 8, per_batch = rows * cols;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, 8 * cols));
+  parallel_for(0, batch * blocks, grain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t n = i / blocks, r0 = i % blocks * 8;
+      fn(src + n * per_batch + r0 * cols, cols, dst + n * per_batch + r0, rows, std::min<int64_t>(8, rows - r0), cols);
+    }
+  });
+}
+
+// Copies a (H, W, C) frame into its place in a zero-padded (PH, PW, C) one;
+// the border is left as it is (zero since the cache was created).
+template <class T>
+void pad_into_cache(const T* frame, T* dst, const DwConv3dShape& s, int64_t ph, int64_t pw) {
+  const int64_t C = s.channels;
+  const int64_t c0 = std::max<int64_t>(0, s.pad_left), c1 = std::min(pw, s.pad_left + s.in_w);
+  if (c1 <= c0) return;
+  for (int64_t ih = std::max<int64_t>(0, -s.pad_top); ih < std::min(s.in_h, ph - s.pad_top); ++ih) {
+    std::memcpy(dst + ((ih + s.pad_top) * pw + c0) * C, frame + (ih * s.in_w + c0 - s.pad_left) * C,
+                sizeof(T) * (c1 - c0) * C);
+  }
+}
+
+// The channel-lane engine over t frames x, channels-last (N, t, H, W, C) and
+// no history (y the same), or channels-first (N, C, t, H, W, with the
+// (N, C, kT-1, H, W) history ring read and then updated, as the plane
+// engine; y (N, C, t, OH, OW)). Channels-first frames are transposed whole,
+// in and out. A stream's padded cache keeps the history channels-last and
+// zero-padded, (N, kT-1, PH, PW, C), borders zero from the start: a step
+// then transposes and pads only its new frames (a 7x7 step did both to all
+// five frames of its window).
+template <class T>
+void forward_lanes(const T* x_in, bool channels_first, int64_t t, T* history, T* padded, int64_t position,
+                   const T* weight, const T* bias, T* y, const DwConv3dShape& s, Activation act) {
+  const T* x = x_in;
   const int64_t rows = s.batch * t * s.out_h, taps = s.kt * s.kh * s.kw, C = s.channels;
   if (rows <= 0 || C <= 0) return;
-  // The engine reads the weights channels innermost too: (kT, kH, kW, C).
-  std::vector<T> weight_t(static_cast<size_t>(taps * C));
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t k = 0; k < taps; ++k) weight_t[k * C + c] = weight[c * taps + k];
-  const LaneArgs<T> args{x, channels_first, t, history, position, weight_t.data(), bias, y, channels_first, s, act};
   const DwConv3dKernels& k = kernels_for(active_isa());
+  // The engine reads the weights channels innermost too: (kT, kH, kW, C).
+  const std::unique_ptr<T[]> weight_t = scratch<T>(taps * C);
+  transpose_fn<T>(k)(weight, taps, weight_t.get(), C, C, taps);
+  const int64_t nh = s.kt - 1, hw = s.in_h * s.in_w, ohw = s.out_h * s.out_w;
+  std::unique_ptr<T[]> x_lanes, history_lanes, y_lanes;
+  const T* history_cl = nullptr;
+  const int64_t ph = (s.out_h - 1) * s.stride_h + s.kh, pw = (s.out_w - 1) * s.stride_w + s.kw;
+  // The plane engine's cache layout is at least PH * PW per frame and channel.
+  const bool cached = padded != nullptr && causal_dwconv3d_padded_numel(s, sizeof(T)) >= ph * pw;
+  if (channels_first) {
+    x_lanes = scratch<T>(s.batch * t * hw * C);
+    transpose_batches(x, x_lanes.get(), s.batch, C, t * hw, true);
+    x = x_lanes.get();
+    if (history != nullptr && cached) {
+      history_cl = padded;
+    } else if (history != nullptr) {
+      history_lanes = scratch<T>(s.batch * nh * hw * C);
+      transpose_batches(history, history_lanes.get(), s.batch, C, nh * hw, true);
+      history_cl = history_lanes.get();
+    }
+    y_lanes = scratch<T>(s.batch * t * ohw * C);
+  }
+  T* const y_cl = channels_first ? y_lanes.get() : y;
+  const LaneArgs<T> args{x, t, history_cl, history_cl != nullptr && history_cl == padded,
+                         history != nullptr ? position : 0, weight_t.get(), bias, y_cl, s, act};
   auto fn = [&] {
     if constexpr (sizeof(T) == 4) return k.forward_lanes_f32;
     else return k.forward_lanes_f64;
   }();
   const int64_t grain = std::max<int64_t>(1, kTaskMacs / std::max<int64_t>(1, s.out_w * C * taps));
   parallel_for(0, rows, grain, [&](int64_t b, int64_t e) { fn(args, b, e); });
+  if (channels_first) transpose_batches(y_cl, y, s.batch, C, t * ohw, false);
   if (history != nullptr) {
-    // The newest kT-1 frames overwrite the oldest slots.
-    const int64_t nh = s.kt - 1, hw = s.in_h * s.in_w;
-    for (int64_t p = 0; p < s.batch * C; ++p)
-      for (int64_t f = std::max(position, position + t - nh); f < position + t; ++f)
-        std::memcpy(history + (p * nh + f % nh) * hw, x + (p * t + f - position) * hw, sizeof(T) * hw);
+    // The newest kT-1 frames overwrite the oldest slots (of the channels-last
+    // cache too).
+    for (int64_t n = 0; n < s.batch; ++n) {
+      for (int64_t f = std::max(position, position + t - nh); f < position + t; ++f) {
+        const int64_t slot = f % nh, i = f - position;
+        for (int64_t c = 0; c < C; ++c)
+          std::memcpy(history + ((n * C + c) * nh + slot) * hw, x_in + ((n * C + c) * t + i) * hw, sizeof(T) * hw);
+        if (cached) pad_into_cache(x + (n * t + i) * hw * C, padded + (n * nh + slot) * ph * pw * C, s, ph, pw);
+      }
+    }
   }
 }
 
@@ -88,7 +162,7 @@ void forward(const T* x, int64_t t, T* history, T* padded, int64_t position, con
              const T* bias, T* y, const DwConv3dShape& s, Activation act) {
   if (s.batch * s.channels <= 0 || t <= 0) return;
   if (causal_dwconv3d_uses_channel_lanes(s)) {
-    forward_lanes(x, true, t, history, position, weight, bias, y, s, act);
+    forward_lanes(x, true, t, history, padded, position, weight, bias, y, s, act);
   } else {
     forward_planes(x, t, history, padded, position, weight, bias, y, s, act);
   }
@@ -171,13 +245,15 @@ void causal_dwconv3d_forward(const double* x, int64_t t, double* history, double
 void causal_dwconv3d_channels_last_forward(const float* x, int64_t t, const float* weight,
                                            const float* bias, float* y, const DwConv3dShape& shape,
                                            Activation act) {
-  dwconv3d::forward_lanes(x, false, t, static_cast<decltype(y)>(nullptr), 0, weight, bias, y, shape, act);
+  dwconv3d::forward_lanes(x, false, t, static_cast<decltype(y)>(nullptr), static_cast<decltype(y)>(nullptr), 0, weight,
+                          bias, y, shape, act);
 }
 
 void causal_dwconv3d_channels_last_forward(const double* x, int64_t t, const double* weight,
                                            const double* bias, double* y, const DwConv3dShape& shape,
                                            Activation act) {
-  dwconv3d::forward_lanes(x, false, t, static_cast<decltype(y)>(nullptr), 0, weight, bias, y, shape, act);
+  dwconv3d::forward_lanes(x, false, t, static_cast<decltype(y)>(nullptr), static_cast<decltype(y)>(nullptr), 0, weight,
+                          bias, y, shape, act);
 }
 
 void causal_dwconv3d_backward(const float* x, const float* dy, int64_t t, const float* weight,

@@ -581,9 +581,9 @@ void transpose(const T* src, int64_t src_stride, T* dst, int64_t dst_stride, int
 // many output frames read it: whole frames when kT of them fit in
 // kFrameBytes (small planes, where the kT output frames that read a frame
 // would otherwise pad it kT times), else a ring of kH rows per frame
-// (consecutive output rows share kH - stride of their input rows).
-// Channels-first frames are transposed here, row by row, so
-// (N, C, T, H, W) data needs no separate packing pass.
+// (consecutive output rows share kH - stride of their input rows). The
+// storage is the thread's, kept across calls: a fresh block per task (up to
+// kFrameBytes) cost a page fault per 4 KiB at every 7x7 step.
 template <class T>
 class PaddedRows {
  public:
@@ -591,27 +591,26 @@ class PaddedRows {
       : s_(s),
         width_((s.out_w - 1) * s.stride_w + s.kw),
         frame_rows_(frame_rows(s, width_)),
-        slots_(static_cast<size_t>(s.kt * frame_rows_)),
-        rows_(new T[slots_.size() * static_cast<size_t>(width_ * s.channels)]) {}
+        slots_(static_cast<size_t>(s.kt * frame_rows_)) {
+    thread_local std::vector<T> storage;
+    const size_t need = slots_.size() * static_cast<size_t>(width_ * s.channels);
+    // No zero fill needed: a row is written whole when it is first read.
+    if (storage.size() < need) storage.resize(need);
+    rows_ = storage.data();
+  }
 
-  // Padded input row ih of absolute frame f for a tap row. The frame's
-  // channel c, pixel p is at frame[c * channel_stride + p]; channel_stride 0
-  // means channels-last, frame[p * C + c].
-  const T* get(int64_t f, const T* frame, int64_t channel_stride, int64_t ih) {
+  // Padded input row ih of absolute frame f, read from that frame's
+  // (H, W, C) pixels.
+  const T* get(int64_t f, const T* frame, int64_t ih) {
     const size_t slot = static_cast<size_t>((f % s_.kt) * frame_rows_ + (ih + s_.pad_top) % frame_rows_);
     const int64_t C = s_.channels;
-    T* row = rows_.get() + slot * static_cast<size_t>(width_ * C);
+    T* row = rows_ + slot * static_cast<size_t>(width_ * C);
     if (slots_[slot].frame != frame || slots_[slot].ih != ih) {
       // Columns [c0, c1) of the padded row hold input pixels, the others zeros.
       const int64_t c0 = std::max<int64_t>(0, s_.pad_left), c1 = std::max(c0, std::min(width_, s_.pad_left + s_.in_w));
-      const int64_t p0 = ih * s_.in_w + c0 - s_.pad_left;
       std::fill(row, row + c0 * C, T(0));
       std::fill(row + c1 * C, row + width_ * C, T(0));
-      if (c1 > c0 && channel_stride == 0) {
-        std::memcpy(row + c0 * C, frame + p0 * C, sizeof(T) * (c1 - c0) * C);
-      } else if (c1 > c0) {
-        transpose(frame + p0, channel_stride, row + c0 * C, C, C, c1 - c0);
-      }
+      if (c1 > c0) std::memcpy(row + c0 * C, frame + (ih * s_.in_w + c0 - s_.pad_left) * C, sizeof(T) * (c1 - c0) * C);
       slots_[slot] = {frame, ih};
     }
     return row;
@@ -630,7 +629,7 @@ class PaddedRows {
   const DwConv3dShape& s_;
   int64_t width_, frame_rows_;
   std::vector<Tag> slots_;
-  std::unique_ptr<T[]> rows_;  // no zero fill: a row is written whole when it is first read
+  T* rows_;
 };
 
 // Pre-activation outputs of kCols consecutive columns from ow, channels
@@ -727,16 +726,14 @@ void activate_in_place(T* v, int64_t n, Activation act) {
 }
 
 // Output rows [begin, end) of (N, t, OH), each all channels of OW outputs.
-// Channels-first outputs go through a row buffer and are scattered per
-// channel, so no separate pass transposes y (nor x: see PaddedRows).
 template <class T>
 void forward_lanes(const LaneArgs<T>& a, int64_t begin, int64_t end) {
   const DwConv3dShape& s = a.shape;
-  const int64_t C = s.channels, hw = s.in_h * s.in_w, frame = hw * C, row = s.out_w * C;
-  const int64_t nh = std::max<int64_t>(s.kt - 1, 1), ohw = s.out_h * s.out_w;
+  const int64_t C = s.channels, frame = s.in_h * s.in_w * C, row = s.out_w * C;
+  const int64_t nh = std::max<int64_t>(s.kt - 1, 1);
+  const int64_t pw = (s.out_w - 1) * s.stride_w + s.kw, padded_frame = ((s.out_h - 1) * s.stride_h + s.kh) * pw * C;
   PaddedRows<T> padded(s);
   std::vector<const T*> rows(static_cast<size_t>(s.kt * s.kh)), row_w(rows.size());
-  std::vector<T> row_buffer(a.y_channels_first ? static_cast<size_t>(row) : 0);
   for (int64_t r = begin; r < end; ++r) {
     const int64_t oh = r % s.out_h, nt = r / s.out_h, t = nt % a.t, n = nt / a.t;
     const int64_t ih0 = oh * s.stride_h - s.pad_top;
@@ -745,33 +742,25 @@ void forward_lanes(const LaneArgs<T>& a, int64_t begin, int64_t end) {
     for (int64_t dt = 0; dt < s.kt; ++dt) {
       const int64_t f = a.position + t - (s.kt - 1) + dt;  // absolute frame
       const T* src = nullptr;
-      int64_t channel_stride = 0;
-      if (f >= a.position && a.x_channels_first) {
-        src = a.x + (n * C * a.t + f - a.position) * hw;
-        channel_stride = a.t * hw;
-      } else if (f >= a.position) {
+      if (f >= a.position) {
         src = a.x + (n * a.t + f - a.position) * frame;
       } else if (f >= 0 && a.history) {
-        src = a.history + (n * C * nh + f % nh) * hw;
-        channel_stride = nh * hw;
+        src = a.history + (n * nh + f % nh) * (a.history_padded ? padded_frame : frame);
       }
       if (src == nullptr) continue;
+      const bool ready = f < a.position && a.history_padded;
       for (int64_t i = std::max<int64_t>(0, -ih0); i < std::min(s.kh, s.in_h - ih0); ++i) {
-        rows[count] = padded.get(f, src, channel_stride, ih0 + i);
+        rows[count] = ready ? src + (ih0 + i + s.pad_top) * pw * C : padded.get(f, src, ih0 + i);
         row_w[count++] = a.weight + (dt * s.kh + i) * s.kw * C;
       }
     }
-    T* yrow = a.y_channels_first ? row_buffer.data() : a.y + r * row;
+    T* yrow = a.y + r * row;
     switch (s.kw) {
       case 3: lane_row<3>(rows.data(), row_w.data(), count, a.bias, s, yrow); break;
       case 5: lane_row<5>(rows.data(), row_w.data(), count, a.bias, s, yrow); break;
       default: lane_row<0>(rows.data(), row_w.data(), count, a.bias, s, yrow); break;
     }
     activate_in_place(yrow, row, a.act);
-    if (a.y_channels_first) {
-      T* y = a.y + (n * C * a.t + t) * ohw + oh * s.out_w;
-      transpose(yrow, C, y, a.t * ohw, s.out_w, C);
-    }
   }
 }
 
@@ -796,6 +785,8 @@ const DwConv3dKernels FVX_CONCAT(kernels__, FVX_DWCONV3D_SUFFIX) = {
     FVX_DWCONV3D_SUFFIX::backward_planes<double>,
     FVX_DWCONV3D_SUFFIX::forward_lanes<float>,
     FVX_DWCONV3D_SUFFIX::forward_lanes<double>,
+    FVX_DWCONV3D_SUFFIX::transpose<float>,
+    FVX_DWCONV3D_SUFFIX::transpose<double>,
 };
 
 }  // namespace fastvfx::dwconv3d

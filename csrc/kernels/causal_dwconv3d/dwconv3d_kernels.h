@@ -38,17 +38,20 @@ struct BackwardArgs {
 };
 
 // The channel-lane engine (channels innermost, for small or strided planes).
+// Channels-first data is transposed around it by the driver (whole frames,
+// in 8x8 register blocks).
 template <class T>
 struct LaneArgs {
-  const T* x;          // new frames: (N, t, H, W, C), or (N, C, t, H, W) if x_channels_first
-  bool x_channels_first;
+  const T* x;          // new frames, (N, t, H, W, C)
   int64_t t;
-  const T* history;    // (N, C, kT-1, H, W) ring of past frames, as ForwardArgs, or null
+  const T* history;    // ring of past frames (frame a in slot a mod (kT-1)), or null: (N, kT-1, H, W, C),
+                       // or if history_padded already zero-padded, (N, kT-1, PH, PW, C) with
+                       // PH = (OH-1)*sh + kH, PW = (OW-1)*sw + kW
+  bool history_padded;
   int64_t position;    // frames consumed before x (0 without history: zeros in front)
   const T* weight;     // (kT, kH, kW, C): channels innermost
   const T* bias;       // (C) or null
-  T* y;                // (N, t, OH, OW, C), or (N, C, t, OH, OW) if y_channels_first
-  bool y_channels_first;
+  T* y;                // (N, t, OH, OW, C)
   DwConv3dShape shape;
   Activation act;
 };
@@ -63,6 +66,11 @@ struct DwConv3dKernels {
   // Output rows [row_begin, row_end) of (N, t, OH).
   void (*forward_lanes_f32)(const LaneArgs<float>&, int64_t row_begin, int64_t row_end);
   void (*forward_lanes_f64)(const LaneArgs<double>&, int64_t row_begin, int64_t row_end);
+  // dst[j * dst_stride + k] = src[k * src_stride + j] for k < rows, j < cols.
+  void (*transpose_f32)(const float* src, int64_t src_stride, float* dst, int64_t dst_stride, int64_t rows,
+                        int64_t cols);
+  void (*transpose_f64)(const double* src, int64_t src_stride, double* dst, int64_t dst_stride, int64_t rows,
+                        int64_t cols);
 };
 
 #define FVX_DWCONV3D_VARIANT(isa_enum, suffix) extern const DwConv3dKernels kernels__##suffix;

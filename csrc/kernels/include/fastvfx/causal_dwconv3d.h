@@ -38,9 +38,10 @@ void same_padding(int64_t in, int64_t kernel, int64_t stride, int64_t* out, int6
 int64_t symmetric_output(int64_t in, int64_t kernel, int64_t stride, int64_t pad);
 
 // Whether causal_dwconv3d_forward runs this layer on the channel-lane engine
-// (see causal_dwconv3d_channels_last_forward; it transposes (N, C, T, H, W)
-// rows as it reads them): small or strided planes. It has no use for the
-// padded cache.
+// (see causal_dwconv3d_channels_last_forward; (N, C, T, H, W) frames are
+// transposed whole, in and out): small planes. Its padded cache holds the
+// history frames channels-last instead, so a step transposes only its new
+// frames.
 bool causal_dwconv3d_uses_channel_lanes(const DwConv3dShape& shape);
 
 // Elements of one padded history frame in the optional stream cache (see
