@@ -118,6 +118,25 @@ def test_fastvfx_step_matches_torch_step(randomize_batchnorm):
 
 
 
+@pytest.mark.parametrize("size", [SIZE, 144], ids=["serial", "threaded"])
+def test_fastvfx_step_with_two_threads(randomize_batchnorm, size):
+    # Steps of at most SERIAL_STEP_PIXELS run on one thread (the other tests);
+    # two 144x144 frames (41,472 pixels) keep torch's threads.
+    reference, fast = _pair(randomize_batchnorm, "3d")
+    reference.eval(), fast.eval()
+    x = torch.randn(2, 3, 2, size, size)
+    s_ref, s_fast = reference.init_states(2, size, size), fast.init_states(2, size, size)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        for t in range(2):
+            y_ref, s_ref = reference.step(x[:, :, t:t + 1], s_ref)
+            y_fast, s_fast = fast.step(x[:, :, t:t + 1], s_fast)
+            assert_close_scaled(y_fast, y_ref)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _scale_project(model):
     with torch.no_grad():
         model.blocks[2].project.conv.weight.mul_(2.0)  # in place: same object, same memory

@@ -107,6 +107,29 @@ def test_float64_and_batch1(name):
             torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("size", [(9, 10), (96, 96)], ids=["serial", "threaded"])
+def test_two_threads_both_sides_of_the_serial_threshold(size):
+    # A block step under 8 M multiply-adds runs on the calling thread alone
+    # (every other test here); 96x96 frames at batch 2 (about 45 M) keep
+    # torch's threads, which then split the GEMMs and the depthwise kernel.
+    name, batch, frames = "3d-identity", 2, 3
+    args = _with_padded_caches(name, _block(name, batch=batch, size=size), batch, size, torch.float32)
+    buffers = [s.buffer.clone() for s in args["states"]]
+    total = args["se_total"].clone()
+    clip = torch.randn(batch, BLOCKS[name][0], frames, *size, generator=torch.Generator().manual_seed(2))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch.no_grad():
+            for t in range(frames):
+                x, count = clip[:, :, t : t + 1], torch.tensor([t + 1])
+                expected, buffers, total = _reference_step(args, x, buffers, total, count, "swish", "sigmoid")
+                got = fastvfx.movinet_block_step(x, count=count, activation="swish", gate="sigmoid", **args)
+                torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _op_args(args, x, count, activation="swish", gate="sigmoid"):
     states = args["states"]
     return (x, args["expand_weight"], args["expand_bias"], args["dw_weights"], args["dw_biases"], args["dw_strides"],

@@ -4,10 +4,12 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cpu/causal_dwconv3d_kernel.h"
+#include "threading.h"
 #include "fastvfx/isa.h"
 #include "fastvfx/version.h"
 #if FASTVFX_WITH_CUDA
@@ -43,6 +45,11 @@ void set_isa(const std::string& name) {
   }
 }
 
+// SerialScope as a Python context manager (entered and left on one thread).
+struct SerialContext {
+  std::optional<fastvfx::ops::SerialScope> scope;
+};
+
 }  // namespace
 
 PYBIND11_MODULE(_C, m) {
@@ -67,6 +74,12 @@ PYBIND11_MODULE(_C, m) {
         "Select the ISA variant the kernels use (ValueError when it cannot run here).");
   m.def("num_threads", [] { return at::get_num_threads(); },
         "Threads the kernels use (torch's intra-op thread count).");
+  py::class_<SerialContext>(m, "serial",
+                            "Context manager: torch's parallel loops, the kernels' and MKL's GEMMs run on the "
+                            "calling thread alone inside it (for steps too small to split over threads).")
+      .def(py::init<>())
+      .def("__enter__", [](SerialContext& c) { c.scope.emplace(); })
+      .def("__exit__", [](SerialContext& c, const py::args&) { c.scope.reset(); });
   m.def(
       "causal_dwconv3d_padded_numel",
       [](std::vector<int64_t> x_size, std::vector<int64_t> kernel, std::vector<int64_t> stride,

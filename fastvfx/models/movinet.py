@@ -58,6 +58,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .. import _C
 from .. import nn as fnn
 from ..nn._batchnorm import folded_conv_bn
 from ..nn.causal_squeeze_excitation import causal_pool
@@ -76,6 +77,13 @@ A0_STAGES = (
     ((104, 384, (5, 3, 3), 2), (104, 280, (1, 5, 5), 1), (104, 280, (1, 5, 5), 1), (104, 344, (1, 5, 5), 1)),
 )
 CONV_TYPES = ("3d", "2plus1d")
+# The fastvfx backend steps a stream on the calling thread alone while a step's
+# frames hold at most this many pixels (batch x frames x H x W): at 172x172 the
+# largest block is 5 M multiply-adds, the stem, head and classifier are 2 M
+# each, and splitting such ops over threads cost more than it saved
+# (docs/models.md, "MoViNet: threads"). The fused block op makes the same
+# choice per block by its own work.
+SERIAL_STEP_PIXELS = 200 * 200
 
 
 def _make_divisible(value: float, divisor: int = 8) -> int:
@@ -521,6 +529,13 @@ class MoViNet(nn.Module):
         returns ``(logits (N, num_classes), states)``."""
         self._check(frames, "step")
         self._check_states(frames, states)
+        if self.backend == "fastvfx" and frames.is_cpu and not torch.compiler.is_compiling() and \
+                frames.size(0) * frames.size(2) * frames.size(3) * frames.size(4) <= SERIAL_STEP_PIXELS:
+            with _C.serial():
+                return self._step(frames, states)
+        return self._step(frames, states)
+
+    def _step(self, frames: Tensor, states: dict) -> tuple[Tensor, dict]:
         count = states["frames"]
         counts = count + torch.arange(1, frames.size(2) + 1, device=count.device)
         y = self.stem(frames)

@@ -12,9 +12,11 @@
 #include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/library.h>
 
+#include <optional>
 #include <string_view>
 #include <vector>
 
+#include "../threading.h"
 #include "causal_dwconv3d_kernel.h"
 
 namespace fastvfx::ops {
@@ -97,8 +99,17 @@ at::Tensor dwconv(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
 }
 
 struct BlockShape {
-  int64_t n, c_in, h, w, expand, out_h, out_w, stride;
+  int64_t n, c_in, h, w, expand, out_h, out_w, stride, macs;
 };
+
+// A block step below this many multiply-adds runs on the calling thread
+// alone. MoViNet-A0's blocks at 172x172 are 2-5 M (at batch 1), some ten ops
+// of 20-200 us each: with two threads every op opened its own parallel region
+// (addmm, the activations, the depthwise kernel), and the two-thread step was
+// slower than the one-thread one, under load by 20x (docs/models.md,
+// "MoViNet: threads"). Frames of 344x344 and up, or batches, keep torch's
+// threads.
+constexpr int64_t kSerialBlockMacs = int64_t{8} << 20;
 
 // Every check, before any state is written.
 BlockShape check_block(const at::Tensor& x, const at::Tensor& expand_weight, const at::Tensor& expand_bias,
@@ -120,7 +131,7 @@ BlockShape check_block(const at::Tensor& x, const at::Tensor& expand_weight, con
   TORCH_CHECK(gate == "sigmoid" || gate == "hardsigmoid", kBlockOp,
               ": gate must be 'sigmoid' or 'hardsigmoid', got '", gate, "'");
   BlockShape s{x.size(0), x.size(1), x.size(3), x.size(4), expand_weight.dim() == 2 ? expand_weight.size(0) : 0,
-               x.size(3), x.size(4), 1};
+               x.size(3), x.size(4), 1, 0};
   check_like(expand_weight, x, {s.expand, s.c_in}, "expand_weight");
   TORCH_CHECK(s.expand > 0, kBlockOp, ": expand_weight has no rows");
   check_like(expand_bias, x, {s.expand}, "expand_bias");
@@ -160,6 +171,7 @@ BlockShape check_block(const at::Tensor& x, const at::Tensor& expand_weight, con
     s.out_h = same_out(s.out_h, dw_strides[u]);
     s.out_w = same_out(s.out_w, dw_strides[u]);
     s.stride *= dw_strides[u];
+    s.macs += s.expand * s.out_h * s.out_w * weight.size(2) * weight.size(3) * weight.size(4);
   }
   TORCH_CHECK(state == buffers.size() && state == positions.size() && state == paddeds.size(), kBlockOp,
               ": one stream state per depthwise unit with kT > 1 (", state, "), got ", buffers.size(), " buffers, ",
@@ -185,6 +197,9 @@ BlockShape check_block(const at::Tensor& x, const at::Tensor& expand_weight, con
                 ": without a shortcut projection the block must keep its width and size (C_in ", s.c_in,
                 ", C_out ", out_channels, ", stride ", s.stride, ")");
   }
+  const int64_t out_pixels = s.out_h * s.out_w;
+  s.macs = s.n * (s.macs + s.expand * s.c_in * s.h * s.w + out_channels * (s.expand + (shortcut_weight ? s.c_in : 0)) *
+                                                                 out_pixels);
   return s;
 }
 
@@ -203,6 +218,8 @@ at::Tensor movinet_block_step_cpu(const at::Tensor& x_in, const at::Tensor& expa
                                    activation, gate);
   // Inference only (the Python API refuses grad mode): the composed ops skip autograd.
   at::AutoDispatchBelowADInplaceOrView below_autograd;
+  std::optional<SerialScope> serial;
+  if (s.macs < kSerialBlockMacs) serial.emplace();
   const at::Tensor x = x_in.contiguous();
   const int64_t n = s.n, pixels = s.h * s.w, out_pixels = s.out_h * s.out_w;
 
