@@ -195,7 +195,8 @@ _NOTES = """\
 ## How to read the table
 
 - Medians of interleaved rounds (baseline, clone, memcpy, fastvfx, repeated), one process, one run.
-  A call under 0.2 ms runs several times in a row within its sample (the sample is their mean).
+  When a case's fastest call is under 0.2 ms, every call of the case runs several times in a row
+  within its sample (the same count for all; the sample is their mean).
   speed-up = the median over rounds of baseline time / fastvfx time in the same round; above 1x
   fastvfx is faster.
 - spread: the interquartile range over the median of the baseline's or fastvfx's times, whichever is

@@ -60,8 +60,11 @@ def summarize(samples: Sequence[float]) -> dict:
 
 
 # A sample shorter than this is at the mercy of one interrupt or one
-# descheduling: a call that fast runs several times in a row within its
-# sample, and the sample is their mean (at most MAX_REPEAT calls).
+# descheduling: when a case's fastest call is that fast, every call of the
+# case runs several times in a row within its sample, and the sample is their
+# mean (at most MAX_REPEAT calls). One count for all calls of a case: with
+# counts of their own, a fast call's later repeats found warm caches that the
+# baseline, timed once per sample, never did.
 MIN_SAMPLE_S = 2e-4
 MAX_REPEAT = 100
 
@@ -107,19 +110,22 @@ def warm_up(calls: dict[str, Callable[[], object]], budget: Budget,
 def plan_rounds(calls: dict[str, Callable[[], object]], budget: Budget, sync: Optional[Callable[[], None]] = None,
                 min_sample_s: float = MIN_SAMPLE_S) -> tuple[int, dict[str, int]]:
     """Run the budget's warm-up rounds; return how many timed rounds fit the
-    budget and how many calls of each callable make one sample of at least
-    ``min_sample_s``."""
-    seconds = {name: 0.0 for name in calls}
+    budget and how many calls make one sample: the same count for every
+    callable, enough for the fastest one's sample to last ``min_sample_s``
+    (its quickest warm-up call decides, so that one slow call does not)."""
+    seconds = {name: math.inf for name in calls}
+    last = dict(seconds)
     for _ in range(max(1, budget.warmup)):
         for name, call in calls.items():
             start = time.perf_counter()
             call()
             if sync:
                 sync()
-            seconds[name] = time.perf_counter() - start
-    repeat = {name: min(MAX_REPEAT, max(1, math.ceil(min_sample_s / max(t, 1e-9)))) for name, t in seconds.items()}
-    seconds_per_round = sum(repeat[name] * t for name, t in seconds.items())
-    return budget.rounds_for(seconds_per_round), repeat
+            last[name] = time.perf_counter() - start
+            seconds[name] = min(seconds[name], last[name])
+    count = min(MAX_REPEAT, max(1, math.ceil(min_sample_s / max(min(seconds.values()), 1e-9))))
+    seconds_per_round = count * sum(last.values())
+    return budget.rounds_for(seconds_per_round), {name: count for name in calls}
 
 
 def memcpy_call(nbytes: int, device: torch.device = torch.device("cpu")) -> Callable[[], object]:
