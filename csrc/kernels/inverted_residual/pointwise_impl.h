@@ -1,0 +1,259 @@
+// The inverted-residual microkernels (see pointwise_ukernels.h), written once
+// and compiled once per ISA: pointwise_<isa>.cpp defines
+// FVX_POINTWISE_SUFFIX, FVX_POINTWISE_VEC_BYTES (the ISA's register width)
+// and FVX_POINTWISE_MR (rows per GEMM tile) and includes this file under that
+// ISA's flags.
+//
+// GEMM tile: MR rows x two vectors of columns. The 2 * MR accumulators stay in
+// registers over the whole k loop; each k loads two vectors of the packed
+// weight panel and broadcasts one input value per row (one FMA per
+// accumulator). The input rows are read in place (channels-last pixels, each
+// row through its own pointer), so nothing is packed per call. The bias
+// starts the accumulators; the activation and the residual are applied to
+// them before the only store. A narrow right edge (n <= one vector) takes a
+// one-vector tile.
+//
+// Depthwise row: a vector of channels per accumulator (every lane busy at any
+// plane size), the k x k weight vectors of that channel block in registers,
+// four output pixels at a time.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "fastvfx/inverted_residual.h"
+#include "pointwise_ukernels.h"
+
+#ifndef FVX_POINTWISE_VEC_BYTES
+#error "pointwise_<isa>.cpp defines FVX_POINTWISE_VEC_BYTES and FVX_POINTWISE_MR before including this file"
+#endif
+
+#define FVX_POINTWISE_CONCAT_(a, b) a##b
+#define FVX_POINTWISE_CONCAT(a, b) FVX_POINTWISE_CONCAT_(a, b)
+
+namespace fastvfx::inverted_residual {
+namespace FVX_POINTWISE_SUFFIX {
+namespace {
+
+typedef float Vec __attribute__((vector_size(FVX_POINTWISE_VEC_BYTES), aligned(4)));
+typedef int32_t IVec __attribute__((vector_size(FVX_POINTWISE_VEC_BYTES), aligned(4)));
+constexpr int64_t kLanes = FVX_POINTWISE_VEC_BYTES / sizeof(float);
+constexpr int kMr = FVX_POINTWISE_MR;
+static_assert(kMr <= kMaxMr, "tile rows");
+static_assert(kPointwisePanel % (2 * kLanes) == 0, "a tile's columns divide the panel");
+
+// always_inline: where a vector is wider than the target's registers would
+// otherwise go through memory at a call.
+#define FVX_PW_INLINE inline __attribute__((always_inline))
+
+FVX_PW_INLINE Vec load(const float* p) { return *reinterpret_cast<const Vec*>(p); }
+FVX_PW_INLINE void store(float* p, Vec v) { *reinterpret_cast<Vec*>(p) = v; }
+FVX_PW_INLINE Vec splat(float v) { return Vec{} + v; }
+
+// e^x for x <= 0, lane-wise: the Cephes polynomial of the depthwise kernels'
+// scalar exp_nonpositive (dwconv3d_impl.h), in vector arithmetic.
+FVX_PW_INLINE Vec exp_nonpositive(Vec x) {
+  const Vec lo = splat(-87.33654f);
+  x = x < lo ? lo : x;
+  const IVec n = -__builtin_convertvector(splat(0.5f) - x * 1.44269504088896341f, IVec);
+  const Vec nf = __builtin_convertvector(n, Vec);
+  Vec r = x - nf * 0.693359375f;
+  r = r - nf * -2.12194440e-4f;
+  Vec p = splat(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const IVec bits = (n + 127) << 23;
+  return p * reinterpret_cast<Vec>(bits);  // the bits as floats (same-size vectors)
+}
+
+template <Activation A>
+FVX_PW_INLINE Vec activate(Vec v) {
+  const Vec zero = Vec{};
+  if constexpr (A == Activation::kReLU) {
+    return v > zero ? v : zero;
+  } else if constexpr (A == Activation::kReLU6) {
+    const Vec six = splat(6.f);
+    v = v > zero ? v : zero;
+    return v < six ? v : six;
+  } else if constexpr (A == Activation::kHardswish) {
+    const Vec six = splat(6.f);
+    Vec g = v + 3.f;
+    g = g > zero ? g : zero;
+    g = g < six ? g : six;
+    return v * g / 6.f;
+  } else if constexpr (A == Activation::kSwish) {
+    // x * sigmoid(x) with e = e^-|x| in (0, 1]: never overflows.
+    const Vec e = exp_nonpositive(v < zero ? v : -v);
+    const Vec num = v >= zero ? v : v * e;
+    return num / (1.f + e);
+  } else {
+    return v;
+  }
+}
+
+template <int NV, Activation A>
+void gemm_tile(const GemmTile& t) {
+  Vec acc[kMr][NV];
+  {
+    Vec b[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) b[v] = load(t.bias + v * kLanes);
+#pragma GCC unroll 16
+    for (int i = 0; i < kMr; ++i) {
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[i][v] = b[v];
+    }
+  }
+  for (int s = 0; s < t.segments; ++s) {
+    const float* a[kMr];
+#pragma GCC unroll 16
+    for (int i = 0; i < kMr; ++i) a[i] = t.a[s * kMr + i];
+    const float* b = t.b;
+    for (int64_t k = t.k_begin[s]; k < t.k_end[s]; ++k) {
+      Vec bk[NV];
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) bk[v] = load(b + k * kPointwisePanel + v * kLanes);
+#pragma GCC unroll 16
+      for (int i = 0; i < kMr; ++i) {
+        const float ai = a[i][k];
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) acc[i][v] += ai * bk[v];
+      }
+    }
+  }
+  if (t.n == NV * kLanes) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kMr; ++i) {
+      if (i >= t.m) break;
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) {
+        Vec r = activate<A>(acc[i][v]);
+        if (t.residual != nullptr) r += load(t.residual[i] + v * kLanes);
+        store(t.c[i] + v * kLanes, r);
+      }
+    }
+    return;
+  }
+  // A partial right edge: through a buffer (the residual and the output rows
+  // end at n).
+  float row[NV * kLanes];
+  for (int i = 0; i < t.m; ++i) {
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) store(row + v * kLanes, activate<A>(acc[i][v]));
+    if (t.residual != nullptr) {
+      for (int64_t j = 0; j < t.n; ++j) t.c[i][j] = row[j] + t.residual[i][j];
+    } else {
+      std::memcpy(t.c[i], row, static_cast<size_t>(t.n) * sizeof(float));
+    }
+  }
+}
+
+template <Activation A>
+void gemm_act(const GemmTile& t) {
+  if (t.n <= kLanes) {
+    gemm_tile<1, A>(t);
+  } else {
+    gemm_tile<2, A>(t);
+  }
+}
+
+void gemm(const GemmTile& t, Activation act) {
+  switch (act) {
+    case Activation::kReLU: return gemm_act<Activation::kReLU>(t);
+    case Activation::kReLU6: return gemm_act<Activation::kReLU6>(t);
+    case Activation::kHardswish: return gemm_act<Activation::kHardswish>(t);
+    case Activation::kSwish: return gemm_act<Activation::kSwish>(t);
+    default: return gemm_act<Activation::kNone>(t);
+  }
+}
+
+// K: the kernel size as a constant (3, 5), or 0 for any (runtime k).
+template <int K, Activation A>
+void depthwise_row_k(const float* const* rows, int64_t k_runtime, int64_t stride, const float* w,
+                     const float* bias, int64_t channels, int64_t out_w, float* out) {
+  const int64_t k = K > 0 ? K : k_runtime;
+  constexpr int kTaps = K > 0 ? K * K : 1;
+  constexpr int kX = 4;  // output pixels per step: independent accumulators
+  const int64_t step = stride * channels;
+  for (int64_t c0 = 0; c0 < channels; c0 += kLanes) {
+    const Vec b = load(bias + c0);
+    if constexpr (K > 0) {
+      Vec wv[kTaps];
+#pragma GCC unroll 25
+      for (int t = 0; t < kTaps; ++t) wv[t] = load(w + t * channels + c0);
+      int64_t x = 0;
+      for (; x + kX <= out_w; x += kX) {
+        Vec acc[kX];
+#pragma GCC unroll 4
+        for (int u = 0; u < kX; ++u) acc[u] = b;
+#pragma GCC unroll 5
+        for (int i = 0; i < K; ++i) {
+          const float* r = rows[i] + x * step + c0;
+#pragma GCC unroll 5
+          for (int j = 0; j < K; ++j) {
+#pragma GCC unroll 4
+            for (int u = 0; u < kX; ++u) acc[u] += load(r + u * step + j * channels) * wv[i * K + j];
+          }
+        }
+#pragma GCC unroll 4
+        for (int u = 0; u < kX; ++u) store(out + (x + u) * channels + c0, activate<A>(acc[u]));
+      }
+      for (; x < out_w; ++x) {
+        Vec acc = b;
+#pragma GCC unroll 5
+        for (int i = 0; i < K; ++i) {
+          const float* r = rows[i] + x * step + c0;
+#pragma GCC unroll 5
+          for (int j = 0; j < K; ++j) acc += load(r + j * channels) * wv[i * K + j];
+        }
+        store(out + x * channels + c0, activate<A>(acc));
+      }
+    } else {
+      for (int64_t x = 0; x < out_w; ++x) {
+        Vec acc = b;
+        for (int64_t i = 0; i < k; ++i) {
+          const float* r = rows[i] + x * step + c0;
+          for (int64_t j = 0; j < k; ++j) acc += load(r + j * channels) * load(w + (i * k + j) * channels + c0);
+        }
+        store(out + x * channels + c0, activate<A>(acc));
+      }
+    }
+  }
+}
+
+template <Activation A>
+void depthwise_row_act(const float* const* rows, int64_t k, int64_t stride, const float* w, const float* bias,
+                       int64_t channels, int64_t out_w, float* out) {
+  switch (k) {
+    case 3: return depthwise_row_k<3, A>(rows, k, stride, w, bias, channels, out_w, out);
+    case 5: return depthwise_row_k<5, A>(rows, k, stride, w, bias, channels, out_w, out);
+    default: return depthwise_row_k<0, A>(rows, k, stride, w, bias, channels, out_w, out);
+  }
+}
+
+void depthwise_row(const float* const* rows, int64_t k, int64_t stride, const float* w, const float* bias,
+                   int64_t channels, int64_t out_w, float* out, Activation act) {
+  switch (act) {
+    case Activation::kReLU: return depthwise_row_act<Activation::kReLU>(rows, k, stride, w, bias, channels, out_w, out);
+    case Activation::kReLU6:
+      return depthwise_row_act<Activation::kReLU6>(rows, k, stride, w, bias, channels, out_w, out);
+    case Activation::kHardswish:
+      return depthwise_row_act<Activation::kHardswish>(rows, k, stride, w, bias, channels, out_w, out);
+    case Activation::kSwish:
+      return depthwise_row_act<Activation::kSwish>(rows, k, stride, w, bias, channels, out_w, out);
+    default: return depthwise_row_act<Activation::kNone>(rows, k, stride, w, bias, channels, out_w, out);
+  }
+}
+
+}  // namespace
+}  // namespace FVX_POINTWISE_SUFFIX
+
+extern const PointwiseKernel FVX_POINTWISE_CONCAT(pointwise__, FVX_POINTWISE_SUFFIX);
+const PointwiseKernel FVX_POINTWISE_CONCAT(pointwise__, FVX_POINTWISE_SUFFIX) = {
+    FVX_POINTWISE_SUFFIX::kMr, 2 * FVX_POINTWISE_SUFFIX::kLanes, FVX_POINTWISE_SUFFIX::gemm,
+    FVX_POINTWISE_SUFFIX::depthwise_row};
+
+}  // namespace fastvfx::inverted_residual
