@@ -10,6 +10,7 @@ from . import _C
 from ._info import active_isa, info, isa, set_isa, supported_isas
 from .ops.causal_dwconv3d import StreamState, causal_dwconv3d, causal_dwconv3d_step, init_stream_state
 from .ops.depthwise_conv2d import depthwise_conv2d
+from .ops.inverted_residual import inverted_residual, inverted_residual_step
 from .ops.movinet_block import movinet_block_step
 from .ops.temporal_focus_conv2d import channel_scaled_conv2d, temporal_focus_conv2d
 from .ops.temporal_shift import (
@@ -37,6 +38,8 @@ __all__ = [
     "depthwise_conv2d",
     "export",
     "info",
+    "inverted_residual",
+    "inverted_residual_step",
     "isa",
     "models",
     "movinet_block_step",
