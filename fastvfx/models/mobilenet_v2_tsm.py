@@ -94,13 +94,18 @@ def _residual_torch(x: Tensor, y: Tensor) -> Tensor:
 
 def _online_shift_fastvfx(block: "InvertedResidualWithShift", x: Tensor, cache: Tensor) -> tuple[Tensor, Tensor]:
     """Swaps ``x[:, :fold]`` with the cache in place (``x`` is consumed) and
-    returns ``(out, cache)``, the cache now holding this frame's channels."""
+    returns ``(out, cache)``, the cache now holding this frame's channels. In
+    inference the block is one fused op that reads the cache's channels and
+    then updates it, leaving ``x`` untouched."""
     if block.conv.training or (torch.is_grad_enabled() and (x.requires_grad or cache.requires_grad)):
         return _online_shift_torch(block, x, cache)
     fold = cache.size(1)
     # The in-place swap needs one layout; the returned cache keeps x's, so a
-    # stream converts its caches once (channels_last on the oneDNN path).
+    # stream converts its caches once (channels_last on the fast paths).
     cache = cache.contiguous(memory_format=_onednn.memory_format(x))
+    out = block.conv.inverted_residual(x, True, cache=cache)
+    if out is not None:
+        return out, cache
     temporal_shift_online_(x, cache)
     out = block.conv(x)
     # The identity is the unshifted frame: its first channels now live in the cache.
@@ -118,6 +123,16 @@ def _residual_fastvfx(x: Tensor, y: Tensor) -> Tensor:
     return x + y if torch.is_grad_enabled() and (x.requires_grad or y.requires_grad) else y.add_(x)
 
 
+def _no_fused_block(block: "InvertedResidual", x: Tensor, shift: Optional[tuple[int, int, str]] = None) -> None:
+    return None
+
+
+def _fused_block(block: "InvertedResidual", x: Tensor, shift: Optional[tuple[int, int, str]] = None) -> Optional[Tensor]:
+    """The whole block (residual and TSM shift included) as one
+    ``fastvfx.inverted_residual`` call where it applies (inference), else None."""
+    return block.conv.inverted_residual(x, block.use_res_connect, shift)
+
+
 class _Parts:
     """The modules and functions a backend builds MobileNetV2-TSM from."""
 
@@ -128,6 +143,7 @@ class _Parts:
         self.online_shift = _online_shift_fastvfx if fast else _online_shift_torch
         self.residual = _residual_fastvfx if fast else _residual_torch
         self.layout: Callable[[Tensor], Tensor] = _onednn.channels_last if fast else _same
+        self.fused_block = _fused_block if fast else _no_fused_block
 
 
     def depthwise_conv(self, channels: int, stride: int) -> nn.Module:
@@ -157,6 +173,7 @@ class InvertedResidual(nn.Module):
         self.stride = stride
         self.use_res_connect = stride == 1 and in_channels == out_channels
         self._residual = parts.residual
+        self._fused_block = parts.fused_block
         layers: list[nn.Module] = []
         if expand_ratio != 1:
             layers += [nn.Conv2d(in_channels, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True)]
@@ -169,6 +186,9 @@ class InvertedResidual(nn.Module):
         self.conv = parts.sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
+        fused = self._fused_block(self, x)
+        if fused is not None:
+            return fused
         return self._residual(x, self.conv(x)) if self.use_res_connect else self.conv(x)
 
 
@@ -185,6 +205,9 @@ class InvertedResidualWithShift(InvertedResidual):
 
     def forward_clip(self, x: Tensor, n_segment: int) -> Tensor:
         """All frames of clips (N*T, C, H, W) at once, with the same uni-directional shift."""
+        fused = self._fused_block(self, x, (n_segment, FOLD_DIV, "past"))
+        if fused is not None:
+            return fused
         return self._residual(x, self.conv.shifted(x, n_segment, FOLD_DIV, "past"))
 
 

@@ -10,10 +10,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..ops.depthwise_conv2d import depthwise_conv2d
+from ..ops.inverted_residual import InvertedResidualWeights, inverted_residual, inverted_residual_step, pack_weights
 from ..ops.temporal_shift import shift_conv1x1, temporal_shift
 from ._activation import ACTIVATION_NAMES, activate
 from . import _onednn
-from ._batchnorm import folded_conv_bn
+from ._batchnorm import cached, folded_conv_bn
 from .temporal_shift import TemporalShift, _is_plain_conv1x1
 
 
@@ -36,6 +37,13 @@ class FoldedSequential(nn.Sequential):
 
     ``shifted(x, n_segment, fold_div, mode)`` is ``forward(temporal_shift(x, ...))``
     with the shift done while the first conv (a plain 1x1) reads its input.
+
+    ``inverted_residual(x, residual)`` runs a MobileNetV2 block's layers (1x1
+    expansion + BN + activation, k x k depthwise + BN + activation, 1x1
+    projection + BN; the expansion optional) as ONE fused op
+    (``fastvfx.inverted_residual``, the expanded tensor never written), with
+    the residual and a TemporalShift around the expansion done on read; it
+    returns None where that op does not apply (see there).
     """
 
     def __init__(self, *layers: nn.Module) -> None:
@@ -44,6 +52,7 @@ class FoldedSequential(nn.Sequential):
         self._runs = _runs(list(self))
         norms = [bn for _, bn, _ in self._runs if bn is not None]
         self._first_bn = str(norms[0]) if norms else None
+        self._block = _inverted_residual_layout(list(self), self._runs)
 
     def _training(self) -> bool:
         return self.training if self._first_bn is None else self._modules[self._first_bn].training
@@ -58,6 +67,37 @@ class FoldedSequential(nn.Sequential):
         if self._training() or not _is_plain_conv1x1(first):
             return self.forward(temporal_shift(x, n_segment, fold_div, mode))
         return self._folded(x, (n_segment, fold_div, mode))
+
+    def inverted_residual(self, x: Tensor, residual: bool, shift: Optional[tuple[int, int, str]] = None,
+                          cache: Optional[Tensor] = None) -> Optional[Tensor]:
+        """``self(x) (+ x)`` as one ``fastvfx.inverted_residual`` call, the
+        expansion reading x shifted by ``shift`` ((n_segment, fold_div,
+        mode), or the first layer's TemporalShift) or, online, its first
+        channels from ``cache`` (consumed: it then holds x's); the residual is
+        the unshifted x. None (nothing done) unless the layers are a MobileNetV2
+        block, in eval mode, on a float32 CPU tensor without gradients, outside
+        autocast, compile and export."""
+        if self._block is None or self._training() or not _fused_usable(x):
+            return None
+        first = self._modules[str(self._runs[0][0])]
+        if isinstance(first, TemporalShift):
+            shift = (first.n_segment, first.fold_div, first.mode)
+        stride, activation, dw_activation = self._block
+        weights = self._packed_block()
+        if cache is not None:
+            return inverted_residual_step(x, cache, weights, stride, residual, activation, dw_activation)
+        if shift is None:
+            return inverted_residual(x, weights, stride, residual, activation, dw_activation)
+        n_segment, fold_div, mode = shift
+        return inverted_residual(x, weights, stride, residual, activation, dw_activation, mode, n_segment, fold_div)
+
+    def _packed_block(self) -> InvertedResidualWeights:
+        """The folded weights in the fused op's layout, cached with the fold."""
+        folded = [self._folded_weights(conv, bn) for conv, bn, _ in self._runs]
+        expand, dw, project = ([None] if len(folded) == 2 else []) + folded
+        sources = tuple(t for pair in folded for t in pair)
+        return cached(self, "inverted_residual", sources, lambda: pack_weights(
+            *(expand or (None, None)), *dw, *project))
 
     def _folded(self, x: Tensor, shift: Optional[tuple[int, int, str]] = None) -> Tensor:
         if _onednn.usable(x):
@@ -127,10 +167,12 @@ _CHUNK_BYTES = 4 << 20
 
 
 def _chunks(x: Tensor, convs: list[nn.Conv2d]) -> int:
-    """Into how many batch chunks ``x`` goes through ``convs``."""
+    """Into how many batch chunks ``x`` goes through ``convs``: by the widest
+    intermediate (a single conv writes none; splitting it would only add a
+    ``torch.cat`` of its output)."""
     h, w = x.shape[-2:]
-    widest = x.shape[1] * h * w
-    for conv in convs:
+    widest = 0
+    for conv in convs[:-1]:
         (kh, kw), (ph, pw), (sh, sw), (dh, dw) = conv.kernel_size, conv.padding, conv.stride, conv.dilation
         h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
         w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
@@ -160,6 +202,43 @@ def _fastvfx_depthwise(conv: nn.Conv2d, x: Tensor) -> bool:
     if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
         return True
     return x.size(-1) // conv.stride[1] >= _DEPTHWISE_MIN_OUT_WIDTH
+
+
+def _fused_usable(x: Tensor) -> bool:
+    """Whether ``x`` can take the fused inverted-residual op (inference only,
+    float32 CPU; compile and export keep the per-layer modules)."""
+    return (
+        x.dtype == torch.float32
+        and x.device.type == "cpu"
+        and x.dim() == 4
+        and not torch.is_grad_enabled()
+        and not torch.is_autocast_enabled("cpu")
+        and not torch.compiler.is_compiling()
+        and not torch.compiler.is_exporting()
+    )
+
+
+def _inverted_residual_layout(layers: list[nn.Module], runs: list) -> Optional[tuple[int, Optional[str], Optional[str]]]:
+    """(depthwise stride, expansion activation, depthwise activation) when
+    the runs are a MobileNetV2 block (optional 1x1 expansion + BN + act, odd
+    k x k depthwise with padding k // 2 + BN + act, 1x1 projection + BN), else None."""
+    if len(runs) not in (2, 3) or any(bn is None for _, bn, _ in runs) or runs[-1][2] is not None:
+        return None
+    convs = [layers[i] for i, _, _ in runs]
+    convs = [c.net if isinstance(c, TemporalShift) else c for c in convs]
+    *expand, dw, project = convs
+    if not all(_is_plain_conv1x1(c) for c in expand + [project]) or project.in_channels != dw.out_channels:
+        return None
+    (kh, kw), (sh, sw) = dw.kernel_size, dw.stride
+    if not (dw.groups == dw.in_channels == dw.out_channels and kh == kw and kh % 2 == 1 and sh == sw
+            and dw.padding == (kh // 2, kw // 2) and dw.dilation == (1, 1) and type(dw) is nn.Conv2d):
+        return None
+    if expand and expand[0].out_channels != dw.in_channels:
+        return None
+    if any(isinstance(layers[i], TemporalShift) for i, _, _ in runs[1:]):
+        return None
+    activations = [act or "none" for _, _, act in runs]
+    return sh, activations[0], activations[-2]
 
 
 def _runs(layers: list[nn.Module]) -> list[tuple[int, Optional[int], Optional[str]]]:
