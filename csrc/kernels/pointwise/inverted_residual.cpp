@@ -15,7 +15,7 @@
 #include "pointwise_ukernels.h"
 
 namespace fastvfx {
-namespace inverted_residual {
+namespace pointwise {
 
 const PointwiseKernel& pointwise_kernel_for(Isa isa) {
   static const struct Table {
@@ -166,22 +166,18 @@ class Block {
         continue;
       }
       GemmTile t;
-      const float* live[kMaxSegments * kMaxMr];
-      int segments = 0;
       for (int sgm = 0; sgm < nsrc_; ++sgm) {
         if (src_[sgm].frame == nullptr) continue;  // zeros: no contribution
-        for (int64_t i = 0; i < mr; ++i) live[segments * mr + i] = a[sgm * mr + i];
-        t.k_begin[segments] = src_[sgm].k_begin;
-        t.k_end[segments] = src_[sgm].k_end;
-        ++segments;
+        t.seg[t.segments++] = GemmSegment{a + sgm * mr, nullptr, src_[sgm].k_begin, src_[sgm].k_end};
       }
-      t.segments = segments;
-      t.a = live;
+      t.ldb = kPointwisePanel;
       t.c = c_col;
       t.m = m;
       for (int64_t j0 = 0; j0 < g_.hp; j0 += nr) {
         for (int64_t i = 0; i < m; ++i) c_col[i] = c[i] + j0;
-        t.b = w_.expand_weight + (j0 / kPointwisePanel) * s_.in_channels * kPointwisePanel + j0 % kPointwisePanel;
+        const float* b = w_.expand_weight + (j0 / kPointwisePanel) * s_.in_channels * kPointwisePanel +
+                         j0 % kPointwisePanel;
+        for (int sgm = 0; sgm < t.segments; ++sgm) t.seg[sgm].b = b;
         t.bias = w_.expand_bias + j0;
         t.n = nr;
         kr_.gemm(t, w_.expand_act);
@@ -215,9 +211,8 @@ class Block {
     float* c[kMaxMr];
     GemmTile t;
     t.segments = 1;
-    t.a = a;
-    t.k_begin[0] = 0;
-    t.k_end[0] = s_.hidden;
+    t.seg[0] = GemmSegment{a, nullptr, 0, s_.hidden};
+    t.ldb = kPointwisePanel;
     t.c = c;
     t.residual = s_.residual ? res : nullptr;
     for (int64_t p0 = 0; p0 < pixels; p0 += mr) {
@@ -229,7 +224,7 @@ class Block {
           c[i] = y0 + (p0 + i) * cout + j0;
           res[i] = x0 + (p0 + i) * s_.in_channels + j0;
         }
-        t.b = w_.project_weight + (j0 / kPointwisePanel) * g_.hp * kPointwisePanel + j0 % kPointwisePanel;
+        t.seg[0].b = w_.project_weight + (j0 / kPointwisePanel) * g_.hp * kPointwisePanel + j0 % kPointwisePanel;
         t.bias = w_.project_bias + j0;
         t.n = std::min(nr, cout - j0);
         kr_.gemm(t, Activation::kNone);
@@ -253,7 +248,7 @@ class Block {
 };
 
 }  // namespace
-}  // namespace inverted_residual
+}  // namespace pointwise
 
 void pack_pointwise_weights(const float* w, int64_t out, int64_t in, int64_t in_padded, float* packed) {
   const int64_t panels = (out + kPointwisePanel - 1) / kPointwisePanel;
@@ -266,7 +261,7 @@ void pack_pointwise_weights(const float* w, int64_t out, int64_t in, int64_t in_
 
 void inverted_residual_forward(const float* x, float* cache, float* y, const InvertedResidualShape& s,
                                const InvertedResidualWeights& w) {
-  using namespace inverted_residual;
+  using namespace pointwise;
   if (s.batch <= 0 || s.height <= 0 || s.width <= 0) return;
   Geometry g;
   g.pad = s.kernel / 2;

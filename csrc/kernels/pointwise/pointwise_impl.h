@@ -1,4 +1,4 @@
-// The inverted-residual microkernels (see pointwise_ukernels.h), written once
+// The pointwise microkernels (see pointwise_ukernels.h), written once
 // and compiled once per ISA: pointwise_<isa>.cpp defines
 // FVX_POINTWISE_SUFFIX, FVX_POINTWISE_VEC_BYTES (the ISA's register width)
 // and FVX_POINTWISE_MR (rows per GEMM tile) and includes this file under that
@@ -30,7 +30,7 @@
 #define FVX_POINTWISE_CONCAT_(a, b) a##b
 #define FVX_POINTWISE_CONCAT(a, b) FVX_POINTWISE_CONCAT_(a, b)
 
-namespace fastvfx::inverted_residual {
+namespace fastvfx::pointwise {
 namespace FVX_POINTWISE_SUFFIX {
 namespace {
 
@@ -100,22 +100,25 @@ void gemm_tile(const GemmTile& t) {
   {
     Vec b[NV];
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) b[v] = load(t.bias + v * kLanes);
+    for (int v = 0; v < NV; ++v) b[v] = t.bias != nullptr ? load(t.bias + v * kLanes) : Vec{};
 #pragma GCC unroll 16
     for (int i = 0; i < kMr; ++i) {
+      const float r = t.row_bias != nullptr ? t.row_bias[i < t.m ? i : t.m - 1] : 0.f;
 #pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) acc[i][v] = b[v];
+      for (int v = 0; v < NV; ++v) acc[i][v] = b[v] + r;
     }
   }
+  const int64_t ldb = t.ldb;
   for (int s = 0; s < t.segments; ++s) {
+    const GemmSegment& sg = t.seg[s];
     const float* a[kMr];
 #pragma GCC unroll 16
-    for (int i = 0; i < kMr; ++i) a[i] = t.a[s * kMr + i];
-    const float* b = t.b;
-    for (int64_t k = t.k_begin[s]; k < t.k_end[s]; ++k) {
+    for (int i = 0; i < kMr; ++i) a[i] = sg.a[i];
+    const float* b = sg.b;
+    for (int64_t k = sg.k_begin; k < sg.k_end; ++k) {
       Vec bk[NV];
 #pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) bk[v] = load(b + k * kPointwisePanel + v * kLanes);
+      for (int v = 0; v < NV; ++v) bk[v] = load(b + k * ldb + v * kLanes);
 #pragma GCC unroll 16
       for (int i = 0; i < kMr; ++i) {
         const float ai = a[i][k];
@@ -256,4 +259,4 @@ const PointwiseKernel FVX_POINTWISE_CONCAT(pointwise__, FVX_POINTWISE_SUFFIX) = 
     FVX_POINTWISE_SUFFIX::kMr, 2 * FVX_POINTWISE_SUFFIX::kLanes, FVX_POINTWISE_SUFFIX::gemm,
     FVX_POINTWISE_SUFFIX::depthwise_row};
 
-}  // namespace fastvfx::inverted_residual
+}  // namespace fastvfx::pointwise

@@ -1,0 +1,62 @@
+// Internal interface between the pointwise (1x1 conv) drivers
+// (inverted_residual.cpp: bands, ring of expanded rows; pointwise_conv.cpp:
+// one conv, channels-first or channels-last) and the per-ISA microkernels
+// (pointwise_impl.h compiled once per ISA).
+//
+// gemm: an mr x nr tile,
+//   c[i][j] = act(bias[j] + row_bias[i] + sum_s sum_{k in [k_begin, k_end) of s}
+//                 seg[s].a[i][k] * seg[s].b[k * ldb + j])  (+ residual[i][j])
+// for i < m, j < n (m <= mr, n <= nr). Every row has its own pointer, indexed
+// by k; a segment is a range of k whose rows (a) or columns (b) come from
+// elsewhere: the temporal shift reads channel ranges from other frames, on
+// either side. Rows i >= m repeat the last row (computed, not stored); b must
+// hold nr readable columns for every k. bias (nr values) and row_bias may be
+// null; residual may be c itself (accumulate).
+//
+// depthwise_row: one output row of a k x k depthwise conv on padded
+// channels-last rows, out[x][c] = act(bias[c] + sum_{i,j} w[i * k + j][c] *
+// rows[i][(x * stride + j) * channels + c]), channels a multiple of the panel.
+#pragma once
+
+#include <cstdint>
+
+#include "fastvfx/causal_dwconv3d.h"
+#include "fastvfx/isa.h"
+
+namespace fastvfx::pointwise {
+
+constexpr int kMaxSegments = 3;
+constexpr int kMaxMr = 16;
+
+struct GemmSegment {
+  const float* const* a = nullptr;  // mr row pointers
+  const float* b = nullptr;
+  int64_t k_begin = 0, k_end = 0;
+};
+
+struct GemmTile {
+  int segments = 0;
+  GemmSegment seg[kMaxSegments];
+  int64_t ldb = 0;
+  const float* bias = nullptr;      // per column
+  const float* row_bias = nullptr;  // per row (m values)
+  float* const* c = nullptr;        // mr row pointers (first m used)
+  const float* const* residual = nullptr;
+  int64_t m = 0, n = 0;
+};
+
+struct PointwiseKernel {
+  int64_t mr;
+  int64_t nr;
+  void (*gemm)(const GemmTile& tile, Activation act);
+  void (*depthwise_row)(const float* const* rows, int64_t k, int64_t stride, const float* w, const float* bias,
+                        int64_t channels, int64_t out_w, float* out, Activation act);
+};
+
+#define FVX_POINTWISE_VARIANT(isa_enum, suffix) extern const PointwiseKernel pointwise__##suffix;
+#include "pointwise_variants.inc"
+#undef FVX_POINTWISE_VARIANT
+
+const PointwiseKernel& pointwise_kernel_for(Isa isa);
+
+}  // namespace fastvfx::pointwise
