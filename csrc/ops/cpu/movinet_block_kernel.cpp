@@ -1,10 +1,13 @@
 // CPU implementation of the fused MoViNet block step (schema in
 // ../movinet_block.cpp). A step on one frame is some 20 small ops; run from
 // Python each costs more in dispatch than in compute at MoViNet's frame sizes
-// (11x11 to 43x43), so the whole block is one call. The 1x1 convolutions run
-// as at::addmm: on these shapes it measured 2-10x faster than the core's
-// register-blocked GEMM (csrc/kernels/tfc, through channel_scaled_conv2d), whose
-// packing dominates at 36-484 pixels. The depthwise units call the causal
+// (11x11 to 43x43), so the whole block is one call. In float32 the 1x1
+// convolutions run on the core's pointwise kernels (pointwise_conv_nchw:
+// weight rows broadcast against the frame's rows in place, nothing packed,
+// the bias, activation and residual applied in the tiles); float64 takes
+// at::addmm. (MKL's sgemm, at::addmm, ran at AVX2 speed on an AVX-512 AMD
+// CPU; the TFC's packed GEMM, csrc/kernels/tfc, lost to it at these 36-1849
+// pixels by its packing.) The depthwise units call the causal
 // dwconv3d ops through the dispatcher (their public interface), so the stream
 // state keeps the layout, ring and padded cache those ops own.
 #include <ATen/ATen.h>
@@ -18,6 +21,7 @@
 
 #include "../threading.h"
 #include "causal_dwconv3d_kernel.h"
+#include "fastvfx/pointwise_conv.h"
 
 namespace fastvfx::ops {
 
@@ -40,6 +44,23 @@ void activate_(at::Tensor& y, std::string_view name) {
   } else if (name == "relu6") {
     at::clamp_(y, 0, 6);
   }
+}
+
+// y (Cout, P) = act(weight (Cout, Cin) x (Cin, P) + bias) (+ residual, which
+// may be y), float32, on the core's pointwise kernels.
+void conv1x1(const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& x, at::Tensor& y,
+             const at::Tensor* residual, std::string_view act) {
+  const at::Tensor b = bias.contiguous();
+  PointwiseConvNchw p;
+  p.out_channels = weight.size(0), p.in_channels = weight.size(1), p.pixels = x.size(1);
+  p.weight = weight.const_data_ptr<float>(), p.weight_stride = weight.stride(0);
+  p.bias = b.const_data_ptr<float>();
+  p.sources = 1;
+  p.source[0] = PointwiseSource{x.const_data_ptr<float>(), 0, p.in_channels};
+  p.y = y.mutable_data_ptr<float>();
+  p.residual = residual != nullptr ? residual->const_data_ptr<float>() : nullptr;
+  p.act = parse_activation(act, kBlockOp);
+  pointwise_conv_nchw(p);
 }
 
 // A tensor argument: `what` of shape `sizes`, x's dtype, on the CPU.
@@ -224,13 +245,19 @@ at::Tensor movinet_block_step_cpu(const at::Tensor& x_in, const at::Tensor& expa
   const int64_t n = s.n, pixels = s.h * s.w, out_pixels = s.out_h * s.out_w;
 
   // Expansion, one GEMM per sample.
+  const bool f32 = x.scalar_type() == at::kFloat;
   at::Tensor y = at::empty({n, s.expand, 1, s.h, s.w}, x.options());
   const at::Tensor expand_column = expand_bias.unsqueeze(1);
+  const at::Tensor expand_w = expand_weight.contiguous();
   for (int64_t i = 0; i < n; ++i) {
     at::Tensor yi = y[i].view({s.expand, pixels});
-    at::addmm_out(yi, expand_column, expand_weight, x[i].view({s.c_in, pixels}));
+    if (f32) {
+      conv1x1(expand_w, expand_bias, x[i].view({s.c_in, pixels}), yi, nullptr, activation);
+    } else {
+      at::addmm_out(yi, expand_column, expand_w, x[i].view({s.c_in, pixels}));
+    }
   }
-  activate_(y, activation);
+  if (!f32) activate_(y, activation);
 
   // Depthwise units; their kernels apply the activation.
   size_t state = 0;
@@ -268,8 +295,15 @@ at::Tensor movinet_block_step_cpu(const at::Tensor& x_in, const at::Tensor& expa
   if (s.stride > 1) residual = same_avg_pool3(x.view({n, s.c_in, s.h, s.w}), s.stride);
   for (int64_t i = 0; i < n; ++i) {
     at::Tensor oi = out[i].view({out_channels, out_pixels});
-    at::addmm_out(oi, project_column, project_weight * scale[i].unsqueeze(0), features[i]);
+    const at::Tensor wi = project_weight * scale[i].unsqueeze(0);
     const at::Tensor ri = residual[i].reshape({s.c_in, out_pixels});
+    if (f32) {
+      const at::Tensor fi = features[i];
+      conv1x1(wi, project_bias, fi, oi, shortcut_weight ? nullptr : &ri, "none");
+      if (shortcut_weight) conv1x1(shortcut_weight->contiguous(), *shortcut_bias, ri, oi, &oi, "none");
+      continue;
+    }
+    at::addmm_out(oi, project_column, wi, features[i]);
     if (shortcut_weight) {
       oi.addmm_(*shortcut_weight, ri).add_(shortcut_bias->unsqueeze(1));
     } else {

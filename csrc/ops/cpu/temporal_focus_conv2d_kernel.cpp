@@ -1,7 +1,13 @@
 // CPU implementation of the Temporal Focus Convolution: check, pool x in one
 // pass (the core's global_pool2d), run the gate (the core's tfc_gate),
 // then the conv of x * scale without ever writing x * scale:
-//   1x1, stride 1, no padding, where C_out <= H*W: the scale folded into
+//   float32 1x1, stride 1, no padding: the scale folded into per-sample
+//     weights W[o, i] * scale[n, i], then the core's pointwise kernels per
+//     sample (NCHW: weight rows against the sample's rows in place;
+//     channels_last: the sample's pixels against the packed weights), bias
+//     in the tiles. On an AVX-512 AMD CPU MKL's sgemm (the float64 paths
+//     below) ran at AVX2 speed, about half of these kernels;
+//   float64 1x1, where C_out <= H*W: the scale folded into
 //     per-sample weights W[o, i] * scale[n, i] and one batched GEMM (at::bmm);
 //   1x1 on smaller maps: the shared W, the scale applied while packing each
 //     GEMM's input tile (the per-sample weights would outweigh the sample);
@@ -27,8 +33,10 @@
 #include <string_view>
 
 #include "../temporal_focus_conv2d_checks.h"
+#include "fastvfx/pointwise_conv.h"
 #include "fastvfx/tfc.h"
 #include "fp32_tiles.h"
+#include "pointwise.h"
 
 namespace fastvfx::ops {
 namespace {
@@ -118,6 +126,47 @@ at::Tensor pointwise_folded(const at::Tensor& x, const at::Tensor& scale, const 
   } else {
     at::bmm_out(y, w_n, x.reshape({n, cin, hw}));
   }
+  return out;
+}
+
+// float32 1x1 conv on the core's pointwise kernels, a sample at a time with
+// its folded weights W * s_n.
+at::Tensor pointwise_core(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& w,
+                          const std::optional<at::Tensor>& bias, bool nhwc) {
+  const int64_t n = x.size(0), cin = x.size(1), cout = w.size(0), hw = x.size(2) * x.size(3);
+  const at::Tensor w_n = (w.unsqueeze(0) * scale.unsqueeze(1)).contiguous();  // (N, C_out, C_in)
+  const at::Tensor b = bias ? bias->contiguous() : at::Tensor();
+  const float* b_ptr = bias ? b.const_data_ptr<float>() : nullptr;
+  const float* x_ptr = x.const_data_ptr<float>();
+  if (nhwc) {
+    const at::Tensor packed = pack_pointwise(w_n);
+    at::Tensor out = at::empty({n, cout, x.size(2), x.size(3)}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+    float* y_ptr = out.mutable_data_ptr<float>();
+    for_each_sample(n, [&](int64_t i) {
+      PointwiseConvNhwc p;
+      p.out_channels = cout, p.in_channels = cin, p.pixels = hw;
+      p.packed_weight = packed.const_data_ptr<float>() + i * packed.stride(0);
+      p.bias = b_ptr;
+      p.sources = 1;
+      p.source[0] = PointwiseSource{x_ptr + i * hw * cin, 0, cin};
+      p.x_stride = cin;
+      p.y = y_ptr + i * hw * cout, p.y_stride = cout;
+      pointwise_conv_nhwc(p);
+    });
+    return out;
+  }
+  at::Tensor out = at::empty({n, cout, x.size(2), x.size(3)}, x.options());
+  float* y_ptr = out.mutable_data_ptr<float>();
+  for_each_sample(n, [&](int64_t i) {
+    PointwiseConvNchw p;
+    p.out_channels = cout, p.in_channels = cin, p.pixels = hw;
+    p.weight = w_n.const_data_ptr<float>() + i * cout * cin, p.weight_stride = cin;
+    p.bias = b_ptr;
+    p.sources = 1;
+    p.source[0] = PointwiseSource{x_ptr + i * cin * hw, 0, cin};
+    p.y = y_ptr + i * cout * hw;
+    pointwise_conv_nchw(p);
+  });
   return out;
 }
 
@@ -223,6 +272,7 @@ at::Tensor scaled_conv(const at::Tensor& x, const at::Tensor& scale, const at::T
       return pointwise_packed(src, scale.to(compute), w.to(compute),
                               bias ? std::optional<at::Tensor>(bias->to(compute)) : std::nullopt, nhwc);
     }
+    if (x.scalar_type() == at::kFloat) return pointwise_core(src, scale, w.contiguous(), bias, nhwc);
     // Folding writes N * C_out * C_in weights, packing N * C_in * HW inputs:
     // fold where the per-sample weights are the smaller (large maps), pack
     // where the samples are (deep layers on small maps). Measured, one thread,

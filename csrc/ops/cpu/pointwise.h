@@ -1,0 +1,44 @@
+// What the CPU bindings of the 1x1 convs (TFC, shift_conv1x1, the MoViNet
+// block step) share to run on the core's pointwise kernels
+// (fastvfx/pointwise_conv.h): the channels-last weight packing and a loop
+// over samples.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include "fastvfx/inverted_residual.h"
+
+namespace fastvfx::ops {
+
+// weight (..., Cout, Cin) float32 -> (..., ceil(Cout / 32), Cin, 32): the
+// panels pointwise_conv_nhwc reads (pack_pointwise_weights' layout).
+inline at::Tensor pack_pointwise(const at::Tensor& weight) {
+  const int64_t cout = weight.size(-2), cin = weight.size(-1);
+  const int64_t padded = pointwise_padded(cout);
+  at::Tensor w = weight;
+  if (padded != cout) {
+    std::vector<int64_t> pad(static_cast<size_t>(2 * weight.dim()), 0);
+    pad[3] = padded - cout;  // (last dim: 0, 0), (Cout: 0, padded - cout)
+    w = at::constant_pad_nd(weight, pad);
+  }
+  std::vector<int64_t> shape(weight.sizes().begin(), weight.sizes().end() - 2);
+  shape.insert(shape.end(), {padded / kPointwisePanel, kPointwisePanel, cin});
+  return w.reshape(shape).transpose(-1, -2).contiguous();
+}
+
+// fn(i) for each of n samples: samples in parallel when there are enough of
+// them (each fn then runs its kernels on its own thread), else one after the
+// other, each kernel splitting its tiles between the threads.
+template <class Fn>
+void for_each_sample(int64_t n, const Fn& fn) {
+  if (n >= at::get_num_threads() && n > 1) {
+    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) fn(i);
+    });
+  } else {
+    for (int64_t i = 0; i < n; ++i) fn(i);
+  }
+}
+
+}  // namespace fastvfx::ops
