@@ -8,7 +8,8 @@ of the same tensor in the same rounds.
 - :mod:`.timing`: the budget, the interleaved timer and its statistics;
 - :mod:`.case`: a case, its check against the baseline, its timing and result;
 - one module of cases per family, each with ``cases()``: :mod:`.shift`,
-  :mod:`.dwconv3d`, :mod:`.tfc`, :mod:`.models` (with :mod:`.ort`, ONNX
+  :mod:`.dwconv3d`, :mod:`.tfc`, :mod:`.blocks` (MobileNetV2-TSM's fused
+  inverted residual blocks), :mod:`.models` (with :mod:`.ort`, ONNX
   Runtime as a third contender of the model cases), :mod:`.mixed_precision`
   (family "16bit": the 16-bit kernels against the same op in float32);
 - :mod:`.summary`: geomeans per family, the verdict, load warning, run comparison;

@@ -222,6 +222,12 @@ _NOTES = """\
 - memcpy GB/s: `dst.copy_(src)` of x's bytes into a preallocated buffer (no page faults), read + write
   bytes per second. "of memcpy" is the op's bandwidth over that. In place the working set is a quarter
   of x's, so caches can lift these above 100%.
+- Blocks ("mbv2 block 8x24->144->24 56² s1 + shift": frames x C_in -> hidden -> C_out, plane, stride;
+  "+ shift" = TSM's shift in the block; "step" = one frame of online TSM with its cache): the
+  fastvfx backend's MobileNetV2-TSM block (one `fastvfx.inverted_residual` call) against the torch
+  backend's (the layers as torchvision and TSM write them), same weights, eval mode, without gradients,
+  channels_last input (eager PyTorch's faster layout for these layers); torch NCHW ms: the torch block
+  on NCHW input. GFLOP/s counts the block's multiply-adds (expansion, 3x3 depthwise, projection) x 2.
 - Models (fastvfx.models): the torch backend (plain PyTorch modules, as upstream writes the model) against
   the fastvfx backend, same weights (BatchNorm statistics calibrated on a random input), eval mode under
   `torch.no_grad()`, batch 1; stream / online cases time one step of a running stream.

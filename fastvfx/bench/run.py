@@ -13,14 +13,15 @@ from typing import Optional, Sequence
 import torch
 
 from .._info import info
-from . import dwconv3d, mixed_precision, models, shift, tfc
+from . import blocks, dwconv3d, mixed_precision, models, shift, tfc
 from .case import Case, measure_until_quiet, on_device, verify
 from .report import Progress, format_table, write_report
 from .summary import SIXTEEN_BIT, compare_reports, load_warning, summary_lines
 from .timing import DEFAULT, QUICK
 
 # name -> the module declaring its cases (its ``cases()``), in report order.
-FAMILIES = {"shift": shift, "dwconv3d": dwconv3d, "tfc": tfc, "models": models, SIXTEEN_BIT: mixed_precision}
+FAMILIES = {"shift": shift, "dwconv3d": dwconv3d, "tfc": tfc, "blocks": blocks, "models": models,
+            SIXTEEN_BIT: mixed_precision}
 
 
 def family_cases(families: Optional[Sequence[str]] = None, pattern: Optional[str] = None) -> list[tuple[str, Case]]:
