@@ -63,7 +63,8 @@ def test_ctl_eval_equals_official(randomize_batchnorm, monkeypatch, conv_path, p
     """A CTL alone (as convert() builds it) in eval mode equals the official
     chain, with or without the block's ReLU, in both layouts, with the
     position embedding resized (14 on a pos_dim of 7); on the oneDNN path the
-    IOI product and the branch sum are the two fused binary post-ops."""
+    IOI product is the short conv's fused "mul" post-op and the branch sum the
+    residual of the temporal 1x1 conv on the pointwise kernel."""
     reference = ChannelTimeConv(32, 32, pos_dim=7)
     if pool == "max":
         reference.param_conv[0] = torch.nn.AdaptiveMaxPool2d((1, 1))
@@ -75,6 +76,9 @@ def test_ctl_eval_equals_official(randomize_batchnorm, monkeypatch, conv_path, p
     binary = []
     real = _onednn.conv2d_binary
     monkeypatch.setattr(_onednn, "conv2d_binary", lambda *a, **k: binary.append(a[3]) or real(*a, **k))
+    real_pointwise = _onednn.pointwise_conv2d
+    monkeypatch.setattr(_onednn, "pointwise_conv2d",
+                        lambda *a, **k: binary.append("add" if a[3] is not None else None) or real_pointwise(*a, **k))
     x = torch.randn(2, 32, size, size)
     if layout == "channels_last":
         x = x.contiguous(memory_format=torch.channels_last)

@@ -209,25 +209,34 @@ def test_folded_sequential_routes_wide_depthwise_to_fastvfx(monkeypatch, size, l
 
 
 def _spy_onednn(monkeypatch):
-    from fastvfx.nn import _onednn
+    """Records (input shape, activation) of every conv call of the inference
+    path: oneDNN's, and the pointwise kernel's (1x1 convs)."""
+    from fastvfx.nn import _onednn, folded_sequential
 
     calls = []
     real = _onednn.conv2d
+    real_pointwise = folded_sequential.pointwise_conv2d
 
     def spy(x, conv, activation=None):
         calls.append((tuple(x.shape), activation))
         return real(x, conv, activation)
 
+    def spy_pointwise(x, weight, bias=None, residual=None, activation=None):
+        calls.append((tuple(x.shape), activation))
+        return real_pointwise(x, weight, bias, residual, activation)
+
     monkeypatch.setattr(_onednn, "conv2d", spy)
+    monkeypatch.setattr(folded_sequential, "pointwise_conv2d", spy_pointwise)
     return calls
 
 
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="this torch has no oneDNN")
 @pytest.mark.parametrize("layout", ["nchw", "channels_last"])
 def test_folded_sequential_onednn_path(monkeypatch, layout):
-    """Inference runs each conv with its activation as one oneDNN call, keeps
-    the input's layout, goes through a large batch in chunks with the same
-    result, and repacks when a weight or statistic changes."""
+    """Inference runs each conv with its activation as one call (1x1 convs on
+    the pointwise kernel, the depthwise one in oneDNN), keeps the input's
+    layout, goes through a large batch in chunks with the same result, and
+    repacks when a weight or statistic changes."""
     from fastvfx.nn import folded_sequential
 
     calls = _spy_onednn(monkeypatch)

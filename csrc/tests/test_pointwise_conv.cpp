@@ -3,7 +3,7 @@
 // and pixels around the tile sizes (right edges read no input past its end),
 // input channels from up to three sources (one of them zeros), with and
 // without bias, every activation, a separate residual and an accumulating one
-// (the residual is the output itself).
+// (the residual is the output itself), added after the activation or before it.
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -35,7 +35,7 @@ double act(double v, Activation a) {
   }
 }
 
-enum class Residual { kNone, kSeparate, kAccumulate };
+enum class Residual { kNone, kSeparate, kAccumulate, kFirst };
 
 struct Case {
   int64_t cout, cin, pixels;
@@ -69,10 +69,14 @@ void run_case(const Case& c, std::mt19937& rng) {
           sum += term;
           m += std::fabs(term);
         }
-        sum = act(sum, c.act);
         // Residual in the output's layout.
         const size_t at = static_cast<size_t>(nchw ? o * c.pixels + q : q * c.cout + o);
-        if (c.residual != Residual::kNone) {
+        if (c.residual == Residual::kFirst) {
+          sum += res0[at];
+          m += std::fabs(res0[at]);
+        }
+        sum = act(sum, c.act);
+        if (c.residual == Residual::kSeparate || c.residual == Residual::kAccumulate) {
           sum += res0[at];
           m += std::fabs(res0[at]);
         }
@@ -95,7 +99,7 @@ void run_case(const Case& c, std::mt19937& rng) {
         set_default_num_threads(threads);
         std::vector<float> y = c.residual == Residual::kAccumulate ? res0 : std::vector<float>(res0.size(), 7.f);
         PointwiseSource sources[3] = {{x0.data(), 0, k1}, {nullptr, k1, k2}, {x1.data(), k2, c.cin}};
-        const float* residual = c.residual == Residual::kSeparate ? res0.data()
+        const float* residual = c.residual == Residual::kSeparate || c.residual == Residual::kFirst ? res0.data()
                                 : c.residual == Residual::kAccumulate ? y.data()
                                                                       : nullptr;
         if (nchw) {
@@ -105,6 +109,7 @@ void run_case(const Case& c, std::mt19937& rng) {
           p.sources = c.three_sources ? 3 : 1;
           for (int s = 0; s < p.sources; ++s) p.source[s] = sources[s];
           p.y = y.data(), p.residual = residual, p.act = c.act;
+          p.residual_first = c.residual == Residual::kFirst;
           pointwise_conv_nchw(p);
         } else {
           PointwiseConvNhwc p;
@@ -114,6 +119,7 @@ void run_case(const Case& c, std::mt19937& rng) {
           for (int s = 0; s < p.sources; ++s) p.source[s] = sources[s];
           p.x_stride = c.cin, p.y = y.data(), p.y_stride = c.cout;
           p.residual = residual, p.residual_stride = c.cout, p.act = c.act;
+          p.residual_first = c.residual == Residual::kFirst;
           pointwise_conv_nhwc(p);
         }
         int bad = 0;
@@ -146,6 +152,8 @@ int main() {
       {64, 64, 49, true, false, Residual::kSeparate, Activation::kReLU6},
       {24, 144, 300, true, true, Residual::kSeparate, Activation::kNone},
       {130, 20, 1, true, false, Residual::kNone, Activation::kSwish},
+      {40, 33, 45, true, false, Residual::kFirst, Activation::kReLU},
+      {7, 12, 70, false, true, Residual::kFirst, Activation::kHardswish},
   };
   for (const Case& c : cases) run_case(c, rng);
   return TEST_MAIN_RESULT("pointwise_conv");

@@ -167,8 +167,7 @@ class ChannelTimeConv(nn.Module):
             scale = torch.sigmoid_(F.linear(hidden, fc2.weight.flatten(1), fc2.bias))
             scaled = x * scale.view(scale.shape + (1, 1))
             ioi = self.spatial_conv.onednn(x, scaled, short_weight, short_bias)
-            temporal = packed(self, "temporal/onednn", weight, bias, self.temporal_conv, scaled)
-            return _onednn.conv2d_binary(scaled, temporal, ioi, "add", activation)
+            return folded_conv2d(self, "temporal/onednn", scaled, self.temporal_conv, weight, bias, activation, ioi)
         y, scale = temporal_focus_conv2d(x, weight, fc1_weight, fc1_bias, fc2.weight, fc2.bias, bias, pool=pool)
         return activate(y.add_(self.spatial_conv.folded(x, scale, short_weight, short_bias)), activation)
 

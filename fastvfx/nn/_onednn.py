@@ -1,5 +1,10 @@
-"""Folded convolutions as single oneDNN primitives with prepacked weights:
-the conv, its folded BatchNorm (as the bias) and the activation in one call
+"""Folded convolutions for inference as single calls with prepacked weights:
+the conv, its folded BatchNorm (as the bias), the activation and a residual
+in one call. 1x1 convs run on fastvfx's own pointwise kernels
+(``fastvfx.pointwise_conv2d``: on an AVX-512 CPU 1.1-2x oneDNN's 1x1 convs
+at SqueezeTime's and MobileNetV2's reducing layers, large C_in and small
+C_out, with a few microseconds per call instead of oneDNN's tens through
+torch); other convs as one oneDNN primitive
 (``torch.ops.mkldnn._convolution_pointwise``, the op torch's CPU inductor
 path emits), with the weight reordered once into the layout oneDNN wants.
 
@@ -19,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..ops.pointwise_conv2d import PackedPointwiseWeight, pack_weight, pointwise_conv2d
 from ._activation import activate
 from ._batchnorm import cached
 
@@ -136,12 +142,29 @@ def plain_conv2d(x: Tensor, weight: Tensor, bias: Optional[Tensor], conv: nn.Con
     )
 
 
+def is_pointwise(conv: nn.Conv2d, activation: Optional[str] = None) -> bool:
+    """A plain 1x1 conv (stride 1, no padding, groups 1) whose activation the
+    pointwise kernel has."""
+    return (conv.kernel_size == (1, 1) and conv.stride == (1, 1) and conv.padding in ((0, 0), "valid")
+            and conv.dilation == (1, 1) and conv.groups == 1 and activation != "sigmoid")
+
+
+def packed_pointwise(module: nn.Module, slot: str, weight: Tensor) -> PackedPointwiseWeight:
+    """``weight`` packed for ``fastvfx.pointwise_conv2d``, cached on
+    ``module`` under ``slot`` until it changes (a new fold is repacked)."""
+    return cached(module, slot + "/pointwise", (weight,), lambda: pack_weight(weight))
+
+
 def folded_conv2d(module: nn.Module, slot: str, x: Tensor, conv: nn.Conv2d, weight: Tensor, bias: Optional[Tensor],
                   activation: Optional[str] = None, residual: Optional[Tensor] = None) -> Tensor:
     """``activation(conv2d(x, weight, bias) [+ residual])`` with ``conv``'s
     geometry, for eval-mode blocks that folded ``weight`` / ``bias``: one
-    oneDNN call when ``x`` can take that path (packed weights cached on
-    ``module`` under ``slot``), else ``F.conv2d`` and torch's ops in place."""
+    call when ``x`` can take the inference path (a 1x1 conv on the pointwise
+    kernels, others in oneDNN; packed weights cached on ``module`` under
+    ``slot``), else ``F.conv2d`` and torch's ops in place."""
+    if usable(x) and is_pointwise(conv, activation):
+        y = pointwise_conv2d(x, packed_pointwise(module, slot, weight), bias, residual, activation)
+        return y.contiguous(memory_format=memory_format(x))
     if usable(x):
         packed_conv = packed(module, slot, weight, bias, conv, x)
         if residual is None:

@@ -53,6 +53,7 @@ void pointwise_conv_nchw(const PointwiseConvNchw& p) {
     }
     t.c = c;
     t.residual = p.residual != nullptr ? r : nullptr;
+    t.residual_first = p.residual_first;
     for (int64_t task = begin; task < end; ++task) {
       const int64_t col = task / row_blocks, block = task % row_blocks;
       const int64_t p0 = col * nr, n = std::min(nr, pixels - p0);
@@ -129,6 +130,7 @@ void pointwise_conv_nhwc(const PointwiseConvNhwc& p) {
         t.ldb = kPointwisePanel;
         t.c = c_col;
         t.residual = p.residual != nullptr ? r_col : nullptr;
+        t.residual_first = p.residual_first;
         t.m = m;
         for (int64_t j0 = 0; j0 < cout; j0 += nr) {
           for (int64_t i = 0; i < m; ++i) {

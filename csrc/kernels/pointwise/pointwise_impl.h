@@ -127,14 +127,18 @@ void gemm_tile(const GemmTile& t) {
       }
     }
   }
+  const bool first = t.residual_first && t.residual != nullptr;
+  const bool after = !t.residual_first && t.residual != nullptr;
   if (t.n == NV * kLanes) {
 #pragma GCC unroll 16
     for (int i = 0; i < kMr; ++i) {
       if (i >= t.m) break;
 #pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) {
-        Vec r = activate<A>(acc[i][v]);
-        if (t.residual != nullptr) r += load(t.residual[i] + v * kLanes);
+        Vec r = acc[i][v];
+        if (first) r += load(t.residual[i] + v * kLanes);
+        r = activate<A>(r);
+        if (after) r += load(t.residual[i] + v * kLanes);
         store(t.c[i] + v * kLanes, r);
       }
     }
@@ -142,11 +146,17 @@ void gemm_tile(const GemmTile& t) {
   }
   // A partial right edge: through a buffer (the residual and the output rows
   // end at n).
-  float row[NV * kLanes];
+  float row[NV * kLanes] = {};
   for (int i = 0; i < t.m; ++i) {
+    if (first) {
+      std::memcpy(row, t.residual[i], static_cast<size_t>(t.n) * sizeof(float));
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) store(row + v * kLanes, activate<A>(acc[i][v]));
-    if (t.residual != nullptr) {
+      for (int v = 0; v < NV; ++v) store(row + v * kLanes, activate<A>(acc[i][v] + load(row + v * kLanes)));
+    } else {
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) store(row + v * kLanes, activate<A>(acc[i][v]));
+    }
+    if (after) {
       for (int64_t j = 0; j < t.n; ++j) t.c[i][j] = row[j] + t.residual[i][j];
     } else {
       std::memcpy(t.c[i], row, static_cast<size_t>(t.n) * sizeof(float));

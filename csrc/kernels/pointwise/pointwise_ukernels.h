@@ -6,6 +6,7 @@
 // gemm: an mr x nr tile,
 //   c[i][j] = act(bias[j] + row_bias[i] + sum_s sum_{k in [k_begin, k_end) of s}
 //                 seg[s].a[i][k] * seg[s].b[k * ldb + j])  (+ residual[i][j])
+// (with residual_first, act(... + residual[i][j]): ResNet's relu(conv + x))
 // for i < m, j < n (m <= mr, n <= nr). Every row has its own pointer, indexed
 // by k; a segment is a range of k whose rows (a) or columns (b) come from
 // elsewhere: the temporal shift reads channel ranges from other frames, on
@@ -42,6 +43,7 @@ struct GemmTile {
   const float* row_bias = nullptr;  // per row (m values)
   float* const* c = nullptr;        // mr row pointers (first m used)
   const float* const* residual = nullptr;
+  bool residual_first = false;  // the residual added before the activation
   int64_t m = 0, n = 0;
 };
 

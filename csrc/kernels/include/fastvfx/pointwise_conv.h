@@ -30,6 +30,7 @@ struct PointwiseConvNchw {
   float* y = nullptr;             // (Cout, P)
   const float* residual = nullptr;  // (Cout, P) or null; may be y (accumulate)
   Activation act = Activation::kNone;
+  bool residual_first = false;  // act(conv + residual) instead of act(conv) + residual
 };
 void pointwise_conv_nchw(const PointwiseConvNchw& p);
 
@@ -47,6 +48,7 @@ struct PointwiseConvNhwc {
   const float* residual = nullptr;  // or null; may be y
   int64_t residual_stride = 0;
   Activation act = Activation::kNone;
+  bool residual_first = false;  // act(conv + residual) (ResNet) instead of act(conv) + residual
 };
 void pointwise_conv_nhwc(const PointwiseConvNhwc& p);
 
