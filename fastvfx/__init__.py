@@ -12,7 +12,7 @@ from .ops.causal_dwconv3d import StreamState, causal_dwconv3d, causal_dwconv3d_s
 from .ops.depthwise_conv2d import depthwise_conv2d
 from .ops.inverted_residual import inverted_residual, inverted_residual_step
 from .ops.movinet_block import movinet_block_step
-from .ops.pointwise_conv2d import pointwise_conv2d
+from .ops.fused_conv2d import fused_conv2d
 from .ops.temporal_focus_conv2d import channel_scaled_conv2d, temporal_focus_conv2d
 from .ops.temporal_shift import (
     shift_conv1x1,
@@ -38,6 +38,7 @@ __all__ = [
     "convert",
     "depthwise_conv2d",
     "export",
+    "fused_conv2d",
     "info",
     "inverted_residual",
     "inverted_residual_step",
@@ -45,7 +46,6 @@ __all__ = [
     "models",
     "movinet_block_step",
     "nn",
-    "pointwise_conv2d",
     "set_isa",
     "shift_conv1x1",
     "supported_isas",

@@ -62,9 +62,10 @@ def test_backends_agree_eval(randomize_batchnorm, frames, conv_path):
 def test_ctl_eval_equals_official(randomize_batchnorm, monkeypatch, conv_path, pool, size, layout):
     """A CTL alone (as convert() builds it) in eval mode equals the official
     chain, with or without the block's ReLU, in both layouts, with the
-    position embedding resized (14 on a pos_dim of 7); on the oneDNN path the
-    IOI product is the short conv's fused "mul" post-op and the branch sum the
-    residual of the temporal 1x1 conv on the pointwise kernel."""
+    position embedding resized (14 on a pos_dim of 7); on the inference path
+    the IOI product is the short conv's fused "mul" (a oneDNN post-op) and
+    the branch sum the residual ("add") of the temporal 1x1 conv
+    (fastvfx.fused_conv2d)."""
     reference = ChannelTimeConv(32, 32, pos_dim=7)
     if pool == "max":
         reference.param_conv[0] = torch.nn.AdaptiveMaxPool2d((1, 1))
@@ -76,9 +77,14 @@ def test_ctl_eval_equals_official(randomize_batchnorm, monkeypatch, conv_path, p
     binary = []
     real = _onednn.conv2d_binary
     monkeypatch.setattr(_onednn, "conv2d_binary", lambda *a, **k: binary.append(a[3]) or real(*a, **k))
-    real_pointwise = _onednn.pointwise_conv2d
-    monkeypatch.setattr(_onednn, "pointwise_conv2d",
-                        lambda *a, **k: binary.append("add" if a[3] is not None else None) or real_pointwise(*a, **k))
+    real_fused = _onednn.fused
+
+    def spy_fused(module, slot, x, conv, weight, bias, activation=None, residual=None, residual_op="add"):
+        if residual is not None:
+            binary.append(residual_op)
+        return real_fused(module, slot, x, conv, weight, bias, activation, residual, residual_op)
+
+    monkeypatch.setattr(_onednn, "fused", spy_fused)
     x = torch.randn(2, 32, size, size)
     if layout == "channels_last":
         x = x.contiguous(memory_format=torch.channels_last)
@@ -92,18 +98,19 @@ def test_ctl_eval_equals_official(randomize_batchnorm, monkeypatch, conv_path, p
     assert binary == ([] if conv_path == "plain" else ["mul", "add"] * 3)
 
 
-@pytest.mark.skipif(not _onednn._AVAILABLE, reason="this torch has no oneDNN")
 @pytest.mark.parametrize("layout", ["nchw", "channels_last"])
-def test_stem_conv_with_unpacked_weight(layout):
-    """The stem's oneDNN call (weight not prepacked) equals conv + ReLU and
-    keeps the input's layout (NCHW stays NCHW: oneDNN reorders it itself)."""
+def test_stem_conv_reads_either_layout(layout):
+    """The stem's fused conv (5x5, stride 2, ReLU) equals conv + ReLU on an
+    NCHW input (read into its padded channels-last copy by the kernel) and on
+    a channels_last one, and answers channels_last."""
     conv = torch.nn.Conv2d(12, 16, 5, stride=2, padding=2)
     fmt = torch.channels_last if layout == "channels_last" else torch.contiguous_format
     x = torch.randn(2, 12, 21, 21).contiguous(memory_format=fmt)
+    owner = torch.nn.Module()
     with torch.no_grad():
-        y = _onednn.plain_conv2d(x, conv.weight, conv.bias, conv, "relu")
+        y = _onednn.fused(owner, "stem", x, conv, conv.weight, conv.bias, "relu")
         assert_close_scaled(y, torch.relu(conv(x)), 1e-5)
-    assert y.is_contiguous(memory_format=fmt)
+    assert y.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_backends_agree_train_with_gradients():

@@ -210,23 +210,22 @@ def test_folded_sequential_routes_wide_depthwise_to_fastvfx(monkeypatch, size, l
 
 def _spy_onednn(monkeypatch):
     """Records (input shape, activation) of every conv call of the inference
-    path: oneDNN's, and the pointwise kernel's (1x1 convs)."""
-    from fastvfx.nn import _onednn, folded_sequential
+    path: oneDNN's (grouped convs) and fastvfx.fused_conv2d's (dense ones)."""
+    from fastvfx.nn import _onednn
 
     calls = []
-    real = _onednn.conv2d
-    real_pointwise = folded_sequential.pointwise_conv2d
+    real, real_fused = _onednn.conv2d, _onednn.fused
 
     def spy(x, conv, activation=None):
         calls.append((tuple(x.shape), activation))
         return real(x, conv, activation)
 
-    def spy_pointwise(x, weight, bias=None, residual=None, activation=None):
+    def spy_fused(module, slot, x, conv, weight, bias, activation=None, *rest):
         calls.append((tuple(x.shape), activation))
-        return real_pointwise(x, weight, bias, residual, activation)
+        return real_fused(module, slot, x, conv, weight, bias, activation, *rest)
 
     monkeypatch.setattr(_onednn, "conv2d", spy)
-    monkeypatch.setattr(folded_sequential, "pointwise_conv2d", spy_pointwise)
+    monkeypatch.setattr(_onednn, "fused", spy_fused)
     return calls
 
 
@@ -234,7 +233,7 @@ def _spy_onednn(monkeypatch):
 @pytest.mark.parametrize("layout", ["nchw", "channels_last"])
 def test_folded_sequential_onednn_path(monkeypatch, layout):
     """Inference runs each conv with its activation as one call (1x1 convs on
-    the pointwise kernel, the depthwise one in oneDNN), keeps the input's
+    fastvfx.fused_conv2d, the depthwise one in oneDNN), keeps the input's
     layout, goes through a large batch in chunks with the same result, and
     repacks when a weight or statistic changes."""
     from fastvfx.nn import folded_sequential

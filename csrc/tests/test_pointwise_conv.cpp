@@ -1,9 +1,11 @@
-// The 1x1 conv drivers of the core, channels-first and channels-last, under
+// The 1x1 conv drivers of the core, channels-first and channels-last, and the
+// k x k conv on channels-last frames, under
 // every ISA and 1 / 3 threads, against naive loops in double: output channels
 // and pixels around the tile sizes (right edges read no input past its end),
 // input channels from up to three sources (one of them zeros), with and
 // without bias, every activation, a separate residual and an accumulating one
-// (the residual is the output itself), added after the activation or before it.
+// (the residual is the output itself), added after the activation or before
+// it, or multiplying the activated output; sigmoid among the activations.
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -31,11 +33,17 @@ double act(double v, Activation a) {
     case Activation::kReLU6: return std::min(std::max(v, 0.0), 6.0);
     case Activation::kHardswish: return v * std::min(std::max(v + 3.0, 0.0), 6.0) / 6.0;
     case Activation::kSwish: return v / (1.0 + std::exp(-v));
+    case Activation::kSigmoid: return 1.0 / (1.0 + std::exp(-v));
     default: return v;
   }
 }
 
-enum class Residual { kNone, kSeparate, kAccumulate, kFirst };
+enum class Residual { kNone, kSeparate, kAccumulate, kFirst, kMultiply };
+
+ResidualOp residual_op(Residual r) {
+  return r == Residual::kFirst ? ResidualOp::kAddFirst : r == Residual::kMultiply ? ResidualOp::kMultiply
+                                                                                  : ResidualOp::kAddAfter;
+}
 
 struct Case {
   int64_t cout, cin, pixels;
@@ -80,6 +88,10 @@ void run_case(const Case& c, std::mt19937& rng) {
           sum += res0[at];
           m += std::fabs(res0[at]);
         }
+        if (c.residual == Residual::kMultiply) {
+          sum *= res0[at];
+          m *= std::fabs(res0[at]);
+        }
         want[at] = sum;
         mag[at] = m;
       }
@@ -99,7 +111,9 @@ void run_case(const Case& c, std::mt19937& rng) {
         set_default_num_threads(threads);
         std::vector<float> y = c.residual == Residual::kAccumulate ? res0 : std::vector<float>(res0.size(), 7.f);
         PointwiseSource sources[3] = {{x0.data(), 0, k1}, {nullptr, k1, k2}, {x1.data(), k2, c.cin}};
-        const float* residual = c.residual == Residual::kSeparate || c.residual == Residual::kFirst ? res0.data()
+        const float* residual = c.residual == Residual::kSeparate || c.residual == Residual::kFirst ||
+                                        c.residual == Residual::kMultiply
+                                    ? res0.data()
                                 : c.residual == Residual::kAccumulate ? y.data()
                                                                       : nullptr;
         if (nchw) {
@@ -109,7 +123,7 @@ void run_case(const Case& c, std::mt19937& rng) {
           p.sources = c.three_sources ? 3 : 1;
           for (int s = 0; s < p.sources; ++s) p.source[s] = sources[s];
           p.y = y.data(), p.residual = residual, p.act = c.act;
-          p.residual_first = c.residual == Residual::kFirst;
+          p.residual_op = residual_op(c.residual);
           pointwise_conv_nchw(p);
         } else {
           PointwiseConvNhwc p;
@@ -119,7 +133,7 @@ void run_case(const Case& c, std::mt19937& rng) {
           for (int s = 0; s < p.sources; ++s) p.source[s] = sources[s];
           p.x_stride = c.cin, p.y = y.data(), p.y_stride = c.cout;
           p.residual = residual, p.residual_stride = c.cout, p.act = c.act;
-          p.residual_first = c.residual == Residual::kFirst;
+          p.residual_op = residual_op(c.residual);
           pointwise_conv_nhwc(p);
         }
         int bad = 0;
@@ -133,6 +147,98 @@ void run_case(const Case& c, std::mt19937& rng) {
           }
         }
       }
+    }
+  }
+  set_active_isa(best_isa());
+}
+
+struct ConvCase {
+  int64_t n, h, w, cin, cout, kh, kw, stride, pad;
+  bool nchw_input, bias;
+  Residual residual;
+  Activation act;
+};
+
+// conv2d_nhwc against naive loops: zero padding, strides, non-square
+// kernels, an NCHW input (the stem), the residual ops.
+void run_conv_case(const ConvCase& c, std::mt19937& rng) {
+  const auto x = random_values(static_cast<size_t>(c.n * c.h * c.w * c.cin), rng);
+  const auto w = random_values(static_cast<size_t>(c.cout * c.cin * c.kh * c.kw), rng);  // (Cout, Cin, kh, kw)
+  const auto bias = random_values(static_cast<size_t>(c.cout), rng);
+  Conv2dNhwc p;
+  p.batch = c.n, p.height = c.h, p.width = c.w, p.in_channels = c.cin, p.out_channels = c.cout;
+  p.kernel_h = c.kh, p.kernel_w = c.kw, p.stride = c.stride, p.pad_top = p.pad_left = c.pad;
+  const int64_t oh = p.out_h(), ow = p.out_w(), kk = c.kh * c.kw * c.cin;
+  const auto res = random_values(static_cast<size_t>(c.n * oh * ow * c.cout), rng);
+  auto in = [&](int64_t img, int64_t y, int64_t xx, int64_t ch) {
+    if (y < 0 || y >= c.h || xx < 0 || xx >= c.w) return 0.0;
+    return static_cast<double>(x[static_cast<size_t>(c.nchw_input ? ((img * c.cin + ch) * c.h + y) * c.w + xx
+                                                                   : ((img * c.h + y) * c.w + xx) * c.cin + ch)]);
+  };
+  std::vector<double> want(res.size()), mag(res.size());
+  for (int64_t img = 0; img < c.n; ++img) {
+    for (int64_t y = 0; y < oh; ++y) {
+      for (int64_t xx = 0; xx < ow; ++xx) {
+        for (int64_t o = 0; o < c.cout; ++o) {
+          double sum = c.bias ? bias[static_cast<size_t>(o)] : 0.0, m = std::fabs(sum);
+          for (int64_t ch = 0; ch < c.cin; ++ch) {
+            for (int64_t i = 0; i < c.kh; ++i) {
+              for (int64_t j = 0; j < c.kw; ++j) {
+                const double t = in(img, y * c.stride - c.pad + i, xx * c.stride - c.pad + j, ch) *
+                                 w[static_cast<size_t>(((o * c.cin + ch) * c.kh + i) * c.kw + j)];
+                sum += t;
+                m += std::fabs(t);
+              }
+            }
+          }
+          const size_t at = static_cast<size_t>(((img * oh + y) * ow + xx) * c.cout + o);
+          if (c.residual == Residual::kFirst) sum += res[at], m += std::fabs(res[at]);
+          sum = act(sum, c.act);
+          if (c.residual == Residual::kSeparate) sum += res[at], m += std::fabs(res[at]);
+          if (c.residual == Residual::kMultiply) sum *= res[at], m *= std::fabs(res[at]);
+          want[at] = sum;
+          mag[at] = m;
+        }
+      }
+    }
+  }
+  // The weight as (Cout, kh, kw, Cin), packed.
+  std::vector<float> dense(static_cast<size_t>(c.cout * kk));
+  for (int64_t o = 0; o < c.cout; ++o) {
+    for (int64_t ch = 0; ch < c.cin; ++ch) {
+      for (int64_t i = 0; i < c.kh; ++i) {
+        for (int64_t j = 0; j < c.kw; ++j) {
+          dense[static_cast<size_t>(o * kk + (i * c.kw + j) * c.cin + ch)] =
+              w[static_cast<size_t>(((o * c.cin + ch) * c.kh + i) * c.kw + j)];
+        }
+      }
+    }
+  }
+  std::vector<float> packed(static_cast<size_t>(pointwise_padded(c.cout) * kk));
+  pack_pointwise_weights(dense.data(), c.cout, kk, kk, packed.data());
+  for (int i = 0; i < kIsaCount; ++i) {
+    const Isa isa = static_cast<Isa>(i);
+    if (!isa_supported(isa)) continue;
+    for (int threads : {1, 3}) {
+      set_active_isa(isa);
+      set_default_num_threads(threads);
+      std::vector<float> y(res.size() + 5, 3.f);
+      p.nchw_input = c.nchw_input, p.x = x.data(), p.packed_weight = packed.data();
+      p.bias = c.bias ? bias.data() : nullptr, p.y = y.data();
+      p.residual = c.residual == Residual::kNone ? nullptr : res.data();
+      p.residual_op = residual_op(c.residual), p.act = c.act;
+      conv2d_nhwc(p);
+      int bad = 0;
+      for (size_t e = 0; e < want.size(); ++e) {
+        const bool ok = std::fabs(y[e] - want[e]) <= 2e-5 * mag[e] + 1e-30;
+        if (!ok && bad++ < 3) {
+          CHECK(ok, "conv %s %d threads %lldx%lldx%lld cin %lld cout %lld k%lldx%lld s%lld p%lld nchw %d: y[%zu] = "
+                "%.7g, want %.7g", isa_name(isa), threads, (long long)c.n, (long long)c.h, (long long)c.w,
+                (long long)c.cin, (long long)c.cout, (long long)c.kh, (long long)c.kw, (long long)c.stride,
+                (long long)c.pad, c.nchw_input, e, y[e], want[e]);
+        }
+      }
+      for (size_t e = want.size(); e < y.size(); ++e) CHECK(y[e] == 3.f, "conv %s: wrote past the output", isa_name(isa));
     }
   }
   set_active_isa(best_isa());
@@ -154,7 +260,21 @@ int main() {
       {130, 20, 1, true, false, Residual::kNone, Activation::kSwish},
       {40, 33, 45, true, false, Residual::kFirst, Activation::kReLU},
       {7, 12, 70, false, true, Residual::kFirst, Activation::kHardswish},
+      {36, 16, 50, true, false, Residual::kMultiply, Activation::kSigmoid},
+      {9, 5, 33, true, true, Residual::kNone, Activation::kSigmoid},
   };
   for (const Case& c : cases) run_case(c, rng);
+  const std::vector<ConvCase> conv_cases = {
+      // n, h, w, cin, cout, kh, kw, stride, pad, nchw input, bias, residual, act
+      {1, 9, 8, 16, 24, 3, 3, 1, 1, false, true, Residual::kNone, Activation::kReLU},
+      {2, 11, 13, 6, 40, 5, 5, 2, 2, true, true, Residual::kNone, Activation::kReLU},
+      {1, 7, 7, 3, 33, 7, 7, 1, 3, false, false, Residual::kFirst, Activation::kReLU6},
+      {2, 5, 6, 20, 17, 3, 3, 1, 1, false, true, Residual::kMultiply, Activation::kNone},
+      {1, 6, 9, 8, 9, 3, 3, 1, 1, false, true, Residual::kNone, Activation::kSigmoid},
+      {3, 8, 8, 4, 12, 2, 2, 2, 0, false, true, Residual::kSeparate, Activation::kSwish},
+      {1, 1, 1, 5, 7, 3, 3, 1, 1, true, true, Residual::kNone, Activation::kHardswish},
+      {1, 10, 3, 7, 5, 3, 1, 2, 1, true, false, Residual::kNone, Activation::kNone},
+  };
+  for (const ConvCase& c : conv_cases) run_conv_case(c, rng);
   return TEST_MAIN_RESULT("pointwise_conv");
 }

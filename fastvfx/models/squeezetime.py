@@ -51,7 +51,7 @@ from torch import Tensor, nn
 
 from ..nn._activation import activate
 from ..nn._batchnorm import cached, fold_bn, folded_conv_bn
-from ..nn._onednn import folded_conv2d, packed
+from ..nn._onednn import folded_conv2d
 from ..nn import _onednn
 from ..ops.temporal_focus_conv2d import _gate_chain, channel_scaled_conv2d, temporal_focus_conv2d
 
@@ -111,19 +111,19 @@ class SpatialConv(nn.Module):
         return folded_conv2d(self, "short/onednn", x, self.short_conv, short_weight, short_bias).mul_(g)
 
     def onednn(self, x: Tensor, scaled: Tensor, short_weight: Tensor, short_bias: Tensor) -> Tensor:
-        """Eval mode on the oneDNN path: the IOI output from ``x`` and
+        """Eval mode on the inference path: the IOI output from ``x`` and
         ``scaled`` = ``x * param`` (written once by the CTL, which reads it
-        again), every conv one oneDNN call with its weights prepacked, the
-        final product fused into the short conv (a "mul" post-op)."""
+        again), every conv one call with its weights packed once and its
+        activation fused (the gate's sigmoid too), the final product fused into
+        the short conv (``_onednn.folded_conv2d``)."""
         glo = self.glo_conv
         weight, bias = folded_conv_bn(self, "glo0", glo[0], glo[1])
-        g = _onednn.conv2d(scaled, packed(self, "glo0/onednn", weight, bias, glo[0], scaled), "relu")
+        g = folded_conv2d(self, "glo0/onednn", scaled, glo[0], weight, bias, "relu")
         g = g.add_(self.position(*g.shape[2:]))
         weight, bias = folded_conv_bn(self, "glo3", glo[3], glo[4])
         g = folded_conv2d(self, "glo3/onednn", g, glo[3], weight, bias, "relu")
         g = folded_conv2d(self, "glo6/onednn", g, glo[6], glo[6].weight, glo[6].bias, "sigmoid")
-        short = packed(self, "short/onednn", short_weight, short_bias, self.short_conv, x)
-        return _onednn.conv2d_binary(x, short, g, "mul")
+        return folded_conv2d(self, "short/onednn", x, self.short_conv, short_weight, short_bias, None, g, "mul")
 
 
 class ChannelTimeConv(nn.Module):
@@ -278,14 +278,12 @@ class SqueezeTime(nn.Module):
         if self.backend == "fastvfx" and not self.bn1.training:
             weight, bias = folded_conv_bn(self, "conv1", self.conv1, self.bn1)
             if _onednn.usable(x):
-                # channels_last from here on (the stages' convs run about twice
-                # as fast on it), from the stem's output: the NCHW input goes to
-                # oneDNN as it is, with the weight unpacked, so oneDNN reorders it
-                # itself (a prepacked weight made torch convert the 48-channel
-                # input to channels_last first: 1.5x slower), and the
-                # max pool runs on channels_last (NCHW: 20x slower).
-                y = _onednn.plain_conv2d(x, weight, bias, self.conv1, "relu")
-                return self.maxpool(y.contiguous(memory_format=torch.channels_last))
+                # channels_last from here on (the stages' convs run on it), from
+                # the stem's output: fused_conv2d reads the NCHW input itself
+                # into its padded channels-last copy (a transposing copy by
+                # torch cost a third of the stem), and the max pool runs on
+                # channels_last (NCHW: 20x slower).
+                return self.maxpool(_onednn.fused(self, "conv1", x, self.conv1, weight, bias, "relu"))
             return self.maxpool(folded_conv2d(self, "conv1/onednn", x, self.conv1, weight, bias, "relu"))
         return self.maxpool(self.relu(self.bn1(self.conv1(x))))
 

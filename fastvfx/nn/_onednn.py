@@ -1,12 +1,15 @@
 """Folded convolutions for inference as single calls with prepacked weights:
 the conv, its folded BatchNorm (as the bias), the activation and a residual
-in one call. 1x1 convs run on fastvfx's own pointwise kernels
-(``fastvfx.pointwise_conv2d``: on an AVX-512 CPU 1.1-2x oneDNN's 1x1 convs
-at SqueezeTime's and MobileNetV2's reducing layers, large C_in and small
-C_out, with a few microseconds per call instead of oneDNN's tens through
-torch); other convs as one oneDNN primitive
-(``torch.ops.mkldnn._convolution_pointwise``, the op torch's CPU inductor
-path emits), with the weight reordered once into the layout oneDNN wants.
+in one call. 1x1 convs run on fastvfx's own kernels (``fastvfx.fused_conv2d``):
+per conv as fast as oneDNN's on an AVX-512 CPU (0.9-1.16x at SqueezeTime's
+1x1 layers, one thread), but 3 us a call instead of oneDNN's 23 through
+torch's wrapper. So do k x k convs on an NCHW input with many channels
+(SqueezeTime's 48-channel stem, which fused_conv2d reads into its padded
+channels-last copy itself: 9.2 against 10.9 ms). Other convs take one oneDNN
+primitive (``torch.ops.mkldnn._convolution_pointwise``, the op torch's CPU
+inductor path emits), with the weight reordered once into the layout oneDNN
+wants: its 3x3 kernels ran 1.1-1.3x fastvfx's on channels_last input, and its
+3x3 stem with 3 input channels twice as fast.
 
 Eager ``F.conv2d`` skips oneDNN for 1x1 convs on small batches with one
 thread (it takes an im2col + GEMM path that first copies the bias into the
@@ -24,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..ops.pointwise_conv2d import PackedPointwiseWeight, pack_weight, pointwise_conv2d
+from ..ops.fused_conv2d import PackedConvWeight, fused_conv2d, pack_weight
 from ._activation import activate
 from ._batchnorm import cached
 
@@ -126,52 +129,57 @@ def conv2d_binary(x: Tensor, conv: PackedConv2d, other: Tensor, op: str, activat
     )
 
 
-def plain_conv2d(x: Tensor, weight: Tensor, bias: Optional[Tensor], conv: nn.Conv2d,
-                 activation: Optional[str] = None) -> Tensor:
-    """``activation(conv2d(x, weight, bias))`` in one oneDNN call with the
-    weight NOT prepacked (oneDNN reorders it on every call: for a small weight
-    that costs little). An NCHW ``x`` then stays NCHW for torch, and oneDNN
-    reorders it into its blocked layout itself; with a prepacked weight torch
-    first converts ``x`` to channels_last, a transposing copy that cost as much
-    as the conv for SqueezeTime's 48-channel 224x224 stem. The output keeps
-    ``x``'s memory format."""
-    attr, scalars = _POST_OPS[activation]
-    return torch.ops.mkldnn._convolution_pointwise(
-        x, weight.contiguous(), None if bias is None else bias.contiguous(), list(conv.padding), list(conv.stride),
-        list(conv.dilation), conv.groups, attr, scalars, None,
-    )
+def is_fused(conv: nn.Conv2d, x: Tensor) -> bool:
+    """Whether ``conv`` on ``x`` runs on ``fastvfx.fused_conv2d`` (see the
+    module docstring): a plain 1x1 conv, or a dense k x k one (one stride,
+    zero padding, at most 8 kernel rows) on an NCHW input of 16 channels or more."""
+    if conv.groups != 1 or conv.dilation != (1, 1) or isinstance(conv.padding, str) or conv.padding_mode != "zeros":
+        return False
+    if conv.kernel_size == (1, 1) and conv.stride == (1, 1) and conv.padding == (0, 0):
+        return True
+    nchw = x.is_contiguous() and not x.is_contiguous(memory_format=torch.channels_last)
+    return nchw and x.size(1) >= 16 and conv.stride[0] == conv.stride[1] and conv.kernel_size[0] <= 8
 
 
-def is_pointwise(conv: nn.Conv2d, activation: Optional[str] = None) -> bool:
-    """A plain 1x1 conv (stride 1, no padding, groups 1) whose activation the
-    pointwise kernel has."""
-    return (conv.kernel_size == (1, 1) and conv.stride == (1, 1) and conv.padding in ((0, 0), "valid")
-            and conv.dilation == (1, 1) and conv.groups == 1 and activation != "sigmoid")
+def packed_fused(module: nn.Module, slot: str, weight: Tensor) -> PackedConvWeight:
+    """``weight`` packed for ``fastvfx.fused_conv2d``, cached on ``module``
+    under ``slot`` until it changes (a new fold is repacked)."""
+    return cached(module, slot + "/fused", (weight,), lambda: pack_weight(weight))
 
 
-def packed_pointwise(module: nn.Module, slot: str, weight: Tensor) -> PackedPointwiseWeight:
-    """``weight`` packed for ``fastvfx.pointwise_conv2d``, cached on
-    ``module`` under ``slot`` until it changes (a new fold is repacked)."""
-    return cached(module, slot + "/pointwise", (weight,), lambda: pack_weight(weight))
+def fused(module: nn.Module, slot: str, x: Tensor, conv: nn.Conv2d, weight: Tensor, bias: Optional[Tensor],
+          activation: Optional[str] = None, residual: Optional[Tensor] = None, residual_op: str = "add") -> Tensor:
+    """``fastvfx.fused_conv2d`` with ``conv``'s geometry and the folded
+    ``weight`` (packed once, cached under ``slot``)."""
+    return fused_conv2d(x, packed_fused(module, slot, weight), bias, conv.stride[0], conv.padding, residual,
+                        activation, residual_op)
 
 
 def folded_conv2d(module: nn.Module, slot: str, x: Tensor, conv: nn.Conv2d, weight: Tensor, bias: Optional[Tensor],
-                  activation: Optional[str] = None, residual: Optional[Tensor] = None) -> Tensor:
+                  activation: Optional[str] = None, residual: Optional[Tensor] = None,
+                  residual_op: str = "add") -> Tensor:
     """``activation(conv2d(x, weight, bias) [+ residual])`` with ``conv``'s
-    geometry, for eval-mode blocks that folded ``weight`` / ``bias``: one
-    call when ``x`` can take the inference path (a 1x1 conv on the pointwise
-    kernels, others in oneDNN; packed weights cached on ``module`` under
-    ``slot``), else ``F.conv2d`` and torch's ops in place."""
-    if usable(x) and is_pointwise(conv, activation):
-        y = pointwise_conv2d(x, packed_pointwise(module, slot, weight), bias, residual, activation)
+    geometry (``residual_op`` "mul", without an activation:
+    ``conv2d(...) * residual``), for eval-mode blocks that folded ``weight`` /
+    ``bias``: one call when ``x`` can take the inference path
+    (``fastvfx.fused_conv2d`` or oneDNN, see :func:`is_fused`; packed weights
+    cached on ``module`` under ``slot``), else ``F.conv2d`` and torch's ops in
+    place. The output keeps ``x``'s memory format."""
+    if residual_op == "mul" and activation is not None:
+        raise ValueError("folded_conv2d: a product residual takes no activation")
+    if usable(x) and is_fused(conv, x):
+        y = fused(module, slot, x, conv, weight, bias, activation, residual, residual_op)
         return y.contiguous(memory_format=memory_format(x))
     if usable(x):
         packed_conv = packed(module, slot, weight, bias, conv, x)
         if residual is None:
             return conv2d(x, packed_conv, activation)
-        return conv2d_add(x, packed_conv, residual.contiguous(memory_format=memory_format(x)), activation)
+        other = residual.contiguous(memory_format=memory_format(x))
+        return conv2d_binary(x, packed_conv, other, residual_op, activation)
     y = F.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
-    if residual is not None:
+    if residual is not None and residual_op == "mul":
+        y = y.mul_(residual) if not (torch.is_grad_enabled() and y.requires_grad) else y * residual
+    elif residual is not None:
         y = y.add_(residual) if not (torch.is_grad_enabled() and y.requires_grad) else y + residual
     if activation == "sigmoid":
         return torch.sigmoid_(y) if not (torch.is_grad_enabled() and y.requires_grad) else torch.sigmoid(y)

@@ -11,7 +11,6 @@ from torch import Tensor, nn
 
 from ..ops.depthwise_conv2d import depthwise_conv2d
 from ..ops.inverted_residual import InvertedResidualWeights, inverted_residual, inverted_residual_step, pack_weights
-from ..ops.pointwise_conv2d import pointwise_conv2d
 from ..ops.temporal_shift import shift_conv1x1, temporal_shift
 from ._activation import ACTIVATION_NAMES, activate
 from . import _onednn
@@ -153,8 +152,8 @@ class FoldedSequential(nn.Sequential):
 
     def _run_onednn(self, x: Tensor, convs: list) -> Tensor:
         for slot, conv, weight, bias, activation in convs:
-            if _onednn.is_pointwise(conv, activation):
-                x = pointwise_conv2d(x, _onednn.packed_pointwise(self, slot, weight), bias, None, activation)
+            if _onednn.is_fused(conv, x):
+                x = _onednn.fused(self, slot, x, conv, weight, bias, activation)
             else:
                 x = _onednn.conv2d(x, _onednn.packed(self, slot + "/onednn", weight, bias, conv, x), activation)
         return x

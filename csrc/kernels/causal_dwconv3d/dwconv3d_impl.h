@@ -257,6 +257,7 @@ inline T activate(T v, Activation act) {
     case Activation::kReLU6: return std::min(std::max(v, T(0)), T(6));
     case Activation::kHardswish: return v * std::min(std::max(v + T(3), T(0)), T(6)) / T(6);
     case Activation::kSwish: return swish(v);
+    case Activation::kSigmoid: return T(1) / (T(1) + std::exp(-v));
     default: return v;
   }
 }
@@ -276,6 +277,7 @@ void activate_store(const T* in, T* out, int64_t n, Activation act) {
     case Activation::kReLU6: return activate_run<Activation::kReLU6>(in, out, n);
     case Activation::kHardswish: return activate_run<Activation::kHardswish>(in, out, n);
     case Activation::kSwish: return activate_run<Activation::kSwish>(in, out, n);
+    case Activation::kSigmoid: return activate_run<Activation::kSigmoid>(in, out, n);
   }
 }
 
@@ -722,6 +724,7 @@ void activate_in_place(T* v, int64_t n, Activation act) {
     case Activation::kReLU6: return activate_in_place_run<Activation::kReLU6>(v, n);
     case Activation::kHardswish: return activate_in_place_run<Activation::kHardswish>(v, n);
     case Activation::kSwish: return activate_in_place_run<Activation::kSwish>(v, n);
+    case Activation::kSigmoid: return activate_in_place_run<Activation::kSigmoid>(v, n);
   }
 }
 

@@ -27,6 +27,7 @@ template <class A> FVX_HD A activate(A v, Activation act) {
       return v * (r < zero ? zero : (r > six ? six : r)) / six;
     }
     case Activation::kSwish: return v / (A(1) + exp(-v));
+    case Activation::kSigmoid: return A(1) / (A(1) + exp(-v));
     default: return v;
   }
 }

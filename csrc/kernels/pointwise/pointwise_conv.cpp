@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "../causal_dwconv3d/dwconv3d_kernels.h"  // the 8x8 transposes of an NCHW stem input
 #include "fastvfx/parallel.h"
 #include "fastvfx/pointwise_conv.h"
 #include "pointwise_ukernels.h"
@@ -53,7 +54,7 @@ void pointwise_conv_nchw(const PointwiseConvNchw& p) {
     }
     t.c = c;
     t.residual = p.residual != nullptr ? r : nullptr;
-    t.residual_first = p.residual_first;
+    t.residual_op = p.residual_op;
     for (int64_t task = begin; task < end; ++task) {
       const int64_t col = task / row_blocks, block = task % row_blocks;
       const int64_t p0 = col * nr, n = std::min(nr, pixels - p0);
@@ -93,58 +94,152 @@ void pointwise_conv_nchw(const PointwiseConvNchw& p) {
   });
 }
 
-void pointwise_conv_nhwc(const PointwiseConvNhwc& p) {
-  const int64_t cout = p.out_channels, cin = p.in_channels, pixels = p.pixels;
+namespace {
+
+// A channels-last GEMM: tiles of mr output pixels (rows) by nr output
+// channels (columns, the packed weight panels). Row i of segment s of a tile
+// starting at pixel q0 is row(q0 + i, s), a pointer indexed by k.
+struct NhwcGemm {
+  int64_t pixels = 0, out_channels = 0, k_total = 0;
+  int segments = 0;
+  int64_t k_begin[pointwise::kMaxSegments] = {}, k_end[pointwise::kMaxSegments] = {};
+  const float* packed_weight = nullptr;
+  const float* bias = nullptr;  // null or out_channels values
+  float* y = nullptr;
+  int64_t y_stride = 0;
+  const float* residual = nullptr;
+  int64_t residual_stride = 0;
+  Activation act = Activation::kNone;
+  ResidualOp residual_op = ResidualOp::kAddAfter;
+};
+
+template <class RowFn>
+void run_nhwc(const NhwcGemm& g, const RowFn& row) {
+  const int64_t cout = g.out_channels, pixels = g.pixels, kk = g.k_total;
   if (cout <= 0 || pixels <= 0) return;
   const PointwiseKernel& kr = pointwise::pointwise_kernel_for(active_isa());
   const int64_t mr = kr.mr, nr = kr.nr;
-  const int64_t cp = pointwise_padded(cout);
-  std::vector<float> bias(static_cast<size_t>(cp), 0.f);  // read a vector at a time
-  if (p.bias != nullptr) std::copy(p.bias, p.bias + cout, bias.begin());
-  const int64_t row_tiles = (pixels + mr - 1) / mr;
-  const int64_t tiles_per_task = std::max<int64_t>(1, std::min<int64_t>(8, (row_tiles + 7) / 8));
-  const int64_t tasks = (row_tiles + tiles_per_task - 1) / tiles_per_task;
-  const int64_t task_macs = tiles_per_task * mr * cout * std::max<int64_t>(cin, 1);
+  std::vector<float> bias(static_cast<size_t>(pointwise_padded(cout)), 0.f);  // read a vector at a time
+  if (g.bias != nullptr) std::copy(g.bias, g.bias + cout, bias.begin());
+  // A task: a block of up to 8 row tiles (pixels) by a block of column tiles
+  // (output channels), columns outer: each weight panel is read once per
+  // task while the task's rows stay in L2 (all the columns of a row tile
+  // instead streamed every panel of the weight, 4 MB at 512 -> 2048).
+  const int64_t row_tiles = (pixels + mr - 1) / mr, col_tiles = (cout + nr - 1) / nr;
+  const int64_t row_blocks = (row_tiles + 7) / 8;
+  const int64_t rows_per_block = (row_tiles + row_blocks - 1) / row_blocks;
+  // Few pixels (a 7x7 map): split the columns too, so that two threads share the work.
+  const int64_t col_blocks = row_blocks >= 4 ? 1 : std::min(col_tiles, (4 + row_blocks - 1) / row_blocks);
+  const int64_t cols_per_block = (col_tiles + col_blocks - 1) / col_blocks;
+  const int64_t task_macs = rows_per_block * mr * cols_per_block * nr * std::max<int64_t>(kk, 1);
   const int64_t grain = std::max<int64_t>(1, kTaskMacs / task_macs);
-  parallel_for(0, tasks, grain, [&](int64_t begin, int64_t end) {
-    const float* a[3][pointwise::kMaxMr];
+  parallel_for(0, row_blocks * col_blocks, grain, [&](int64_t begin, int64_t end) {
+    const float* a[pointwise::kMaxSegments][pointwise::kMaxMr];
     float* c[pointwise::kMaxMr];
-    float* c_col[pointwise::kMaxMr];
     const float* r[pointwise::kMaxMr];
-    const float* r_col[pointwise::kMaxMr];
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t q_end = std::min(pixels, (task + 1) * tiles_per_task * mr);
-      for (int64_t q0 = task * tiles_per_task * mr; q0 < q_end; q0 += mr) {
-        const int64_t m = std::min(mr, pixels - q0);
-        GemmTile t;
-        for (int s = 0; s < p.sources; ++s) {
-          const PointwiseSource& src = p.source[s];
-          if (src.x == nullptr || src.k_end <= src.k_begin) continue;
-          for (int64_t i = 0; i < mr; ++i) a[s][i] = src.x + (q0 + std::min(i, m - 1)) * p.x_stride;
-          t.seg[t.segments++] = GemmSegment{a[s], nullptr, src.k_begin, src.k_end};
-        }
-        for (int64_t i = 0; i < m; ++i) {
-          c[i] = p.y + (q0 + i) * p.y_stride;
-          if (p.residual != nullptr) r[i] = p.residual + (q0 + i) * p.residual_stride;
-        }
-        t.ldb = kPointwisePanel;
-        t.c = c_col;
-        t.residual = p.residual != nullptr ? r_col : nullptr;
-        t.residual_first = p.residual_first;
-        t.m = m;
-        for (int64_t j0 = 0; j0 < cout; j0 += nr) {
-          for (int64_t i = 0; i < m; ++i) {
-            c_col[i] = c[i] + j0;
-            if (p.residual != nullptr) r_col[i] = r[i] + j0;
+      const int64_t rb = task / col_blocks, cb = task % col_blocks;
+      const int64_t q_begin = rb * rows_per_block * mr, q_end = std::min(pixels, q_begin + rows_per_block * mr);
+      const int64_t j_begin = cb * cols_per_block * nr, j_end = std::min(cout, j_begin + cols_per_block * nr);
+      for (int64_t j0 = j_begin; j0 < j_end; j0 += nr) {
+        const float* b = g.packed_weight + (j0 / kPointwisePanel) * kk * kPointwisePanel + j0 % kPointwisePanel;
+        for (int64_t q0 = q_begin; q0 < q_end; q0 += mr) {
+          const int64_t m = std::min(mr, pixels - q0);
+          GemmTile t;
+          t.segments = g.segments;
+          for (int s = 0; s < g.segments; ++s) {
+            for (int64_t i = 0; i < m; ++i) a[s][i] = row(q0 + i, s);
+            t.seg[s] = GemmSegment{a[s], b, g.k_begin[s], g.k_end[s]};
           }
-          const float* b = p.packed_weight + (j0 / kPointwisePanel) * cin * kPointwisePanel + j0 % kPointwisePanel;
-          for (int s = 0; s < t.segments; ++s) t.seg[s].b = b;
+          for (int64_t i = 0; i < m; ++i) {
+            c[i] = g.y + (q0 + i) * g.y_stride + j0;
+            if (g.residual != nullptr) r[i] = g.residual + (q0 + i) * g.residual_stride + j0;
+          }
+          t.ldb = kPointwisePanel;
+          t.c = c;
+          t.residual = g.residual != nullptr ? r : nullptr;
+          t.residual_op = g.residual_op;
+          t.m = m;
           t.bias = bias.data() + j0;
           t.n = std::min(nr, cout - j0);
-          kr.gemm(t, p.act);
+          kr.gemm(t, g.act);
         }
       }
     }
+  });
+}
+
+}  // namespace
+
+void pointwise_conv_nhwc(const PointwiseConvNhwc& p) {
+  NhwcGemm g;
+  g.pixels = p.pixels, g.out_channels = p.out_channels, g.k_total = p.in_channels;
+  const float* x[3];
+  int64_t idx = 0;
+  for (int s = 0; s < p.sources; ++s) {
+    const PointwiseSource& src = p.source[s];
+    if (src.x == nullptr || src.k_end <= src.k_begin) continue;  // zeros: no contribution
+    x[idx] = src.x;
+    g.k_begin[idx] = src.k_begin, g.k_end[idx] = src.k_end;
+    ++idx;
+  }
+  g.segments = static_cast<int>(idx);
+  g.packed_weight = p.packed_weight, g.bias = p.bias;
+  g.y = p.y, g.y_stride = p.y_stride;
+  g.residual = p.residual, g.residual_stride = p.residual_stride;
+  g.act = p.act, g.residual_op = p.residual_op;
+  const int64_t stride = p.x_stride;
+  run_nhwc(g, [&](int64_t q, int s) { return x[s] + q * stride; });
+}
+
+int64_t Conv2dNhwc::out_h() const { return height > 0 ? (height + 2 * pad_top - kernel_h) / stride + 1 : 0; }
+int64_t Conv2dNhwc::out_w() const { return width > 0 ? (width + 2 * pad_left - kernel_w) / stride + 1 : 0; }
+
+void conv2d_nhwc(const Conv2dNhwc& p) {
+  const int64_t n = p.batch, cin = p.in_channels, kh = p.kernel_h, kw = p.kernel_w, st = p.stride;
+  const int64_t oh = p.out_h(), ow = p.out_w();
+  if (n <= 0 || oh <= 0 || ow <= 0 || p.out_channels <= 0) return;
+  // The zero-padded input, (N, HP, WP, Cin), in the caller's reused scratch.
+  const int64_t hp = std::max(p.height + p.pad_top, (oh - 1) * st + kh);
+  const int64_t wp = std::max(p.width + p.pad_left, (ow - 1) * st + kw);
+  thread_local std::vector<float> storage;
+  const size_t need = static_cast<size_t>(n * hp * wp * cin);
+  if (storage.size() < need) storage.resize(need);
+  float* padded = storage.data();
+  const int64_t h_copy = std::min(p.height, hp - p.pad_top), w_copy = std::min(p.width, wp - p.pad_left);
+  const auto transpose = dwconv3d::kernels_for(active_isa()).transpose_f32;
+  parallel_for(0, n * hp, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, wp * cin)), [&](int64_t b, int64_t e) {
+    for (int64_t row = b; row < e; ++row) {
+      const int64_t img = row / hp, r = row % hp - p.pad_top;
+      float* dst = padded + row * wp * cin;
+      if (r < 0 || r >= h_copy) {
+        std::memset(dst, 0, sizeof(float) * wp * cin);
+        continue;
+      }
+      std::memset(dst, 0, sizeof(float) * p.pad_left * cin);
+      std::memset(dst + (p.pad_left + w_copy) * cin, 0, sizeof(float) * (wp - p.pad_left - w_copy) * cin);
+      float* interior = dst + p.pad_left * cin;
+      if (p.nchw_input) {  // the (Cin, W) row of every channel, transposed
+        transpose(p.x + (img * cin * p.height + r) * p.width, p.height * p.width, interior, cin, cin, w_copy);
+      } else {
+        std::memcpy(interior, p.x + ((img * p.height + r) * p.width) * cin, sizeof(float) * w_copy * cin);
+      }
+    }
+  });
+  NhwcGemm g;
+  g.pixels = n * oh * ow, g.out_channels = p.out_channels, g.k_total = kh * kw * cin;
+  g.segments = static_cast<int>(kh);
+  for (int64_t s = 0; s < kh; ++s) g.k_begin[s] = s * kw * cin, g.k_end[s] = (s + 1) * kw * cin;
+  g.packed_weight = p.packed_weight, g.bias = p.bias;
+  g.y = p.y, g.y_stride = p.out_channels;
+  g.residual = p.residual, g.residual_stride = p.out_channels;
+  g.act = p.act, g.residual_op = p.residual_op;
+  const int64_t frame = oh * ow;
+  run_nhwc(g, [&](int64_t q, int s) {
+    const int64_t img = q / frame, o = q % frame, y = o / ow, x = o % ow;
+    // Kernel row s of output pixel (y, x): kw pixels of padded row y * st + s,
+    // indexed by k from s * kw * cin.
+    return padded + ((img * hp + y * st + s) * wp + x * st) * cin - s * kw * cin;
   });
 }
 

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "fastvfx/inverted_residual.h"
 #include "pointwise_ukernels.h"
@@ -89,21 +90,26 @@ FVX_PW_INLINE Vec activate(Vec v) {
     const Vec e = exp_nonpositive(v < zero ? v : -v);
     const Vec num = v >= zero ? v : v * e;
     return num / (1.f + e);
+  } else if constexpr (A == Activation::kSigmoid) {
+    const Vec e = exp_nonpositive(v < zero ? v : -v);
+    const Vec num = v >= zero ? splat(1.f) : e;
+    return num / (1.f + e);
   } else {
     return v;
   }
 }
 
-template <int NV, Activation A>
+// M rows (M = kMr, or the m of a bottom edge: no rows computed in vain).
+template <int M, int NV, Activation A>
 void gemm_tile(const GemmTile& t) {
-  Vec acc[kMr][NV];
+  Vec acc[M][NV];
   {
     Vec b[NV];
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) b[v] = t.bias != nullptr ? load(t.bias + v * kLanes) : Vec{};
 #pragma GCC unroll 16
-    for (int i = 0; i < kMr; ++i) {
-      const float r = t.row_bias != nullptr ? t.row_bias[i < t.m ? i : t.m - 1] : 0.f;
+    for (int i = 0; i < M; ++i) {
+      const float r = t.row_bias != nullptr ? t.row_bias[i] : 0.f;
 #pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) acc[i][v] = b[v] + r;
     }
@@ -111,34 +117,35 @@ void gemm_tile(const GemmTile& t) {
   const int64_t ldb = t.ldb;
   for (int s = 0; s < t.segments; ++s) {
     const GemmSegment& sg = t.seg[s];
-    const float* a[kMr];
+    const float* a[M];
 #pragma GCC unroll 16
-    for (int i = 0; i < kMr; ++i) a[i] = sg.a[i];
+    for (int i = 0; i < M; ++i) a[i] = sg.a[i];
     const float* b = sg.b;
     for (int64_t k = sg.k_begin; k < sg.k_end; ++k) {
       Vec bk[NV];
 #pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) bk[v] = load(b + k * ldb + v * kLanes);
 #pragma GCC unroll 16
-      for (int i = 0; i < kMr; ++i) {
+      for (int i = 0; i < M; ++i) {
         const float ai = a[i][k];
 #pragma GCC unroll 2
         for (int v = 0; v < NV; ++v) acc[i][v] += ai * bk[v];
       }
     }
   }
-  const bool first = t.residual_first && t.residual != nullptr;
-  const bool after = !t.residual_first && t.residual != nullptr;
+  const bool first = t.residual != nullptr && t.residual_op == ResidualOp::kAddFirst;
+  const bool after = t.residual != nullptr && t.residual_op == ResidualOp::kAddAfter;
+  const bool multiply = t.residual != nullptr && t.residual_op == ResidualOp::kMultiply;
   if (t.n == NV * kLanes) {
 #pragma GCC unroll 16
-    for (int i = 0; i < kMr; ++i) {
-      if (i >= t.m) break;
+    for (int i = 0; i < M; ++i) {
 #pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) {
         Vec r = acc[i][v];
         if (first) r += load(t.residual[i] + v * kLanes);
         r = activate<A>(r);
         if (after) r += load(t.residual[i] + v * kLanes);
+        if (multiply) r *= load(t.residual[i] + v * kLanes);
         store(t.c[i] + v * kLanes, r);
       }
     }
@@ -147,39 +154,48 @@ void gemm_tile(const GemmTile& t) {
   // A partial right edge: through a buffer (the residual and the output rows
   // end at n).
   float row[NV * kLanes] = {};
-  for (int i = 0; i < t.m; ++i) {
-    if (first) {
-      std::memcpy(row, t.residual[i], static_cast<size_t>(t.n) * sizeof(float));
+  for (int i = 0; i < M; ++i) {
+    if (t.residual != nullptr) std::memcpy(row, t.residual[i], static_cast<size_t>(t.n) * sizeof(float));
 #pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) store(row + v * kLanes, activate<A>(acc[i][v] + load(row + v * kLanes)));
-    } else {
-#pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) store(row + v * kLanes, activate<A>(acc[i][v]));
+    for (int v = 0; v < NV; ++v) {
+      Vec r = acc[i][v];
+      const Vec res = load(row + v * kLanes);
+      if (first) r += res;
+      r = activate<A>(r);
+      if (after) r += res;
+      if (multiply) r *= res;
+      store(row + v * kLanes, r);
     }
-    if (after) {
-      for (int64_t j = 0; j < t.n; ++j) t.c[i][j] = row[j] + t.residual[i][j];
-    } else {
-      std::memcpy(t.c[i], row, static_cast<size_t>(t.n) * sizeof(float));
-    }
+    std::memcpy(t.c[i], row, static_cast<size_t>(t.n) * sizeof(float));
   }
 }
 
-template <Activation A>
-void gemm_act(const GemmTile& t) {
+template <int M, Activation A>
+void gemm_rows(const GemmTile& t) {
   if (t.n <= kLanes) {
-    gemm_tile<1, A>(t);
+    gemm_tile<M, 1, A>(t);
   } else {
-    gemm_tile<2, A>(t);
+    gemm_tile<M, 2, A>(t);
   }
+}
+
+template <Activation A, int... M>
+void gemm_act(const GemmTile& t, std::integer_sequence<int, M...>) {
+  // m = kMr, or a bottom edge's rows: the tile with exactly m rows.
+  using Fn = void (*)(const GemmTile&);
+  static constexpr Fn by_rows[] = {&gemm_rows<M + 1, A>...};
+  by_rows[t.m - 1](t);
 }
 
 void gemm(const GemmTile& t, Activation act) {
+  const auto rows = std::make_integer_sequence<int, kMr>();
   switch (act) {
-    case Activation::kReLU: return gemm_act<Activation::kReLU>(t);
-    case Activation::kReLU6: return gemm_act<Activation::kReLU6>(t);
-    case Activation::kHardswish: return gemm_act<Activation::kHardswish>(t);
-    case Activation::kSwish: return gemm_act<Activation::kSwish>(t);
-    default: return gemm_act<Activation::kNone>(t);
+    case Activation::kReLU: return gemm_act<Activation::kReLU>(t, rows);
+    case Activation::kReLU6: return gemm_act<Activation::kReLU6>(t, rows);
+    case Activation::kHardswish: return gemm_act<Activation::kHardswish>(t, rows);
+    case Activation::kSwish: return gemm_act<Activation::kSwish>(t, rows);
+    case Activation::kSigmoid: return gemm_act<Activation::kSigmoid>(t, rows);
+    default: return gemm_act<Activation::kNone>(t, rows);
   }
 }
 

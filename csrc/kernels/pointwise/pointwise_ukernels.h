@@ -6,13 +6,14 @@
 // gemm: an mr x nr tile,
 //   c[i][j] = act(bias[j] + row_bias[i] + sum_s sum_{k in [k_begin, k_end) of s}
 //                 seg[s].a[i][k] * seg[s].b[k * ldb + j])  (+ residual[i][j])
-// (with residual_first, act(... + residual[i][j]): ResNet's relu(conv + x))
+// (kAddFirst: act(... + residual[i][j]), ResNet's relu(conv + x); kMultiply:
+// act(...) * residual[i][j], SqueezeTime's gated IOI conv)
 // for i < m, j < n (m <= mr, n <= nr). Every row has its own pointer, indexed
 // by k; a segment is a range of k whose rows (a) or columns (b) come from
 // elsewhere: the temporal shift reads channel ranges from other frames, on
-// either side. Rows i >= m repeat the last row (computed, not stored); b must
-// hold nr readable columns for every k. bias (nr values) and row_bias may be
-// null; residual may be c itself (accumulate).
+// either side. Only the first m rows are read (a bottom edge runs a tile of m
+// rows); b must hold nr readable columns for every k. bias (nr values) and
+// row_bias (m values) may be null; residual may be c itself (accumulate).
 //
 // depthwise_row: one output row of a k x k depthwise conv on padded
 // channels-last rows, out[x][c] = act(bias[c] + sum_{i,j} w[i * k + j][c] *
@@ -23,10 +24,11 @@
 
 #include "fastvfx/causal_dwconv3d.h"
 #include "fastvfx/isa.h"
+#include "fastvfx/pointwise_conv.h"  // ResidualOp
 
 namespace fastvfx::pointwise {
 
-constexpr int kMaxSegments = 3;
+constexpr int kMaxSegments = 8;  // a kxk conv: one per kernel row
 constexpr int kMaxMr = 16;
 
 struct GemmSegment {
@@ -43,7 +45,7 @@ struct GemmTile {
   const float* row_bias = nullptr;  // per row (m values)
   float* const* c = nullptr;        // mr row pointers (first m used)
   const float* const* residual = nullptr;
-  bool residual_first = false;  // the residual added before the activation
+  ResidualOp residual_op = ResidualOp::kAddAfter;
   int64_t m = 0, n = 0;
 };
 

@@ -20,7 +20,9 @@
 
 namespace fastvfx {
 
-enum class Activation : int { kNone = 0, kReLU = 1, kReLU6 = 2, kHardswish = 3, kSwish = 4 };
+// Activations fused after the bias. The depthwise ops expose the first five
+// (kSigmoid: the 1x1 / k x k conv kernels, SqueezeTime's IOI gate).
+enum class Activation : int { kNone = 0, kReLU = 1, kReLU6 = 2, kHardswish = 3, kSwish = 4, kSigmoid = 5 };
 
 struct DwConv3dShape {
   int64_t batch = 1, channels = 1;

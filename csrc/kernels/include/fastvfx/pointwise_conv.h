@@ -12,6 +12,10 @@
 
 namespace fastvfx {
 
+// How a residual tensor r (the output's shape) joins the conv c:
+// kAddAfter act(c) + r, kAddFirst act(c + r), kMultiply act(c) * r.
+enum class ResidualOp : int { kAddAfter = 0, kAddFirst = 1, kMultiply = 2 };
+
 // Input channels [k_begin, k_end) come from x (null: zeros).
 struct PointwiseSource {
   const float* x = nullptr;
@@ -30,7 +34,7 @@ struct PointwiseConvNchw {
   float* y = nullptr;             // (Cout, P)
   const float* residual = nullptr;  // (Cout, P) or null; may be y (accumulate)
   Activation act = Activation::kNone;
-  bool residual_first = false;  // act(conv + residual) instead of act(conv) + residual
+  ResidualOp residual_op = ResidualOp::kAddAfter;
 };
 void pointwise_conv_nchw(const PointwiseConvNchw& p);
 
@@ -48,8 +52,34 @@ struct PointwiseConvNhwc {
   const float* residual = nullptr;  // or null; may be y
   int64_t residual_stride = 0;
   Activation act = Activation::kNone;
-  bool residual_first = false;  // act(conv + residual) (ResNet) instead of act(conv) + residual
+  ResidualOp residual_op = ResidualOp::kAddAfter;
 };
 void pointwise_conv_nhwc(const PointwiseConvNhwc& p);
+
+// A k x k convolution (groups 1) on channels-last frames, as a GEMM over
+// output pixels whose rows read the input in place: each kernel row is one
+// run of kw * Cin contiguous floats of a zero-padded copy of the input (made
+// per call, from NHWC or, for a network's stem, NCHW x). The bias, activation
+// and residual join in the tiles as in pointwise_conv_nhwc.
+struct Conv2dNhwc {
+  int64_t batch = 0, height = 0, width = 0, in_channels = 0, out_channels = 0;
+  int64_t kernel_h = 1, kernel_w = 1, stride = 1;
+  int64_t pad_top = 0, pad_left = 0;  // and as many behind as the output needs
+  bool nchw_input = false;            // x (N, Cin, H, W) instead of (N, H, W, Cin)
+  const float* x = nullptr;
+  // pack_pointwise_weights of W laid out (Cout, kh, kw, Cin), K = kh * kw * Cin.
+  const float* packed_weight = nullptr;
+  const float* bias = nullptr;
+  float* y = nullptr;                 // (N, OH, OW, Cout)
+  const float* residual = nullptr;    // like y, or null
+  Activation act = Activation::kNone;
+  ResidualOp residual_op = ResidualOp::kAddAfter;
+
+  int64_t out_h() const;
+  int64_t out_w() const;
+};
+// kernel_h <= 8 (kMaxConvKernelRows).
+constexpr int64_t kMaxConvKernelRows = 8;
+void conv2d_nhwc(const Conv2dNhwc& p);
 
 }  // namespace fastvfx

@@ -1,0 +1,103 @@
+"""Inference conv with its bias, activation and a residual fused, on the
+core's pointwise kernels: functional API, weight packing, fake kernel and the
+pure-PyTorch reference.
+
+``act(conv2d(x) + bias)`` joined with a tensor ``r`` of the output's shape
+(``residual_op`` "add": ``act(c + r)``, ResNet's ``relu(conv + x)``;
+"add_after": ``act(c) + r``; "mul": ``act(c) * r``, SqueezeTime's gated IOI
+conv) in one call: each output tile is one GEMM tile (output pixels by
+output channels) whose input rows are read in place (a 1x1 conv on
+channels_last x) or from a zero-padded channels-last copy of x (k x k, each
+kernel row one contiguous run), and whose bias, residual and activation are
+applied in registers before the only store. The models' inference paths run
+their convs on it; the weight is packed once (:func:`pack_weight`).
+float32 CPU tensors, groups 1, symmetric padding, no autograd.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .causal_dwconv3d import _apply_activation
+from .inverted_residual import _pack_pointwise
+
+_OP = "fastvfx.fused_conv2d"
+RESIDUAL_OPS = ("add", "add_after", "mul")
+
+
+class PackedConvWeight(NamedTuple):
+    """A conv's weight in the kernel's layout (:func:`pack_weight`)."""
+
+    packed: Tensor  # (ceil(C_out / 32), kh * kw * C_in, 32)
+    out_channels: int
+    kernel_size: tuple[int, int]
+
+
+def pack_weight(weight: Tensor) -> PackedConvWeight:
+    """The kernel's layout of a conv weight (C_out, C_in, kh, kw) (or (C_out,
+    C_in) for a 1x1 conv): (C_out, kh, kw, C_in) in panels of 32 outputs."""
+    with torch.no_grad():
+        w = weight.detach().float()
+        if w.dim() == 2:
+            w = w[:, :, None, None]
+        if w.dim() != 4:
+            raise ValueError(f"{_OP}: weight must be (C_out, C_in, kh, kw), got {tuple(weight.shape)}")
+        cout, _, kh, kw = w.shape
+        flat = w.permute(0, 2, 3, 1).reshape(cout, -1)
+        return PackedConvWeight(_pack_pointwise(flat, flat.shape[1]), cout, (kh, kw))
+
+
+def _pair(v) -> list[int]:
+    return [v, v] if isinstance(v, int) else list(v)
+
+
+def fused_conv2d(x: Tensor, weight: Union[Tensor, PackedConvWeight], bias: Optional[Tensor] = None,
+                 stride: int = 1, padding=0, residual: Optional[Tensor] = None, activation: Optional[str] = None,
+                 residual_op: str = "add") -> Tensor:
+    """``conv2d(x, weight, bias, stride, padding)``, its activation
+    (None, "relu", "relu6", "hardswish", "swish", "sigmoid") and ``residual``
+    joined by ``residual_op`` (see the module docstring), channels_last (N,
+    C_out, OH, OW). ``weight``: (C_out, C_in, kh, kw), packed on every call,
+    or :func:`pack_weight`'s result. Inference only (float32 CPU, no
+    autograd)."""
+    tensors = [x, bias, residual] + ([weight] if isinstance(weight, Tensor) else [])
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
+        raise RuntimeError(f"{_OP}: inference-only (no autograd), but an input requires grad; run it under "
+                           "torch.no_grad() or torch.inference_mode(), or use F.conv2d")
+    if not isinstance(weight, PackedConvWeight):
+        weight = pack_weight(weight)
+    return torch.ops.fastvfx.fused_conv2d.default(x, weight.packed, bias, residual, weight.out_channels,
+                                                  list(weight.kernel_size), stride, _pair(padding),
+                                                  activation or "none", residual_op)
+
+
+def fused_conv2d_reference(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: int = 1, padding=0,
+                           residual: Optional[Tensor] = None, activation: Optional[str] = None,
+                           residual_op: str = "add") -> Tensor:
+    """The same with ``F.conv2d`` and torch's activations."""
+    if weight.dim() == 2:
+        weight = weight[:, :, None, None]
+    y = F.conv2d(x, weight, bias, stride, _pair(padding))
+    if residual is not None and residual_op == "add":
+        y = y + residual
+    y = torch.sigmoid(y) if activation == "sigmoid" else _apply_activation(y, activation)
+    if residual is not None and residual_op == "add_after":
+        y = y + residual
+    if residual is not None and residual_op == "mul":
+        y = y * residual
+    return y
+
+
+@torch.library.register_fake("fastvfx::fused_conv2d")
+def _fused_conv2d_fake(x, packed_weight, bias, residual, out_channels, kernel_size, stride, padding, activation,
+                       residual_op):
+    torch._check(x.dim() == 4, lambda: f"{_OP}: expected x of shape (N, C, H, W), got {tuple(x.shape)}")
+    torch._check(x.dtype == torch.float32, lambda: f"{_OP}: supports float32 only, got {x.dtype}")
+    oh = (x.shape[2] + 2 * padding[0] - kernel_size[0]) // stride + 1 if x.shape[2] > 0 else 0
+    ow = (x.shape[3] + 2 * padding[1] - kernel_size[1]) // stride + 1 if x.shape[3] > 0 else 0
+    return torch.empty((x.shape[0], out_channels, oh, ow), dtype=x.dtype, device=x.device,
+                       memory_format=torch.channels_last)

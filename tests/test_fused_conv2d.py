@@ -1,0 +1,115 @@
+"""fused_conv2d (the inference conv with bias, activation and residual fused,
+on the core's pointwise kernels) against F.conv2d and torch's activations,
+under every ISA: 1x1 and k x k kernels, strides, padding, NCHW and
+channels_last input, each residual op; opcheck, torch.compile, bad input,
+grad mode refused."""
+
+import pytest
+import torch
+
+import fastvfx
+from fastvfx.ops.fused_conv2d import fused_conv2d_reference, pack_weight
+
+# (C_in, C_out, kernel, stride, padding, input size)
+CONVS = {
+    "1x1": (64, 40, 1, 1, 0, (9, 7)),
+    "1x1-tiny": (5, 3, 1, 1, 0, (1, 1)),
+    "3x3": (16, 33, 3, 1, 1, (6, 11)),
+    "3x3-s2": (8, 24, 3, 2, 1, (13, 10)),
+    "5x5-s2-stem": (12, 16, 5, 2, 2, (21, 21)),
+    "7x7": (16, 16, 7, 1, 3, (8, 8)),
+    "2x2-s2": (6, 10, 2, 2, 0, (8, 9)),
+}
+
+
+@pytest.mark.parametrize("name", list(CONVS))
+@pytest.mark.parametrize("activation", [None, "relu", "relu6", "hardswish", "swish", "sigmoid"])
+@pytest.mark.parametrize("residual_op", [None, "add", "add_after", "mul"])
+def test_matches_reference(each_isa, name, activation, residual_op):
+    c_in, c_out, k, stride, padding, size = CONVS[name]
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, c_in, *size, generator=g)
+    w = torch.randn(c_out, c_in, k, k, generator=g) * (c_in * k * k) ** -0.5
+    b = torch.randn(c_out, generator=g)
+    expected = fused_conv2d_reference(x, w, b, stride, padding)
+    r = torch.randn(expected.shape, generator=g) if residual_op else None
+    expected = fused_conv2d_reference(x, w, b, stride, padding, r, activation, residual_op or "add")
+    packed = pack_weight(w)
+    for layout in (torch.contiguous_format, torch.channels_last):
+        with torch.no_grad():
+            got = fastvfx.fused_conv2d(x.contiguous(memory_format=layout), packed, b, stride, padding, r, activation,
+                                       residual_op or "add")
+        assert got.is_contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_unpacked_weight_and_no_bias():
+    x = torch.randn(3, 16, 5, 6)
+    w = torch.randn(24, 16, 3, 3)
+    with torch.no_grad():
+        got = fastvfx.fused_conv2d(x, w, padding=1)
+    torch.testing.assert_close(got, fused_conv2d_reference(x, w, padding=1), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_threads(threads):
+    x = torch.randn(1, 48, 30, 30)
+    w = torch.randn(64, 48, 5, 5) * 0.03
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.no_grad():
+            got = fastvfx.fused_conv2d(x, w, None, 2, 2, activation="relu")
+    finally:
+        torch.set_num_threads(before)
+    torch.testing.assert_close(got, fused_conv2d_reference(x, w, None, 2, 2, activation="relu"), rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_opcheck_and_compile():
+    x = torch.randn(2, 12, 5, 4).contiguous(memory_format=torch.channels_last)
+    packed = pack_weight(torch.randn(40, 12, 3, 3))
+    b, r = torch.randn(40), torch.randn(2, 40, 5, 4).contiguous(memory_format=torch.channels_last)
+    torch.library.opcheck(torch.ops.fastvfx.fused_conv2d.default,
+                          (x, packed.packed, b, r, 40, [3, 3], 1, [1, 1], "relu", "add"))
+
+    def f(x):
+        return fastvfx.fused_conv2d(x, packed, b, 1, 1, r, "relu")
+
+    with torch.no_grad():
+        torch.testing.assert_close(torch.compile(f, fullgraph=True, backend="aot_eager")(x), f(x), rtol=0, atol=0)
+
+
+def _bad_inputs():
+    x = torch.randn(2, 12, 5, 4)
+    packed = pack_weight(torch.randn(40, 12, 3, 3))
+    good = dict(x=x, weight=packed, padding=1)
+    return [
+        ("rank", dict(good, x=x[0]), "expected x of shape"),
+        ("float64", dict(good, x=x.double()), "float32 only"),
+        ("channels", dict(good, x=torch.randn(2, 8, 5, 4)), "packed shape"),
+        ("bias", dict(good, bias=torch.randn(39)), "bias must be"),
+        ("residual", dict(good, residual=torch.randn(2, 40, 5, 5)), "residual must be"),
+        ("activation", dict(good, activation="gelu"), "activation must be"),
+        ("residual op", dict(good, residual=torch.randn(2, 40, 5, 4), residual_op="sub"), "residual_op must be"),
+        ("stride", dict(good, stride=0), "stride must be positive"),
+        ("padding", dict(good, padding=-1), "padding must be"),
+        ("too large", dict(good, x=torch.randn(2, 12, 1, 1), padding=0), "larger than the padded input"),
+        ("kernel rows", dict(good, weight=pack_weight(torch.randn(4, 12, 9, 1))), "kernel_size must be"),
+        ("packed dtype", dict(good, weight=packed._replace(packed=packed.packed.double())), "packed_weight must be"),
+    ]
+
+
+@pytest.mark.parametrize("case", _bad_inputs(), ids=lambda c: c[0])
+def test_bad_input_raises(case):
+    _, kwargs, message = case
+    with torch.no_grad(), pytest.raises(RuntimeError, match=message):
+        fastvfx.fused_conv2d(**kwargs)
+
+
+def test_empty_and_grad_refused():
+    packed = pack_weight(torch.randn(8, 4, 3, 3))
+    with torch.no_grad():
+        assert fastvfx.fused_conv2d(torch.randn(0, 4, 3, 3), packed, padding=1).shape == (0, 8, 3, 3)
+    with pytest.raises(RuntimeError, match="inference-only"):
+        fastvfx.fused_conv2d(torch.randn(1, 4, 3, 3, requires_grad=True), packed, padding=1)
