@@ -146,6 +146,13 @@ class Block {
   // Input rows [r0, r1) of the current frame (its sources) into the ring.
   void expand(int64_t r0, int64_t r1) {
     const int64_t mr = kr_.mr, nr = kr_.nr, w = s_.width;
+    if (!s_.expand && nsrc_ == 1 && src_[0].frame != nullptr && s_.in_channels == g_.hp) {
+      // Unshifted input rows as they are: one copy a row.
+      for (int64_t r = r0; r < r1; ++r) {
+        std::memcpy(slot(r) + g_.pad * g_.hp, src_[0].frame + r * w * g_.hp, sizeof(float) * w * g_.hp);
+      }
+      return;
+    }
     const int64_t pixels = (r1 - r0) * w;
     const float* a[kMaxSegments * kMaxMr];
     float* c[kMaxMr];
