@@ -10,30 +10,15 @@
 #include <vector>
 
 #include "check.h"
+#include "naive_pointwise.h"
 #include "fastvfx/inverted_residual.h"
 #include "fastvfx/isa.h"
 #include "fastvfx/parallel.h"
 
 using namespace fastvfx;
+using fvx_test::random_values;
 
 namespace {
-
-std::vector<float> random_values(size_t size, std::mt19937& rng, float lo = -1.f, float hi = 1.f) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(size);
-  for (auto& e : v) e = dist(rng);
-  return v;
-}
-
-double act(double v, Activation a) {
-  switch (a) {
-    case Activation::kReLU: return v > 0 ? v : 0;
-    case Activation::kReLU6: return std::min(std::max(v, 0.0), 6.0);
-    case Activation::kHardswish: return v * std::min(std::max(v + 3.0, 0.0), 6.0) / 6.0;
-    case Activation::kSwish: return v / (1.0 + std::exp(-v));
-    default: return v;
-  }
-}
 
 struct Case {
   int64_t batch, h, w, cin, hidden, cout, k, stride;
@@ -118,7 +103,7 @@ void run_case(const Case& c, std::mt19937& rng) {
           sum += term;
           mag += std::fabs(term);
         }
-        h[at] = act(sum, c.expand_act);
+        h[at] = fvx_test::activate(sum, c.expand_act);
         hmag[at] = mag;
       }
     }
@@ -142,7 +127,7 @@ void run_case(const Case& c, std::mt19937& rng) {
               m += hmag[at] * std::fabs(wt);
             }
           }
-          d[static_cast<size_t>(j)] = act(sum, c.dw_act);
+          d[static_cast<size_t>(j)] = fvx_test::activate(sum, c.dw_act);
           dmag[static_cast<size_t>(j)] = m;
         }
         for (int64_t o = 0; o < c.cout; ++o) {

@@ -12,31 +12,15 @@
 #include <vector>
 
 #include "check.h"
+#include "naive_pointwise.h"
 #include "fastvfx/isa.h"
 #include "fastvfx/parallel.h"
 #include "fastvfx/pointwise_conv.h"
 
 using namespace fastvfx;
+using fvx_test::random_values;
 
 namespace {
-
-std::vector<float> random_values(size_t size, std::mt19937& rng) {
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  std::vector<float> v(size);
-  for (auto& e : v) e = dist(rng);
-  return v;
-}
-
-double act(double v, Activation a) {
-  switch (a) {
-    case Activation::kReLU: return v > 0 ? v : 0;
-    case Activation::kReLU6: return std::min(std::max(v, 0.0), 6.0);
-    case Activation::kHardswish: return v * std::min(std::max(v + 3.0, 0.0), 6.0) / 6.0;
-    case Activation::kSwish: return v / (1.0 + std::exp(-v));
-    case Activation::kSigmoid: return 1.0 / (1.0 + std::exp(-v));
-    default: return v;
-  }
-}
 
 enum class Residual { kNone, kSeparate, kAccumulate, kFirst, kMultiply };
 
@@ -83,7 +67,7 @@ void run_case(const Case& c, std::mt19937& rng) {
           sum += res0[at];
           m += std::fabs(res0[at]);
         }
-        sum = act(sum, c.act);
+        sum = fvx_test::activate(sum, c.act);
         if (c.residual == Residual::kSeparate || c.residual == Residual::kAccumulate) {
           sum += res0[at];
           m += std::fabs(res0[at]);
@@ -193,7 +177,7 @@ void run_conv_case(const ConvCase& c, std::mt19937& rng) {
           }
           const size_t at = static_cast<size_t>(((img * oh + y) * ow + xx) * c.cout + o);
           if (c.residual == Residual::kFirst) sum += res[at], m += std::fabs(res[at]);
-          sum = act(sum, c.act);
+          sum = fvx_test::activate(sum, c.act);
           if (c.residual == Residual::kSeparate) sum += res[at], m += std::fabs(res[at]);
           if (c.residual == Residual::kMultiply) sum *= res[at], m *= std::fabs(res[at]);
           want[at] = sum;
