@@ -20,6 +20,7 @@
 // - The backward scatters dy into padded accumulators with the same offsets
 //   (dx) and takes per-tap dot products over the same flat runs (dW).
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cmath>
 #include <cstdint>
@@ -135,15 +136,40 @@ FVX_VEC_INLINE V even_lanes(V a, V b, std::index_sequence<I...>) {
 }
 
 // d[k] = s[2k] for k < n: the column split of stride-2 padding, a pair of
-// vectors at a time.
+// vectors at a time. The last pair overlaps the one before (rewriting the
+// same values) instead of leaving up to W - 1 elements to a scalar loop.
 template <class T>
 FVX_VEC_INLINE void gather_even(T* d, const T* s, int64_t n, int64_t readable) {
   constexpr int64_t W = kVecLanes<T>;
-  int64_t k = 0;
-  for (; k + W <= n && 2 * (k + W) <= readable; k += W) {
+  auto pair = [&](int64_t k) {
     store(d + k, even_lanes(load(s + 2 * k), load(s + 2 * k + W), std::make_index_sequence<W>{}));
+  };
+  int64_t k = 0;
+  for (; k + W <= n && 2 * (k + W) <= readable; k += W) pair(k);
+  if (k < n && n > W) {
+    // 2n - 1 <= readable: a pair ending at element n - 1 may read one past
+    // the row, one ending at n - 2 never does.
+    const int64_t last = 2 * n <= readable ? n - W : n - W - 1;
+    pair(last);
+    k = last + W;
   }
   for (; k < n; ++k) d[k] = s[2 * k];
+}
+
+// d[0, n) = s[0, n) inline: the padded rows are short (7 to 112 elements),
+// and a memcpy call per row cost as much as the copy. Vectors of Bytes, the
+// last one overlapping its predecessor, then narrower ones below Bytes.
+template <int Bytes, class T>
+FVX_VEC_INLINE void copy_run(T* d, const T* s, int64_t n) {
+  constexpr int64_t L = Bytes / static_cast<int64_t>(sizeof(T));
+  if constexpr (L <= 1) {
+    for (int64_t k = 0; k < n; ++k) d[k] = s[k];
+  } else {
+    typedef T V __attribute__((vector_size(Bytes), aligned(sizeof(T))));
+    if (n < L) return copy_run<Bytes / 2>(d, s, n);
+    for (int64_t k = 0; k + L < n; k += L) *reinterpret_cast<V*>(d + k) = *reinterpret_cast<const V*>(s + k);
+    *reinterpret_cast<V*>(d + n - L) = *reinterpret_cast<const V*>(s + n - L);
+  }
 }
 
 // Copies the input pixels of a frame into their padded positions; every
@@ -168,7 +194,7 @@ void pad_plane(const T* src, T* dst, const PlaneGeom& g) {
     const T* s = src + (r - g.pad_top) * g.w - g.pad_left;
     T* d = dst + rp * g.sw * g.sub + ri * g.pws;
     if (g.sw == 1) {
-      std::memcpy(d + offset[0], s + c0, sizeof(T) * (c1 - c0));
+      copy_run<FVX_DWCONV3D_VEC_BYTES>(d + offset[0], s + c0, c1 - c0);
     } else if (g.sw == 2) {
       for (int64_t q = 0; q < 2; ++q) gather_even(d + offset[q], s + first[q], count[q], c1 - first[q]);
     } else {
@@ -307,6 +333,140 @@ void flat_conv(T* out, int64_t n, const T* const* src, const T* w, int64_t taps,
   for (; o < n; o += 2 * W) flat_chunk<2>(out, o, src, w, taps, bias);
 }
 
+// Register-blocked tiles of the flat run for the common spatial kernels
+// (3x3 and 5x5, stride 1 or 2): R output rows x V vectors of columns
+// accumulated in registers across all taps of all frames. flat_conv loads
+// one input vector per multiply-add (a cache-line split for most offsets
+// with 64-byte vectors); here a loaded input vector serves every tap row
+// that reads it (up to kH of the R rows), and a frame's kH x kW weights
+// stay in registers for the whole tile.
+#ifndef FVX_DWCONV3D_VEC_REGS
+#error "dwconv3d_<isa>.cpp defines FVX_DWCONV3D_VEC_REGS (vector registers of the ISA)"
+#endif
+// Accumulators of a tile: with a 3x3 frame's nine weights, one input vector
+// and the addresses, they fill the register file.
+constexpr int kTileAccs = FVX_DWCONV3D_VEC_REGS >= 32 ? 14 : 6;
+
+// An empty asm that takes v in a vector register: the compiler can no longer
+// fold the load that made v into each multiply-add that uses it (GCC turned
+// every shared load back into a memory operand, one load per multiply-add).
+template <class V>
+FVX_VEC_INLINE void keep_in_register(V& v) {
+#if defined(__x86_64__) || defined(__i386__)
+  asm("" : "+v"(v));
+#elif defined(__aarch64__) || defined(__arm__)
+  asm("" : "+w"(v));
+#else
+  (void)v;
+#endif
+}
+
+// One tile: outputs o + m * pws + v * W for m < R, v < V, from nf frames
+// (padded planes in PlaneGeom's layout, with sub-planes sub apart) and their
+// KH x KW weights.
+template <int KH, int KW, int SH, int SW, int R, int V, class T>
+FVX_VEC_INLINE void plane_tile(T* out, int64_t o, int64_t pws, int64_t sub, const T* const* planes,
+                               const T* const* weights, int64_t nf, T bias) {
+  constexpr int64_t W = kVecLanes<T>;
+  Vec<T> acc[R][V];
+  for (int m = 0; m < R; ++m)
+    for (int v = 0; v < V; ++v) acc[m][v] = splat(bias);
+  for (int64_t f = 0; f < nf; ++f) {
+    const T* plane = planes[f] + o;
+    const T* w = weights[f];
+    Vec<T> wv[KH * KW];
+    for (int k = 0; k < KH * KW; ++k) wv[k] = splat(w[k]);
+    // Tap row i reads sub-plane row phase p = i % SH at sub-row m + i / SH:
+    // each (phase, sub-row, column tap) vector is loaded once. One pointer
+    // per column phase walks the sub-rows (offsets from it are constants).
+#pragma GCC unroll 8
+    for (int p = 0; p < SH; ++p) {
+      constexpr int kMaxA = (KH + SH - 1) / SH;
+      const int na = (KH - p + SH - 1) / SH;  // tap rows of phase p
+      const T* row[SW];
+      for (int jp = 0; jp < SW; ++jp) row[jp] = plane + (p * SW + jp) * sub;
+#pragma GCC unroll 32
+      for (int q = 0; q < R + kMaxA - 1; ++q) {
+        if (q >= R + na - 1) continue;
+#pragma GCC unroll 8
+        for (int j = 0; j < KW; ++j) {
+          const T* src = row[j % SW] + j / SW;
+#pragma GCC unroll 4
+          for (int v = 0; v < V; ++v) {
+            Vec<T> x = load(src + v * W);
+            keep_in_register(x);
+#pragma GCC unroll 8
+            for (int a = 0; a < kMaxA; ++a) {
+              const int m = q - a;
+              if (a < na && m >= 0 && m < R) acc[m][v] += wv[(p + SH * a) * KW + j] * x;
+            }
+          }
+        }
+        for (int jp = 0; jp < SW; ++jp) row[jp] += pws;
+      }
+    }
+  }
+  for (int m = 0; m < R; ++m)
+    for (int v = 0; v < V; ++v) store(out + o + m * pws + v * W, acc[m][v]);
+}
+
+// The flat output run of g (OH rows of pws) in tiles of R rows x V vectors;
+// the last row block and column tile overlap their neighbours (recomputing
+// the same sums) rather than run a narrower tile. Tiles past OW read into
+// the dropped columns and the sub-planes' slack.
+template <int KH, int KW, int SH, int SW, int R, int V, class T>
+__attribute__((noinline)) void plane_tiles(T* out, const PlaneGeom& g, const T* const* planes, const T* const* weights, int64_t nf, T bias) {
+  constexpr int64_t W = kVecLanes<T>;
+  for (int64_t r0 = 0; r0 < g.out_h; r0 += R) {
+    const int64_t r = std::min<int64_t>(r0, g.out_h - R);
+    for (int64_t c = 0; c < g.out_w; c += V * W) {
+      plane_tile<KH, KW, SH, SW, R, V>(out, r * g.pws + c, g.pws, g.sub, planes, weights, nf, bias);
+    }
+  }
+}
+
+template <int KH, int KW, int SH, int SW, class T>
+bool plane_tiles_for_width(T* out, const PlaneGeom& g, const T* const* planes, const T* const* weights, int64_t nf,
+                           T bias) {
+  constexpr int64_t W = kVecLanes<T>;
+  if (g.out_w <= W) {
+    if (g.out_h >= kTileAccs) {
+      plane_tiles<KH, KW, SH, SW, kTileAccs, 1>(out, g, planes, weights, nf, bias);
+      return true;
+    }
+  } else if (g.out_h >= kTileAccs / 2) {
+    plane_tiles<KH, KW, SH, SW, kTileAccs / 2, 2>(out, g, planes, weights, nf, bias);
+    return true;
+  }
+  return false;
+}
+
+// The register-blocked tiles for a layer, or null (flat_conv runs it): a
+// function that writes out[0, g.flat) (plus up to two vectors past it)
+// from nf padded frames and their kH x kW weights.
+template <class T>
+using PlaneTilesFn = void (*)(T*, const PlaneGeom&, const T* const*, const T* const*, int64_t, T);
+
+template <int KH, int KW, int SH, int SW, class T>
+PlaneTilesFn<T> plane_tiles_for_width(const PlaneGeom& g) {
+  constexpr int64_t W = kVecLanes<T>;
+  if (g.out_w <= W) return g.out_h >= kTileAccs ? plane_tiles<KH, KW, SH, SW, kTileAccs, 1, T> : nullptr;
+  return g.out_h >= kTileAccs / 2 ? plane_tiles<KH, KW, SH, SW, kTileAccs / 2, 2, T> : nullptr;
+}
+
+template <class T>
+PlaneTilesFn<T> plane_tiles_for(const PlaneGeom& g, int64_t kh, int64_t kw) {
+  if (g.sh != g.sw || g.sh > 2 || kh != kw) return nullptr;
+  if (g.sh == 1) {
+    if (kh == 3) return plane_tiles_for_width<3, 3, 1, 1, T>(g);
+    if (kh == 5) return plane_tiles_for_width<5, 5, 1, 1, T>(g);
+  } else {
+    if (kh == 3) return plane_tiles_for_width<3, 3, 2, 2, T>(g);
+    if (kh == 5) return plane_tiles_for_width<5, 5, 2, 2, T>(g);
+  }
+  return nullptr;
+}
+
 // d[0, n) += a * x[0, n), n a multiple of kVecLanes.
 template <class T>
 FVX_VEC_INLINE void axpy_vec(T* d, T a, const T* x, int64_t n) {
@@ -346,18 +506,40 @@ struct FrameSource {
 };
 
 // A ring of kT padded planes: each input frame is padded once and serves
-// the kT output frames that read it.
+// the kT output frames that read it. The storage is the thread's, kept
+// across calls of the same geometry: pad_plane writes the same positions of
+// every frame, so the borders stay zero and need no fill (zeroing a ring of
+// 56x56 planes cost as much as padding the frame of a step).
 template <class T>
 class PaddedRing {
  public:
-  PaddedRing(const PlaneGeom& g, int64_t kt)
-      : g_(g), kt_(kt), ring_(static_cast<size_t>(kt * g.size()), T(0)), loaded_(static_cast<size_t>(kt)) {}
+  PaddedRing(const PlaneGeom& g, int64_t kt) : g_(g), kt_(kt), loaded_(static_cast<size_t>(kt)) {
+    thread_local Storage storage;
+    const size_t need = static_cast<size_t>(kt * g.size());
+    if (storage.busy) {  // a second ring on this thread: its own zeroed block
+      own_.assign(need, T(0));
+      ring_ = own_.data();
+      return;
+    }
+    if (!storage.same(g) || storage.data.size() < need) {
+      storage.data.assign(need, T(0));
+      storage.geom = geometry_key(g);
+    }
+    storage.busy = true;
+    busy_ = &storage.busy;
+    ring_ = storage.data.data();
+  }
+  ~PaddedRing() {
+    if (busy_) *busy_ = false;
+  }
+  PaddedRing(const PaddedRing&) = delete;
+  PaddedRing& operator=(const PaddedRing&) = delete;
 
   void reset() { std::fill(loaded_.begin(), loaded_.end(), INT64_MIN); }
 
   const T* get(int64_t a, const T* src) {
     const size_t slot = static_cast<size_t>(((a % kt_) + kt_) % kt_);
-    T* plane = ring_.data() + slot * g_.size();
+    T* plane = ring_ + slot * g_.size();
     if (loaded_[slot] != a) {
       pad_plane(src, plane, g_);
       loaded_[slot] = a;
@@ -366,9 +548,22 @@ class PaddedRing {
   }
 
  private:
+  // What decides the positions pad_plane writes.
+  using Key = std::array<int64_t, 11>;
+  static Key geometry_key(const PlaneGeom& g) {
+    return {g.sh, g.sw, g.ph, g.pw, g.phs, g.pws, g.sub, g.pad_top, g.pad_left, g.h, g.w};
+  }
+  struct Storage {
+    std::vector<T> data;
+    Key geom{};
+    bool busy = false;
+    bool same(const PlaneGeom& g) const { return geom == geometry_key(g); }
+  };
   const PlaneGeom& g_;
   int64_t kt_;
-  std::vector<T> ring_;
+  T* ring_;
+  bool* busy_ = nullptr;
+  std::vector<T> own_;
   std::vector<int64_t> loaded_;
 };
 
@@ -382,7 +577,11 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
                              s.pad_top == 0 && s.pad_left == 0 && s.out_h == s.in_h && s.out_w == s.in_w;
   const PlaneGeom g(s, kSlackLanes<T>);
   PaddedRing<T> ring(g, temporal_only ? 0 : kt);
-  std::vector<const T*> src(static_cast<size_t>(taps));
+  // One column vector for rows up to W wide, else two; the tallest block of
+  // rows the accumulators allow.
+  const PlaneTilesFn<T> tiles = temporal_only ? nullptr : plane_tiles_for<T>(g, kh, kw);
+  std::vector<const T*> src(static_cast<size_t>(taps)), frame_planes(static_cast<size_t>(kt)),
+      frame_weights(frame_planes.size());
   std::vector<T> wsel(static_cast<size_t>(taps));
   std::vector<T> flat(static_cast<size_t>((temporal_only ? hw : g.flat) + kLanes<T>));
   const std::vector<int64_t> tap_off = g.tap_offsets(kh, kw);
@@ -398,7 +597,7 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
       const int64_t now = a.position + t;
       T* y = a.y + (p * a.t + t) * ohw;
       // The taps that read real frames: (source run, weight).
-      int64_t n = 0;
+      int64_t n = 0, nf = 0;
       for (int64_t dt = 0; dt < kt; ++dt) {
         const T* f = source(now - (kt - 1) + dt);
         if (f == nullptr) continue;
@@ -411,7 +610,9 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
         // Past frames come padded from the state's cache when there is one.
         const T* plane = (cache && fa < a.position) ? cache + (fa % nh) * g.size() : ring.get(fa, f);
         const T* wt = w + dt * kh * kw;
-        for (int64_t k = 0; k < kh * kw; ++k) {
+        frame_planes[nf] = plane;
+        frame_weights[nf++] = wt;
+        for (int64_t k = 0; !tiles && k < kh * kw; ++k) {
           src[n] = plane + tap_off[k];
           wsel[n++] = wt[k];
         }
@@ -431,7 +632,11 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
         activate_store(flat.data(), y, hw, a.act);
         continue;
       }
-      flat_conv(flat.data(), g.flat, src.data(), wsel.data(), n, b);
+      if (tiles) {
+        tiles(flat.data(), g, frame_planes.data(), frame_weights.data(), nf, b);
+      } else {
+        flat_conv(flat.data(), g.flat, src.data(), wsel.data(), n, b);
+      }
       for (int64_t oh = 0; oh < s.out_h; ++oh) {
         activate_store(flat.data() + oh * g.pws, y + oh * s.out_w, s.out_w, a.act);
       }
