@@ -61,11 +61,40 @@ auto transpose_fn(const DwConv3dKernels& k) {
 }
 
 // Raw scratch memory, not zero-filled (every element is written before it is
-// read).
+// read). Up to kKeptBytes it is the calling thread's block for that use
+// (Slot), kept across calls: a fresh block above malloc's mmap threshold
+// cost a page fault per 4 KiB at every call (a third of a 7x7 clip's time).
+constexpr size_t kKeptBytes = size_t{8} << 20;
+
 template <class T>
-std::unique_ptr<T[]> scratch(int64_t n) {
-  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(n, 1))]);
-}
+class Scratch {
+ public:
+  T* get() const { return ptr_; }
+
+  template <int Slot>
+  static Scratch make(int64_t n) {
+    const size_t count = static_cast<size_t>(std::max<int64_t>(n, 1));
+    Scratch s;
+    if (count * sizeof(T) > kKeptBytes) {
+      s.own_.reset(new T[count]);
+      s.ptr_ = s.own_.get();
+      return s;
+    }
+    thread_local std::unique_ptr<T[]> kept;
+    thread_local size_t kept_count = 0;
+    if (kept_count < count) {
+      kept.reset(new T[count]);
+      kept_count = count;
+    }
+    s.ptr_ = kept.get();
+    return s;
+  }
+
+ private:
+  std::unique_ptr<T[]> own_;
+  T* ptr_ = nullptr;
+};
+enum ScratchSlot { kWeightSlot, kInputSlot, kHistorySlot, kOutputSlot };
 
 // dst (N, P, C) from src (N, C, P) (to_lanes) or back, in 8x8 register
 // blocks, split over threads by blocks of 8 rows of the source.
@@ -112,26 +141,26 @@ void forward_lanes(const T* x_in, bool channels_first, int64_t t, T* history, T*
   if (rows <= 0 || C <= 0) return;
   const DwConv3dKernels& k = kernels_for(active_isa());
   // The engine reads the weights channels innermost too: (kT, kH, kW, C).
-  const std::unique_ptr<T[]> weight_t = scratch<T>(taps * C);
+  const Scratch<T> weight_t = Scratch<T>::template make<kWeightSlot>(taps * C);
   transpose_fn<T>(k)(weight, taps, weight_t.get(), C, C, taps);
   const int64_t nh = s.kt - 1, hw = s.in_h * s.in_w, ohw = s.out_h * s.out_w;
-  std::unique_ptr<T[]> x_lanes, history_lanes, y_lanes;
+  Scratch<T> x_lanes, history_lanes, y_lanes;
   const T* history_cl = nullptr;
   const int64_t ph = (s.out_h - 1) * s.stride_h + s.kh, pw = (s.out_w - 1) * s.stride_w + s.kw;
   // The plane engine's cache layout is at least PH * PW per frame and channel.
   const bool cached = padded != nullptr && causal_dwconv3d_padded_numel(s, sizeof(T)) >= ph * pw;
   if (channels_first) {
-    x_lanes = scratch<T>(s.batch * t * hw * C);
+    x_lanes = Scratch<T>::template make<kInputSlot>(s.batch * t * hw * C);
     transpose_batches(x, x_lanes.get(), s.batch, C, t * hw, true);
     x = x_lanes.get();
     if (history != nullptr && cached) {
       history_cl = padded;
     } else if (history != nullptr) {
-      history_lanes = scratch<T>(s.batch * nh * hw * C);
+      history_lanes = Scratch<T>::template make<kHistorySlot>(s.batch * nh * hw * C);
       transpose_batches(history, history_lanes.get(), s.batch, C, nh * hw, true);
       history_cl = history_lanes.get();
     }
-    y_lanes = scratch<T>(s.batch * t * ohw * C);
+    y_lanes = Scratch<T>::template make<kOutputSlot>(s.batch * t * ohw * C);
   }
   T* const y_cl = channels_first ? y_lanes.get() : y;
   const LaneArgs<T> args{x, t, history_cl, history_cl != nullptr && history_cl == padded,
