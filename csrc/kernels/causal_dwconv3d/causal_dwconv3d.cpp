@@ -96,18 +96,20 @@ class Scratch {
 };
 enum ScratchSlot { kWeightSlot, kInputSlot, kHistorySlot, kOutputSlot };
 
-// dst (N, P, C) from src (N, C, P) (to_lanes) or back, in 8x8 register
-// blocks, split over threads by blocks of 8 rows of the source.
+// dst (N, P, C) from src (N, C, P) (to_lanes) or back, in register blocks
+// (16x16 with AVX-512), split over threads by strips of 16 rows of the
+// source.
 template <class T>
 void transpose_batches(const T* src, T* dst, int64_t batch, int64_t channels, int64_t pixels, bool to_lanes) {
   const auto fn = transpose_fn<T>(kernels_for(active_isa()));
+  constexpr int64_t kStrip = 16;
   const int64_t rows = to_lanes ? channels : pixels, cols = to_lanes ? pixels : channels;
-  const int64_t blocks = (rows + 7) / 8, per_batch = rows * cols;
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, 8 * cols));
-  parallel_for(0, batch * blocks, grain, [&](int64_t b, int64_t e) {
+  const int64_t strips = (rows + kStrip - 1) / kStrip, per_batch = rows * cols;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, kStrip * cols));
+  parallel_for(0, batch * strips, grain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
-      const int64_t n = i / blocks, r0 = i % blocks * 8;
-      fn(src + n * per_batch + r0 * cols, cols, dst + n * per_batch + r0, rows, std::min<int64_t>(8, rows - r0), cols);
+      const int64_t n = i / strips, r0 = i % strips * kStrip;
+      fn(src + n * per_batch + r0 * cols, cols, dst + n * per_batch + r0, rows, std::min(kStrip, rows - r0), cols);
     }
   });
 }

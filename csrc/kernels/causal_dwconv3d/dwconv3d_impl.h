@@ -305,6 +305,23 @@ void activate_store(const T* in, T* out, int64_t n, Activation act) {
   }
 }
 
+// out[i] = act(out[i]) over a run, branch-free per activation.
+template <Activation A, class T>
+void activate_in_place_run(T* v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) v[i] = activate(v[i], A);
+}
+
+template <class T>
+void activate_in_place(T* v, int64_t n, Activation act) {
+  switch (act) {
+    case Activation::kNone: return;
+    case Activation::kReLU: return activate_in_place_run<Activation::kReLU>(v, n);
+    case Activation::kReLU6: return activate_in_place_run<Activation::kReLU6>(v, n);
+    case Activation::kHardswish: return activate_in_place_run<Activation::kHardswish>(v, n);
+    case Activation::kSwish: return activate_in_place_run<Activation::kSwish>(v, n);
+  }
+}
+
 // out[o, o + V vectors) = bias + sum_k w[k] * src[k][o, ...): V accumulators
 // in registers across all taps.
 template <int V, class T>
@@ -583,7 +600,7 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
   std::vector<const T*> src(static_cast<size_t>(taps)), frame_planes(static_cast<size_t>(kt)),
       frame_weights(frame_planes.size());
   std::vector<T> wsel(static_cast<size_t>(taps));
-  std::vector<T> flat(static_cast<size_t>((temporal_only ? hw : g.flat) + kLanes<T>));
+  std::vector<T> flat(temporal_only ? 0 : static_cast<size_t>(g.flat + kLanes<T>));
   const std::vector<int64_t> tap_off = g.tap_offsets(kh, kw);
   for (int64_t p = begin; p < end; ++p) {
     const int64_t c = p % s.channels;
@@ -618,18 +635,19 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
         }
       }
       if (temporal_only) {
-        // Whole chunks only: the tail is computed from a copy of the sources.
+        // Straight into y, whole chunks only: the tail is computed from a
+        // copy of the sources.
         const int64_t body = hw / kLanes<T> * kLanes<T>;
-        flat_conv(flat.data(), body, src.data(), wsel.data(), n, b);
+        flat_conv(y, body, src.data(), wsel.data(), n, b);
         if (body < hw) {
           T tail[kLanes<T>];
           for (int64_t l = 0; l < kLanes<T>; ++l) tail[l] = b;
           for (int64_t k = 0; k < n; ++k) {
             for (int64_t l = 0; body + l < hw; ++l) tail[l] += wsel[k] * src[k][body + l];
           }
-          std::memcpy(flat.data() + body, tail, sizeof(T) * (hw - body));
+          std::memcpy(y + body, tail, sizeof(T) * (hw - body));
         }
-        activate_store(flat.data(), y, hw, a.act);
+        activate_in_place(y, hw, a.act);
         continue;
       }
       if (tiles) {
@@ -738,44 +756,67 @@ struct LaneOps<T, false> {
   static FVX_VEC_INLINE V set(T v) { return v; }
 };
 
-// An 8x8 block transposed in registers: dst[j * dst_stride + k] =
+// A B x B block transposed in registers: dst[j * dst_stride + k] =
 // src[k * src_stride + j]. The channels-first <-> channels-last copies of the
 // channel-lane engine cost as much as its convolution when done element by
-// element.
-template <class T>
-FVX_VEC_INLINE void transpose8x8(const T* src, int64_t src_stride, T* dst, int64_t dst_stride) {
-  typedef T V8 __attribute__((vector_size(8 * sizeof(T)), aligned(sizeof(T))));
-  V8 r[8], t[8], u[8];
-  for (int k = 0; k < 8; ++k) r[k] = *reinterpret_cast<const V8*>(src + k * src_stride);
-  for (int k = 0; k < 8; k += 2) {
-    t[k] = __builtin_shufflevector(r[k], r[k + 1], 0, 8, 1, 9, 4, 12, 5, 13);
-    t[k + 1] = __builtin_shufflevector(r[k], r[k + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+// element. Each stage d (B/2, ..., 1) swaps bit d of the row and column
+// indices: rows k and k + d (bit d of k clear) exchange their d-wide blocks
+// of columns with bit d set / clear.
+template <int B, int D, class V, size_t... I>
+FVX_VEC_INLINE V stage_low(V a, V b, std::index_sequence<I...>) {
+  return __builtin_shufflevector(a, b, ((I & D) ? B + I - D : I)...);
+}
+template <int B, int D, class V, size_t... I>
+FVX_VEC_INLINE V stage_high(V a, V b, std::index_sequence<I...>) {
+  return __builtin_shufflevector(a, b, ((I & D) ? B + I : I + D)...);
+}
+template <int B, int D, class V>
+FVX_VEC_INLINE void transpose_stage(V* r) {
+  if constexpr (D >= 1) {
+    for (int k = 0; k < B; ++k) {
+      if (k & D) continue;
+      const V a = r[k], b = r[k + D];
+      r[k] = stage_low<B, D>(a, b, std::make_index_sequence<B>{});
+      r[k + D] = stage_high<B, D>(a, b, std::make_index_sequence<B>{});
+    }
+    transpose_stage<B, D / 2>(r);
   }
-  for (int k = 0; k < 8; k += 4) {
-    u[k] = __builtin_shufflevector(t[k], t[k + 2], 0, 1, 8, 9, 4, 5, 12, 13);
-    u[k + 1] = __builtin_shufflevector(t[k], t[k + 2], 2, 3, 10, 11, 6, 7, 14, 15);
-    u[k + 2] = __builtin_shufflevector(t[k + 1], t[k + 3], 0, 1, 8, 9, 4, 5, 12, 13);
-    u[k + 3] = __builtin_shufflevector(t[k + 1], t[k + 3], 2, 3, 10, 11, 6, 7, 14, 15);
-  }
-  for (int j = 0; j < 4; ++j) {
-    *reinterpret_cast<V8*>(dst + j * dst_stride) = __builtin_shufflevector(u[j], u[j + 4], 0, 1, 2, 3, 8, 9, 10, 11);
-    *reinterpret_cast<V8*>(dst + (j + 4) * dst_stride) =
-        __builtin_shufflevector(u[j], u[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+}
+template <int B, class T>
+FVX_VEC_INLINE void transpose_block(const T* src, int64_t src_stride, T* dst, int64_t dst_stride) {
+  typedef T VB __attribute__((vector_size(B * sizeof(T)), aligned(sizeof(T))));
+  // Pointers walked by the strides: B offsets k * stride ran out of
+  // general-purpose registers.
+  VB r[B];
+  for (int k = 0; k < B; ++k, src += src_stride) r[k] = *reinterpret_cast<const VB*>(src);
+  transpose_stage<B, B / 2>(r);
+  for (int j = 0; j < B; ++j, dst += dst_stride) *reinterpret_cast<VB*>(dst) = r[j];
+}
+
+// Blocks of B over rows [r0, r1) x columns [c0, c1), both multiples of B long.
+template <int B, class T>
+void transpose_blocks(const T* src, int64_t src_stride, T* dst, int64_t dst_stride, int64_t r0, int64_t r1,
+                      int64_t c0, int64_t c1) {
+  for (int64_t k = r0; k < r1; k += B) {
+    for (int64_t j = c0; j < c1; j += B) {
+      transpose_block<B>(src + k * src_stride + j, src_stride, dst + j * dst_stride + k, dst_stride);
+    }
   }
 }
 
 // dst[j * dst_stride + k] = src[k * src_stride + j] for k < rows, j < cols:
-// 8x8 blocks, then the edges one by one.
+// blocks of a whole register (16 floats with AVX-512: whole cache lines
+// read and written), the rest in blocks of 8, then the edges one by one.
 template <class T>
 void transpose(const T* src, int64_t src_stride, T* dst, int64_t dst_stride, int64_t rows, int64_t cols) {
+  constexpr int B = kVecLanes<T> > 8 ? static_cast<int>(kVecLanes<T>) : 8;
   const int64_t rows8 = rows / 8 * 8, cols8 = cols / 8 * 8;
-  for (int64_t k = 0; k < rows8; k += 8) {
-    for (int64_t j = 0; j < cols8; j += 8) {
-      transpose8x8(src + k * src_stride + j, src_stride, dst + j * dst_stride + k, dst_stride);
-    }
-    for (int64_t j = cols8; j < cols; ++j)
-      for (int64_t i = k; i < k + 8; ++i) dst[j * dst_stride + i] = src[i * src_stride + j];
-  }
+  const int64_t rows_b = rows / B * B, cols_b = cols / B * B;
+  transpose_blocks<B>(src, src_stride, dst, dst_stride, 0, rows_b, 0, cols_b);
+  transpose_blocks<8>(src, src_stride, dst, dst_stride, 0, rows_b, cols_b, cols8);
+  transpose_blocks<8>(src, src_stride, dst, dst_stride, rows_b, rows8, 0, cols8);
+  for (int64_t i = 0; i < rows8; ++i)
+    for (int64_t j = cols8; j < cols; ++j) dst[j * dst_stride + i] = src[i * src_stride + j];
   for (int64_t i = rows8; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) dst[j * dst_stride + i] = src[i * src_stride + j];
 }
@@ -978,23 +1019,6 @@ void lane_row(const T* const* rows, const T* const* row_w, int64_t n, const T* b
   for (int64_t c0 = whole; c0 < C; ++c0) {
     for (int64_t ow = 0; ow < OW; ++ow)
       lane_columns<OneOps, 1, 1, KW>(rows, row_w, n, s.kw, C, sw, ow, c0, bias, yrow);
-  }
-}
-
-// out[i] = act(out[i]) over a run, branch-free per activation.
-template <Activation A, class T>
-void activate_in_place_run(T* v, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) v[i] = activate(v[i], A);
-}
-
-template <class T>
-void activate_in_place(T* v, int64_t n, Activation act) {
-  switch (act) {
-    case Activation::kNone: return;
-    case Activation::kReLU: return activate_in_place_run<Activation::kReLU>(v, n);
-    case Activation::kReLU6: return activate_in_place_run<Activation::kReLU6>(v, n);
-    case Activation::kHardswish: return activate_in_place_run<Activation::kHardswish>(v, n);
-    case Activation::kSwish: return activate_in_place_run<Activation::kSwish>(v, n);
   }
 }
 
