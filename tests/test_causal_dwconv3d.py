@@ -6,6 +6,8 @@ import itertools
 import pytest
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import fastvfx
 from fastvfx.nn import CausalDepthwiseConv3d
@@ -115,6 +117,73 @@ def test_step_matches_upstream_concat_step_and_out_is_reused():
         assert got is out
         _close(got, want)
         torch.testing.assert_close(state.buffer[:, :, [(t - 1) % 2, t % 2]] if t >= 1 else buffer, buffer)
+
+
+class _LogFunctions(TorchFunctionMode):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.seen.append(func)
+        return func(*args, **(kwargs or {}))
+
+
+class _LogDispatch(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.seen.append(func)
+        return func(*args, **(kwargs or {}))
+
+
+def _steps(frames, w, b, state, mode=None):
+    """Each frame's step output (a fresh one, and into out), under mode."""
+    out = torch.empty(frames.shape[0], frames.shape[1], 1, frames.shape[3], frames.shape[4])
+    ys = []
+    with mode if mode is not None else torch.no_grad():
+        for t in range(frames.shape[2]):
+            frame = frames[:, :, t : t + 1]
+            ys.append(fastvfx.causal_dwconv3d_step(frame, w, b, state) if t % 2 else
+                      fastvfx.causal_dwconv3d_step(frame, w, b, state, out=out).clone())
+    return ys
+
+
+@pytest.mark.parametrize("mode_cls", [_LogFunctions, _LogDispatch])
+def test_step_eager_calls_reach_python_modes(mode_cls):
+    # Plain tensors skip torch.ops' Python binding; the steps must still be
+    # seen by a TorchFunctionMode and a TorchDispatchMode, with the same results.
+    x, w, b = torch.randn(1, 6, 4, 9, 9), torch.randn(6, 1, 3, 3, 3), torch.randn(6)
+    want = _steps(x, w, b, init_stream_state(1, 6, 3, 9, 9))
+    mode = mode_cls()
+    got = _steps(x, w, b, init_stream_state(1, 6, 3, 9, 9), mode)
+    assert torch.ops.fastvfx.causal_dwconv3d_stream_.default in mode.seen
+    assert torch.ops.fastvfx.causal_dwconv3d_stream_out_.default in mode.seen
+    for g, e in zip(got, want):
+        assert torch.equal(g, e)
+
+
+def test_step_bumps_the_versions_of_what_it_writes():
+    # Without grad mode too: a tensor saved for backward must not change silently.
+    w, b = torch.randn(4, 1, 3, 3, 3), torch.randn(4)
+    state = init_stream_state(1, 4, 3, 5, 5, kernel_size=(3, 3, 3))
+    out = torch.empty(1, 4, 1, 5, 5)
+    written = (state.buffer, state.position, state.padded, out)
+    before = [t._version for t in written]
+    fastvfx.causal_dwconv3d_step(torch.randn(1, 4, 1, 5, 5), w, b, state, out=out)
+    assert all(t._version > v for t, v in zip(written, before))
+
+
+def test_step_op_refuses_grad():
+    # The op itself (no Python step in front) has no autograd either.
+    w = torch.randn(4, 1, 3, 3, 3, requires_grad=True)
+    state = init_stream_state(1, 4, 3, 5, 5)
+    with pytest.raises(RuntimeError, match="inference-only"):
+        torch.ops.fastvfx.causal_dwconv3d_stream_(torch.randn(1, 4, 1, 5, 5), w, None, state.buffer,
+                                                  state.position, state.padded, [1, 1], [0, 0], True, "none")
+    assert state.position.item() == 0
 
 
 def test_fresh_state_restarts_the_video():

@@ -105,6 +105,22 @@ def spatial_padding(size: int, kernel: int, stride: int, padding: Optional[int])
 _CLIP_OP = torch.ops.fastvfx.causal_dwconv3d.default
 _STREAM_OP = torch.ops.fastvfx.causal_dwconv3d_stream_.default
 _STREAM_OUT_OP = torch.ops.fastvfx.causal_dwconv3d_stream_out_.default
+# The step's eager path, bound once (as the temporal shift's): plain tensors
+# go through _C's typed dispatcher call (every dispatch key still applies)
+# instead of torch.ops' Python binding, which matches the arguments against
+# the schema and boxes them, ~2 us of a 7x7 step's ~15. Tensors with
+# __torch_function__ (subclasses, a TorchFunctionMode) and traced code
+# (torch.compile, export) call the OpOverloads.
+_is_compiling = torch.compiler.is_compiling
+_is_exporting = torch.compiler.is_exporting
+_is_grad_enabled = torch.is_grad_enabled
+_has_torch_function = torch._C._has_torch_function
+_STREAM_EAGER = _C._causal_dwconv3d_stream_
+_STREAM_OUT_EAGER = _C._causal_dwconv3d_stream_out_
+# (stride, padding, activation) -> the ops' (stride, padding, tf_same,
+# activation): a layer steps with the same few arguments at every frame
+# (normalising them cost ~0.5 us a step).
+_STEP_ARGUMENTS: dict = {}
 
 
 def causal_dwconv3d(
@@ -177,18 +193,22 @@ def causal_dwconv3d_step(
     full-clip op to train). A state whose batch, channels, size, dtype or
     device does not match raises and is left as is.
     """
-    if torch.compiler.is_exporting():
+    if _is_exporting():
         y = _stream_step_for_export(x, weight, bias, state, stride, padding, activation)
         return y if out is None else out.copy_(y)
-    _refuse_grad(x, weight, bias, state.buffer)
-    stride_, pad, same = normalize_geometry(stride, padding)
-    act = _activation_name(activation)
+    buffer, position, padded = state
+    if _is_grad_enabled() and (x.requires_grad or weight.requires_grad or buffer.requires_grad or
+                               (bias is not None and bias.requires_grad)):
+        _refuse_grad(x, weight, bias, buffer)
+    stride_, pad, same, act = _step_arguments(stride, padding, activation)
+    eager = not _is_compiling() and not _has_torch_function(
+        (x, weight, buffer) if bias is None else (x, weight, bias, buffer))
     try:
         if out is None:
-            return _STREAM_OP(x, weight, bias, state.buffer, state.position, state.padded, stride_, pad, same, act)
-        _STREAM_OUT_OP(
-            x, weight, bias, state.buffer, state.position, state.padded, out, stride_, pad, same, act
-        )
+            op = _STREAM_EAGER if eager else _STREAM_OP
+            return op(x, weight, bias, buffer, position, padded, stride_, pad, same, act)
+        op = _STREAM_OUT_EAGER if eager else _STREAM_OUT_OP
+        op(x, weight, bias, buffer, position, padded, out, stride_, pad, same, act)
     except RuntimeError as error:
         # The binding checks a step with the full-clip op's checks and name (the
         # fake kernels with the op's): name the function the user called instead.
@@ -197,6 +217,19 @@ def causal_dwconv3d_step(
             raise
         raise RuntimeError(message) from None
     return out
+
+
+def _step_arguments(stride, padding, activation) -> tuple[list[int], list[int], bool, str]:
+    # Plain ints and strings only as keys: 1.0 == True == 1 would share one.
+    if type(stride) is int and type(padding) in (int, str) and (activation is None or type(activation) is str):
+        key = (stride, padding, activation)
+        found = _STEP_ARGUMENTS.get(key)
+        if found is None:
+            found = (*normalize_geometry(stride, padding), _activation_name(activation))
+            if len(_STEP_ARGUMENTS) < 256:
+                _STEP_ARGUMENTS[key] = found
+        return found
+    return (*normalize_geometry(stride, padding), _activation_name(activation))
 
 
 _STEP_OP = "fastvfx.causal_dwconv3d_step"
