@@ -129,31 +129,36 @@ struct PlaneGeom {
   }
 };
 
-// The even lanes of the pair (a, b): a vector of every other element.
-template <class V, size_t... I>
-FVX_VEC_INLINE V even_lanes(V a, V b, std::index_sequence<I...>) {
-  return __builtin_shufflevector(a, b, (2 * I)...);
+// The even (Odd = 0) or odd (Odd = 1) lanes of the pair (a, b): a vector of
+// every other element.
+template <int Odd, class V, size_t... I>
+FVX_VEC_INLINE V alternate_lanes(V a, V b, std::index_sequence<I...>) {
+  return __builtin_shufflevector(a, b, (2 * I + Odd)...);
 }
 
-// d[k] = s[2k] for k < n: the column split of stride-2 padding, a pair of
-// vectors at a time. The last pair overlaps the one before (rewriting the
-// same values) instead of leaving up to W - 1 elements to a scalar loop.
+// The column split of stride-2 padding in one pass over a row:
+// even[k] = s[2k] for k < n_even, odd[k] = s[2k + 1] for k < n_odd
+// (n_odd is n_even or n_even - 1: s has n_even + n_odd elements). Each pair
+// of vectors gives a vector of each; the last pair ends at the row's end,
+// overlapping its predecessor (rewriting the same values).
 template <class T>
-FVX_VEC_INLINE void gather_even(T* d, const T* s, int64_t n, int64_t readable) {
+FVX_VEC_INLINE void deinterleave_row(T* even, T* odd, const T* s, int64_t n_even, int64_t n_odd) {
   constexpr int64_t W = kVecLanes<T>;
+  const int64_t n = n_even + n_odd;
   auto pair = [&](int64_t k) {
-    store(d + k, even_lanes(load(s + 2 * k), load(s + 2 * k + W), std::make_index_sequence<W>{}));
+    const Vec<T> a = load(s + 2 * k), b = load(s + 2 * k + W);
+    store(even + k, alternate_lanes<0>(a, b, std::make_index_sequence<W>{}));
+    store(odd + k, alternate_lanes<1>(a, b, std::make_index_sequence<W>{}));
   };
-  int64_t k = 0;
-  for (; k + W <= n && 2 * (k + W) <= readable; k += W) pair(k);
-  if (k < n && n > W) {
-    // 2n - 1 <= readable: a pair ending at element n - 1 may read one past
-    // the row, one ending at n - 2 never does.
-    const int64_t last = 2 * n <= readable ? n - W : n - W - 1;
-    pair(last);
-    k = last + W;
+  if (n < 2 * W) {
+    for (int64_t k = 0; k < n_even; ++k) even[k] = s[2 * k];
+    for (int64_t k = 0; k < n_odd; ++k) odd[k] = s[2 * k + 1];
+    return;
   }
-  for (; k < n; ++k) d[k] = s[2 * k];
+  for (int64_t k = 0; 2 * (k + W) < n; k += W) pair(k);
+  const int64_t last = (n - 2 * W) / 2;  // covers odd[.. n_odd) and even[.. last + W)
+  pair(last);
+  if (last + W < n_even) even[n_even - 1] = s[2 * (n_even - 1)];
 }
 
 // d[0, n) = s[0, n) inline: the padded rows are short (7 to 112 elements),
@@ -196,7 +201,8 @@ void pad_plane(const T* src, T* dst, const PlaneGeom& g) {
     if (g.sw == 1) {
       copy_run<FVX_DWCONV3D_VEC_BYTES>(d + offset[0], s + c0, c1 - c0);
     } else if (g.sw == 2) {
-      for (int64_t q = 0; q < 2; ++q) gather_even(d + offset[q], s + first[q], count[q], c1 - first[q]);
+      const int64_t a = c0 % 2, b = 1 - a;  // phase of column c0, and the other
+      deinterleave_row(d + offset[a], d + offset[b], s + c0, count[a], count[b]);
     } else {
       for (int64_t q = 0; q < phases; ++q) {
         T* dq = d + offset[q];
