@@ -165,6 +165,22 @@ def test_step_eager_calls_reach_python_modes(mode_cls):
         assert torch.equal(g, e)
 
 
+@pytest.mark.parametrize("mode_cls", [_LogFunctions, _LogDispatch])
+def test_clip_without_grad_reaches_python_modes(mode_cls):
+    # A clip that needs no gradient skips autograd's Python kernel; the op must
+    # still be seen by the modes, and with grad wanted it still differentiates.
+    x, w, b = torch.randn(1, 6, 4, 9, 9), torch.randn(6, 1, 3, 3, 3), torch.randn(6)
+    want = fastvfx.causal_dwconv3d(x, w, b, activation="swish")
+    assert want.grad_fn is None
+    with mode_cls() as mode:
+        got = fastvfx.causal_dwconv3d(x, w, b, activation="swish")
+    assert torch.ops.fastvfx.causal_dwconv3d.default in mode.seen
+    assert torch.equal(got, want)
+    w.requires_grad_(True)
+    y = fastvfx.causal_dwconv3d(x, w, b, activation="swish")
+    assert y.grad_fn is not None and torch.equal(y.detach(), want)
+
+
 def test_step_bumps_the_versions_of_what_it_writes():
     # Without grad mode too: a tensor saved for backward must not change silently.
     w, b = torch.randn(4, 1, 3, 3, 3), torch.randn(4)

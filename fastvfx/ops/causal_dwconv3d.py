@@ -105,22 +105,24 @@ def spatial_padding(size: int, kernel: int, stride: int, padding: Optional[int])
 _CLIP_OP = torch.ops.fastvfx.causal_dwconv3d.default
 _STREAM_OP = torch.ops.fastvfx.causal_dwconv3d_stream_.default
 _STREAM_OUT_OP = torch.ops.fastvfx.causal_dwconv3d_stream_out_.default
-# The step's eager path, bound once (as the temporal shift's): plain tensors
-# go through _C's typed dispatcher call (every dispatch key still applies)
+# The eager paths, bound once (as the temporal shift's): plain tensors go
+# through _C's typed dispatcher calls (every dispatch key still applies)
 # instead of torch.ops' Python binding, which matches the arguments against
-# the schema and boxes them, ~2 us of a 7x7 step's ~15. Tensors with
-# __torch_function__ (subclasses, a TorchFunctionMode) and traced code
-# (torch.compile, export) call the OpOverloads.
+# the schema and boxes them, ~2 us of a 7x7 step's ~15; a clip that needs no
+# gradient is called below autograd, whose kernel is Python (~4 us a call).
+# Tensors with __torch_function__ (subclasses, a TorchFunctionMode) and
+# traced code (torch.compile, export) call the OpOverloads.
 _is_compiling = torch.compiler.is_compiling
 _is_exporting = torch.compiler.is_exporting
 _is_grad_enabled = torch.is_grad_enabled
 _has_torch_function = torch._C._has_torch_function
+_CLIP_NO_GRAD = _C._causal_dwconv3d_no_grad
 _STREAM_EAGER = _C._causal_dwconv3d_stream_
 _STREAM_OUT_EAGER = _C._causal_dwconv3d_stream_out_
 # (stride, padding, activation) -> the ops' (stride, padding, tf_same,
-# activation): a layer steps with the same few arguments at every frame
+# activation): a layer runs with the same few arguments at every call
 # (normalising them cost ~0.5 us a step).
-_STEP_ARGUMENTS: dict = {}
+_OP_ARGUMENTS: dict = {}
 
 
 def causal_dwconv3d(
@@ -133,8 +135,12 @@ def causal_dwconv3d(
 ) -> Tensor:
     """Full-clip causal depthwise Conv3D with fused bias and activation.
     Differentiable in x, weight and bias (dedicated backward kernels)."""
-    stride_, pad, same = normalize_geometry(stride, padding)
-    return _CLIP_OP(x, weight, bias, stride_, pad, same, _activation_name(activation))
+    stride_, pad, same, act = _op_arguments(stride, padding, activation)
+    if _is_compiling() or _has_torch_function((x, weight) if bias is None else (x, weight, bias)) or (
+        _is_grad_enabled() and (x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad))
+    ):
+        return _CLIP_OP(x, weight, bias, stride_, pad, same, act)
+    return _CLIP_NO_GRAD(x, weight, bias, stride_, pad, same, act)
 
 
 def init_stream_state(
@@ -200,7 +206,7 @@ def causal_dwconv3d_step(
     if _is_grad_enabled() and (x.requires_grad or weight.requires_grad or buffer.requires_grad or
                                (bias is not None and bias.requires_grad)):
         _refuse_grad(x, weight, bias, buffer)
-    stride_, pad, same, act = _step_arguments(stride, padding, activation)
+    stride_, pad, same, act = _op_arguments(stride, padding, activation)
     eager = not _is_compiling() and not _has_torch_function(
         (x, weight, buffer) if bias is None else (x, weight, bias, buffer))
     try:
@@ -219,15 +225,15 @@ def causal_dwconv3d_step(
     return out
 
 
-def _step_arguments(stride, padding, activation) -> tuple[list[int], list[int], bool, str]:
+def _op_arguments(stride, padding, activation) -> tuple[list[int], list[int], bool, str]:
     # Plain ints and strings only as keys: 1.0 == True == 1 would share one.
     if type(stride) is int and type(padding) in (int, str) and (activation is None or type(activation) is str):
         key = (stride, padding, activation)
-        found = _STEP_ARGUMENTS.get(key)
+        found = _OP_ARGUMENTS.get(key)
         if found is None:
             found = (*normalize_geometry(stride, padding), _activation_name(activation))
-            if len(_STEP_ARGUMENTS) < 256:
-                _STEP_ARGUMENTS[key] = found
+            if len(_OP_ARGUMENTS) < 256:
+                _OP_ARGUMENTS[key] = found
         return found
     return (*normalize_geometry(stride, padding), _activation_name(activation))
 
