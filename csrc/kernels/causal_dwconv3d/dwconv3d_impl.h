@@ -373,12 +373,12 @@ constexpr int kTileAccs = FVX_DWCONV3D_VEC_REGS >= 32 ? 14 : 6;
 // An empty asm that takes v in a vector register: the compiler can no longer
 // fold the load that made v into each multiply-add that uses it (GCC turned
 // every shared load back into a memory operand, one load per multiply-add).
+// x86 only: ARM's multiply-adds take no memory operand, so there is no
+// load to fold.
 template <class V>
 FVX_VEC_INLINE void keep_in_register(V& v) {
-#if defined(__x86_64__) || defined(__i386__)
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2__)
   asm("" : "+v"(v));
-#elif defined(__aarch64__) || defined(__arm__)
-  asm("" : "+w"(v));
 #else
   (void)v;
 #endif
