@@ -87,8 +87,10 @@ int main() {
   const int64_t kernels[][3] = {{1, 3, 3}, {1, 5, 5}, {3, 3, 3}, {5, 3, 3}, {3, 1, 1},
                                 {5, 1, 1}, {7, 7, 7}, {2, 1, 5}, {1, 1, 1}};
   // 40x37: rows long enough for the vectorised stride-2 column split.
-  // Outputs up to 8 wide take the channel-lane engine, wider the plane one.
-  const int64_t sizes[][2] = {{7, 7}, {6, 9}, {11, 4}, {1, 1}, {40, 37}};
+  // Outputs up to 8 wide take the channel-lane engine, wider the plane one;
+  // 30x16 and 15x33 the plane engine's register tiles of one and two column
+  // vectors, with row blocks that overlap (3x3 and 5x5 kernels).
+  const int64_t sizes[][2] = {{7, 7}, {6, 9}, {11, 4}, {1, 1}, {40, 37}, {30, 16}, {15, 33}};
   const Activation acts[] = {Activation::kNone, Activation::kReLU, Activation::kReLU6,
                              Activation::kHardswish, Activation::kSwish};
 
