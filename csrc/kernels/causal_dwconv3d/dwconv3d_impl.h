@@ -827,6 +827,13 @@ void transpose(const T* src, int64_t src_stride, T* dst, int64_t dst_stride, int
     for (int64_t j = 0; j < cols; ++j) dst[j * dst_stride + i] = src[i * src_stride + j];
 }
 
+// 64-byte (cache-line) alignment of a block with room for kAlignElems more.
+constexpr size_t kAlignElems = 64;
+template <class T>
+T* align64(T* p) {
+  return reinterpret_cast<T*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t{63});
+}
+
 // Input rows zero-padded left and right, channels innermost: every output
 // column then reads its taps unchecked. Slots are keyed by absolute frame
 // (mod kT) and padded row, so an input row is padded once per task however
@@ -839,23 +846,24 @@ void transpose(const T* src, int64_t src_stride, T* dst, int64_t dst_stride, int
 template <class T>
 class PaddedRows {
  public:
-  explicit PaddedRows(const DwConv3dShape& s)
+  PaddedRows(const DwConv3dShape& s, int64_t cs)
       : s_(s),
+        cs_(cs),
         width_((s.out_w - 1) * s.stride_w + s.kw),
-        frame_rows_(frame_rows(s, width_)),
+        frame_rows_(frame_rows(s, width_, cs)),
         slots_(static_cast<size_t>(s.kt * frame_rows_)) {
     thread_local std::vector<T> storage;
-    const size_t need = slots_.size() * static_cast<size_t>(width_ * s.channels);
+    const size_t need = slots_.size() * static_cast<size_t>(width_ * cs) + kAlignElems;
     // No zero fill needed: a row is written whole when it is first read.
     if (storage.size() < need) storage.resize(need);
-    rows_ = storage.data();
+    rows_ = align64(storage.data());
   }
 
   // Padded input row ih of absolute frame f, read from that frame's
-  // (H, W, C) pixels.
+  // (H, W, cs) pixels.
   const T* get(int64_t f, const T* frame, int64_t ih) {
     const size_t slot = static_cast<size_t>((f % s_.kt) * frame_rows_ + (ih + s_.pad_top) % frame_rows_);
-    const int64_t C = s_.channels;
+    const int64_t C = cs_;
     T* row = rows_ + slot * static_cast<size_t>(width_ * C);
     if (slots_[slot].frame != frame || slots_[slot].ih != ih) {
       // Columns [c0, c1) of the padded row hold input pixels, the others zeros.
@@ -870,29 +878,29 @@ class PaddedRows {
 
  private:
   static constexpr int64_t kFrameBytes = 512 << 10;
-  static int64_t frame_rows(const DwConv3dShape& s, int64_t width) {
+  static int64_t frame_rows(const DwConv3dShape& s, int64_t width, int64_t cs) {
     const int64_t ph = (s.out_h - 1) * s.stride_h + s.kh;
-    return s.kt * ph * width * s.channels * static_cast<int64_t>(sizeof(T)) <= kFrameBytes ? ph : s.kh;
+    return s.kt * ph * width * cs * static_cast<int64_t>(sizeof(T)) <= kFrameBytes ? ph : s.kh;
   }
   struct Tag {
     const T* frame = nullptr;
     int64_t ih = -1;
   };
   const DwConv3dShape& s_;
-  int64_t width_, frame_rows_;
+  int64_t cs_, width_, frame_rows_;
   std::vector<Tag> slots_;
   T* rows_;
 };
 
 // Pre-activation outputs of kCols consecutive columns from ow, channels
-// [c0, c0 + kVecs * kWidth) (kVecs vectors, or one channel). rows[k] /
-// row_w[k] are the padded input row and weight row (kW taps, channels
-// innermost) of the k-th of n tap rows. KW > 0 fixes the kernel width at
+// [c0, c0 + kVecs * kWidth) (kVecs vectors, or one channel), pixels cs
+// apart. rows[k] / row_w[k] are the padded input row and weight row (kW
+// taps, channels innermost) of the k-th of n tap rows. KW > 0 fixes the kernel width at
 // compile time. Each accumulator is a chain of dependent multiply-adds:
 // kVecs * kCols of them (8) keep the FMA units busy despite its latency.
 template <class Ops, int kVecs, int kCols, int KW, class T>
 FVX_VEC_INLINE void lane_columns(const T* const* rows, const T* const* row_w, int64_t n, int64_t kw_rt,
-                                 int64_t C, int64_t sw, int64_t ow, int64_t c0, const T* bias, T* yrow) {
+                                 int64_t cs, int64_t sw, int64_t ow, int64_t c0, const T* bias, T* yrow) {
   using V = typename Ops::V;
   constexpr int64_t L = Ops::kWidth;
   const int64_t kw = KW > 0 ? KW : kw_rt;
@@ -902,17 +910,17 @@ FVX_VEC_INLINE void lane_columns(const T* const* rows, const T* const* row_w, in
     for (int u = 0; u < kCols; ++u) acc[v][u] = b;
   }
   for (int64_t k = 0; k < n; ++k) {
-    const T* xr = rows[k] + ow * sw * C + c0;
+    const T* xr = rows[k] + ow * sw * cs + c0;
     const T* wr = row_w[k] + c0;
     for (int64_t j = 0; j < kw; ++j) {
       for (int v = 0; v < kVecs; ++v) {
-        const V wv = Ops::ld(wr + j * C + v * L);
-        for (int u = 0; u < kCols; ++u) acc[v][u] += wv * Ops::ld(xr + (u * sw + j) * C + v * L);
+        const V wv = Ops::ld(wr + j * cs + v * L);
+        for (int u = 0; u < kCols; ++u) acc[v][u] += wv * Ops::ld(xr + (u * sw + j) * cs + v * L);
       }
     }
   }
   for (int v = 0; v < kVecs; ++v)
-    for (int u = 0; u < kCols; ++u) Ops::st(yrow + (ow + u) * C + c0 + v * L, acc[v][u]);
+    for (int u = 0; u < kCols; ++u) Ops::st(yrow + (ow + u) * cs + c0 + v * L, acc[v][u]);
 }
 
 // lane_columns for stride 1 and a fixed kernel width: input column m serves
@@ -920,7 +928,7 @@ FVX_VEC_INLINE void lane_columns(const T* const* rows, const T* const* row_w, in
 // all of them (kept in a register: GCC otherwise folds it back into every
 // multiply-add) and each weight vector once per tap row.
 template <int kVecs, int kCols, int KW, class T>
-FVX_VEC_INLINE void lane_columns_s1(const T* const* rows, const T* const* row_w, int64_t n, int64_t C, int64_t ow,
+FVX_VEC_INLINE void lane_columns_s1(const T* const* rows, const T* const* row_w, int64_t n, int64_t cs, int64_t ow,
                                     int64_t c0, const T* bias, T* yrow) {
   using V = Vec<T>;
   constexpr int64_t L = kVecLanes<T>;
@@ -930,17 +938,17 @@ FVX_VEC_INLINE void lane_columns_s1(const T* const* rows, const T* const* row_w,
     for (int u = 0; u < kCols; ++u) acc[v][u] = b;
   }
   for (int64_t k = 0; k < n; ++k) {
-    const T* xr = rows[k] + ow * C + c0;
+    const T* xr = rows[k] + ow * cs + c0;
     const T* wr = row_w[k] + c0;
     for (int v = 0; v < kVecs; ++v) {
-      // Pointers walked by C (the offsets m * C held in registers ran out of
-      // general-purpose ones).
+      // Pointers walked by cs (the offsets m * cs held in registers ran out
+      // of general-purpose ones).
       V wv[KW];
       const T* wp = wr + v * L;
-      for (int j = 0; j < KW; ++j, wp += C) wv[j] = load(wp);
+      for (int j = 0; j < KW; ++j, wp += cs) wv[j] = load(wp);
       const T* xp = xr + v * L;
 #pragma GCC unroll 16
-      for (int m = 0; m < kCols + KW - 1; ++m, xp += C) {
+      for (int m = 0; m < kCols + KW - 1; ++m, xp += cs) {
         V x = load(xp);
         keep_in_register(x);
 #pragma GCC unroll 8
@@ -951,7 +959,7 @@ FVX_VEC_INLINE void lane_columns_s1(const T* const* rows, const T* const* row_w,
     }
   }
   for (int v = 0; v < kVecs; ++v)
-    for (int u = 0; u < kCols; ++u) store(yrow + (ow + u) * C + c0 + v * L, acc[v][u]);
+    for (int u = 0; u < kCols; ++u) store(yrow + (ow + u) * cs + c0 + v * L, acc[v][u]);
 }
 
 // Columns computed together at stride 1 with a fixed kernel width: a whole
@@ -963,10 +971,11 @@ constexpr int64_t kLaneColsS1 = FVX_DWCONV3D_VEC_REGS >= 32 ? 8 : 4;
 // time, then one.
 template <int KW, class T>
 FVX_VEC_INLINE void lane_block(const T* const* rows, const T* const* row_w, int64_t n, const T* bias,
-                               const DwConv3dShape& s, int64_t ow, int64_t cols, int64_t c0, int64_t ce, T* yrow) {
+                               const DwConv3dShape& s, int64_t cs, int64_t ow, int64_t cols, int64_t c0, int64_t ce,
+                               T* yrow) {
   using Ops = LaneOps<T, true>;
   constexpr int64_t L = kVecLanes<T>;
-  const int64_t C = s.channels, sw = s.stride_w;
+  const int64_t C = cs, sw = s.stride_w;
   static_assert(kLaneCols == 4 && (kLaneColsS1 == 4 || kLaneColsS1 == 8), "cols is 1 to 4 or 8");
   auto run = [&](auto vecs, int64_t c) {
     constexpr int kVecs = decltype(vecs)::value;
@@ -1002,20 +1011,25 @@ FVX_VEC_INLINE void lane_block(const T* const* rows, const T* const* row_w, int6
 
 // One output row from its n tap rows: channel chunks that keep the chunk's
 // part of the input rows in L1, columns kLaneCols (kLaneColsS1) at a time
-// within a chunk (the last OW mod kLaneCols together too). The channels
-// past the last whole vector are the last vector's (C - L, C], computed
-// again, rather than a scalar loop (with 16 lanes, 168 channels left 8 of
-// them to it: a third of the time).
+// within a chunk (the last OW mod kLaneCols together too). Pixels are cs
+// apart: where cs has room for C rounded up to whole vectors (the driver's
+// channels-last copies), the last vector's lanes past C are computed and
+// dropped; otherwise the channels past the last whole vector are the last
+// vector's (C - L, C], computed again, rather than a scalar loop (with 16
+// lanes, 168 channels left 8 of them to it: a third of the time).
 template <int KW, class T>
 void lane_row(const T* const* rows, const T* const* row_w, int64_t n, const T* bias, const DwConv3dShape& s,
-              T* yrow) {
+              int64_t cs, T* yrow) {
   using OneOps = LaneOps<T, false>;
   constexpr int64_t L = kVecLanes<T>;
   constexpr int64_t kChunk = 64;  // channels
-  const int64_t C = s.channels, OW = s.out_w, sw = s.stride_w, whole = C / L * L;
+  const int64_t C = s.channels, OW = s.out_w, sw = s.stride_w;
+  const int64_t whole = cs >= (C + L - 1) / L * L ? (C + L - 1) / L * L : C / L * L;
   const int64_t step = KW > 0 && sw == 1 ? kLaneColsS1 : kLaneCols;
   auto columns = [&](int64_t cc, int64_t ce) {
-    for (int64_t ow = 0; ow < OW; ow += step) lane_block<KW>(rows, row_w, n, bias, s, ow, std::min(step, OW - ow), cc, ce, yrow);
+    for (int64_t ow = 0; ow < OW; ow += step) {
+      lane_block<KW>(rows, row_w, n, bias, s, cs, ow, std::min(step, OW - ow), cc, ce, yrow);
+    }
   };
   for (int64_t cc = 0; cc < whole; cc += kChunk) columns(cc, std::min(whole, cc + kChunk));
   if (whole < C && C >= L) {
@@ -1024,7 +1038,7 @@ void lane_row(const T* const* rows, const T* const* row_w, int64_t n, const T* b
   }
   for (int64_t c0 = whole; c0 < C; ++c0) {
     for (int64_t ow = 0; ow < OW; ++ow)
-      lane_columns<OneOps, 1, 1, KW>(rows, row_w, n, s.kw, C, sw, ow, c0, bias, yrow);
+      lane_columns<OneOps, 1, 1, KW>(rows, row_w, n, s.kw, cs, sw, ow, c0, bias, yrow);
   }
 }
 
@@ -1032,10 +1046,10 @@ void lane_row(const T* const* rows, const T* const* row_w, int64_t n, const T* b
 template <class T>
 void forward_lanes(const LaneArgs<T>& a, int64_t begin, int64_t end) {
   const DwConv3dShape& s = a.shape;
-  const int64_t C = s.channels, frame = s.in_h * s.in_w * C, row = s.out_w * C;
+  const int64_t C = a.cs, frame = s.in_h * s.in_w * C, row = s.out_w * C;
   const int64_t nh = std::max<int64_t>(s.kt - 1, 1);
   const int64_t pw = (s.out_w - 1) * s.stride_w + s.kw, padded_frame = ((s.out_h - 1) * s.stride_h + s.kh) * pw * C;
-  PaddedRows<T> padded(s);
+  PaddedRows<T> padded(s, C);
   std::vector<const T*> rows(static_cast<size_t>(s.kt * s.kh)), row_w(rows.size());
   for (int64_t r = begin; r < end; ++r) {
     const int64_t oh = r % s.out_h, nt = r / s.out_h, t = nt % a.t, n = nt / a.t;
@@ -1059,9 +1073,9 @@ void forward_lanes(const LaneArgs<T>& a, int64_t begin, int64_t end) {
     }
     T* yrow = a.y + r * row;
     switch (s.kw) {
-      case 3: lane_row<3>(rows.data(), row_w.data(), count, a.bias, s, yrow); break;
-      case 5: lane_row<5>(rows.data(), row_w.data(), count, a.bias, s, yrow); break;
-      default: lane_row<0>(rows.data(), row_w.data(), count, a.bias, s, yrow); break;
+      case 3: lane_row<3>(rows.data(), row_w.data(), count, a.bias, s, C, yrow); break;
+      case 5: lane_row<5>(rows.data(), row_w.data(), count, a.bias, s, C, yrow); break;
+      default: lane_row<0>(rows.data(), row_w.data(), count, a.bias, s, C, yrow); break;
     }
     activate_in_place(yrow, row, a.act);
   }
