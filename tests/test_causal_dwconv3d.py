@@ -2,6 +2,7 @@
 streaming equivalence, gradients, opcheck, compile, the module, bad input."""
 
 import itertools
+import os
 
 import pytest
 import torch
@@ -84,16 +85,18 @@ def test_streaming_equals_full_clip(each_isa, k, stride, chunks, cached):
 @pytest.mark.parametrize("k, stride", [((5, 3, 3), 1), ((3, 3, 3), 2), ((2, 5, 5), 1), ((1, 3, 3), 1)])
 @pytest.mark.parametrize("chunks", [[1] * 6, [2, 1, 3]])
 @pytest.mark.parametrize("cached", [False, True])
-def test_small_planes_with_many_channels_stream_as_the_clip(each_isa, k, stride, chunks, cached):
+@pytest.mark.parametrize("c", [83, 64 * (os.cpu_count() or 1) + 19])
+def test_small_planes_with_many_channels_stream_as_the_clip(each_isa, k, stride, chunks, cached, c):
     # 7x7 planes run on the channel-lane engine; 83 channels cover its whole
-    # 64-channel chunks, two- and one-vector blocks and the scalar tail, and
-    # the cached stream keeps its history channels-last.
-    x = torch.randn(2, 83, 6, 7, 7)
-    w, b = torch.randn(83, 1, *k), torch.randn(83)
+    # 64-channel chunks, two- and one-vector blocks and the padding lanes past
+    # C, and the cached stream keeps its history channels-last. With two
+    # 32-channel groups per core the engine runs one task per group.
+    x = torch.randn(2, c, 6, 7, 7)
+    w, b = torch.randn(c, 1, *k), torch.randn(c)
     full = fastvfx.causal_dwconv3d(x, w, b, stride, "same", "swish")
     _close(full, causal_dwconv3d_reference(x, w, b, stride, "same", "swish"))
     geometry = dict(kernel_size=k, stride=stride) if cached else {}
-    state = init_stream_state(2, 83, k[0], 7, 7, **geometry)
+    state = init_stream_state(2, c, k[0], 7, 7, **geometry)
     outs, t = [], 0
     for size in chunks:
         outs.append(fastvfx.causal_dwconv3d_step(x[:, :, t : t + size], w, b, state, stride, "same", "swish"))

@@ -132,6 +132,25 @@ int main() {
             ++count;
           }
     std::printf("  %d shapes\n", count);
+
+    // Many channels on small planes: with few threads for the channel groups
+    // (two cache lines each) the lane engine runs one task per group, from
+    // the transposes to the ring's update; the last group's lanes past C are
+    // padding (83: 96 lanes, 150: 160).
+    for (int threads : {1, 2}) {
+      set_default_num_threads(threads);
+      for (int64_t c : {83, 150}) {
+        const int64_t group_kernels[][3] = {{5, 3, 3}, {3, 3, 3}, {1, 5, 5}};
+        for (const auto& k : group_kernels) {
+          for (int64_t stride : {1, 2}) {
+            const Problem p = make(rng, 1 + (c % 2), c, 5, 7, 7, k[0], k[1], k[2], stride, -1, true);
+            check_forward_and_stream<float>(p, acts[(c + stride) % 5], 1e-5);
+            check_forward_and_stream<double>(p, Activation::kNone, 1e-12);
+          }
+        }
+      }
+    }
+    set_default_num_threads(3);
   }
   return TEST_MAIN_RESULT("causal_dwconv3d");
 }

@@ -170,10 +170,8 @@ void forward_lanes(const T* x_in, bool channels_first, int64_t t, T* history, T*
   const bool cached = padded != nullptr && fits(cs);
   // The engine reads the weights channels innermost too: (kT, kH, kW, cs).
   const Scratch<T> weight_t = Scratch<T>::template make<kWeightSlot>(taps * cs);
-  transpose_fn<T>(k)(weight, taps, weight_t.get(), cs, C, taps);
   Scratch<T> bias_cs;
   if (cs > C) {
-    for (int64_t i = 0; i < taps; ++i) std::fill(weight_t.get() + i * cs + C, weight_t.get() + (i + 1) * cs, T(0));
     if (bias != nullptr) {
       bias_cs = Scratch<T>::template make<kBiasSlot>(cs);
       std::copy(bias, bias + C, bias_cs.get());
@@ -183,38 +181,111 @@ void forward_lanes(const T* x_in, bool channels_first, int64_t t, T* history, T*
   }
   Scratch<T> x_lanes, history_lanes, y_lanes;
   const T* history_cl = nullptr;
+  auto fn = [&] {
+    if constexpr (sizeof(T) == 4) return k.forward_lanes_f32;
+    else return k.forward_lanes_f64;
+  }();
+  const auto transpose = transpose_fn<T>(k);
   if (channels_first) {
     x_lanes = Scratch<T>::template make<kInputSlot>(s.batch * t * hw * cs);
-    transpose_batches(x, x_lanes.get(), s.batch, C, t * hw, cs, true);
-    x = x_lanes.get();
     if (history != nullptr && cached) {
       history_cl = padded;
     } else if (history != nullptr) {
       history_lanes = Scratch<T>::template make<kHistorySlot>(s.batch * nh * hw * cs);
-      transpose_batches(history, history_lanes.get(), s.batch, C, nh * hw, cs, true);
       history_cl = history_lanes.get();
     }
     y_lanes = Scratch<T>::template make<kOutputSlot>(s.batch * t * ohw * cs);
   }
   T* const y_cl = channels_first ? y_lanes.get() : y;
-  const LaneArgs<T> args{x,      t,        history_cl, history_cl != nullptr && history_cl == padded,
-                         history != nullptr ? position : 0, weight_t.get(), bias, y_cl, s, act, cs};
-  auto fn = [&] {
-    if constexpr (sizeof(T) == 4) return k.forward_lanes_f32;
-    else return k.forward_lanes_f64;
-  }();
-  const int64_t grain = std::max<int64_t>(1, kTaskMacs / std::max<int64_t>(1, s.out_w * C * taps));
-  parallel_for(0, rows, grain, [&](int64_t b, int64_t e) { fn(args, b, e); });
-  if (channels_first) transpose_batches(y_cl, y, s.batch, C, t * ohw, cs, false);
-  if (history != nullptr) {
-    // The newest kT-1 frames overwrite the oldest slots (of the channels-last
-    // cache too).
+  const LaneArgs<T> args{channels_first ? x_lanes.get() : x,
+                         t,
+                         history_cl,
+                         history_cl != nullptr && history_cl == padded,
+                         history != nullptr ? position : 0,
+                         weight_t.get(),
+                         bias,
+                         y_cl,
+                         s,
+                         act,
+                         cs,
+                         0,
+                         C};
+  // Channel groups of two cache lines, each one task from the transposes in
+  // to the ring's update: one parallel region, and nothing serial but the
+  // cache's rows. Where there are too few groups for the threads, the
+  // transposes, the rows and the transposes out each split over threads
+  // instead (three regions).
+  const int64_t group = 2 * line, groups = (cs + group - 1) / group;
+  if (channels_first && cs % line == 0 && groups >= 2 * default_num_threads()) {
+    parallel_for(0, groups, 1, [&](int64_t gb, int64_t ge) {
+      for (int64_t g = gb; g < ge; ++g) {
+        const int64_t c0 = g * group, c1 = std::min(C, c0 + group), n_c = c1 - c0;
+        if (n_c <= 0) continue;
+        const bool last = c1 == C;
+        auto zero_lanes = [&](T* base, int64_t pixels) {
+          if (last && cs > C) {
+            for (int64_t q = 0; q < pixels; ++q) std::fill(base + q * cs + C, base + (q + 1) * cs, T(0));
+          }
+        };
+        transpose(weight + c0 * taps, taps, weight_t.get() + c0, cs, n_c, taps);
+        zero_lanes(weight_t.get(), taps);
+        for (int64_t n = 0; n < s.batch; ++n) {
+          transpose(x_in + (n * C + c0) * t * hw, t * hw, x_lanes.get() + n * t * hw * cs + c0, cs, n_c, t * hw);
+          if (history_lanes.get() != nullptr) {
+            transpose(history + (n * C + c0) * nh * hw, nh * hw, history_lanes.get() + n * nh * hw * cs + c0, cs, n_c,
+                      nh * hw);
+          }
+        }
+        zero_lanes(x_lanes.get(), s.batch * t * hw);
+        if (history_lanes.get() != nullptr) zero_lanes(history_lanes.get(), s.batch * nh * hw);
+        LaneArgs<T> part = args;
+        part.c_begin = c0;
+        part.c_end = c1;
+        fn(part, 0, rows);
+        for (int64_t n = 0; n < s.batch; ++n) {
+          transpose(y_cl + n * t * ohw * cs + c0, cs, y + (n * C + c0) * t * ohw, t * ohw, t * ohw, n_c);
+          if (history == nullptr) continue;
+          for (int64_t f = std::max(position, position + t - nh); f < position + t; ++f) {
+            const int64_t slot = f % nh, i = f - position;
+            for (int64_t c = c0; c < c1; ++c) {
+              std::memcpy(history + ((n * C + c) * nh + slot) * hw, x_in + ((n * C + c) * t + i) * hw,
+                          sizeof(T) * hw);
+            }
+          }
+        }
+      }
+    });
+  } else {
+    transpose(weight, taps, weight_t.get(), cs, C, taps);
+    if (cs > C) {
+      for (int64_t i = 0; i < taps; ++i) std::fill(weight_t.get() + i * cs + C, weight_t.get() + (i + 1) * cs, T(0));
+    }
+    if (channels_first) {
+      transpose_batches(x, x_lanes.get(), s.batch, C, t * hw, cs, true);
+      if (history_lanes.get() != nullptr) transpose_batches(history, history_lanes.get(), s.batch, C, nh * hw, cs, true);
+    }
+    const int64_t grain = std::max<int64_t>(1, kTaskMacs / std::max<int64_t>(1, s.out_w * C * taps));
+    parallel_for(0, rows, grain, [&](int64_t b, int64_t e) { fn(args, b, e); });
+    if (channels_first) transpose_batches(y_cl, y, s.batch, C, t * ohw, cs, false);
+    if (history != nullptr) {
+      for (int64_t n = 0; n < s.batch; ++n) {
+        for (int64_t f = std::max(position, position + t - nh); f < position + t; ++f) {
+          const int64_t slot = f % nh, i = f - position;
+          for (int64_t c = 0; c < C; ++c) {
+            std::memcpy(history + ((n * C + c) * nh + slot) * hw, x_in + ((n * C + c) * t + i) * hw,
+                        sizeof(T) * hw);
+          }
+        }
+      }
+    }
+  }
+  if (history != nullptr && cached) {
+    // The newest kT-1 frames overwrite the oldest slots of the channels-last
+    // cache (the channels-first ring's were written above).
     for (int64_t n = 0; n < s.batch; ++n) {
       for (int64_t f = std::max(position, position + t - nh); f < position + t; ++f) {
         const int64_t slot = f % nh, i = f - position;
-        for (int64_t c = 0; c < C; ++c)
-          std::memcpy(history + ((n * C + c) * nh + slot) * hw, x_in + ((n * C + c) * t + i) * hw, sizeof(T) * hw);
-        if (cached) pad_into_cache(x + (n * t + i) * hw * cs, padded + (n * nh + slot) * ph * pw * cs, s, cs, ph, pw);
+        pad_into_cache(x_lanes.get() + (n * t + i) * hw * cs, padded + (n * nh + slot) * ph * pw * cs, s, cs, ph, pw);
       }
     }
   }

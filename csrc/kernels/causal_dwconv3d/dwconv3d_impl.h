@@ -846,9 +846,13 @@ T* align64(T* p) {
 template <class T>
 class PaddedRows {
  public:
-  PaddedRows(const DwConv3dShape& s, int64_t cs)
+  // Lanes [lane0, lane1) of each pixel are copied (the channels a call
+  // computes); pixels are cs apart.
+  PaddedRows(const DwConv3dShape& s, int64_t cs, int64_t lane0, int64_t lane1)
       : s_(s),
         cs_(cs),
+        lane0_(lane0),
+        lane1_(lane1),
         width_((s.out_w - 1) * s.stride_w + s.kw),
         frame_rows_(frame_rows(s, width_, cs)),
         slots_(static_cast<size_t>(s.kt * frame_rows_)) {
@@ -868,9 +872,22 @@ class PaddedRows {
     if (slots_[slot].frame != frame || slots_[slot].ih != ih) {
       // Columns [c0, c1) of the padded row hold input pixels, the others zeros.
       const int64_t c0 = std::max<int64_t>(0, s_.pad_left), c1 = std::max(c0, std::min(width_, s_.pad_left + s_.in_w));
-      std::fill(row, row + c0 * C, T(0));
-      std::fill(row + c1 * C, row + width_ * C, T(0));
-      if (c1 > c0) std::memcpy(row + c0 * C, frame + (ih * s_.in_w + c0 - s_.pad_left) * C, sizeof(T) * (c1 - c0) * C);
+      const T* src = frame + (ih * s_.in_w + c0 - s_.pad_left) * C;
+      if (lane0_ == 0 && lane1_ == C) {
+        std::fill(row, row + c0 * C, T(0));
+        std::fill(row + c1 * C, row + width_ * C, T(0));
+        if (c1 > c0) std::memcpy(row + c0 * C, src, sizeof(T) * (c1 - c0) * C);
+      } else {
+        const int64_t n = lane1_ - lane0_;
+        for (int64_t c = 0; c < width_; ++c) {
+          T* d = row + c * C + lane0_;
+          if (c < c0 || c >= c1) {
+            std::fill(d, d + n, T(0));
+          } else {
+            copy_run<FVX_DWCONV3D_VEC_BYTES>(d, src + (c - c0) * C + lane0_, n);
+          }
+        }
+      }
       slots_[slot] = {frame, ih};
     }
     return row;
@@ -887,7 +904,7 @@ class PaddedRows {
     int64_t ih = -1;
   };
   const DwConv3dShape& s_;
-  int64_t cs_, width_, frame_rows_;
+  int64_t cs_, lane0_, lane1_, width_, frame_rows_;
   std::vector<Tag> slots_;
   T* rows_;
 };
@@ -1017,13 +1034,15 @@ FVX_VEC_INLINE void lane_block(const T* const* rows, const T* const* row_w, int6
 // dropped; otherwise the channels past the last whole vector are the last
 // vector's (C - L, C], computed again, rather than a scalar loop (with 16
 // lanes, 168 channels left 8 of them to it: a third of the time).
+// Channels [c_begin, c_end): c_begin a multiple of L, c_end too unless it
+// is C.
 template <int KW, class T>
 void lane_row(const T* const* rows, const T* const* row_w, int64_t n, const T* bias, const DwConv3dShape& s,
-              int64_t cs, T* yrow) {
+              int64_t cs, int64_t c_begin, int64_t c_end, T* yrow) {
   using OneOps = LaneOps<T, false>;
   constexpr int64_t L = kVecLanes<T>;
   constexpr int64_t kChunk = 64;  // channels
-  const int64_t C = s.channels, OW = s.out_w, sw = s.stride_w;
+  const int64_t C = c_end, OW = s.out_w, sw = s.stride_w;
   const int64_t whole = cs >= (C + L - 1) / L * L ? (C + L - 1) / L * L : C / L * L;
   const int64_t step = KW > 0 && sw == 1 ? kLaneColsS1 : kLaneCols;
   auto columns = [&](int64_t cc, int64_t ce) {
@@ -1031,12 +1050,12 @@ void lane_row(const T* const* rows, const T* const* row_w, int64_t n, const T* b
       lane_block<KW>(rows, row_w, n, bias, s, cs, ow, std::min(step, OW - ow), cc, ce, yrow);
     }
   };
-  for (int64_t cc = 0; cc < whole; cc += kChunk) columns(cc, std::min(whole, cc + kChunk));
-  if (whole < C && C >= L) {
+  for (int64_t cc = c_begin; cc < whole; cc += kChunk) columns(cc, std::min(whole, cc + kChunk));
+  if (whole < C && C - L >= c_begin) {
     columns(C - L, C);
     return;
   }
-  for (int64_t c0 = whole; c0 < C; ++c0) {
+  for (int64_t c0 = std::max(whole, c_begin); c0 < C; ++c0) {
     for (int64_t ow = 0; ow < OW; ++ow)
       lane_columns<OneOps, 1, 1, KW>(rows, row_w, n, s.kw, cs, sw, ow, c0, bias, yrow);
   }
@@ -1049,7 +1068,10 @@ void forward_lanes(const LaneArgs<T>& a, int64_t begin, int64_t end) {
   const int64_t C = a.cs, frame = s.in_h * s.in_w * C, row = s.out_w * C;
   const int64_t nh = std::max<int64_t>(s.kt - 1, 1);
   const int64_t pw = (s.out_w - 1) * s.stride_w + s.kw, padded_frame = ((s.out_h - 1) * s.stride_h + s.kh) * pw * C;
-  PaddedRows<T> padded(s, C);
+  // The lanes this call reads: its channels, rounded up to whole vectors
+  // where the stride has room.
+  const int64_t lane1 = a.c_end == s.channels ? C : a.c_end;
+  PaddedRows<T> padded(s, C, a.c_begin, lane1);
   std::vector<const T*> rows(static_cast<size_t>(s.kt * s.kh)), row_w(rows.size());
   for (int64_t r = begin; r < end; ++r) {
     const int64_t oh = r % s.out_h, nt = r / s.out_h, t = nt % a.t, n = nt / a.t;
@@ -1073,11 +1095,15 @@ void forward_lanes(const LaneArgs<T>& a, int64_t begin, int64_t end) {
     }
     T* yrow = a.y + r * row;
     switch (s.kw) {
-      case 3: lane_row<3>(rows.data(), row_w.data(), count, a.bias, s, C, yrow); break;
-      case 5: lane_row<5>(rows.data(), row_w.data(), count, a.bias, s, C, yrow); break;
-      default: lane_row<0>(rows.data(), row_w.data(), count, a.bias, s, C, yrow); break;
+      case 3: lane_row<3>(rows.data(), row_w.data(), count, a.bias, s, C, a.c_begin, a.c_end, yrow); break;
+      case 5: lane_row<5>(rows.data(), row_w.data(), count, a.bias, s, C, a.c_begin, a.c_end, yrow); break;
+      default: lane_row<0>(rows.data(), row_w.data(), count, a.bias, s, C, a.c_begin, a.c_end, yrow); break;
     }
-    activate_in_place(yrow, row, a.act);
+    if (a.c_begin == 0 && a.c_end == s.channels) {
+      activate_in_place(yrow, row, a.act);
+    } else {
+      for (int64_t ow = 0; ow < s.out_w; ++ow) activate_in_place(yrow + ow * C + a.c_begin, lane1 - a.c_begin, a.act);
+    }
   }
 }
 

@@ -59,6 +59,7 @@ struct LaneArgs {
   DwConv3dShape shape;
   Activation act;
   int64_t cs;          // channel stride
+  int64_t c_begin, c_end;  // the channels computed: c_begin a multiple of 16 (8 doubles)
 };
 
 struct DwConv3dKernels {
