@@ -112,7 +112,23 @@ struct PlaneGeom {
         h(s.in_h),
         w(s.in_w),
         out_h(s.out_h),
-        out_w(s.out_w) {}
+        out_w(s.out_w) {
+    // What pad_plane copies, worked out once per call (it divides): input
+    // columns [c0, c1) and rows [r0, r1) of the padded plane; per column
+    // phase, the first padded column, its offset in a padded row, and how
+    // many.
+    c0 = std::max<int64_t>(0, pad_left);
+    c1 = std::min<int64_t>(pw, pad_left + w);
+    r0 = std::max<int64_t>(0, pad_top);
+    r1 = std::min(ph, pad_top + h);
+    phases = std::min<int64_t>(sw, 8);
+    for (int64_t q = 0; q < phases; ++q) {
+      first[q] = c0 + ((q - c0 % sw) + sw) % sw;
+      offset[q] = pos(0, first[q]);
+      count[q] = first[q] < c1 ? (c1 - first[q] + sw - 1) / sw : 0;
+    }
+  }
+  int64_t c0, c1, r0, r1, phases, first[8], offset[8], count[8];
 
   int64_t size() const { return sh * sw * sub; }
   // Where padded pixel (r, c) lives.
@@ -182,18 +198,11 @@ FVX_VEC_INLINE void copy_run(T* d, const T* s, int64_t n) {
 // phase and index advance by counting: no division per row.
 template <class T>
 void pad_plane(const T* src, T* dst, const PlaneGeom& g) {
-  const int64_t c0 = std::max<int64_t>(0, g.pad_left);
-  const int64_t c1 = std::min<int64_t>(g.pw, g.pad_left + g.w);
+  const int64_t c0 = g.c0, c1 = g.c1, r0 = g.r0, r1 = g.r1, phases = g.phases;
   if (c1 <= c0) return;
-  const int64_t r0 = std::max<int64_t>(0, g.pad_top), r1 = std::min(g.ph, g.pad_top + g.h);
-  // Per column phase: first padded column, its offset in a padded row, count.
-  int64_t first[8], offset[8], count[8];
-  const int64_t phases = std::min<int64_t>(g.sw, 8);
-  for (int64_t q = 0; q < phases; ++q) {
-    first[q] = c0 + ((q - c0 % g.sw) + g.sw) % g.sw;
-    offset[q] = g.pos(0, first[q]);
-    count[q] = first[q] < c1 ? (c1 - first[q] + g.sw - 1) / g.sw : 0;
-  }
+  const int64_t* first = g.first;
+  const int64_t* offset = g.offset;
+  const int64_t* count = g.count;
   int64_t rp = r0 % g.sh, ri = r0 / g.sh;
   for (int64_t r = r0; r < r1; ++r) {
     const T* s = src + (r - g.pad_top) * g.w - g.pad_left;
@@ -512,22 +521,6 @@ FVX_VEC_INLINE T dot_vec(const T* a, const T* b, int64_t n) {
   return sum;
 }
 
-// Where absolute frame a of one (n, c) plane comes from: the ring of past
-// frames (0 <= a < position), x (a >= position), or nowhere (a < 0: zeros,
-// which contribute nothing and are skipped).
-template <class T>
-struct FrameSource {
-  const T* x;
-  const T* history;
-  int64_t position, hw, ring;
-
-  const T* operator()(int64_t a) const {
-    if (a < 0) return nullptr;
-    if (a >= position) return x + (a - position) * hw;
-    return history + (a % ring) * hw;
-  }
-};
-
 // A ring of kT padded planes: each input frame is padded once and serves
 // the kT output frames that read it. The storage is the thread's, kept
 // across calls of the same geometry: pad_plane writes the same positions of
@@ -560,8 +553,9 @@ class PaddedRing {
 
   void reset() { std::fill(loaded_.begin(), loaded_.end(), INT64_MIN); }
 
-  const T* get(int64_t a, const T* src) {
-    const size_t slot = static_cast<size_t>(((a % kt_) + kt_) % kt_);
+  // Frame a (>= 0), slot a mod kT (the caller counts it: a division per
+  // frame and tap row cost as much as a 14x14 tile).
+  const T* get(int64_t a, int64_t slot, const T* src) {
     T* plane = ring_ + slot * g_.size();
     if (loaded_[slot] != a) {
       pad_plane(src, plane, g_);
@@ -614,24 +608,28 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
     const T b = a.bias ? a.bias[c] : T(0);
     T* hist = a.history ? a.history + p * nh * hw : nullptr;
     T* cache = (a.padded && !temporal_only) ? a.padded + p * nh * g.size() : nullptr;
-    const FrameSource<T> source{a.x + p * a.t * hw, hist, a.position, hw, std::max<int64_t>(nh, 1)};
+    const T* x = a.x + p * a.t * hw;
     ring.reset();
     for (int64_t t = 0; t < a.t; ++t) {
       const int64_t now = a.position + t;
       T* y = a.y + (p * a.t + t) * ohw;
+      // Frame fa = now - nh + dt lives in ring slot fa mod kT and history
+      // slot fa mod (kT-1): counted from dt = 0, one division each per frame.
+      int64_t ring_slot = (now + 1) % kt, history_slot = nh > 0 ? now % nh : 0;
       // The taps that read real frames: (source run, weight).
       int64_t n = 0, nf = 0;
-      for (int64_t dt = 0; dt < kt; ++dt) {
-        const T* f = source(now - (kt - 1) + dt);
-        if (f == nullptr) continue;
+      for (int64_t dt = 0; dt < kt; ++dt, ring_slot = ring_slot + 1 == kt ? 0 : ring_slot + 1,
+                   history_slot = history_slot + 1 >= nh ? 0 : history_slot + 1) {
+        const int64_t fa = now - nh + dt;
+        if (fa < 0 || (fa < a.position && hist == nullptr)) continue;  // zeros: contribute nothing
+        const T* f = fa >= a.position ? x + (fa - a.position) * hw : hist + history_slot * hw;
         if (temporal_only) {
           src[n] = f;
           wsel[n++] = w[dt];
           continue;
         }
-        const int64_t fa = now - (kt - 1) + dt;
         // Past frames come padded from the state's cache when there is one.
-        const T* plane = (cache && fa < a.position) ? cache + (fa % nh) * g.size() : ring.get(fa, f);
+        const T* plane = (cache && fa < a.position) ? cache + history_slot * g.size() : ring.get(fa, ring_slot, f);
         const T* wt = w + dt * kh * kw;
         frame_planes[nf] = plane;
         frame_weights[nf++] = wt;
@@ -671,7 +669,7 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
       for (int64_t f = std::max(a.position, a.position + a.t - nh); f < a.position + a.t; ++f) {
         const T* frame = a.x + (p * a.t + (f - a.position)) * hw;
         std::memcpy(hist + (f % nh) * hw, frame, sizeof(T) * hw);
-        if (cache) std::memcpy(cache + (f % nh) * g.size(), ring.get(f, frame), sizeof(T) * g.size());
+        if (cache) std::memcpy(cache + (f % nh) * g.size(), ring.get(f, f % kt, frame), sizeof(T) * g.size());
       }
     }
   }
@@ -710,7 +708,7 @@ void backward_planes(const BackwardArgs<T>& a, int64_t begin, int64_t end) {
       for (int64_t dt = 0; dt < kt; ++dt) {
         const int64_t f = t - (kt - 1) + dt;
         if (f < 0) continue;
-        const T* in = a.dweight_part ? ring.get(f, x + f * hw) : nullptr;
+        const T* in = a.dweight_part ? ring.get(f, f % kt, x + f * hw) : nullptr;
         T* acc = dx ? dx_plane(f) : nullptr;
         for (int64_t ij = 0; ij < kh * kw; ++ij) {
           const int64_t k = dt * kh * kw + ij;
