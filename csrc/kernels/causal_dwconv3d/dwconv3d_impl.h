@@ -393,12 +393,14 @@ FVX_VEC_INLINE void keep_in_register(V& v) {
 #endif
 }
 
-// One tile: outputs o + m * pws + v * W for m < R, v < V, from nf frames
-// (padded planes in PlaneGeom's layout, with sub-planes sub apart) and their
-// KH x KW weights.
+// One tile: the outputs at o + m * pws + v * W of the flat run (m < R,
+// v < V) from nf frames (padded planes in PlaneGeom's layout, with
+// sub-planes sub apart) and their KH x KW weights, stored to y + m * ys +
+// v * W. Where last_valid >= 0, row R - 1 is the plane's last and only its
+// first last_valid columns are stored.
 template <int KH, int KW, int SH, int SW, int R, int V, class T>
-FVX_VEC_INLINE void plane_tile(T* out, int64_t o, int64_t pws, int64_t sub, const T* const* planes,
-                               const T* const* weights, int64_t nf, T bias) {
+FVX_VEC_INLINE void plane_tile(T* y, int64_t ys, int64_t last_valid, int64_t o, int64_t pws, int64_t sub,
+                               const T* const* planes, const T* const* weights, int64_t nf, T bias) {
   constexpr int64_t W = kVecLanes<T>;
   Vec<T> acc[R][V];
   for (int m = 0; m < R; ++m)
@@ -438,50 +440,55 @@ FVX_VEC_INLINE void plane_tile(T* out, int64_t o, int64_t pws, int64_t sub, cons
       }
     }
   }
-  for (int m = 0; m < R; ++m)
-    for (int v = 0; v < V; ++v) store(out + o + m * pws + v * W, acc[m][v]);
+  for (int m = 0; m < R; ++m) {
+    for (int v = 0; v < V; ++v) {
+      T* d = y + m * ys + v * W;
+      const int64_t valid = m == R - 1 && last_valid >= 0 ? last_valid - v * W : W;
+      if (valid >= W) {
+        store(d, acc[m][v]);
+      } else if (valid > 0) {
+        T part[W];
+        store(part, acc[m][v]);
+        std::memcpy(d, part, sizeof(T) * valid);
+      }
+    }
+  }
 }
 
-// The flat output run of g (OH rows of pws) in tiles of R rows x V vectors;
-// the last row block and column tile overlap their neighbours (recomputing
-// the same sums) rather than run a narrower tile. Tiles past OW read into
-// the dropped columns and the sub-planes' slack.
+// The output plane y (OH rows of OW) in tiles of R rows x V vectors: the
+// last row block and column tile overlap their neighbours (recomputing the
+// same sums) rather than run a narrower tile, and a row's columns past OW
+// spill into the start of the next row (fewer than OW of them: the plane
+// engine's rows are over 8 wide), which the tiles after rewrite: columns
+// right to left, rows top to bottom. Only the plane's last row stops at OW.
+// Tiles read into the sub-planes' dropped columns and slack.
 template <int KH, int KW, int SH, int SW, int R, int V, class T>
-__attribute__((noinline)) void plane_tiles(T* out, const PlaneGeom& g, const T* const* planes, const T* const* weights, int64_t nf, T bias) {
+__attribute__((noinline)) void plane_tiles(T* y, const PlaneGeom& g, const T* const* planes, const T* const* weights,
+                                           int64_t nf, T bias) {
   constexpr int64_t W = kVecLanes<T>;
+  const int64_t last_c = (g.out_w - 1) / (V * W) * (V * W);
   for (int64_t r0 = 0; r0 < g.out_h; r0 += R) {
     const int64_t r = std::min<int64_t>(r0, g.out_h - R);
-    for (int64_t c = 0; c < g.out_w; c += V * W) {
-      plane_tile<KH, KW, SH, SW, R, V>(out, r * g.pws + c, g.pws, g.sub, planes, weights, nf, bias);
+    const bool last_block = r + R == g.out_h;
+    for (int64_t c = last_c; c >= 0; c -= V * W) {
+      plane_tile<KH, KW, SH, SW, R, V>(y + r * g.out_w + c, g.out_w, last_block ? g.out_w - c : -1, r * g.pws + c,
+                                       g.pws, g.sub, planes, weights, nf, bias);
     }
   }
-}
-
-template <int KH, int KW, int SH, int SW, class T>
-bool plane_tiles_for_width(T* out, const PlaneGeom& g, const T* const* planes, const T* const* weights, int64_t nf,
-                           T bias) {
-  constexpr int64_t W = kVecLanes<T>;
-  if (g.out_w <= W) {
-    if (g.out_h >= kTileAccs) {
-      plane_tiles<KH, KW, SH, SW, kTileAccs, 1>(out, g, planes, weights, nf, bias);
-      return true;
-    }
-  } else if (g.out_h >= kTileAccs / 2) {
-    plane_tiles<KH, KW, SH, SW, kTileAccs / 2, 2>(out, g, planes, weights, nf, bias);
-    return true;
-  }
-  return false;
 }
 
 // The register-blocked tiles for a layer, or null (flat_conv runs it): a
-// function that writes out[0, g.flat) (plus up to two vectors past it)
-// from nf padded frames and their kH x kW weights.
+// function that writes the pre-activation output plane y (OH x OW) from nf
+// padded frames and their kH x kW weights.
 template <class T>
 using PlaneTilesFn = void (*)(T*, const PlaneGeom&, const T* const*, const T* const*, int64_t, T);
 
 template <int KH, int KW, int SH, int SW, class T>
 PlaneTilesFn<T> plane_tiles_for_width(const PlaneGeom& g) {
   constexpr int64_t W = kVecLanes<T>;
+  // Spills stay within the next row: over W/2 columns for one vector (the
+  // channel-lane engine takes rows up to 8 wide anyway).
+  if (2 * g.out_w <= W) return nullptr;
   if (g.out_w <= W) return g.out_h >= kTileAccs ? plane_tiles<KH, KW, SH, SW, kTileAccs, 1, T> : nullptr;
   return g.out_h >= kTileAccs / 2 ? plane_tiles<KH, KW, SH, SW, kTileAccs / 2, 2, T> : nullptr;
 }
@@ -655,10 +662,11 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
         continue;
       }
       if (tiles) {
-        tiles(flat.data(), g, frame_planes.data(), frame_weights.data(), nf, b);
-      } else {
-        flat_conv(flat.data(), g.flat, src.data(), wsel.data(), n, b);
+        tiles(y, g, frame_planes.data(), frame_weights.data(), nf, b);
+        activate_in_place(y, ohw, a.act);
+        continue;
       }
+      flat_conv(flat.data(), g.flat, src.data(), wsel.data(), n, b);
       for (int64_t oh = 0; oh < s.out_h; ++oh) {
         activate_store(flat.data() + oh * g.pws, y + oh * s.out_w, s.out_w, a.act);
       }
