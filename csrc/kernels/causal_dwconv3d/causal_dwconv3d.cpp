@@ -65,7 +65,8 @@ auto transpose_fn(const DwConv3dKernels& k) {
 // read). Up to kKeptBytes it is the calling thread's block for that use
 // (Slot), kept across calls: a fresh block above malloc's mmap threshold
 // cost a page fault per 4 KiB at every call (a third of a 7x7 clip's time).
-constexpr size_t kKeptBytes = size_t{8} << 20;
+// 2 MiB holds the frames of a 50-frame clip of MoViNet-A0's 7x7 layer.
+constexpr size_t kKeptBytes = size_t{2} << 20;
 
 template <class T>
 class Scratch {
