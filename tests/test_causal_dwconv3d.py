@@ -2,10 +2,13 @@
 streaming equivalence, gradients, opcheck, compile, the module, bad input."""
 
 import itertools
+import os
 
 import pytest
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import fastvfx
 from fastvfx.nn import CausalDepthwiseConv3d
@@ -82,16 +85,18 @@ def test_streaming_equals_full_clip(each_isa, k, stride, chunks, cached):
 @pytest.mark.parametrize("k, stride", [((5, 3, 3), 1), ((3, 3, 3), 2), ((2, 5, 5), 1), ((1, 3, 3), 1)])
 @pytest.mark.parametrize("chunks", [[1] * 6, [2, 1, 3]])
 @pytest.mark.parametrize("cached", [False, True])
-def test_small_planes_with_many_channels_stream_as_the_clip(each_isa, k, stride, chunks, cached):
+@pytest.mark.parametrize("c", [83, 64 * (os.cpu_count() or 1) + 19])
+def test_small_planes_with_many_channels_stream_as_the_clip(each_isa, k, stride, chunks, cached, c):
     # 7x7 planes run on the channel-lane engine; 83 channels cover its whole
-    # 64-channel chunks, two- and one-vector blocks and the scalar tail, and
-    # the cached stream keeps its history channels-last.
-    x = torch.randn(2, 83, 6, 7, 7)
-    w, b = torch.randn(83, 1, *k), torch.randn(83)
+    # 64-channel chunks, two- and one-vector blocks and the padding lanes past
+    # C, and the cached stream keeps its history channels-last. With two
+    # 32-channel groups per core the engine runs one task per group.
+    x = torch.randn(2, c, 6, 7, 7)
+    w, b = torch.randn(c, 1, *k), torch.randn(c)
     full = fastvfx.causal_dwconv3d(x, w, b, stride, "same", "swish")
     _close(full, causal_dwconv3d_reference(x, w, b, stride, "same", "swish"))
     geometry = dict(kernel_size=k, stride=stride) if cached else {}
-    state = init_stream_state(2, 83, k[0], 7, 7, **geometry)
+    state = init_stream_state(2, c, k[0], 7, 7, **geometry)
     outs, t = [], 0
     for size in chunks:
         outs.append(fastvfx.causal_dwconv3d_step(x[:, :, t : t + size], w, b, state, stride, "same", "swish"))
@@ -115,6 +120,89 @@ def test_step_matches_upstream_concat_step_and_out_is_reused():
         assert got is out
         _close(got, want)
         torch.testing.assert_close(state.buffer[:, :, [(t - 1) % 2, t % 2]] if t >= 1 else buffer, buffer)
+
+
+class _LogFunctions(TorchFunctionMode):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.seen.append(func)
+        return func(*args, **(kwargs or {}))
+
+
+class _LogDispatch(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.seen.append(func)
+        return func(*args, **(kwargs or {}))
+
+
+def _steps(frames, w, b, state, mode=None):
+    """Each frame's step output (a fresh one, and into out), under mode."""
+    out = torch.empty(frames.shape[0], frames.shape[1], 1, frames.shape[3], frames.shape[4])
+    ys = []
+    with mode if mode is not None else torch.no_grad():
+        for t in range(frames.shape[2]):
+            frame = frames[:, :, t : t + 1]
+            ys.append(fastvfx.causal_dwconv3d_step(frame, w, b, state) if t % 2 else
+                      fastvfx.causal_dwconv3d_step(frame, w, b, state, out=out).clone())
+    return ys
+
+
+@pytest.mark.parametrize("mode_cls", [_LogFunctions, _LogDispatch])
+def test_step_eager_calls_reach_python_modes(mode_cls):
+    # Plain tensors skip torch.ops' Python binding; the steps must still be
+    # seen by a TorchFunctionMode and a TorchDispatchMode, with the same results.
+    x, w, b = torch.randn(1, 6, 4, 9, 9), torch.randn(6, 1, 3, 3, 3), torch.randn(6)
+    want = _steps(x, w, b, init_stream_state(1, 6, 3, 9, 9))
+    mode = mode_cls()
+    got = _steps(x, w, b, init_stream_state(1, 6, 3, 9, 9), mode)
+    assert torch.ops.fastvfx.causal_dwconv3d_stream_.default in mode.seen
+    assert torch.ops.fastvfx.causal_dwconv3d_stream_out_.default in mode.seen
+    for g, e in zip(got, want):
+        assert torch.equal(g, e)
+
+
+@pytest.mark.parametrize("mode_cls", [_LogFunctions, _LogDispatch])
+def test_clip_without_grad_reaches_python_modes(mode_cls):
+    # A clip that needs no gradient skips autograd's Python kernel; the op must
+    # still be seen by the modes, and with grad wanted it still differentiates.
+    x, w, b = torch.randn(1, 6, 4, 9, 9), torch.randn(6, 1, 3, 3, 3), torch.randn(6)
+    want = fastvfx.causal_dwconv3d(x, w, b, activation="swish")
+    assert want.grad_fn is None
+    with mode_cls() as mode:
+        got = fastvfx.causal_dwconv3d(x, w, b, activation="swish")
+    assert torch.ops.fastvfx.causal_dwconv3d.default in mode.seen
+    assert torch.equal(got, want)
+    w.requires_grad_(True)
+    y = fastvfx.causal_dwconv3d(x, w, b, activation="swish")
+    assert y.grad_fn is not None and torch.equal(y.detach(), want)
+
+
+def test_step_bumps_the_versions_of_what_it_writes():
+    # Without grad mode too: a tensor saved for backward must not change silently.
+    w, b = torch.randn(4, 1, 3, 3, 3), torch.randn(4)
+    state = init_stream_state(1, 4, 3, 5, 5, kernel_size=(3, 3, 3))
+    out = torch.empty(1, 4, 1, 5, 5)
+    written = (state.buffer, state.position, state.padded, out)
+    before = [t._version for t in written]
+    fastvfx.causal_dwconv3d_step(torch.randn(1, 4, 1, 5, 5), w, b, state, out=out)
+    assert all(t._version > v for t, v in zip(written, before))
+
+
+def test_step_op_refuses_grad():
+    # The op itself (no Python step in front) has no autograd either.
+    w = torch.randn(4, 1, 3, 3, 3, requires_grad=True)
+    state = init_stream_state(1, 4, 3, 5, 5)
+    with pytest.raises(RuntimeError, match="inference-only"):
+        torch.ops.fastvfx.causal_dwconv3d_stream_(torch.randn(1, 4, 1, 5, 5), w, None, state.buffer,
+                                                  state.position, state.padded, [1, 1], [0, 0], True, "none")
+    assert state.position.item() == 0
 
 
 def test_fresh_state_restarts_the_video():

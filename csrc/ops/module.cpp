@@ -20,6 +20,7 @@ namespace py = pybind11;
 
 namespace fastvfx::ops {
 void def_temporal_shift_eager(py::module_& m);  // temporal_shift.cpp
+void def_causal_dwconv3d_eager(py::module_& m);  // causal_dwconv3d.cpp
 }
 
 namespace {
@@ -89,4 +90,5 @@ PYBIND11_MODULE(_C, m) {
       },
       "Elements of one padded frame of a causal_dwconv3d stream cache.");
   fastvfx::ops::def_temporal_shift_eager(m);
+  fastvfx::ops::def_causal_dwconv3d_eager(m);
 }

@@ -87,8 +87,10 @@ int main() {
   const int64_t kernels[][3] = {{1, 3, 3}, {1, 5, 5}, {3, 3, 3}, {5, 3, 3}, {3, 1, 1},
                                 {5, 1, 1}, {7, 7, 7}, {2, 1, 5}, {1, 1, 1}};
   // 40x37: rows long enough for the vectorised stride-2 column split.
-  // Outputs up to 8 wide take the channel-lane engine, wider the plane one.
-  const int64_t sizes[][2] = {{7, 7}, {6, 9}, {11, 4}, {1, 1}, {40, 37}};
+  // Outputs up to 8 wide take the channel-lane engine, wider the plane one;
+  // 30x16 and 15x33 the plane engine's register tiles of one and two column
+  // vectors, with row blocks that overlap (3x3 and 5x5 kernels).
+  const int64_t sizes[][2] = {{7, 7}, {6, 9}, {11, 4}, {1, 1}, {40, 37}, {30, 16}, {15, 33}};
   const Activation acts[] = {Activation::kNone, Activation::kReLU, Activation::kReLU6,
                              Activation::kHardswish, Activation::kSwish};
 
@@ -130,6 +132,25 @@ int main() {
             ++count;
           }
     std::printf("  %d shapes\n", count);
+
+    // Many channels on small planes: with few threads for the channel groups
+    // (two cache lines each) the lane engine runs one task per group, from
+    // the transposes to the ring's update; the last group's lanes past C are
+    // padding (83: 96 lanes, 150: 160).
+    for (int threads : {1, 2}) {
+      set_default_num_threads(threads);
+      for (int64_t c : {83, 150}) {
+        const int64_t group_kernels[][3] = {{5, 3, 3}, {3, 3, 3}, {1, 5, 5}};
+        for (const auto& k : group_kernels) {
+          for (int64_t stride : {1, 2}) {
+            const Problem p = make(rng, 1 + (c % 2), c, 5, 7, 7, k[0], k[1], k[2], stride, -1, true);
+            check_forward_and_stream<float>(p, acts[(c + stride) % 5], 1e-5);
+            check_forward_and_stream<double>(p, Activation::kNone, 1e-12);
+          }
+        }
+      }
+    }
+    set_default_num_threads(3);
   }
   return TEST_MAIN_RESULT("causal_dwconv3d");
 }

@@ -105,6 +105,24 @@ def spatial_padding(size: int, kernel: int, stride: int, padding: Optional[int])
 _CLIP_OP = torch.ops.fastvfx.causal_dwconv3d.default
 _STREAM_OP = torch.ops.fastvfx.causal_dwconv3d_stream_.default
 _STREAM_OUT_OP = torch.ops.fastvfx.causal_dwconv3d_stream_out_.default
+# The eager paths, bound once (as the temporal shift's): plain tensors go
+# through _C's typed dispatcher calls (every dispatch key still applies)
+# instead of torch.ops' Python binding, which matches the arguments against
+# the schema and boxes them, ~2 us of a 7x7 step's ~15; a clip that needs no
+# gradient is called below autograd, whose kernel is Python (~4 us a call).
+# Tensors with __torch_function__ (subclasses, a TorchFunctionMode) and
+# traced code (torch.compile, export) call the OpOverloads.
+_is_compiling = torch.compiler.is_compiling
+_is_exporting = torch.compiler.is_exporting
+_is_grad_enabled = torch.is_grad_enabled
+_has_torch_function = torch._C._has_torch_function
+_CLIP_NO_GRAD = _C._causal_dwconv3d_no_grad
+_STREAM_EAGER = _C._causal_dwconv3d_stream_
+_STREAM_OUT_EAGER = _C._causal_dwconv3d_stream_out_
+# (stride, padding, activation) -> the ops' (stride, padding, tf_same,
+# activation): a layer runs with the same few arguments at every call
+# (normalising them cost ~0.5 us a step).
+_OP_ARGUMENTS: dict = {}
 
 
 def causal_dwconv3d(
@@ -117,8 +135,12 @@ def causal_dwconv3d(
 ) -> Tensor:
     """Full-clip causal depthwise Conv3D with fused bias and activation.
     Differentiable in x, weight and bias (dedicated backward kernels)."""
-    stride_, pad, same = normalize_geometry(stride, padding)
-    return _CLIP_OP(x, weight, bias, stride_, pad, same, _activation_name(activation))
+    stride_, pad, same, act = _op_arguments(stride, padding, activation)
+    if _is_compiling() or _has_torch_function((x, weight) if bias is None else (x, weight, bias)) or (
+        _is_grad_enabled() and (x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad))
+    ):
+        return _CLIP_OP(x, weight, bias, stride_, pad, same, act)
+    return _CLIP_NO_GRAD(x, weight, bias, stride_, pad, same, act)
 
 
 def init_stream_state(
@@ -177,18 +199,22 @@ def causal_dwconv3d_step(
     full-clip op to train). A state whose batch, channels, size, dtype or
     device does not match raises and is left as is.
     """
-    if torch.compiler.is_exporting():
+    if _is_exporting():
         y = _stream_step_for_export(x, weight, bias, state, stride, padding, activation)
         return y if out is None else out.copy_(y)
-    _refuse_grad(x, weight, bias, state.buffer)
-    stride_, pad, same = normalize_geometry(stride, padding)
-    act = _activation_name(activation)
+    buffer, position, padded = state
+    if _is_grad_enabled() and (x.requires_grad or weight.requires_grad or buffer.requires_grad or
+                               (bias is not None and bias.requires_grad)):
+        _refuse_grad(x, weight, bias, buffer)
+    stride_, pad, same, act = _op_arguments(stride, padding, activation)
+    eager = not _is_compiling() and not _has_torch_function(
+        (x, weight, buffer) if bias is None else (x, weight, bias, buffer))
     try:
         if out is None:
-            return _STREAM_OP(x, weight, bias, state.buffer, state.position, state.padded, stride_, pad, same, act)
-        _STREAM_OUT_OP(
-            x, weight, bias, state.buffer, state.position, state.padded, out, stride_, pad, same, act
-        )
+            op = _STREAM_EAGER if eager else _STREAM_OP
+            return op(x, weight, bias, buffer, position, padded, stride_, pad, same, act)
+        op = _STREAM_OUT_EAGER if eager else _STREAM_OUT_OP
+        op(x, weight, bias, buffer, position, padded, out, stride_, pad, same, act)
     except RuntimeError as error:
         # The binding checks a step with the full-clip op's checks and name (the
         # fake kernels with the op's): name the function the user called instead.
@@ -197,6 +223,19 @@ def causal_dwconv3d_step(
             raise
         raise RuntimeError(message) from None
     return out
+
+
+def _op_arguments(stride, padding, activation) -> tuple[list[int], list[int], bool, str]:
+    # Plain ints and strings only as keys: 1.0 == True == 1 would share one.
+    if type(stride) is int and type(padding) in (int, str) and (activation is None or type(activation) is str):
+        key = (stride, padding, activation)
+        found = _OP_ARGUMENTS.get(key)
+        if found is None:
+            found = (*normalize_geometry(stride, padding), _activation_name(activation))
+            if len(_OP_ARGUMENTS) < 256:
+                _OP_ARGUMENTS[key] = found
+        return found
+    return (*normalize_geometry(stride, padding), _activation_name(activation))
 
 
 _STEP_OP = "fastvfx.causal_dwconv3d_step"

@@ -20,6 +20,7 @@
 // - The backward scatters dy into padded accumulators with the same offsets
 //   (dx) and takes per-tap dot products over the same flat runs (dW).
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cmath>
 #include <cstdint>
@@ -111,7 +112,23 @@ struct PlaneGeom {
         h(s.in_h),
         w(s.in_w),
         out_h(s.out_h),
-        out_w(s.out_w) {}
+        out_w(s.out_w) {
+    // What pad_plane copies, worked out once per call (it divides): input
+    // columns [c0, c1) and rows [r0, r1) of the padded plane; per column
+    // phase, the first padded column, its offset in a padded row, and how
+    // many.
+    c0 = std::max<int64_t>(0, pad_left);
+    c1 = std::min<int64_t>(pw, pad_left + w);
+    r0 = std::max<int64_t>(0, pad_top);
+    r1 = std::min(ph, pad_top + h);
+    phases = std::min<int64_t>(sw, 8);
+    for (int64_t q = 0; q < phases; ++q) {
+      first[q] = c0 + ((q - c0 % sw) + sw) % sw;
+      offset[q] = pos(0, first[q]);
+      count[q] = first[q] < c1 ? (c1 - first[q] + sw - 1) / sw : 0;
+    }
+  }
+  int64_t c0, c1, r0, r1, phases, first[8], offset[8], count[8];
 
   int64_t size() const { return sh * sw * sub; }
   // Where padded pixel (r, c) lives.
@@ -128,22 +145,52 @@ struct PlaneGeom {
   }
 };
 
-// The even lanes of the pair (a, b): a vector of every other element.
-template <class V, size_t... I>
-FVX_VEC_INLINE V even_lanes(V a, V b, std::index_sequence<I...>) {
-  return __builtin_shufflevector(a, b, (2 * I)...);
+// The even (Odd = 0) or odd (Odd = 1) lanes of the pair (a, b): a vector of
+// every other element.
+template <int Odd, class V, size_t... I>
+FVX_VEC_INLINE V alternate_lanes(V a, V b, std::index_sequence<I...>) {
+  return __builtin_shufflevector(a, b, (2 * I + Odd)...);
 }
 
-// d[k] = s[2k] for k < n: the column split of stride-2 padding, a pair of
-// vectors at a time.
+// The column split of stride-2 padding in one pass over a row:
+// even[k] = s[2k] for k < n_even, odd[k] = s[2k + 1] for k < n_odd
+// (n_odd is n_even or n_even - 1: s has n_even + n_odd elements). Each pair
+// of vectors gives a vector of each; the last pair ends at the row's end,
+// overlapping its predecessor (rewriting the same values).
 template <class T>
-FVX_VEC_INLINE void gather_even(T* d, const T* s, int64_t n, int64_t readable) {
+FVX_VEC_INLINE void deinterleave_row(T* even, T* odd, const T* s, int64_t n_even, int64_t n_odd) {
   constexpr int64_t W = kVecLanes<T>;
-  int64_t k = 0;
-  for (; k + W <= n && 2 * (k + W) <= readable; k += W) {
-    store(d + k, even_lanes(load(s + 2 * k), load(s + 2 * k + W), std::make_index_sequence<W>{}));
+  const int64_t n = n_even + n_odd;
+  auto pair = [&](int64_t k) {
+    const Vec<T> a = load(s + 2 * k), b = load(s + 2 * k + W);
+    store(even + k, alternate_lanes<0>(a, b, std::make_index_sequence<W>{}));
+    store(odd + k, alternate_lanes<1>(a, b, std::make_index_sequence<W>{}));
+  };
+  if (n < 2 * W) {
+    for (int64_t k = 0; k < n_even; ++k) even[k] = s[2 * k];
+    for (int64_t k = 0; k < n_odd; ++k) odd[k] = s[2 * k + 1];
+    return;
   }
-  for (; k < n; ++k) d[k] = s[2 * k];
+  for (int64_t k = 0; 2 * (k + W) < n; k += W) pair(k);
+  const int64_t last = (n - 2 * W) / 2;  // covers odd[.. n_odd) and even[.. last + W)
+  pair(last);
+  if (last + W < n_even) even[n_even - 1] = s[2 * (n_even - 1)];
+}
+
+// d[0, n) = s[0, n) inline: the padded rows are short (7 to 112 elements),
+// and a memcpy call per row cost as much as the copy. Vectors of Bytes, the
+// last one overlapping its predecessor, then narrower ones below Bytes.
+template <int Bytes, class T>
+FVX_VEC_INLINE void copy_run(T* d, const T* s, int64_t n) {
+  constexpr int64_t L = Bytes / static_cast<int64_t>(sizeof(T));
+  if constexpr (L <= 1) {
+    for (int64_t k = 0; k < n; ++k) d[k] = s[k];
+  } else {
+    typedef T V __attribute__((vector_size(Bytes), aligned(sizeof(T))));
+    if (n < L) return copy_run<Bytes / 2>(d, s, n);
+    for (int64_t k = 0; k + L < n; k += L) *reinterpret_cast<V*>(d + k) = *reinterpret_cast<const V*>(s + k);
+    *reinterpret_cast<V*>(d + n - L) = *reinterpret_cast<const V*>(s + n - L);
+  }
 }
 
 // Copies the input pixels of a frame into their padded positions; every
@@ -151,26 +198,20 @@ FVX_VEC_INLINE void gather_even(T* d, const T* s, int64_t n, int64_t readable) {
 // phase and index advance by counting: no division per row.
 template <class T>
 void pad_plane(const T* src, T* dst, const PlaneGeom& g) {
-  const int64_t c0 = std::max<int64_t>(0, g.pad_left);
-  const int64_t c1 = std::min<int64_t>(g.pw, g.pad_left + g.w);
+  const int64_t c0 = g.c0, c1 = g.c1, r0 = g.r0, r1 = g.r1, phases = g.phases;
   if (c1 <= c0) return;
-  const int64_t r0 = std::max<int64_t>(0, g.pad_top), r1 = std::min(g.ph, g.pad_top + g.h);
-  // Per column phase: first padded column, its offset in a padded row, count.
-  int64_t first[8], offset[8], count[8];
-  const int64_t phases = std::min<int64_t>(g.sw, 8);
-  for (int64_t q = 0; q < phases; ++q) {
-    first[q] = c0 + ((q - c0 % g.sw) + g.sw) % g.sw;
-    offset[q] = g.pos(0, first[q]);
-    count[q] = first[q] < c1 ? (c1 - first[q] + g.sw - 1) / g.sw : 0;
-  }
+  const int64_t* first = g.first;
+  const int64_t* offset = g.offset;
+  const int64_t* count = g.count;
   int64_t rp = r0 % g.sh, ri = r0 / g.sh;
   for (int64_t r = r0; r < r1; ++r) {
     const T* s = src + (r - g.pad_top) * g.w - g.pad_left;
     T* d = dst + rp * g.sw * g.sub + ri * g.pws;
     if (g.sw == 1) {
-      std::memcpy(d + offset[0], s + c0, sizeof(T) * (c1 - c0));
+      copy_run<FVX_DWCONV3D_VEC_BYTES>(d + offset[0], s + c0, c1 - c0);
     } else if (g.sw == 2) {
-      for (int64_t q = 0; q < 2; ++q) gather_even(d + offset[q], s + first[q], count[q], c1 - first[q]);
+      const int64_t a = c0 % 2, b = 1 - a;  // phase of column c0, and the other
+      deinterleave_row(d + offset[a], d + offset[b], s + c0, count[a], count[b]);
     } else {
       for (int64_t q = 0; q < phases; ++q) {
         T* dq = d + offset[q];
@@ -281,6 +322,24 @@ void activate_store(const T* in, T* out, int64_t n, Activation act) {
   }
 }
 
+// out[i] = act(out[i]) over a run, branch-free per activation.
+template <Activation A, class T>
+void activate_in_place_run(T* v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) v[i] = activate(v[i], A);
+}
+
+template <class T>
+void activate_in_place(T* v, int64_t n, Activation act) {
+  switch (act) {
+    case Activation::kNone: return;
+    case Activation::kReLU: return activate_in_place_run<Activation::kReLU>(v, n);
+    case Activation::kReLU6: return activate_in_place_run<Activation::kReLU6>(v, n);
+    case Activation::kHardswish: return activate_in_place_run<Activation::kHardswish>(v, n);
+    case Activation::kSwish: return activate_in_place_run<Activation::kSwish>(v, n);
+    case Activation::kSigmoid: return activate_in_place_run<Activation::kSigmoid>(v, n);
+  }
+}
+
 // out[o, o + V vectors) = bias + sum_k w[k] * src[k][o, ...): V accumulators
 // in registers across all taps.
 template <int V, class T>
@@ -309,6 +368,147 @@ void flat_conv(T* out, int64_t n, const T* const* src, const T* w, int64_t taps,
   for (; o < n; o += 2 * W) flat_chunk<2>(out, o, src, w, taps, bias);
 }
 
+// Register-blocked tiles of the flat run for the common spatial kernels
+// (3x3 and 5x5, stride 1 or 2): R output rows x V vectors of columns
+// accumulated in registers across all taps of all frames. flat_conv loads
+// one input vector per multiply-add (a cache-line split for most offsets
+// with 64-byte vectors); here a loaded input vector serves every tap row
+// that reads it (up to kH of the R rows), and a frame's kH x kW weights
+// stay in registers for the whole tile.
+#ifndef FVX_DWCONV3D_VEC_REGS
+#error "dwconv3d_<isa>.cpp defines FVX_DWCONV3D_VEC_REGS (vector registers of the ISA)"
+#endif
+// Accumulators of a tile: with a 3x3 frame's nine weights, one input vector
+// and the addresses, they fill the register file.
+constexpr int kTileAccs = FVX_DWCONV3D_VEC_REGS >= 32 ? 14 : 6;
+
+// An empty asm that takes v in a vector register: the compiler can no longer
+// fold the load that made v into each multiply-add that uses it (GCC turned
+// every shared load back into a memory operand, one load per multiply-add).
+// x86 only: ARM's multiply-adds take no memory operand, so there is no
+// load to fold.
+template <class V>
+FVX_VEC_INLINE void keep_in_register(V& v) {
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2__)
+  asm("" : "+v"(v));
+#else
+  (void)v;
+#endif
+}
+
+// One tile: the outputs at o + m * pws + v * W of the flat run (m < R,
+// v < V) from nf frames (padded planes in PlaneGeom's layout, with
+// sub-planes sub apart) and their KH x KW weights, stored to y + m * ys +
+// v * W. Where last_valid >= 0, row R - 1 is the plane's last and only its
+// first last_valid columns are stored.
+template <int KH, int KW, int SH, int SW, int R, int V, class T>
+FVX_VEC_INLINE void plane_tile(T* y, int64_t ys, int64_t last_valid, int64_t o, int64_t pws, int64_t sub,
+                               const T* const* planes, const T* const* weights, int64_t nf, T bias) {
+  constexpr int64_t W = kVecLanes<T>;
+  Vec<T> acc[R][V];
+  for (int m = 0; m < R; ++m)
+    for (int v = 0; v < V; ++v) acc[m][v] = splat(bias);
+  for (int64_t f = 0; f < nf; ++f) {
+    const T* plane = planes[f] + o;
+    const T* w = weights[f];
+    Vec<T> wv[KH * KW];
+    for (int k = 0; k < KH * KW; ++k) wv[k] = splat(w[k]);
+    // Tap row i reads sub-plane row phase p = i % SH at sub-row m + i / SH:
+    // each (phase, sub-row, column tap) vector is loaded once. One pointer
+    // per column phase walks the sub-rows (offsets from it are constants).
+#pragma GCC unroll 8
+    for (int p = 0; p < SH; ++p) {
+      constexpr int kMaxA = (KH + SH - 1) / SH;
+      const int na = (KH - p + SH - 1) / SH;  // tap rows of phase p
+      const T* row[SW];
+      for (int jp = 0; jp < SW; ++jp) row[jp] = plane + (p * SW + jp) * sub;
+#pragma GCC unroll 32
+      for (int q = 0; q < R + kMaxA - 1; ++q) {
+        if (q >= R + na - 1) continue;
+#pragma GCC unroll 8
+        for (int j = 0; j < KW; ++j) {
+          const T* src = row[j % SW] + j / SW;
+#pragma GCC unroll 4
+          for (int v = 0; v < V; ++v) {
+            Vec<T> x = load(src + v * W);
+            keep_in_register(x);
+#pragma GCC unroll 8
+            for (int a = 0; a < kMaxA; ++a) {
+              const int m = q - a;
+              if (a < na && m >= 0 && m < R) acc[m][v] += wv[(p + SH * a) * KW + j] * x;
+            }
+          }
+        }
+        for (int jp = 0; jp < SW; ++jp) row[jp] += pws;
+      }
+    }
+  }
+  for (int m = 0; m < R; ++m) {
+    for (int v = 0; v < V; ++v) {
+      T* d = y + m * ys + v * W;
+      const int64_t valid = m == R - 1 && last_valid >= 0 ? last_valid - v * W : W;
+      if (valid >= W) {
+        store(d, acc[m][v]);
+      } else if (valid > 0) {
+        T part[W];
+        store(part, acc[m][v]);
+        std::memcpy(d, part, sizeof(T) * valid);
+      }
+    }
+  }
+}
+
+// The output plane y (OH rows of OW) in tiles of R rows x V vectors: the
+// last row block and column tile overlap their neighbours (recomputing the
+// same sums) rather than run a narrower tile, and a row's columns past OW
+// spill into the start of the next row (fewer than OW of them: the plane
+// engine's rows are over 8 wide), which the tiles after rewrite: columns
+// right to left, rows top to bottom. Only the plane's last row stops at OW.
+// Tiles read into the sub-planes' dropped columns and slack.
+template <int KH, int KW, int SH, int SW, int R, int V, class T>
+__attribute__((noinline)) void plane_tiles(T* y, const PlaneGeom& g, const T* const* planes, const T* const* weights,
+                                           int64_t nf, T bias) {
+  constexpr int64_t W = kVecLanes<T>;
+  const int64_t last_c = (g.out_w - 1) / (V * W) * (V * W);
+  for (int64_t r0 = 0; r0 < g.out_h; r0 += R) {
+    const int64_t r = std::min<int64_t>(r0, g.out_h - R);
+    const bool last_block = r + R == g.out_h;
+    for (int64_t c = last_c; c >= 0; c -= V * W) {
+      plane_tile<KH, KW, SH, SW, R, V>(y + r * g.out_w + c, g.out_w, last_block ? g.out_w - c : -1, r * g.pws + c,
+                                       g.pws, g.sub, planes, weights, nf, bias);
+    }
+  }
+}
+
+// The register-blocked tiles for a layer, or null (flat_conv runs it): a
+// function that writes the pre-activation output plane y (OH x OW) from nf
+// padded frames and their kH x kW weights.
+template <class T>
+using PlaneTilesFn = void (*)(T*, const PlaneGeom&, const T* const*, const T* const*, int64_t, T);
+
+template <int KH, int KW, int SH, int SW, class T>
+PlaneTilesFn<T> plane_tiles_for_width(const PlaneGeom& g) {
+  constexpr int64_t W = kVecLanes<T>;
+  // Spills stay within the next row: over W/2 columns for one vector (the
+  // channel-lane engine takes rows up to 8 wide anyway).
+  if (2 * g.out_w <= W) return nullptr;
+  if (g.out_w <= W) return g.out_h >= kTileAccs ? plane_tiles<KH, KW, SH, SW, kTileAccs, 1, T> : nullptr;
+  return g.out_h >= kTileAccs / 2 ? plane_tiles<KH, KW, SH, SW, kTileAccs / 2, 2, T> : nullptr;
+}
+
+template <class T>
+PlaneTilesFn<T> plane_tiles_for(const PlaneGeom& g, int64_t kh, int64_t kw) {
+  if (g.sh != g.sw || g.sh > 2 || kh != kw) return nullptr;
+  if (g.sh == 1) {
+    if (kh == 3) return plane_tiles_for_width<3, 3, 1, 1, T>(g);
+    if (kh == 5) return plane_tiles_for_width<5, 5, 1, 1, T>(g);
+  } else {
+    if (kh == 3) return plane_tiles_for_width<3, 3, 2, 2, T>(g);
+    if (kh == 5) return plane_tiles_for_width<5, 5, 2, 2, T>(g);
+  }
+  return nullptr;
+}
+
 // d[0, n) += a * x[0, n), n a multiple of kVecLanes.
 template <class T>
 FVX_VEC_INLINE void axpy_vec(T* d, T a, const T* x, int64_t n) {
@@ -331,35 +531,42 @@ FVX_VEC_INLINE T dot_vec(const T* a, const T* b, int64_t n) {
   return sum;
 }
 
-// Where absolute frame a of one (n, c) plane comes from: the ring of past
-// frames (0 <= a < position), x (a >= position), or nowhere (a < 0: zeros,
-// which contribute nothing and are skipped).
-template <class T>
-struct FrameSource {
-  const T* x;
-  const T* history;
-  int64_t position, hw, ring;
-
-  const T* operator()(int64_t a) const {
-    if (a < 0) return nullptr;
-    if (a >= position) return x + (a - position) * hw;
-    return history + (a % ring) * hw;
-  }
-};
-
 // A ring of kT padded planes: each input frame is padded once and serves
-// the kT output frames that read it.
+// the kT output frames that read it. The storage is the thread's, kept
+// across calls of the same geometry: pad_plane writes the same positions of
+// every frame, so the borders stay zero and need no fill (zeroing a ring of
+// 56x56 planes cost as much as padding the frame of a step).
 template <class T>
 class PaddedRing {
  public:
-  PaddedRing(const PlaneGeom& g, int64_t kt)
-      : g_(g), kt_(kt), ring_(static_cast<size_t>(kt * g.size()), T(0)), loaded_(static_cast<size_t>(kt)) {}
+  PaddedRing(const PlaneGeom& g, int64_t kt) : g_(g), kt_(kt), loaded_(static_cast<size_t>(kt)) {
+    thread_local Storage storage;
+    const size_t need = static_cast<size_t>(kt * g.size());
+    if (storage.busy) {  // a second ring on this thread: its own zeroed block
+      own_.assign(need, T(0));
+      ring_ = own_.data();
+      return;
+    }
+    if (!storage.same(g) || storage.data.size() < need) {
+      storage.data.assign(need, T(0));
+      storage.geom = geometry_key(g);
+    }
+    storage.busy = true;
+    busy_ = &storage.busy;
+    ring_ = storage.data.data();
+  }
+  ~PaddedRing() {
+    if (busy_) *busy_ = false;
+  }
+  PaddedRing(const PaddedRing&) = delete;
+  PaddedRing& operator=(const PaddedRing&) = delete;
 
   void reset() { std::fill(loaded_.begin(), loaded_.end(), INT64_MIN); }
 
-  const T* get(int64_t a, const T* src) {
-    const size_t slot = static_cast<size_t>(((a % kt_) + kt_) % kt_);
-    T* plane = ring_.data() + slot * g_.size();
+  // Frame a (>= 0), slot a mod kT (the caller counts it: a division per
+  // frame and tap row cost as much as a 14x14 tile).
+  const T* get(int64_t a, int64_t slot, const T* src) {
+    T* plane = ring_ + slot * g_.size();
     if (loaded_[slot] != a) {
       pad_plane(src, plane, g_);
       loaded_[slot] = a;
@@ -368,9 +575,22 @@ class PaddedRing {
   }
 
  private:
+  // What decides the positions pad_plane writes.
+  using Key = std::array<int64_t, 11>;
+  static Key geometry_key(const PlaneGeom& g) {
+    return {g.sh, g.sw, g.ph, g.pw, g.phs, g.pws, g.sub, g.pad_top, g.pad_left, g.h, g.w};
+  }
+  struct Storage {
+    std::vector<T> data;
+    Key geom{};
+    bool busy = false;
+    bool same(const PlaneGeom& g) const { return geom == geometry_key(g); }
+  };
   const PlaneGeom& g_;
   int64_t kt_;
-  std::vector<T> ring_;
+  T* ring_;
+  bool* busy_ = nullptr;
+  std::vector<T> own_;
   std::vector<int64_t> loaded_;
 };
 
@@ -384,9 +604,13 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
                              s.pad_top == 0 && s.pad_left == 0 && s.out_h == s.in_h && s.out_w == s.in_w;
   const PlaneGeom g(s, kSlackLanes<T>);
   PaddedRing<T> ring(g, temporal_only ? 0 : kt);
-  std::vector<const T*> src(static_cast<size_t>(taps));
+  // One column vector for rows up to W wide, else two; the tallest block of
+  // rows the accumulators allow.
+  const PlaneTilesFn<T> tiles = temporal_only ? nullptr : plane_tiles_for<T>(g, kh, kw);
+  std::vector<const T*> src(static_cast<size_t>(taps)), frame_planes(static_cast<size_t>(kt)),
+      frame_weights(frame_planes.size());
   std::vector<T> wsel(static_cast<size_t>(taps));
-  std::vector<T> flat(static_cast<size_t>((temporal_only ? hw : g.flat) + kLanes<T>));
+  std::vector<T> flat(temporal_only ? 0 : static_cast<size_t>(g.flat + kLanes<T>));
   const std::vector<int64_t> tap_off = g.tap_offsets(kh, kw);
   for (int64_t p = begin; p < end; ++p) {
     const int64_t c = p % s.channels;
@@ -394,43 +618,55 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
     const T b = a.bias ? a.bias[c] : T(0);
     T* hist = a.history ? a.history + p * nh * hw : nullptr;
     T* cache = (a.padded && !temporal_only) ? a.padded + p * nh * g.size() : nullptr;
-    const FrameSource<T> source{a.x + p * a.t * hw, hist, a.position, hw, std::max<int64_t>(nh, 1)};
+    const T* x = a.x + p * a.t * hw;
     ring.reset();
     for (int64_t t = 0; t < a.t; ++t) {
       const int64_t now = a.position + t;
       T* y = a.y + (p * a.t + t) * ohw;
+      // Frame fa = now - nh + dt lives in ring slot fa mod kT and history
+      // slot fa mod (kT-1): counted from dt = 0, one division each per frame.
+      int64_t ring_slot = (now + 1) % kt, history_slot = nh > 0 ? now % nh : 0;
       // The taps that read real frames: (source run, weight).
-      int64_t n = 0;
-      for (int64_t dt = 0; dt < kt; ++dt) {
-        const T* f = source(now - (kt - 1) + dt);
-        if (f == nullptr) continue;
+      int64_t n = 0, nf = 0;
+      for (int64_t dt = 0; dt < kt; ++dt, ring_slot = ring_slot + 1 == kt ? 0 : ring_slot + 1,
+                   history_slot = history_slot + 1 >= nh ? 0 : history_slot + 1) {
+        const int64_t fa = now - nh + dt;
+        if (fa < 0 || (fa < a.position && hist == nullptr)) continue;  // zeros: contribute nothing
+        const T* f = fa >= a.position ? x + (fa - a.position) * hw : hist + history_slot * hw;
         if (temporal_only) {
           src[n] = f;
           wsel[n++] = w[dt];
           continue;
         }
-        const int64_t fa = now - (kt - 1) + dt;
         // Past frames come padded from the state's cache when there is one.
-        const T* plane = (cache && fa < a.position) ? cache + (fa % nh) * g.size() : ring.get(fa, f);
+        const T* plane = (cache && fa < a.position) ? cache + history_slot * g.size() : ring.get(fa, ring_slot, f);
         const T* wt = w + dt * kh * kw;
-        for (int64_t k = 0; k < kh * kw; ++k) {
+        frame_planes[nf] = plane;
+        frame_weights[nf++] = wt;
+        for (int64_t k = 0; !tiles && k < kh * kw; ++k) {
           src[n] = plane + tap_off[k];
           wsel[n++] = wt[k];
         }
       }
       if (temporal_only) {
-        // Whole chunks only: the tail is computed from a copy of the sources.
+        // Straight into y, whole chunks only: the tail is computed from a
+        // copy of the sources.
         const int64_t body = hw / kLanes<T> * kLanes<T>;
-        flat_conv(flat.data(), body, src.data(), wsel.data(), n, b);
+        flat_conv(y, body, src.data(), wsel.data(), n, b);
         if (body < hw) {
           T tail[kLanes<T>];
           for (int64_t l = 0; l < kLanes<T>; ++l) tail[l] = b;
           for (int64_t k = 0; k < n; ++k) {
             for (int64_t l = 0; body + l < hw; ++l) tail[l] += wsel[k] * src[k][body + l];
           }
-          std::memcpy(flat.data() + body, tail, sizeof(T) * (hw - body));
+          std::memcpy(y + body, tail, sizeof(T) * (hw - body));
         }
-        activate_store(flat.data(), y, hw, a.act);
+        activate_in_place(y, hw, a.act);
+        continue;
+      }
+      if (tiles) {
+        tiles(y, g, frame_planes.data(), frame_weights.data(), nf, b);
+        activate_in_place(y, ohw, a.act);
         continue;
       }
       flat_conv(flat.data(), g.flat, src.data(), wsel.data(), n, b);
@@ -444,7 +680,7 @@ void forward_planes(const ForwardArgs<T>& a, int64_t begin, int64_t end) {
       for (int64_t f = std::max(a.position, a.position + a.t - nh); f < a.position + a.t; ++f) {
         const T* frame = a.x + (p * a.t + (f - a.position)) * hw;
         std::memcpy(hist + (f % nh) * hw, frame, sizeof(T) * hw);
-        if (cache) std::memcpy(cache + (f % nh) * g.size(), ring.get(f, frame), sizeof(T) * g.size());
+        if (cache) std::memcpy(cache + (f % nh) * g.size(), ring.get(f, f % kt, frame), sizeof(T) * g.size());
       }
     }
   }
@@ -483,7 +719,7 @@ void backward_planes(const BackwardArgs<T>& a, int64_t begin, int64_t end) {
       for (int64_t dt = 0; dt < kt; ++dt) {
         const int64_t f = t - (kt - 1) + dt;
         if (f < 0) continue;
-        const T* in = a.dweight_part ? ring.get(f, x + f * hw) : nullptr;
+        const T* in = a.dweight_part ? ring.get(f, f % kt, x + f * hw) : nullptr;
         T* acc = dx ? dx_plane(f) : nullptr;
         for (int64_t ij = 0; ij < kh * kw; ++ij) {
           const int64_t k = dt * kh * kw + ij;
@@ -535,46 +771,76 @@ struct LaneOps<T, false> {
   static FVX_VEC_INLINE V set(T v) { return v; }
 };
 
-// An 8x8 block transposed in registers: dst[j * dst_stride + k] =
+// A B x B block transposed in registers: dst[j * dst_stride + k] =
 // src[k * src_stride + j]. The channels-first <-> channels-last copies of the
 // channel-lane engine cost as much as its convolution when done element by
-// element.
-template <class T>
-FVX_VEC_INLINE void transpose8x8(const T* src, int64_t src_stride, T* dst, int64_t dst_stride) {
-  typedef T V8 __attribute__((vector_size(8 * sizeof(T)), aligned(sizeof(T))));
-  V8 r[8], t[8], u[8];
-  for (int k = 0; k < 8; ++k) r[k] = *reinterpret_cast<const V8*>(src + k * src_stride);
-  for (int k = 0; k < 8; k += 2) {
-    t[k] = __builtin_shufflevector(r[k], r[k + 1], 0, 8, 1, 9, 4, 12, 5, 13);
-    t[k + 1] = __builtin_shufflevector(r[k], r[k + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+// element. Each stage d (B/2, ..., 1) swaps bit d of the row and column
+// indices: rows k and k + d (bit d of k clear) exchange their d-wide blocks
+// of columns with bit d set / clear.
+template <int B, int D, class V, size_t... I>
+FVX_VEC_INLINE V stage_low(V a, V b, std::index_sequence<I...>) {
+  return __builtin_shufflevector(a, b, ((I & D) ? B + I - D : I)...);
+}
+template <int B, int D, class V, size_t... I>
+FVX_VEC_INLINE V stage_high(V a, V b, std::index_sequence<I...>) {
+  return __builtin_shufflevector(a, b, ((I & D) ? B + I : I + D)...);
+}
+template <int B, int D, class V>
+FVX_VEC_INLINE void transpose_stage(V* r) {
+  if constexpr (D >= 1) {
+    for (int k = 0; k < B; ++k) {
+      if (k & D) continue;
+      const V a = r[k], b = r[k + D];
+      r[k] = stage_low<B, D>(a, b, std::make_index_sequence<B>{});
+      r[k + D] = stage_high<B, D>(a, b, std::make_index_sequence<B>{});
+    }
+    transpose_stage<B, D / 2>(r);
   }
-  for (int k = 0; k < 8; k += 4) {
-    u[k] = __builtin_shufflevector(t[k], t[k + 2], 0, 1, 8, 9, 4, 5, 12, 13);
-    u[k + 1] = __builtin_shufflevector(t[k], t[k + 2], 2, 3, 10, 11, 6, 7, 14, 15);
-    u[k + 2] = __builtin_shufflevector(t[k + 1], t[k + 3], 0, 1, 8, 9, 4, 5, 12, 13);
-    u[k + 3] = __builtin_shufflevector(t[k + 1], t[k + 3], 2, 3, 10, 11, 6, 7, 14, 15);
-  }
-  for (int j = 0; j < 4; ++j) {
-    *reinterpret_cast<V8*>(dst + j * dst_stride) = __builtin_shufflevector(u[j], u[j + 4], 0, 1, 2, 3, 8, 9, 10, 11);
-    *reinterpret_cast<V8*>(dst + (j + 4) * dst_stride) =
-        __builtin_shufflevector(u[j], u[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+}
+template <int B, class T>
+FVX_VEC_INLINE void transpose_block(const T* src, int64_t src_stride, T* dst, int64_t dst_stride) {
+  typedef T VB __attribute__((vector_size(B * sizeof(T)), aligned(sizeof(T))));
+  // Pointers walked by the strides: B offsets k * stride ran out of
+  // general-purpose registers.
+  VB r[B];
+  for (int k = 0; k < B; ++k, src += src_stride) r[k] = *reinterpret_cast<const VB*>(src);
+  transpose_stage<B, B / 2>(r);
+  for (int j = 0; j < B; ++j, dst += dst_stride) *reinterpret_cast<VB*>(dst) = r[j];
+}
+
+// Blocks of B over rows [r0, r1) x columns [c0, c1), both multiples of B long.
+template <int B, class T>
+void transpose_blocks(const T* src, int64_t src_stride, T* dst, int64_t dst_stride, int64_t r0, int64_t r1,
+                      int64_t c0, int64_t c1) {
+  for (int64_t k = r0; k < r1; k += B) {
+    for (int64_t j = c0; j < c1; j += B) {
+      transpose_block<B>(src + k * src_stride + j, src_stride, dst + j * dst_stride + k, dst_stride);
+    }
   }
 }
 
 // dst[j * dst_stride + k] = src[k * src_stride + j] for k < rows, j < cols:
-// 8x8 blocks, then the edges one by one.
+// blocks of a whole register (16 floats with AVX-512: whole cache lines
+// read and written), the rest in blocks of 8, then the edges one by one.
 template <class T>
 void transpose(const T* src, int64_t src_stride, T* dst, int64_t dst_stride, int64_t rows, int64_t cols) {
+  constexpr int B = kVecLanes<T> > 8 ? static_cast<int>(kVecLanes<T>) : 8;
   const int64_t rows8 = rows / 8 * 8, cols8 = cols / 8 * 8;
-  for (int64_t k = 0; k < rows8; k += 8) {
-    for (int64_t j = 0; j < cols8; j += 8) {
-      transpose8x8(src + k * src_stride + j, src_stride, dst + j * dst_stride + k, dst_stride);
-    }
-    for (int64_t j = cols8; j < cols; ++j)
-      for (int64_t i = k; i < k + 8; ++i) dst[j * dst_stride + i] = src[i * src_stride + j];
-  }
+  const int64_t rows_b = rows / B * B, cols_b = cols / B * B;
+  transpose_blocks<B>(src, src_stride, dst, dst_stride, 0, rows_b, 0, cols_b);
+  transpose_blocks<8>(src, src_stride, dst, dst_stride, 0, rows_b, cols_b, cols8);
+  transpose_blocks<8>(src, src_stride, dst, dst_stride, rows_b, rows8, 0, cols8);
+  for (int64_t i = 0; i < rows8; ++i)
+    for (int64_t j = cols8; j < cols; ++j) dst[j * dst_stride + i] = src[i * src_stride + j];
   for (int64_t i = rows8; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) dst[j * dst_stride + i] = src[i * src_stride + j];
+}
+
+// 64-byte (cache-line) alignment of a block with room for kAlignElems more.
+constexpr size_t kAlignElems = 64;
+template <class T>
+T* align64(T* p) {
+  return reinterpret_cast<T*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t{63});
 }
 
 // Input rows zero-padded left and right, channels innermost: every output
@@ -589,30 +855,48 @@ void transpose(const T* src, int64_t src_stride, T* dst, int64_t dst_stride, int
 template <class T>
 class PaddedRows {
  public:
-  explicit PaddedRows(const DwConv3dShape& s)
+  // Lanes [lane0, lane1) of each pixel are copied (the channels a call
+  // computes); pixels are cs apart.
+  PaddedRows(const DwConv3dShape& s, int64_t cs, int64_t lane0, int64_t lane1)
       : s_(s),
+        cs_(cs),
+        lane0_(lane0),
+        lane1_(lane1),
         width_((s.out_w - 1) * s.stride_w + s.kw),
-        frame_rows_(frame_rows(s, width_)),
+        frame_rows_(frame_rows(s, width_, cs)),
         slots_(static_cast<size_t>(s.kt * frame_rows_)) {
     thread_local std::vector<T> storage;
-    const size_t need = slots_.size() * static_cast<size_t>(width_ * s.channels);
+    const size_t need = slots_.size() * static_cast<size_t>(width_ * cs) + kAlignElems;
     // No zero fill needed: a row is written whole when it is first read.
     if (storage.size() < need) storage.resize(need);
-    rows_ = storage.data();
+    rows_ = align64(storage.data());
   }
 
   // Padded input row ih of absolute frame f, read from that frame's
-  // (H, W, C) pixels.
+  // (H, W, cs) pixels.
   const T* get(int64_t f, const T* frame, int64_t ih) {
     const size_t slot = static_cast<size_t>((f % s_.kt) * frame_rows_ + (ih + s_.pad_top) % frame_rows_);
-    const int64_t C = s_.channels;
+    const int64_t C = cs_;
     T* row = rows_ + slot * static_cast<size_t>(width_ * C);
     if (slots_[slot].frame != frame || slots_[slot].ih != ih) {
       // Columns [c0, c1) of the padded row hold input pixels, the others zeros.
       const int64_t c0 = std::max<int64_t>(0, s_.pad_left), c1 = std::max(c0, std::min(width_, s_.pad_left + s_.in_w));
-      std::fill(row, row + c0 * C, T(0));
-      std::fill(row + c1 * C, row + width_ * C, T(0));
-      if (c1 > c0) std::memcpy(row + c0 * C, frame + (ih * s_.in_w + c0 - s_.pad_left) * C, sizeof(T) * (c1 - c0) * C);
+      const T* src = frame + (ih * s_.in_w + c0 - s_.pad_left) * C;
+      if (lane0_ == 0 && lane1_ == C) {
+        std::fill(row, row + c0 * C, T(0));
+        std::fill(row + c1 * C, row + width_ * C, T(0));
+        if (c1 > c0) std::memcpy(row + c0 * C, src, sizeof(T) * (c1 - c0) * C);
+      } else {
+        const int64_t n = lane1_ - lane0_;
+        for (int64_t c = 0; c < width_; ++c) {
+          T* d = row + c * C + lane0_;
+          if (c < c0 || c >= c1) {
+            std::fill(d, d + n, T(0));
+          } else {
+            copy_run<FVX_DWCONV3D_VEC_BYTES>(d, src + (c - c0) * C + lane0_, n);
+          }
+        }
+      }
       slots_[slot] = {frame, ih};
     }
     return row;
@@ -620,29 +904,29 @@ class PaddedRows {
 
  private:
   static constexpr int64_t kFrameBytes = 512 << 10;
-  static int64_t frame_rows(const DwConv3dShape& s, int64_t width) {
+  static int64_t frame_rows(const DwConv3dShape& s, int64_t width, int64_t cs) {
     const int64_t ph = (s.out_h - 1) * s.stride_h + s.kh;
-    return s.kt * ph * width * s.channels * static_cast<int64_t>(sizeof(T)) <= kFrameBytes ? ph : s.kh;
+    return s.kt * ph * width * cs * static_cast<int64_t>(sizeof(T)) <= kFrameBytes ? ph : s.kh;
   }
   struct Tag {
     const T* frame = nullptr;
     int64_t ih = -1;
   };
   const DwConv3dShape& s_;
-  int64_t width_, frame_rows_;
+  int64_t cs_, lane0_, lane1_, width_, frame_rows_;
   std::vector<Tag> slots_;
   T* rows_;
 };
 
 // Pre-activation outputs of kCols consecutive columns from ow, channels
-// [c0, c0 + kVecs * kWidth) (kVecs vectors, or one channel). rows[k] /
-// row_w[k] are the padded input row and weight row (kW taps, channels
-// innermost) of the k-th of n tap rows. KW > 0 fixes the kernel width at
+// [c0, c0 + kVecs * kWidth) (kVecs vectors, or one channel), pixels cs
+// apart. rows[k] / row_w[k] are the padded input row and weight row (kW
+// taps, channels innermost) of the k-th of n tap rows. KW > 0 fixes the kernel width at
 // compile time. Each accumulator is a chain of dependent multiply-adds:
 // kVecs * kCols of them (8) keep the FMA units busy despite its latency.
 template <class Ops, int kVecs, int kCols, int KW, class T>
 FVX_VEC_INLINE void lane_columns(const T* const* rows, const T* const* row_w, int64_t n, int64_t kw_rt,
-                                 int64_t C, int64_t sw, int64_t ow, int64_t c0, const T* bias, T* yrow) {
+                                 int64_t cs, int64_t sw, int64_t ow, int64_t c0, const T* bias, T* yrow) {
   using V = typename Ops::V;
   constexpr int64_t L = Ops::kWidth;
   const int64_t kw = KW > 0 ? KW : kw_rt;
@@ -652,30 +936,93 @@ FVX_VEC_INLINE void lane_columns(const T* const* rows, const T* const* row_w, in
     for (int u = 0; u < kCols; ++u) acc[v][u] = b;
   }
   for (int64_t k = 0; k < n; ++k) {
-    const T* xr = rows[k] + ow * sw * C + c0;
+    const T* xr = rows[k] + ow * sw * cs + c0;
     const T* wr = row_w[k] + c0;
     for (int64_t j = 0; j < kw; ++j) {
       for (int v = 0; v < kVecs; ++v) {
-        const V wv = Ops::ld(wr + j * C + v * L);
-        for (int u = 0; u < kCols; ++u) acc[v][u] += wv * Ops::ld(xr + (u * sw + j) * C + v * L);
+        const V wv = Ops::ld(wr + j * cs + v * L);
+        for (int u = 0; u < kCols; ++u) acc[v][u] += wv * Ops::ld(xr + (u * sw + j) * cs + v * L);
       }
     }
   }
   for (int v = 0; v < kVecs; ++v)
-    for (int u = 0; u < kCols; ++u) Ops::st(yrow + (ow + u) * C + c0 + v * L, acc[v][u]);
+    for (int u = 0; u < kCols; ++u) Ops::st(yrow + (ow + u) * cs + c0 + v * L, acc[v][u]);
 }
 
-// Columns [ow, ow + cols) (cols <= kLaneCols), channel vectors [c0, ce):
-// two vectors at a time, then one.
+// lane_columns for stride 1 and a fixed kernel width: input column m serves
+// the outputs m - j of taps j < KW, so each input vector is loaded once for
+// all of them (kept in a register: GCC otherwise folds it back into every
+// multiply-add) and each weight vector once per tap row.
+template <int kVecs, int kCols, int KW, class T>
+FVX_VEC_INLINE void lane_columns_s1(const T* const* rows, const T* const* row_w, int64_t n, int64_t cs, int64_t ow,
+                                    int64_t c0, const T* bias, T* yrow) {
+  using V = Vec<T>;
+  constexpr int64_t L = kVecLanes<T>;
+  V acc[kVecs][kCols];
+  for (int v = 0; v < kVecs; ++v) {
+    const V b = bias ? load(bias + c0 + v * L) : splat(T(0));
+    for (int u = 0; u < kCols; ++u) acc[v][u] = b;
+  }
+  for (int64_t k = 0; k < n; ++k) {
+    const T* xr = rows[k] + ow * cs + c0;
+    const T* wr = row_w[k] + c0;
+    for (int v = 0; v < kVecs; ++v) {
+      // Pointers walked by cs (the offsets m * cs held in registers ran out
+      // of general-purpose ones).
+      V wv[KW];
+      const T* wp = wr + v * L;
+      for (int j = 0; j < KW; ++j, wp += cs) wv[j] = load(wp);
+      const T* xp = xr + v * L;
+#pragma GCC unroll 16
+      for (int m = 0; m < kCols + KW - 1; ++m, xp += cs) {
+        V x = load(xp);
+        keep_in_register(x);
+#pragma GCC unroll 8
+        for (int j = 0; j < KW; ++j) {
+          if (m - j >= 0 && m - j < kCols) acc[v][m - j] += wv[j] * x;
+        }
+      }
+    }
+  }
+  for (int v = 0; v < kVecs; ++v)
+    for (int u = 0; u < kCols; ++u) store(yrow + (ow + u) * cs + c0 + v * L, acc[v][u]);
+}
+
+// Columns computed together at stride 1 with a fixed kernel width: a whole
+// row of the small planes this engine takes, where the registers allow.
+constexpr int64_t kLaneColsS1 = FVX_DWCONV3D_VEC_REGS >= 32 ? 8 : 4;
+
+// Columns [ow, ow + cols) (cols <= kLaneCols, or kLaneColsS1 where
+// lane_columns_s1 applies), channel vectors [c0, ce): two vectors at a
+// time, then one.
 template <int KW, class T>
 FVX_VEC_INLINE void lane_block(const T* const* rows, const T* const* row_w, int64_t n, const T* bias,
-                               const DwConv3dShape& s, int64_t ow, int64_t cols, int64_t c0, int64_t ce, T* yrow) {
+                               const DwConv3dShape& s, int64_t cs, int64_t ow, int64_t cols, int64_t c0, int64_t ce,
+                               T* yrow) {
   using Ops = LaneOps<T, true>;
   constexpr int64_t L = kVecLanes<T>;
-  const int64_t C = s.channels, sw = s.stride_w;
-  static_assert(kLaneCols == 4, "cols is 1 to 4");
+  const int64_t C = cs, sw = s.stride_w;
+  static_assert(kLaneCols == 4 && (kLaneColsS1 == 4 || kLaneColsS1 == 8), "cols is 1 to 4 or 8");
   auto run = [&](auto vecs, int64_t c) {
     constexpr int kVecs = decltype(vecs)::value;
+    if constexpr (KW > 0) {
+      if (sw == 1) {
+        switch (cols) {
+          case 1: return lane_columns_s1<kVecs, 1, KW>(rows, row_w, n, C, ow, c, bias, yrow);
+          case 2: return lane_columns_s1<kVecs, 2, KW>(rows, row_w, n, C, ow, c, bias, yrow);
+          case 3: return lane_columns_s1<kVecs, 3, KW>(rows, row_w, n, C, ow, c, bias, yrow);
+          case 4: return lane_columns_s1<kVecs, 4, KW>(rows, row_w, n, C, ow, c, bias, yrow);
+        }
+        if constexpr (kLaneColsS1 == 8) {
+          switch (cols) {
+            case 5: return lane_columns_s1<kVecs, 5, KW>(rows, row_w, n, C, ow, c, bias, yrow);
+            case 6: return lane_columns_s1<kVecs, 6, KW>(rows, row_w, n, C, ow, c, bias, yrow);
+            case 7: return lane_columns_s1<kVecs, 7, KW>(rows, row_w, n, C, ow, c, bias, yrow);
+            default: return lane_columns_s1<kVecs, 8, KW>(rows, row_w, n, C, ow, c, bias, yrow);
+          }
+        }
+      }
+    }
     switch (cols) {
       case 1: lane_columns<Ops, kVecs, 1, KW>(rows, row_w, n, s.kw, C, sw, ow, c, bias, yrow); break;
       case 2: lane_columns<Ops, kVecs, 2, KW>(rows, row_w, n, s.kw, C, sw, ow, c, bias, yrow); break;
@@ -689,42 +1036,37 @@ FVX_VEC_INLINE void lane_block(const T* const* rows, const T* const* row_w, int6
 }
 
 // One output row from its n tap rows: channel chunks that keep the chunk's
-// part of the input rows in L1, columns kLaneCols at a time within a chunk
-// (the last OW mod kLaneCols together too).
+// part of the input rows in L1, columns kLaneCols (kLaneColsS1) at a time
+// within a chunk (the last OW mod kLaneCols together too). Pixels are cs
+// apart: where cs has room for C rounded up to whole vectors (the driver's
+// channels-last copies), the last vector's lanes past C are computed and
+// dropped; otherwise the channels past the last whole vector are the last
+// vector's (C - L, C], computed again, rather than a scalar loop (with 16
+// lanes, 168 channels left 8 of them to it: a third of the time).
+// Channels [c_begin, c_end): c_begin a multiple of L, c_end too unless it
+// is C.
 template <int KW, class T>
 void lane_row(const T* const* rows, const T* const* row_w, int64_t n, const T* bias, const DwConv3dShape& s,
-              T* yrow) {
+              int64_t cs, int64_t c_begin, int64_t c_end, T* yrow) {
   using OneOps = LaneOps<T, false>;
   constexpr int64_t L = kVecLanes<T>;
   constexpr int64_t kChunk = 64;  // channels
-  const int64_t C = s.channels, OW = s.out_w, sw = s.stride_w, whole = C / L * L;
-  for (int64_t cc = 0; cc < whole; cc += kChunk) {
-    const int64_t ce = std::min(whole, cc + kChunk);
-    for (int64_t ow = 0; ow < OW; ow += kLaneCols) {
-      lane_block<KW>(rows, row_w, n, bias, s, ow, std::min(kLaneCols, OW - ow), cc, ce, yrow);
+  const int64_t C = c_end, OW = s.out_w, sw = s.stride_w;
+  const int64_t whole = cs >= (C + L - 1) / L * L ? (C + L - 1) / L * L : C / L * L;
+  const int64_t step = KW > 0 && sw == 1 ? kLaneColsS1 : kLaneCols;
+  auto columns = [&](int64_t cc, int64_t ce) {
+    for (int64_t ow = 0; ow < OW; ow += step) {
+      lane_block<KW>(rows, row_w, n, bias, s, cs, ow, std::min(step, OW - ow), cc, ce, yrow);
     }
+  };
+  for (int64_t cc = c_begin; cc < whole; cc += kChunk) columns(cc, std::min(whole, cc + kChunk));
+  if (whole < C && C - L >= c_begin) {
+    columns(C - L, C);
+    return;
   }
-  for (int64_t c0 = whole; c0 < C; ++c0) {
+  for (int64_t c0 = std::max(whole, c_begin); c0 < C; ++c0) {
     for (int64_t ow = 0; ow < OW; ++ow)
-      lane_columns<OneOps, 1, 1, KW>(rows, row_w, n, s.kw, C, sw, ow, c0, bias, yrow);
-  }
-}
-
-// out[i] = act(out[i]) over a run, branch-free per activation.
-template <Activation A, class T>
-void activate_in_place_run(T* v, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) v[i] = activate(v[i], A);
-}
-
-template <class T>
-void activate_in_place(T* v, int64_t n, Activation act) {
-  switch (act) {
-    case Activation::kNone: return;
-    case Activation::kReLU: return activate_in_place_run<Activation::kReLU>(v, n);
-    case Activation::kReLU6: return activate_in_place_run<Activation::kReLU6>(v, n);
-    case Activation::kHardswish: return activate_in_place_run<Activation::kHardswish>(v, n);
-    case Activation::kSwish: return activate_in_place_run<Activation::kSwish>(v, n);
-    case Activation::kSigmoid: return activate_in_place_run<Activation::kSigmoid>(v, n);
+      lane_columns<OneOps, 1, 1, KW>(rows, row_w, n, s.kw, cs, sw, ow, c0, bias, yrow);
   }
 }
 
@@ -732,10 +1074,13 @@ void activate_in_place(T* v, int64_t n, Activation act) {
 template <class T>
 void forward_lanes(const LaneArgs<T>& a, int64_t begin, int64_t end) {
   const DwConv3dShape& s = a.shape;
-  const int64_t C = s.channels, frame = s.in_h * s.in_w * C, row = s.out_w * C;
+  const int64_t C = a.cs, frame = s.in_h * s.in_w * C, row = s.out_w * C;
   const int64_t nh = std::max<int64_t>(s.kt - 1, 1);
   const int64_t pw = (s.out_w - 1) * s.stride_w + s.kw, padded_frame = ((s.out_h - 1) * s.stride_h + s.kh) * pw * C;
-  PaddedRows<T> padded(s);
+  // The lanes this call reads: its channels, rounded up to whole vectors
+  // where the stride has room.
+  const int64_t lane1 = a.c_end == s.channels ? C : a.c_end;
+  PaddedRows<T> padded(s, C, a.c_begin, lane1);
   std::vector<const T*> rows(static_cast<size_t>(s.kt * s.kh)), row_w(rows.size());
   for (int64_t r = begin; r < end; ++r) {
     const int64_t oh = r % s.out_h, nt = r / s.out_h, t = nt % a.t, n = nt / a.t;
@@ -759,11 +1104,15 @@ void forward_lanes(const LaneArgs<T>& a, int64_t begin, int64_t end) {
     }
     T* yrow = a.y + r * row;
     switch (s.kw) {
-      case 3: lane_row<3>(rows.data(), row_w.data(), count, a.bias, s, yrow); break;
-      case 5: lane_row<5>(rows.data(), row_w.data(), count, a.bias, s, yrow); break;
-      default: lane_row<0>(rows.data(), row_w.data(), count, a.bias, s, yrow); break;
+      case 3: lane_row<3>(rows.data(), row_w.data(), count, a.bias, s, C, a.c_begin, a.c_end, yrow); break;
+      case 5: lane_row<5>(rows.data(), row_w.data(), count, a.bias, s, C, a.c_begin, a.c_end, yrow); break;
+      default: lane_row<0>(rows.data(), row_w.data(), count, a.bias, s, C, a.c_begin, a.c_end, yrow); break;
     }
-    activate_in_place(yrow, row, a.act);
+    if (a.c_begin == 0 && a.c_end == s.channels) {
+      activate_in_place(yrow, row, a.act);
+    } else {
+      for (int64_t ow = 0; ow < s.out_w; ++ow) activate_in_place(yrow + ow * C + a.c_begin, lane1 - a.c_begin, a.act);
+    }
   }
 }
 

@@ -40,20 +40,26 @@ struct BackwardArgs {
 // The channel-lane engine (channels innermost, for small or strided planes).
 // Channels-first data is transposed around it by the driver (whole frames,
 // in 8x8 register blocks).
+// Pixels are cs >= C elements apart (cs below: the channel stride). Where cs
+// has room for C rounded up to whole vectors, the lanes past C are computed
+// and dropped: x, history, weight and bias must then hold finite values
+// there (the driver's copies hold zeros).
 template <class T>
 struct LaneArgs {
-  const T* x;          // new frames, (N, t, H, W, C)
+  const T* x;          // new frames, (N, t, H, W, cs)
   int64_t t;
-  const T* history;    // ring of past frames (frame a in slot a mod (kT-1)), or null: (N, kT-1, H, W, C),
-                       // or if history_padded already zero-padded, (N, kT-1, PH, PW, C) with
+  const T* history;    // ring of past frames (frame a in slot a mod (kT-1)), or null: (N, kT-1, H, W, cs),
+                       // or if history_padded already zero-padded, (N, kT-1, PH, PW, cs) with
                        // PH = (OH-1)*sh + kH, PW = (OW-1)*sw + kW
   bool history_padded;
   int64_t position;    // frames consumed before x (0 without history: zeros in front)
-  const T* weight;     // (kT, kH, kW, C): channels innermost
-  const T* bias;       // (C) or null
-  T* y;                // (N, t, OH, OW, C)
+  const T* weight;     // (kT, kH, kW, cs): channels innermost
+  const T* bias;       // (cs) or null
+  T* y;                // (N, t, OH, OW, cs)
   DwConv3dShape shape;
   Activation act;
+  int64_t cs;          // channel stride
+  int64_t c_begin, c_end;  // the channels computed: c_begin a multiple of 16 (8 doubles)
 };
 
 struct DwConv3dKernels {
