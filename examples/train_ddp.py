@@ -71,6 +71,11 @@ def main() -> None:
         dist.all_reduce(mean_loss)
         if rank == 0:
             print(f"step {step} loss {mean_loss.item() / world:.4f}", flush=True)
+    # DDP's reducer holds the process group: release it, and let every rank
+    # arrive, before the group goes (a rank that tore down gloo while its peer
+    # was still in a collective aborted now and then at exit).
+    del model, optimizer
+    dist.barrier()
     dist.destroy_process_group()
 
 
