@@ -127,7 +127,7 @@ def _head_fastvfx(model: "MobileNetV2TSM", features: Tensor) -> Tensor:
     """Global average pool and classifier; in inference the pool as a mean
     over the rows of the channels-last map and the linear layer as a 1x1
     ``fused_conv2d`` (``F.linear`` on one row took some 150 us in MKL)."""
-    if model.training or not _onednn.usable(features) or not features.is_contiguous(memory_format=torch.channels_last):
+    if model.training or not _onednn.inference(features) or not features.is_contiguous(memory_format=torch.channels_last):
         return _head_torch(model, features)
     n, c = features.shape[:2]
     pooled = features.permute(0, 2, 3, 1).reshape(n, -1, c).mean(1)

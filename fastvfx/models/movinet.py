@@ -216,7 +216,7 @@ def _linear(conv: nn.Conv3d, x: Tensor, activation: Optional[str] = None) -> Ten
     (MKL's addmm on one row took 0.6 ms for the 2048 x 600 classifier)."""
     params = conv._parameters
     weight = params["weight"]
-    if _onednn.usable(x):
+    if _onednn.inference(x):
         packed = cached(conv, "fused", (weight,), lambda: pack_weight(weight.reshape(weight.size(0), -1)))
         return fused_conv2d(x[:, :, None, None], packed, params["bias"], activation=activation).flatten(1)
     return activate(F.linear(x, weight.view(weight.size(0), -1), params["bias"]), activation)

@@ -298,7 +298,7 @@ class SqueezeTime(nn.Module):
         n, _, _, h, w = x.shape
         y = self._stem(x.reshape(n, -1, h, w))
         y = self.layer4(self.layer3(self.layer2(self.layer1(y))))
-        if self.backend == "fastvfx" and not self.training and _onednn.usable(y) and \
+        if self.backend == "fastvfx" and not self.training and _onednn.inference(y) and \
                 y.is_contiguous(memory_format=torch.channels_last):
             # Inference: the pool as a mean over the channels-last rows, the
             # classifier as a 1x1 fused_conv2d (MKL's addmm on one row is

@@ -44,17 +44,24 @@ _POST_OPS = {
 }
 
 
-def usable(x: Tensor) -> bool:
-    """Whether ``x`` can take the oneDNN path (see the module docstring)."""
+def inference(x: Tensor) -> bool:
+    """Whether ``x`` can take fastvfx's inference-only ops (fused blocks and
+    convs): float32 on the CPU without gradients, outside autocast, compile
+    and export (those ops have no autograd, autocast rule or ONNX translation)."""
     return (
-        _AVAILABLE
-        and x.dtype == torch.float32
+        x.dtype == torch.float32
         and x.device.type == "cpu"
         and not torch.is_grad_enabled()
         and not torch.is_autocast_enabled("cpu")
         and not torch.compiler.is_compiling()
         and not torch.compiler.is_exporting()
     )
+
+
+def usable(x: Tensor) -> bool:
+    """Whether ``x`` can take the inference path of this module (see the
+    module docstring): :func:`inference`, and a torch with oneDNN."""
+    return _AVAILABLE and inference(x)
 
 
 def channels_last(x: Tensor) -> Tensor:
@@ -112,12 +119,6 @@ def conv2d(x: Tensor, conv: PackedConv2d, activation: Optional[str] = None) -> T
     )
 
 
-def conv2d_add(x: Tensor, conv: PackedConv2d, other: Tensor, activation: Optional[str] = None) -> Tensor:
-    """``activation(conv2d(x) + other)`` in one oneDNN call (a residual add
-    fused as a binary post-op)."""
-    return conv2d_binary(x, conv, other, "add", activation)
-
-
 def conv2d_binary(x: Tensor, conv: PackedConv2d, other: Tensor, op: str, activation: Optional[str] = None) -> Tensor:
     """``activation(conv2d(x) <op> other)`` in one oneDNN call, ``op`` one of
     "add", "mul" (a binary post-op); ``other`` has the output's shape and
@@ -167,7 +168,7 @@ def folded_conv2d(module: nn.Module, slot: str, x: Tensor, conv: nn.Conv2d, weig
     place. The output keeps ``x``'s memory format."""
     if residual_op == "mul" and activation is not None:
         raise ValueError("folded_conv2d: a product residual takes no activation")
-    if usable(x) and is_fused(conv, x):
+    if inference(x) and is_fused(conv, x):
         y = fused(module, slot, x, conv, weight, bias, activation, residual, residual_op)
         return y.contiguous(memory_format=memory_format(x))
     if usable(x):

@@ -74,7 +74,7 @@ class ConvBNAct(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if self.bn.training:
             return self.act(self.bn(self.conv(self._pad(x))))
-        if self._pointwise and (x.dim() == 4 or x.size(2) == 1) and _onednn.usable(x):
+        if self._pointwise and (x.dim() == 4 or x.size(2) == 1) and _onednn.inference(x):
             # Inference, one frame of a 1x1 conv: fastvfx.fused_conv2d with the
             # activation fused (MKL's addmm took 0.6 ms for MoViNet's
             # 104 -> 480 head on a 6x6 frame).

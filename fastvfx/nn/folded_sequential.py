@@ -77,7 +77,7 @@ class FoldedSequential(nn.Sequential):
         the unshifted x. None (nothing done) unless the layers are a MobileNetV2
         block, in eval mode, on a float32 CPU tensor without gradients, outside
         autocast, compile and export."""
-        if self._block is None or self._training() or not _fused_usable(x):
+        if self._block is None or self._training() or x.dim() != 4 or not _onednn.inference(x):
             return None
         first = self._modules[str(self._runs[0][0])]
         if isinstance(first, TemporalShift):
@@ -205,20 +205,6 @@ def _fastvfx_depthwise(conv: nn.Conv2d, x: Tensor) -> bool:
     if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
         return True
     return x.size(-1) // conv.stride[1] >= _DEPTHWISE_MIN_OUT_WIDTH
-
-
-def _fused_usable(x: Tensor) -> bool:
-    """Whether ``x`` can take the fused inverted-residual op (inference only,
-    float32 CPU; compile and export keep the per-layer modules)."""
-    return (
-        x.dtype == torch.float32
-        and x.device.type == "cpu"
-        and x.dim() == 4
-        and not torch.is_grad_enabled()
-        and not torch.is_autocast_enabled("cpu")
-        and not torch.compiler.is_compiling()
-        and not torch.compiler.is_exporting()
-    )
 
 
 def _inverted_residual_layout(layers: list[nn.Module], runs: list) -> Optional[tuple[int, Optional[str], Optional[str]]]:
