@@ -1,5 +1,7 @@
 import pytest
 import torch
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import fastvfx
 
@@ -57,3 +59,27 @@ def assert_close_scaled(actual: torch.Tensor, expected: torch.Tensor, tol: float
     scale = max(1.0, expected.abs().max().item())
     diff = (actual - expected).abs().max().item()
     assert diff <= tol * scale, f"max abs diff {diff:g} exceeds {tol:g} x {scale:g}"
+
+
+class LogFunctions(TorchFunctionMode):
+    """Records every function a TorchFunctionMode sees (do the ops reach it?)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.seen.append(func)
+        return func(*args, **(kwargs or {}))
+
+
+class LogDispatch(TorchDispatchMode):
+    """Records every op a TorchDispatchMode sees."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.seen.append(func)
+        return func(*args, **(kwargs or {}))

@@ -7,10 +7,9 @@ import os
 import pytest
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode
-from torch.utils._python_dispatch import TorchDispatchMode
 
 import fastvfx
+from conftest import LogDispatch, LogFunctions
 from fastvfx.nn import CausalDepthwiseConv3d
 from fastvfx.stream import resident_mib
 from fastvfx.ops.causal_dwconv3d import (
@@ -122,25 +121,6 @@ def test_step_matches_upstream_concat_step_and_out_is_reused():
         torch.testing.assert_close(state.buffer[:, :, [(t - 1) % 2, t % 2]] if t >= 1 else buffer, buffer)
 
 
-class _LogFunctions(TorchFunctionMode):
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        self.seen.append(func)
-        return func(*args, **(kwargs or {}))
-
-
-class _LogDispatch(TorchDispatchMode):
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.seen.append(func)
-        return func(*args, **(kwargs or {}))
-
 
 def _steps(frames, w, b, state, mode=None):
     """Each frame's step output (a fresh one, and into out), under mode."""
@@ -154,7 +134,7 @@ def _steps(frames, w, b, state, mode=None):
     return ys
 
 
-@pytest.mark.parametrize("mode_cls", [_LogFunctions, _LogDispatch])
+@pytest.mark.parametrize("mode_cls", [LogFunctions, LogDispatch])
 def test_step_eager_calls_reach_python_modes(mode_cls):
     # Plain tensors skip torch.ops' Python binding; the steps must still be
     # seen by a TorchFunctionMode and a TorchDispatchMode, with the same results.
@@ -168,7 +148,7 @@ def test_step_eager_calls_reach_python_modes(mode_cls):
         assert torch.equal(g, e)
 
 
-@pytest.mark.parametrize("mode_cls", [_LogFunctions, _LogDispatch])
+@pytest.mark.parametrize("mode_cls", [LogFunctions, LogDispatch])
 def test_clip_without_grad_reaches_python_modes(mode_cls):
     # A clip that needs no gradient skips autograd's Python kernel; the op must
     # still be seen by the modes, and with grad wanted it still differentiates.

@@ -5,10 +5,9 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torch.overrides import TorchFunctionMode
-from torch.utils._python_dispatch import TorchDispatchMode
 
 import fastvfx
+from conftest import LogDispatch, LogFunctions
 from fastvfx.ops.temporal_shift import temporal_shift_reference
 
 # (n_batch, n_segment, C, H, W): C not a multiple of fold_div, T = 1,
@@ -123,25 +122,6 @@ def test_empty_inputs():
             x.size(0), 5, x.size(2), x.size(3))
 
 
-class _LogFunctions(TorchFunctionMode):
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        self.seen.append(func)
-        return func(*args, **(kwargs or {}))
-
-
-class _LogDispatch(TorchDispatchMode):
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.seen.append(func)
-        return func(*args, **(kwargs or {}))
-
 
 class _LoggedTensor(torch.Tensor):
     seen = []
@@ -152,7 +132,7 @@ class _LoggedTensor(torch.Tensor):
         return super().__torch_function__(func, types, args, kwargs)
 
 
-@pytest.mark.parametrize("mode_cls", [_LogFunctions, _LogDispatch])
+@pytest.mark.parametrize("mode_cls", [LogFunctions, LogDispatch])
 def test_eager_calls_reach_python_modes(mode_cls):
     # Plain tensors skip torch.ops' Python binding; the ops must still be seen
     # by a TorchFunctionMode and a TorchDispatchMode, and give the same result.
