@@ -65,6 +65,27 @@ def test_every_float_dtype_is_bit_exact(each_isa, dtype, layout):
         assert torch.equal(y, _expected(x, 8, 8, mode))
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "shape, dtype",
+    [
+        # Over 8 MiB of output: the NHWC pass writes with streaming stores.
+        ((2, 8, 120, 36, 36), torch.float32),
+        # A row of an odd number of 2-byte channels repeats every 64 rows
+        # (the longest select period), and rows straddle vectors.
+        ((1, 4, 101, 9, 7), torch.float16),
+        # A wide row: long runs of whole vectors from one frame.
+        ((1, 3, 2048, 3, 3), torch.float32),
+    ],
+)
+def test_channels_last_large_and_odd_rows(each_isa, shape, dtype, mode):
+    n, t, c, h, w = shape
+    x = _frames(n, t, c, h, w, dtype, "channels_last")
+    y = fastvfx.temporal_shift(x, t, 8, mode)
+    assert torch.equal(y, _expected(x, t, 8, mode))
+    assert y.is_contiguous(memory_format=torch.channels_last)
+
+
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
 def test_output_keeps_memory_format(layout):
     x = _frames(1, 8, 16, 4, 3, layout=layout)

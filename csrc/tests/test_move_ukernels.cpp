@@ -1,6 +1,7 @@
 // Every compiled byte-movement variant against plain byte loops: run lengths
 // up to several vectors, every few misalignments, 1..3 rows with gaps between.
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "check.h"
@@ -99,6 +100,68 @@ int main() {
               }
               CHECK(ok, "%s merge2d n=%zu rows=%zu off=%zu spans=%d coded=%d", name, n, rows, off,
                     spans, coded);
+            }
+          }
+        }
+      }
+    }
+  }
+  // select, where the ISA has it: periods of 1..9 vectors (pure, blended and
+  // zeroed vectors), byte counts that end mid-period and mid-vector, every few
+  // misalignments of dst and sources; the bytes after the end stay untouched.
+  for (int i = 0; i < kIsaCount; ++i) {
+    const Isa isa = static_cast<Isa>(i);
+    if (!isa_supported(isa) || move_ukernels(isa).select == nullptr) continue;
+    const MoveUkernels& uk = move_ukernels(isa);
+    const char* name = isa_name(isa);
+    for (size_t len : {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 40, 150}) {
+      for (unsigned style = 0; style < 5; ++style) {
+        // style 0: a shift's row of 40 bytes (8 from t+1, 8 from t-1, the
+        // rest from t); 1: the same with t-1 a zero; 2: scattered picks;
+        // 3: a wide row (a vector from t+1, one from t-1, the rest from t:
+        // runs of whole vectors); 4: pure and blended vectors alternating
+        // (at 150, more runs than the kernel keeps).
+        std::vector<unsigned char> pick(64 * len);
+        std::vector<SelectVector> period(len);
+        for (size_t j = 0; j < 64 * len; ++j) {
+          const size_t b = j % 40;
+          if (style == 2) {
+            pick[j] = static_cast<unsigned char>((j * 7 + j / 64) % 4);
+          } else if (style == 3) {
+            pick[j] = j < 64 ? 2 : j < 128 ? 0 : 1;
+          } else if (style == 4) {
+            pick[j] = (j / 64) % 2 == 0 ? 1 : static_cast<unsigned char>((j * 5) % 3);
+          } else {
+            pick[j] = b < 8 ? 2 : b < 16 ? (style == 1 ? 3 : 0) : 1;
+          }
+        }
+        for (size_t j = 0; j < len; ++j) period[j] = make_select_vector(&pick[64 * j]);
+        for (size_t bytes : {size_t{0}, 64 * len, 64 * len * 3, 64 * len * 2 + 64 * (len / 2) + 17,
+                             size_t{5}}) {
+          for (size_t off = 0; off < 64; off += 21) {
+            const size_t size = bytes + off + 256;
+            const auto a0 = pattern(size, 13, 7), b0 = pattern(size, 29, 3), c0 = pattern(size, 7, 11);
+            const unsigned char* src[3] = {a0.data() + off + 1, b0.data() + 2, c0.data() + off};
+            for (bool stream : {false, true}) {
+              auto out = pattern(size + 64, 3, 1);
+              const auto out0 = out;
+              // Streaming stores need a 64-byte aligned dst: the first one
+              // past the start.
+              const size_t at = stream ? 64 - reinterpret_cast<uintptr_t>(out.data()) % 64 : off + 3;
+              uk.select(out.data() + at, src, period.data(), len, bytes, style == 0 ? a0.data() : nullptr,
+                        stream);
+              bool ok = true;
+              for (size_t k = 0; k < out.size(); ++k) {
+                unsigned char want = out0[k];
+                if (k >= at && k - at < bytes) {
+                  const size_t j = k - at;
+                  const unsigned char p = pick[j % (64 * len)];
+                  want = p == 3 ? 0 : src[p][j];
+                }
+                ok &= out[k] == want;
+              }
+              CHECK(ok, "%s select len=%zu style=%u bytes=%zu off=%zu stream=%d", name, len, style, bytes,
+                    off, stream);
             }
           }
         }

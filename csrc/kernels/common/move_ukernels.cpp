@@ -12,9 +12,12 @@ struct MoveTable {
 #define FVX_MOVE_UKERNEL(isa_enum, suffix)            \
   by_isa[static_cast<int>(Isa::isa_enum)] = {          \
       bytes_copy2d__##suffix, bytes_zero2d__##suffix, bytes_swap2d__##suffix, \
-      bytes_merge2d__##suffix, bytes_merge_width__##suffix};
+      bytes_merge2d__##suffix, bytes_merge_width__##suffix, nullptr};
 #include "move_ukernels.inc"
 #undef FVX_MOVE_UKERNEL
+#if defined(FASTVFX_HAVE_AVX512)
+    by_isa[static_cast<int>(Isa::kAvx512)].select = bytes_select__avx512;
+#endif
     for (auto& entry : by_isa) {
       if (entry.copy2d == nullptr) entry = by_isa[static_cast<int>(Isa::kScalar)];
     }
@@ -45,6 +48,25 @@ void merge_codes(const MoveUkernels& uk, const unsigned char* mask, size_t n, un
   size_t i = 0, v = 0;
   for (; i + w <= n; i += w) codes[v++] = code_at(i);
   if (i < n) codes[v] = code_at(n - w);
+}
+
+SelectVector make_select_vector(const uint64_t mask[3]) {
+  SelectVector v{{mask[0], mask[1], mask[2]}, SelectVector::kGeneral};
+  if ((mask[0] | mask[1] | mask[2]) == ~uint64_t{0}) {
+    v.kind = SelectVector::kBlend;
+    for (uint32_t k = 0; k < 3; ++k) {
+      if (mask[k] == ~uint64_t{0}) v.kind = SelectVector::kPure0 + k;
+    }
+  }
+  return v;
+}
+
+SelectVector make_select_vector(const unsigned char pick[64]) {
+  uint64_t mask[3] = {0, 0, 0};
+  for (unsigned i = 0; i < 64; ++i) {
+    if (pick[i] < 3) mask[pick[i]] |= uint64_t{1} << i;
+  }
+  return make_select_vector(mask);
 }
 
 const MoveUkernels& move_ukernels(Isa isa) {

@@ -10,10 +10,24 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "fastvfx/isa.h"
 
 namespace fastvfx {
+
+// One 64-byte vector of a `select` pass: byte i is byte i of source k where
+// bit i of mask[k] is set (at most one k per i), else 0. `kind` names the
+// cheap cases, so a vector reads only the sources it needs.
+struct SelectVector {
+  enum Kind : uint32_t {
+    kPure0 = 0,  // source 0 covers the vector (kPure0 + k: source k)
+    kBlend = 3,  // source 1 covers what sources 0 and 2 do not
+    kGeneral = 4,  // some bytes are zeros
+  };
+  uint64_t mask[3];
+  uint32_t kind;
+};
 
 struct MoveUkernels {
   // dst and src do not overlap.
@@ -34,6 +48,18 @@ struct MoveUkernels {
                   size_t rows, size_t n);
   // The vector width of merge2d's runs, in bytes: the unit of its codes.
   size_t merge_width;
+  // Null where the ISA has no byte-masked loads (only AVX-512 has it). `bytes`
+  // bytes of dst from three sources (dst overlaps none), 64 at a time: vector
+  // j takes period[j % period_len] (make_select_vector). An NHWC shift's tile
+  // of rows is one call: the rows' channel spans repeat every lcm(64, row)
+  // bytes, so a vector reads whole lines of only the sources it needs, and
+  // the output is written front to back as a clone writes it. `prefetch`
+  // (may be null): a range of `bytes` bytes to prefetch as the pass goes (the
+  // next frame's tile, which the next pass reads). `stream`: write with
+  // non-temporal stores (where dst is 64-byte aligned), for outputs too large
+  // to be read back from cache.
+  void (*select)(void* dst, const unsigned char* const src[3], const SelectVector* period,
+                 size_t period_len, size_t bytes, const unsigned char* prefetch, bool stream);
 };
 
 #define FVX_MOVE_UKERNEL(isa_enum, suffix)                                                   \
@@ -48,6 +74,18 @@ struct MoveUkernels {
   extern const size_t bytes_merge_width__##suffix;
 #include "move_ukernels.inc"
 #undef FVX_MOVE_UKERNEL
+
+#if defined(FASTVFX_HAVE_AVX512)
+void bytes_select__avx512(void* dst, const unsigned char* const src[3], const SelectVector* period,
+                          size_t period_len, size_t bytes, const unsigned char* prefetch,
+                          bool stream);
+#endif
+
+// The select vector whose byte i comes from source k where bit i of mask[k]
+// is set (at most one k), or is a zero where none is.
+SelectVector make_select_vector(const uint64_t mask[3]);
+// The same from source pick[i] (0..2, or 3: a zero) for each byte i.
+SelectVector make_select_vector(const unsigned char pick[64]);
 
 // The variant for an ISA; falls back to scalar for an ISA not compiled in.
 const MoveUkernels& move_ukernels(Isa isa);
