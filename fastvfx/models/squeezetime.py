@@ -37,8 +37,13 @@ float32 CPU, no gradients) instead writes ``x * param`` once, as ONNX Runtime
 does, and runs every conv as one oneDNN call: measured, the prepacked oneDNN
 1x1 conv on the written tensor beat the fused op's GEMMs, and the IOI
 product and the branch sum (with the block's ReLU) become post-ops of the
-short and temporal convs. In training mode it uses ``channel_scaled_conv2d``
-for the temporal conv and the official chain elsewhere.
+short and temporal convs. Each block (and a CTL alone) runs that path on
+an inference plan, built once per input shape: the folded weights packed
+and bound to their op (``_onednn.PlannedConv2d``), the position embedding at
+the plane's size; ``cached_tree`` checks the block's parameters, buffers
+and submodules once a call instead of one fold cache per conv. In training
+mode it uses ``channel_scaled_conv2d`` for the temporal conv and the
+official chain elsewhere.
 """
 
 from __future__ import annotations
@@ -162,15 +167,11 @@ class ChannelTimeConv(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.fused and not self.param_conv[2].training:
-            if _onednn.usable(x):
-                plans = cached_tree(self, "plans", dict)
-                plan = plans.get(x.shape)
-                if plan is None:
-                    short = self.spatial_conv.short_conv
-                    plan = plans[x.shape] = self.plan(x, self.temporal_conv.weight, self.temporal_conv.bias,
-                                                      short.weight, short.bias)
-                return _planned(self.run, x, plan)
             short = self.spatial_conv.short_conv
+            if _onednn.usable(x):
+                plan = _plan_for(self, x, lambda: self.plan(x, self.temporal_conv.weight, self.temporal_conv.bias,
+                                                            short.weight, short.bias))
+                return _planned(self.run, x, plan)
             return self.folded(x, self.temporal_conv.weight, self.temporal_conv.bias, short.weight, short.bias)
         param = self.param_conv(x)
         if self.fused:  # training mode: the conv of the re-weighted input fused
@@ -291,14 +292,10 @@ class Bottleneck(nn.Module):
 
     def _forward_folded(self, x: Tensor) -> Tensor:
         """Eval mode: every BatchNorm folded into the conv before it. On the
-        inference path, the block's plan (:meth:`plan`, one per input shape,
-        validated once a call: ``cached_tree``) and :meth:`run`."""
+        inference path, the block's plan (:meth:`plan`, for the input's
+        shape, validated once a call: ``_plan_for``) and :meth:`run`."""
         if _onednn.usable(x):
-            plans = cached_tree(self, "plans", dict)
-            plan = plans.get(x.shape)
-            if plan is None:
-                plan = plans[x.shape] = self.plan(x)
-            return _planned(self.run, x, plan)
+            return _planned(self.run, x, _plan_for(self, x, lambda: self.plan(x)))
         if self.stride != 1:
             weight, bias = folded_conv_bn(self, "downsample", self.downsample[0], self.downsample[1])
             x = folded_conv2d(self, "downsample/onednn", x, self.downsample[0], weight, bias)
@@ -342,6 +339,19 @@ class Bottleneck(nn.Module):
         out = ChannelTimeConv.run(plan.conv1(x), plan.ctl)
         # relu(bn3(conv3(out)) + residual): the add and the ReLU fused into the conv.
         return plan.conv3(out, x if plan.shortcut is None else plan.shortcut(x))
+
+
+def _plan_for(module: nn.Module, x: Tensor, build):
+    """``module``'s inference plan for inputs shaped like ``x``: ``build()``
+    on first use, kept until ``cached_tree`` sees the module change or
+    another shape comes (a plan holds a packed copy of every weight: one
+    shape is kept, as the packing caches did)."""
+    plans = cached_tree(module, "plan", dict)
+    plan = plans.get(x.shape)
+    if plan is None:
+        plans.clear()
+        plan = plans[x.shape] = build()
+    return plan
 
 
 def _planned(run, x: Tensor, plan) -> Tensor:
