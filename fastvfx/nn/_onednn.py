@@ -17,6 +17,12 @@ output) and always reorders the weight and applies the activation as a second
 pass; these calls do neither. Used only for inference (no gradients, float32,
 no autocast, not while compiling or exporting: the op has no autograd, no
 autocast rule and no ONNX translation); everything else takes the plain path.
+
+A model whose block runs many such convs can bind them once into a plan
+(:class:`PlannedConv2d`: weight packed, arguments ready, the op called with
+no checks) and validate the plan once a call (``_batchnorm.cached_tree``)
+instead of the per-conv caches of :func:`folded_conv2d`; small k x k convs
+then run on fused_conv2d too (``_SMALL_CONV_FLOPS``).
 """
 
 from __future__ import annotations
@@ -187,8 +193,7 @@ def folded_conv2d(module: nn.Module, slot: str, x: Tensor, conv: nn.Conv2d, weig
     return activate(y, activation)
 
 
-# The ops, bound once for the plans' calls (an OpOverloadPacket's attribute
-# lookups cost about a us a call).
+# The ops, looked up once for the plans' calls.
 _fused_conv2d_op = torch.ops.fastvfx.fused_conv2d.default
 if _AVAILABLE:
     _pointwise_op = torch.ops.mkldnn._convolution_pointwise.default
