@@ -63,9 +63,9 @@ def test_ctl_eval_equals_official(randomize_batchnorm, monkeypatch, conv_path, p
     """A CTL alone (as convert() builds it) in eval mode equals the official
     chain, with or without the block's ReLU, in both layouts, with the
     position embedding resized (14 on a pos_dim of 7); on the inference path
-    the IOI product is the short conv's fused "mul" (a oneDNN post-op) and
-    the branch sum the residual ("add") of the temporal 1x1 conv
-    (fastvfx.fused_conv2d)."""
+    (the CTL's plan) the IOI product is the short conv's "mul" and the branch
+    sum the residual ("add") of the temporal 1x1 conv, each fused into the
+    conv's call."""
     reference = ChannelTimeConv(32, 32, pos_dim=7)
     if pool == "max":
         reference.param_conv[0] = torch.nn.AdaptiveMaxPool2d((1, 1))
@@ -75,16 +75,14 @@ def test_ctl_eval_equals_official(randomize_batchnorm, monkeypatch, conv_path, p
     fast.load_state_dict(reference.state_dict())
     fast.eval()
     binary = []
-    real = _onednn.conv2d_binary
-    monkeypatch.setattr(_onednn, "conv2d_binary", lambda *a, **k: binary.append(a[3]) or real(*a, **k))
-    real_fused = _onednn.fused
+    real = _onednn.PlannedConv2d.__call__
 
-    def spy_fused(module, slot, x, conv, weight, bias, activation=None, residual=None, residual_op="add"):
-        if residual is not None:
-            binary.append(residual_op)
-        return real_fused(module, slot, x, conv, weight, bias, activation, residual, residual_op)
+    def spy(conv, x, other=None):
+        if other is not None:
+            binary.append(conv.residual_op)
+        return real(conv, x, other)
 
-    monkeypatch.setattr(_onednn, "fused", spy_fused)
+    monkeypatch.setattr(_onednn.PlannedConv2d, "__call__", spy)
     x = torch.randn(2, 32, size, size)
     if layout == "channels_last":
         x = x.contiguous(memory_format=torch.channels_last)
@@ -148,3 +146,38 @@ def test_inference_mode(backend):
         expected = model(x)
     with torch.inference_mode():
         assert torch.equal(model(x), expected)
+
+
+def test_plan_follows_changes(randomize_batchnorm):
+    """The inference plans (built once per block and input shape, checked once
+    a call) are rebuilt when a weight changes in place, a parameter or a
+    submodule is replaced, or a BatchNorm's eps is reassigned."""
+    reference, fast = _pair(randomize_batchnorm)
+    reference.eval()
+    x = torch.randn(1, 3, FRAMES, SIZE, SIZE)
+    block = fast.layer2[0]
+
+    def check():
+        with torch.no_grad():
+            assert_close_scaled(fast(x), reference(x))
+
+    check()
+    plan = block._fastvfx_cache["plan"][1][x.shape[:1] + (256, SIZE // 4, SIZE // 4)]
+    check()
+    assert block._fastvfx_cache["plan"][1][x.shape[:1] + (256, SIZE // 4, SIZE // 4)] is plan  # reused
+    edits = [
+        lambda m: m.layer2[0].conv1.weight.mul_(0.5),  # in place
+        lambda m: m.layer2[0].bn2.running_var.add_(0.5),
+        lambda m: setattr(m.layer2[0].conv2.spatial_conv.short_conv, "bias",
+                          torch.nn.Parameter(m.layer2[0].conv2.spatial_conv.short_conv.bias + 0.1)),
+        lambda m: setattr(m.layer2[0].bn3, "eps", 0.25),
+    ]
+    for edit in edits:
+        with torch.no_grad():
+            edit(reference)
+            edit(fast)
+        check()
+    # a submodule replaced: the gate's pool (max instead of avg)
+    for m in (reference, fast):
+        m.layer2[0].conv2.param_conv[0] = torch.nn.AdaptiveMaxPool2d((1, 1))
+    check()

@@ -37,21 +37,26 @@ float32 CPU, no gradients) instead writes ``x * param`` once, as ONNX Runtime
 does, and runs every conv as one oneDNN call: measured, the prepacked oneDNN
 1x1 conv on the written tensor beat the fused op's GEMMs, and the IOI
 product and the branch sum (with the block's ReLU) become post-ops of the
-short and temporal convs. In training mode it uses ``channel_scaled_conv2d``
-for the temporal conv and the official chain elsewhere.
+short and temporal convs. Each block (and a CTL alone) runs that path on
+an inference plan, built once per input shape: the folded weights packed
+and bound to their op (``_onednn.PlannedConv2d``), the position embedding at
+the plane's size; ``cached_tree`` checks the block's parameters, buffers
+and submodules once a call instead of one fold cache per conv. In training
+mode it uses ``channel_scaled_conv2d`` for the temporal conv and the
+official chain elsewhere.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..nn._activation import activate
-from ..nn._batchnorm import cached, fold_bn, folded_conv_bn
-from ..nn._onednn import folded_conv2d
+from ..nn._batchnorm import cached, cached_tree, fold_bn, folded_conv_bn
+from ..nn._onednn import PlannedConv2d, folded_conv2d
 from ..nn import _onednn
 from ..ops.fused_conv2d import fused_conv2d
 from ..ops.temporal_focus_conv2d import _gate_chain, channel_scaled_conv2d, temporal_focus_conv2d
@@ -111,20 +116,42 @@ class SpatialConv(nn.Module):
         g = folded_conv2d(self, "glo6/onednn", g, glo[6], glo[6].weight, glo[6].bias, "sigmoid")
         return folded_conv2d(self, "short/onednn", x, self.short_conv, short_weight, short_bias).mul_(g)
 
-    def onednn(self, x: Tensor, scaled: Tensor, short_weight: Tensor, short_bias: Tensor) -> Tensor:
-        """Eval mode on the inference path: the IOI output from ``x`` and
-        ``scaled`` = ``x * param`` (written once by the CTL, which reads it
-        again), every conv one call with its weights packed once and its
-        activation fused (the gate's sigmoid too), the final product fused into
-        the short conv (``_onednn.folded_conv2d``)."""
-        glo = self.glo_conv
-        weight, bias = folded_conv_bn(self, "glo0", glo[0], glo[1])
-        g = folded_conv2d(self, "glo0/onednn", scaled, glo[0], weight, bias, "relu")
-        g = g.add_(self.position(*g.shape[2:]))
-        weight, bias = folded_conv_bn(self, "glo3", glo[3], glo[4])
-        g = folded_conv2d(self, "glo3/onednn", g, glo[3], weight, bias, "relu")
-        g = folded_conv2d(self, "glo6/onednn", g, glo[6], glo[6].weight, glo[6].bias, "sigmoid")
-        return folded_conv2d(self, "short/onednn", x, self.short_conv, short_weight, short_bias, None, g, "mul")
+
+class _CTLPlan(NamedTuple):
+    """A CTL's inference plan for one input shape (``ChannelTimeConv.plan``):
+    its convs bound with their folded, packed weights, and the position
+    embedding at the plane's size."""
+
+    max_pool: bool
+    gate1: PlannedConv2d  # FC, BN folded (and the average pool's 1 / (H*W)), ReLU
+    gate2: PlannedConv2d  # FC, sigmoid
+    glo0: PlannedConv2d  # 3x3 to 16, BN folded, ReLU
+    position: Tensor
+    glo3: PlannedConv2d  # 7x7, BN folded, ReLU
+    glo6: PlannedConv2d  # 3x3, sigmoid
+    short: PlannedConv2d  # 3x3, times the gate map
+    temporal: PlannedConv2d  # 1x1, plus the IOI branch, then the activation
+
+
+class _BlockPlan(NamedTuple):
+    """A Bottleneck's inference plan for one input shape (BatchNorms folded)."""
+
+    downsample: Optional[PlannedConv2d]
+    conv1: PlannedConv2d
+    ctl: _CTLPlan
+    shortcut: Optional[PlannedConv2d]
+    conv3: PlannedConv2d
+
+
+def _like(x: Tensor, channels: int, conv: Optional[nn.Conv2d] = None) -> Tensor:
+    """A meta tensor shaped like ``x`` with ``channels`` channels (after
+    ``conv``'s geometry when given), channels_last: what a plan's conv will
+    be fed."""
+    n, _, h, w = x.shape
+    if conv is not None:
+        (kh, kw), (ph, pw), (sh, sw) = conv.kernel_size, conv.padding, conv.stride
+        h, w = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    return torch.empty((n, channels, h, w), device="meta").contiguous(memory_format=torch.channels_last)
 
 
 class ChannelTimeConv(nn.Module):
@@ -141,6 +168,10 @@ class ChannelTimeConv(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if self.fused and not self.param_conv[2].training:
             short = self.spatial_conv.short_conv
+            if _onednn.usable(x):
+                plan = _plan_for(self, x, lambda: self.plan(x, self.temporal_conv.weight, self.temporal_conv.bias,
+                                                            short.weight, short.bias))
+                return _planned(self.run, x, plan)
             return self.folded(x, self.temporal_conv.weight, self.temporal_conv.bias, short.weight, short.bias)
         param = self.param_conv(x)
         if self.fused:  # training mode: the conv of the re-weighted input fused
@@ -151,29 +182,60 @@ class ChannelTimeConv(nn.Module):
     def folded(self, x: Tensor, weight: Tensor, bias, short_weight: Tensor, short_bias: Tensor,
                activation: Optional[str] = None) -> Tensor:
         """Eval mode, with the temporal and short convs' weights given, then
-        ``activation``. On the inference path (``usable(x)``): the gate's two
-        FCs as 1x1 ``fused_conv2d`` calls on the pooled map (ReLU and sigmoid
-        fused; ``F.linear`` on one row took 25-30 us a call in MKL), ``x *
-        param`` written once (as ONNX Runtime does) and read by the temporal
-        conv and the IOI branch's first conv, each conv one call with prepacked
-        weights, the branch sum and the activation fused into the temporal
-        conv. Elsewhere: the gate and the temporal conv as
-        one ``temporal_focus_conv2d`` (``x * param`` never written), the IOI
+        ``activation``. On the inference path (``usable(x)``): :meth:`run`
+        on a plan built for this call (forward() and the blocks keep theirs).
+        Elsewhere: the gate and the temporal conv as one
+        ``temporal_focus_conv2d`` (``x * param`` never written), the IOI
         branch on the same gate."""
+        if _onednn.usable(x):
+            return _planned(self.run, x, self.plan(x, weight, bias, short_weight, short_bias, activation))
         gate = self.param_conv
         fc1, bn, fc2 = gate[1], gate[2], gate[4]
         fc1_weight, fc1_bias = folded_conv_bn(self, "gate", fc1, bn, lambda w, b: (w.flatten(1), b))
         pool = "max" if isinstance(gate[0], nn.AdaptiveMaxPool2d) else "avg"
-        if _onednn.usable(x):
-            pooled = x.amax((2, 3), keepdim=True) if pool == "max" else x.mean((2, 3), keepdim=True)
-            hidden = fused_conv2d(pooled, _onednn.packed_fused(self, "gate1", fc1_weight), fc1_bias, activation="relu")
-            scale = fused_conv2d(hidden, _onednn.packed_fused(self, "gate2", fc2.weight), fc2.bias,
-                                 activation="sigmoid")
-            scaled = x * scale
-            ioi = self.spatial_conv.onednn(x, scaled, short_weight, short_bias)
-            return folded_conv2d(self, "temporal/onednn", scaled, self.temporal_conv, weight, bias, activation, ioi)
         y, scale = temporal_focus_conv2d(x, weight, fc1_weight, fc1_bias, fc2.weight, fc2.bias, bias, pool=pool)
         return activate(y.add_(self.spatial_conv.folded(x, scale, short_weight, short_bias)), activation)
+
+    def plan(self, x: Tensor, weight: Tensor, bias, short_weight: Tensor, short_bias: Tensor,
+             activation: Optional[str] = None) -> _CTLPlan:
+        """The inference plan of :meth:`folded` for inputs shaped like ``x``:
+        every BatchNorm folded, every conv bound (``_onednn.PlannedConv2d``)."""
+        gate, spatial = self.param_conv, self.spatial_conv
+        glo = spatial.glo_conv
+        x = _like(x, x.size(1))
+        pooled = _like(x[:, :, :1, :1], x.size(1))
+        position = spatial.position(*x.shape[2:]).detach().contiguous(memory_format=torch.channels_last)
+        max_pool = isinstance(gate[0], nn.AdaptiveMaxPool2d)
+        fc1_weight, fc1_bias = fold_bn(gate[1].weight, gate[1].bias, gate[2])
+        if not max_pool:  # the mean's division folded into the first FC: run() sums
+            fc1_weight = fc1_weight / (x.size(2) * x.size(3))
+        return _CTLPlan(
+            max_pool,
+            PlannedConv2d(gate[1], fc1_weight, fc1_bias, pooled, "relu"),
+            PlannedConv2d(gate[4], gate[4].weight, gate[4].bias, pooled, "sigmoid"),
+            PlannedConv2d(glo[0], *fold_bn(glo[0].weight, glo[0].bias, glo[1]), x, "relu"),
+            position,
+            PlannedConv2d(glo[3], *fold_bn(glo[3].weight, glo[3].bias, glo[4]), _like(x, IOI_CHANNELS), "relu"),
+            PlannedConv2d(glo[6], glo[6].weight, glo[6].bias, _like(x, IOI_CHANNELS), "sigmoid"),
+            PlannedConv2d(spatial.short_conv, short_weight, short_bias, x, None, "mul"),
+            PlannedConv2d(self.temporal_conv, weight, bias, x, activation),
+        )
+
+    @staticmethod
+    def run(x: Tensor, plan: _CTLPlan) -> Tensor:
+        """The CTL on its plan, ``x`` channels_last: the gate's two FCs as 1x1
+        ``fused_conv2d`` calls on the pooled map (ReLU and sigmoid fused;
+        ``F.linear`` on one row took 25-30 us a call in MKL; an average pool
+        as a sum, 1.5 us less than ``mean``, which divides in a second
+        pass), ``x * param``
+        written once (as ONNX Runtime does) and read by the temporal conv and
+        the IOI branch's first conv, the IOI product fused into the short
+        conv, the branch sum and the activation into the temporal conv."""
+        pooled = x.amax((2, 3), keepdim=True) if plan.max_pool else x.sum((2, 3), keepdim=True)
+        scaled = x * plan.gate2(plan.gate1(pooled))
+        g = plan.glo0(scaled).add_(plan.position)
+        ioi = plan.short(x, plan.glo6(plan.glo3(g)))
+        return plan.temporal(scaled, ioi)
 
 
 class Bottleneck(nn.Module):
@@ -211,23 +273,29 @@ class Bottleneck(nn.Module):
         out += residual
         return self.relu(out)
 
-    def _ctl_weights(self):
+    def _fold_ctl(self):
         """The CTL's temporal and short convs with the block's following BN folded:
         bn2(t + s * g) = gain*t + (gain*s) * g + shift."""
+        bn = self.bn2
+        temporal, short = self.conv2.temporal_conv, self.conv2.spatial_conv.short_conv
+        temporal_weight, shift = fold_bn(temporal.weight, temporal.bias, bn)
+        gain = fold_bn(temporal.weight.new_ones(bn.num_features, 1), None, bn)[0].view(-1)
+        return temporal_weight, shift, short.weight * gain.view(-1, 1, 1, 1), short.bias * gain
+
+    def _ctl_weights(self):
+        """:meth:`_fold_ctl`, cached."""
         ctl, bn = self.conv2, self.bn2
         temporal, short = ctl.temporal_conv, ctl.spatial_conv.short_conv
-
-        def compute():
-            temporal_weight, shift = fold_bn(temporal.weight, temporal.bias, bn)
-            gain = fold_bn(temporal.weight.new_ones(bn.num_features, 1), None, bn)[0].view(-1)
-            return temporal_weight, shift, short.weight * gain.view(-1, 1, 1, 1), short.bias * gain
-
         sources = (temporal.weight, temporal.bias, short.weight, short.bias, bn.weight, bn.bias,
                    bn.running_mean, bn.running_var, bn.eps)
-        return cached(self, "ctl", sources, compute)
+        return cached(self, "ctl", sources, self._fold_ctl)
 
     def _forward_folded(self, x: Tensor) -> Tensor:
-        """Eval mode: every BatchNorm folded into the conv before it."""
+        """Eval mode: every BatchNorm folded into the conv before it. On the
+        inference path, the block's plan (:meth:`plan`, for the input's
+        shape, validated once a call: ``_plan_for``) and :meth:`run`."""
+        if _onednn.usable(x):
+            return _planned(self.run, x, _plan_for(self, x, lambda: self.plan(x)))
         if self.stride != 1:
             weight, bias = folded_conv_bn(self, "downsample", self.downsample[0], self.downsample[1])
             x = folded_conv2d(self, "downsample/onednn", x, self.downsample[0], weight, bias)
@@ -241,6 +309,57 @@ class Bottleneck(nn.Module):
         weight, bias = folded_conv_bn(self, "conv3", self.conv3, self.bn3)
         # relu(bn3(conv3(out)) + residual): the add and the ReLU fused into the conv.
         return folded_conv2d(self, "conv3/onednn", out, self.conv3, weight, bias, "relu", residual)
+
+    def plan(self, x: Tensor) -> _BlockPlan:
+        """The block's inference plan for inputs shaped like ``x``."""
+        downsample = shortcut = None
+        if self.stride != 1:
+            conv, bn = self.downsample
+            downsample = PlannedConv2d(conv, *fold_bn(conv.weight, conv.bias, bn), _like(x, x.size(1)))
+            x = _like(x, x.size(1), conv)
+        else:
+            x = _like(x, x.size(1))
+        if self.shortcut_conv is not None:
+            conv, bn = self.shortcut_conv
+            shortcut = PlannedConv2d(conv, *fold_bn(conv.weight, conv.bias, bn), x)
+        mid = _like(x, self.conv1.out_channels)
+        return _BlockPlan(
+            downsample,
+            PlannedConv2d(self.conv1, *fold_bn(self.conv1.weight, self.conv1.bias, self.bn1), x, "relu"),
+            self.conv2.plan(mid, *self._fold_ctl(), activation="relu"),
+            shortcut,
+            PlannedConv2d(self.conv3, *fold_bn(self.conv3.weight, self.conv3.bias, self.bn3), mid, "relu"),
+        )
+
+    @staticmethod
+    def run(x: Tensor, plan: _BlockPlan) -> Tensor:
+        """The block on its plan, ``x`` channels_last."""
+        if plan.downsample is not None:
+            x = plan.downsample(x)
+        out = ChannelTimeConv.run(plan.conv1(x), plan.ctl)
+        # relu(bn3(conv3(out)) + residual): the add and the ReLU fused into the conv.
+        return plan.conv3(out, x if plan.shortcut is None else plan.shortcut(x))
+
+
+def _plan_for(module: nn.Module, x: Tensor, build):
+    """``module``'s inference plan for inputs shaped like ``x``: ``build()``
+    on first use, kept until ``cached_tree`` sees the module change or
+    another shape comes (a plan holds a packed copy of every weight: one
+    shape is kept, as the packing caches did)."""
+    plans = cached_tree(module, "plan", dict)
+    plan = plans.get(x.shape)
+    if plan is None:
+        plans.clear()
+        plan = plans[x.shape] = build()
+    return plan
+
+
+def _planned(run, x: Tensor, plan) -> Tensor:
+    """``run(x, plan)`` on channels_last ``x`` (the models' layout from the
+    stem on), converting another input and the output back."""
+    if x.is_contiguous(memory_format=torch.channels_last):
+        return run(x, plan)
+    return run(x.contiguous(memory_format=torch.channels_last), plan).contiguous()
 
 
 class SqueezeTime(nn.Module):

@@ -17,6 +17,12 @@ output) and always reorders the weight and applies the activation as a second
 pass; these calls do neither. Used only for inference (no gradients, float32,
 no autocast, not while compiling or exporting: the op has no autograd, no
 autocast rule and no ONNX translation); everything else takes the plain path.
+
+A model whose block runs many such convs can bind them once into a plan
+(:class:`PlannedConv2d`: weight packed, arguments ready, the op called with
+no checks) and validate the plan once a call (``_batchnorm.cached_tree``)
+instead of the per-conv caches of :func:`folded_conv2d`; small k x k convs
+then run on fused_conv2d too (``_SMALL_CONV_FLOPS``).
 """
 
 from __future__ import annotations
@@ -90,24 +96,24 @@ class PackedConv2d(NamedTuple):
     groups: int
 
 
+def pack(weight: Tensor, bias: Optional[Tensor], conv: nn.Conv2d, x: Tensor) -> PackedConv2d:
+    """``weight`` / ``bias`` reordered for ``conv``'s geometry and an input
+    like ``x``: oneDNN picks the weight layout by the input size."""
+    padding, stride, dilation = list(conv.padding), list(conv.stride), list(conv.dilation)
+    w = torch.ops.mkldnn._reorder_convolution_weight(
+        weight.contiguous(), padding, stride, dilation, conv.groups, list(x.shape)
+    )
+    return PackedConv2d(w, None if bias is None else bias.contiguous(), padding, stride, dilation, conv.groups)
+
+
 def packed(module: nn.Module, slot: str, weight: Tensor, bias: Optional[Tensor], conv: nn.Conv2d,
            x: Tensor) -> PackedConv2d:
-    """``weight`` / ``bias`` (a fold's cached result, or the conv's own)
-    reordered for ``conv``'s geometry and an input like ``x``; cached on
-    ``module`` under ``slot`` until they or the input's channels and size
-    change, so a new fold is repacked. oneDNN picks the weight layout by the
-    input size: packed without it, a 3x3 conv's weight was reordered again on
-    every call (256x256x3x3 at 14x14: longer than the conv)."""
-    plane = tuple(x.shape[1:])
-
-    def pack() -> PackedConv2d:
-        padding, stride, dilation = list(conv.padding), list(conv.stride), list(conv.dilation)
-        w = torch.ops.mkldnn._reorder_convolution_weight(
-            weight.contiguous(), padding, stride, dilation, conv.groups, list(x.shape)
-        )
-        return PackedConv2d(w, None if bias is None else bias.contiguous(), padding, stride, dilation, conv.groups)
-
-    return cached(module, slot, (weight, bias, plane), pack)
+    """:func:`pack` of ``weight`` / ``bias`` (a fold's cached result, or the
+    conv's own), cached on ``module`` under ``slot`` until they or the
+    input's channels and size change, so a new fold is repacked. Packed
+    without the input size, a 3x3 conv's weight was reordered again on every
+    call (256x256x3x3 at 14x14: longer than the conv)."""
+    return cached(module, slot, (weight, bias, tuple(x.shape[1:])), lambda: pack(weight, bias, conv, x))
 
 
 def conv2d(x: Tensor, conv: PackedConv2d, activation: Optional[str] = None) -> Tensor:
@@ -185,3 +191,70 @@ def folded_conv2d(module: nn.Module, slot: str, x: Tensor, conv: nn.Conv2d, weig
     if activation == "sigmoid":
         return torch.sigmoid_(y) if not (torch.is_grad_enabled() and y.requires_grad) else torch.sigmoid(y)
     return activate(y, activation)
+
+
+# The ops, looked up once for the plans' calls.
+_fused_conv2d_op = torch.ops.fastvfx.fused_conv2d.default
+if _AVAILABLE:
+    _pointwise_op = torch.ops.mkldnn._convolution_pointwise.default
+    _pointwise_binary_op = torch.ops.mkldnn._convolution_pointwise.binary
+
+# A k x k conv on channels_last input doing at most this many FLOPs runs on
+# fastvfx.fused_conv2d rather than oneDNN in a plan: at that size the call's
+# cost decides (about 3 us against oneDNN's 21-23 through torch's wrapper).
+# SqueezeTime's IOI convs, one thread, oneDNN / fused time: 1.0-1.3 at 14²
+# (5-15 MFLOP), 1.15-2.2 at 7², 2.4-4.3 on 1-4² planes; 0.75-0.9 from
+# 20 MFLOP (28² and up).
+_SMALL_CONV_FLOPS = 16e6
+
+
+def _small(conv: nn.Conv2d, x: Tensor) -> bool:
+    """Whether dense ``conv`` on ``x`` is small enough to run on fused_conv2d
+    (see ``_SMALL_CONV_FLOPS``)."""
+    if conv.groups != 1 or conv.dilation != (1, 1) or isinstance(conv.padding, str) or \
+            conv.padding_mode != "zeros" or conv.stride[0] != conv.stride[1] or conv.kernel_size[0] > 8:
+        return False
+    (kh, kw), (ph, pw), s = conv.kernel_size, conv.padding, conv.stride[0]
+    oh, ow = (x.size(2) + 2 * ph - kh) // s + 1, (x.size(3) + 2 * pw - kw) // s + 1
+    return 2 * x.size(0) * oh * ow * conv.out_channels * conv.in_channels * kh * kw <= _SMALL_CONV_FLOPS
+
+
+class PlannedConv2d:
+    """A folded conv of an inference plan, bound once for inputs shaped like
+    ``x`` (channels_last; the output is channels_last): ``plan(x)`` is
+    ``activation(conv2d(x, weight, bias))`` and ``plan(x, other)`` joins
+    ``other`` (the output's shape, channels_last) by ``residual_op`` ("add":
+    before the activation; "mul": after it) in the same call. The weight is
+    packed here, for fused_conv2d (:func:`is_fused`, or a small conv, see
+    ``_SMALL_CONV_FLOPS``) or for oneDNN; a call is the op itself with its
+    arguments ready, no checks (the plan's owner checks the input once)."""
+
+    __slots__ = ("fused", "activation", "residual_op", "_args")
+
+    def __init__(self, conv: nn.Conv2d, weight: Tensor, bias: Optional[Tensor], x: Tensor,
+                 activation: Optional[str] = None, residual_op: str = "add") -> None:
+        if residual_op == "mul" and activation is not None and not (is_fused(conv, x) or _small(conv, x)):
+            raise ValueError("PlannedConv2d: oneDNN's product residual takes no activation")
+        self.fused = is_fused(conv, x) or _small(conv, x)
+        self.activation, self.residual_op = activation, residual_op
+        bias = None if bias is None else bias.contiguous()
+        if self.fused:
+            w = pack_weight(weight)
+            self._args = (w.packed, bias, w.out_channels, list(w.kernel_size), conv.stride[0], list(conv.padding),
+                          activation or "none", residual_op)
+        else:
+            w = pack(weight, bias, conv, x)
+            attr, scalars = _POST_OPS[activation]
+            self._args = (w.weight, w.bias, w.padding, w.stride, w.dilation, w.groups, attr, scalars)
+
+    def __call__(self, x: Tensor, other: Optional[Tensor] = None) -> Tensor:
+        args = self._args
+        if self.fused:
+            weight, bias, out_channels, kernel_size, stride, padding, activation, residual_op = args
+            return _fused_conv2d_op(x, weight, bias, other, out_channels, kernel_size, stride, padding, activation,
+                                    residual_op)
+        weight, bias, padding, stride, dilation, groups, attr, scalars = args
+        if other is None:
+            return _pointwise_op(x, weight, bias, padding, stride, dilation, groups, attr, scalars, None)
+        return _pointwise_binary_op(x, other, weight, bias, padding, stride, dilation, groups, self.residual_op,
+                                    None, None if attr == "none" else attr, scalars, None)
