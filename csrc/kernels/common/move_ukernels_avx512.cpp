@@ -246,8 +246,13 @@ void select_periods(unsigned char* d, const unsigned char* s0, const unsigned ch
       for (size_t r = 0; r < n_runs; ++r) {
         const SelectRun& run = runs[r];
         const size_t o = i + run.first * 64;
-        if (run.kind < SelectVector::kBlend && !Stream) {
-          copy_run(d + o, (run.kind == 0 ? s0 : run.kind == 1 ? s1 : s2) + o, run.len * 64);
+        if (run.kind < SelectVector::kBlend) {
+          const unsigned char* from = (run.kind == 0 ? s0 : run.kind == 1 ? s1 : s2) + o;
+          if constexpr (Stream) {
+            for (size_t c = 0; c < run.len; ++c) store_vector<true>(d + o + c * 64, _mm512_loadu_si512(from + c * 64));
+          } else {
+            copy_run(d + o, from, run.len * 64);
+          }
           continue;
         }
         for (size_t c = 0; c < run.len; ++c) {
