@@ -37,6 +37,7 @@ constexpr int64_t kClipTileBytes = 32 * 1024;
 // longer spans (up to 4 KiB), measured slower than span copies (fp32, 128 to
 // 512 channels, one thread).
 constexpr int64_t kMergeSpanBytes = 64;
+constexpr int64_t kMergeRowBytes = 512;
 // The longest select period (vectors), lcm(64, row) / 64: a row of an odd
 // number of 2-byte channels repeats only every 64 rows.
 constexpr int64_t kMaxSelectPeriod = 1024;
@@ -44,20 +45,24 @@ constexpr int64_t kMaxSelectPeriod = 1024;
 // (tiles of at least kMinSelectTileBytes), so that two threads share evenly.
 constexpr int64_t kMinSelectTiles = 8;
 constexpr int64_t kMinSelectTileBytes = 4 * 1024;
+// From this many output bytes on, the select pass prefetches the next frame's
+// tile as it goes (in cache the prefetches only cost: 0.74 of clone against
+// 0.77 without at 6.4 MB; from memory 0.89 against 0.65 at 25.7 MB, one
+// thread, fp32 NHWC).
+constexpr int64_t kPrefetchBytes = 8 * 1024 * 1024;
 // From this many output bytes on, the select pass writes with streaming
-// stores, as large memcpys do: such an output is read back from memory or L3
-// anyway, and not reading its lines before writing them saves a third of the
-// traffic. fp32 NHWC, one thread, against a clone: 6.4 MB outputs ran
-// 0.92 of clone with plain stores and 0.72 with streaming ones, 12.8 MB
-// outputs 0.72 and 1.06.
-constexpr int64_t kStreamBytes = 8 * 1024 * 1024;
+// stores, as large memcpys do: input and output no longer fit a 32 MiB L3
+// together, and not reading the output's lines before writing them saves a
+// third of the traffic (8x256x56x56: 0.65 -> 1.08 of clone, one thread). At
+// 12.8 MB, which still fits, two threads' clone ran from L3 at up to 166 GB/s
+// and streaming stores (to memory) lost: 0.46-0.50 of clone.
+constexpr int64_t kStreamBytes = 16 * 1024 * 1024;
 // ... and up to this many. A larger output is a fresh mapping on every call
 // (glibc's malloc maps fresh pages from 32 MiB on: its mmap threshold stops
 // growing there), whose pages the kernel zeroes as they are first touched:
 // their lines are in cache then, and streaming past them lost (0.88 of clone
 // against 0.94 with plain stores, 64x256x56x56, one thread).
 constexpr int64_t kStreamMaxBytes = 32 * 1024 * 1024;
-constexpr int64_t kMergeRowBytes = 512;
 
 // Below this much work per thread, waking the other threads costs more than it
 // saves: a 100 KB NCHW online swap took 7 us on one thread, 16 us on two.
@@ -175,11 +180,8 @@ bool shift_nhwc_select(const unsigned char* s, unsigned char* d, const ShiftShap
     tile_bytes = periods_in(tile_bytes / 2);
   }
   const int64_t tiles = (g.frame + tile_bytes - 1) / tile_bytes;
-  // An output beyond the caches: streaming stores, and the next frame's tile
-  // prefetched (in cache, the prefetches only cost: 0.74 of clone against
-  // 0.77 without at 6.4 MB; 0.89 against 0.65 at 25.7 MB, one thread).
-  const bool large = out_bytes >= kStreamBytes;
-  const bool stream = large && out_bytes < kStreamMaxBytes;
+  const bool large = out_bytes >= kPrefetchBytes;
+  const bool stream = out_bytes >= kStreamBytes && out_bytes < kStreamMaxBytes;
   parallel_for(0, shape.n_batch * tiles, std::max<int64_t>(1, kParallelGrainBytes / (T * tile_bytes)),
                [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
