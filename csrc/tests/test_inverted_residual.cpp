@@ -207,6 +207,9 @@ int main() {
       {2, 4, 7, 16, 16, 40, 3, 2, false, false, ShiftOnRead::kBidirectional, 2, 2, r6, r6},
       {2, 6, 6, 24, 144, 24, 3, 1, true, true, ShiftOnRead::kCache, 1, 3, r6, r6},
       {1, 14, 14, 64, 384, 64, 3, 1, true, true, ShiftOnRead::kCache, 1, 8, r6, r6},
+      // Weights beyond L1: each column panel taken for all tiles in turn.
+      {2, 7, 7, 160, 960, 160, 3, 1, true, true, ShiftOnRead::kBidirectional, 2, 20, r6, r6},
+      {1, 9, 5, 40, 240, 48, 5, 2, true, false, ShiftOnRead::kPast, 1, 5, r6, r6},
       {1, 3, 3, 8, 8, 8, 3, 1, false, true, ShiftOnRead::kCache, 1, 1, r6, r6},
   };
   for (const Case& c : cases) run_case(c, rng);
