@@ -74,8 +74,10 @@ def test_every_float_dtype_is_bit_exact(each_isa, dtype, layout):
         # A row of an odd number of 2-byte channels repeats every 64 rows
         # (the longest select period), and rows straddle vectors.
         ((1, 4, 101, 9, 7), torch.float16),
-        # A wide row: long runs of whole vectors from one frame.
+        # Wide rows of whole lines: span copies in cache, and from 8 MiB on
+        # the select pass's runs of whole vectors from one frame.
         ((1, 3, 2048, 3, 3), torch.float32),
+        ((1, 8, 2048, 12, 12), torch.float32),
     ],
 )
 def test_channels_last_large_and_odd_rows(each_isa, shape, dtype, mode):

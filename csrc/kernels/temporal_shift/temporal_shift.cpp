@@ -137,13 +137,21 @@ int64_t moved_channels(const ShiftPlan& plan) {
 // L2), writing each output tile front to back in one pass, and prefetching
 // the next frame's tile as it goes: the spans of a shifted channel group
 // touch a line or two of every row, which the hardware prefetchers do not
-// follow. Returns false (nothing written) when the period is too long.
+// follow. Returns false (nothing written) when the period is too long, or
+// when the rows' spans are whole lines and the output fits in cache.
 bool shift_nhwc_select(const unsigned char* s, unsigned char* d, const ShiftShape& shape,
                        const ShiftPlan& plan, const MoveUkernels& uk) {
   const ByteGeometry g(shape);
   const int64_t period_bytes = std::lcm<int64_t>(64, g.row);
   const int64_t period_len = period_bytes / 64;
   if (period_len > kMaxSelectPeriod) return false;
+  const int64_t out_bytes = shape.frames() * g.frame;
+  // Rows whose spans are whole lines, in cache: the span copies of the merge
+  // path (one span at a time over a tile's rows) measured faster (2048
+  // channels at 7x7, 8 frames: 0.88 of clone against 0.74, one thread).
+  bool whole_lines = g.row % 64 == 0;
+  for (int k = 0; k < plan.count; ++k) whole_lines &= (plan.spans[k].lo * g.channel) % 64 == 0;
+  if (whole_lines && out_bytes < kPrefetchBytes) return false;
   const int64_t T = shape.n_segment;
   // masks[k * period_len + j]: the bytes of vector j that source k (0: frame
   // t-1, 1: t, 2: t+1) fills, span by span over the period's rows.
@@ -167,7 +175,6 @@ bool shift_nhwc_select(const unsigned char* s, unsigned char* d, const ShiftShap
       periods[z * period_len + j] = make_select_vector(m);
     }
   }
-  const int64_t out_bytes = shape.frames() * g.frame;
   // Tiles of whole periods, about kClipTileBytes; shorter (down to 4 KiB)
   // while there are too few for two threads to share evenly (a clip of 7x7 or
   // 14x14 frames is a few tiles), unless the whole shift is too small to be
