@@ -139,3 +139,61 @@ def test_inference_mode(backend):
         assert torch.equal(offline(x), expected)
         step, _ = online.step(x[:1].clone(), online.init_states(1, 32, 32))
         assert torch.equal(step, expected_step)
+
+
+def test_plan_follows_changes(randomize_batchnorm):
+    """The inference plan (built once, checked once a call) is reused while
+    nothing changes and rebuilt when a weight changes in place, a parameter
+    or a submodule is replaced, a BatchNorm's eps is reassigned or a module
+    switches to training mode; the caches are still checked against it."""
+    reference, fast = _pair(randomize_batchnorm, online=True)
+    reference.eval(), fast.eval()
+    frame = torch.randn(1, 3, SIZE, SIZE)
+    clip = torch.randn(SEGMENTS, 3, SIZE, SIZE)
+
+    def check():
+        with torch.no_grad():
+            assert_close_scaled(fast(clip), reference(clip))
+            states_ref, states_fast = reference.init_states(1, SIZE, SIZE), fast.init_states(1, SIZE, SIZE)
+            for _ in range(2):
+                expected, states_ref = reference.step(frame.clone(), states_ref)
+                logits, states_fast = fast.step(frame.clone(), states_fast)
+                assert_close_scaled(logits, expected)
+
+    check()
+    plan = fast._fastvfx_cache["plan"][1]
+    check()
+    assert fast._fastvfx_cache["plan"][1] is plan  # reused
+    edits = [
+        lambda m: m.features[4].conv[0].weight.mul_(0.5),  # in place
+        lambda m: m.features[0][1].running_var.add_(0.5),  # the stem
+        lambda m: m.features[-1][1].running_mean.add_(0.1),  # the last conv
+        lambda m: m.classifier[1].bias.add_(1.0),
+        lambda m: setattr(m.features[7].conv[4], "bias", torch.nn.Parameter(m.features[7].conv[4].bias + 0.1)),
+        lambda m: setattr(m.features[5].conv[7], "eps", 0.25),
+    ]
+    for edit in edits:
+        with torch.no_grad():
+            edit(reference)
+            edit(fast)
+        check()
+        assert fast._fastvfx_cache["plan"][1] is not plan
+        plan = fast._fastvfx_cache["plan"][1]
+    # a submodule replaced: a block's BatchNorm, with other statistics
+    bn = torch.nn.BatchNorm2d(reference.features[6].conv[1].num_features).eval()
+    torch.nn.init.uniform_(bn.running_var, 0.5, 2.0)
+    for m in (reference, fast):
+        m.features[6].conv[1] = bn
+    check()
+    # a block in training mode (batch statistics): the modules' own path
+    for m in (reference, fast):
+        m.features[9].conv.train()
+    check()
+    assert fast._fastvfx_cache["plan"][1] is None
+    for m in (reference, fast):
+        m.eval()
+    check()
+    with torch.no_grad(), pytest.raises(ValueError, match="cache 2"):
+        states = fast.init_states(1, SIZE, SIZE)
+        states[2] = states[2][:, :-1]
+        fast.step(frame, states)

@@ -29,18 +29,34 @@ run as ``fastvfx.shift_conv1x1``, the shifted tensor never written) and the
 shift wrappers as ``fastvfx.nn.TemporalShift``; online, it swaps the cache in
 place (``fastvfx.temporal_shift_online_``), adding the residual from the
 swapped halves so the identity is never lost.
+
+On the fastvfx backend's inference path (eval mode, float32 CPU, no
+gradients, not compiling or exporting) ``forward`` and ``step`` run on an
+inference plan: the stem and last convs (``_onednn.PlannedConv2d``), the 17
+blocks (``fnn.folded_sequential.PlannedInvertedResidual``: one
+``fastvfx.inverted_residual`` / ``inverted_residual_step`` call each) and the
+classifier bound once to their folded, packed weights, and the caches'
+shapes ``step`` expects. ``_batchnorm.cached_tree`` checks the whole model
+once a call (a parameter, buffer or module replaced, a tensor changed in
+place or moved, an ``eps`` or a training flag changed); the plan then runs as
+a loop of op calls, with none of the per-layer fold caches and checks of the
+modules' own paths (about 0.45 ms a step, one thread), and computes what
+they compute, bit for bit.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from operator import attrgetter
+from typing import Callable, NamedTuple, Optional
 
 import torch
 from torch import Tensor, nn
 
 from .. import nn as fnn
 from ..nn import _onednn
-from ..ops.fused_conv2d import fused_conv2d
+from ..nn._batchnorm import cached_tree
+from ..nn.folded_sequential import PlannedInvertedResidual
+from ..ops.fused_conv2d import fused_conv2d, pack_weight
 from ..ops.temporal_shift import temporal_shift_online_, temporal_shift_reference
 
 SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
@@ -230,6 +246,74 @@ class InvertedResidualWithShift(InvertedResidual):
         return self._residual(x, self.conv.shifted(x, n_segment, FOLD_DIV, "past"))
 
 
+class _PlannedLinear:
+    """The classifier of a plan: the global average pool of the
+    channels-last features and the linear layer as a 1x1 fused_conv2d
+    (:func:`_head_fastvfx`, bound once)."""
+
+    __slots__ = ("_weight", "_bias", "_out_features")
+
+    def __init__(self, linear: nn.Linear) -> None:
+        packed = pack_weight(linear.weight)
+        self._weight, self._bias, self._out_features = packed.packed, linear.bias, packed.out_channels
+
+    def __call__(self, features: Tensor) -> Tensor:
+        n, c = features.shape[:2]
+        pooled = features.permute(0, 2, 3, 1).reshape(n, -1, c).mean(1)
+        return _onednn._fused_conv2d_op(pooled.view(n, c, 1, 1), self._weight, self._bias, None, self._out_features,
+                                        [1, 1], 1, [0, 0], "none", "add").view(n, -1)
+
+
+class _Plan(NamedTuple):
+    """MobileNetV2TSM's inference plan for one input shape (see the module
+    docstring). The input is channels_last; every output too."""
+
+    stem: _onednn.PlannedConv2d
+    blocks: tuple[tuple[PlannedInvertedResidual, bool], ...]  # (block, takes a cache in step())
+    last: _onednn.PlannedConv2d
+    classifier: _PlannedLinear
+    states: list[torch.Size]  # the caches step() takes, in order
+
+    def clip(self, x: Tensor) -> Tensor:
+        """Every frame's logits (N*T, num_classes) (``forward`` before the mean)."""
+        y = self.stem(x)
+        for block, _ in self.blocks:
+            y = block(y)
+        return self.classifier(self.last(y))
+
+    def step(self, frame: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+        """``step``'s logits and new states for caches of ``self.states``' shapes."""
+        y, new_states, caches = self.stem(frame), [], iter(states)
+        for block, online in self.blocks:
+            if online:
+                # The op needs one layout; the returned cache keeps it (a stream converts once).
+                cache = next(caches).contiguous(memory_format=torch.channels_last)
+                y = block.step(y, cache)
+                new_states.append(cache)
+            else:
+                y = block(y)
+        return self.classifier(self.last(y)), new_states
+
+
+class _SharedPlan(NamedTuple):
+    """What every input shape's plan shares (the blocks' and the last 1x1
+    conv's packings do not depend on it), and the latest shape's plan."""
+
+    blocks: list[tuple[InvertedResidual, object]]  # (block, its packed weights)
+    last: _onednn.PlannedConv2d
+    classifier: _PlannedLinear
+    plans: dict
+
+
+_shape = attrgetter("shape")
+_dtype = attrgetter("dtype")
+
+
+def _cache_error(i: int, cache: Tensor, want: tuple, dtype: torch.dtype) -> ValueError:
+    return ValueError(f"MobileNetV2-TSM step: cache {i} has shape {tuple(cache.shape)} ({cache.dtype}), the frame "
+                      f"needs {tuple(want)} ({dtype}); init_states() with this batch and frame size")
+
+
 class MobileNetV2TSM(nn.Module):
     """See the module docstring."""
 
@@ -281,8 +365,64 @@ class MobileNetV2TSM(nn.Module):
     def _logits(self, features: Tensor) -> Tensor:
         return self._head(self, features)
 
+    def _planned(self, x: Tensor) -> Optional[_Plan]:
+        """The inference plan for inputs shaped like ``x``, or None off the
+        inference path (see the module docstring) or where a layer would not
+        run fused (a module in training mode, or replaced by another kind).
+        Built on first use, kept until ``cached_tree`` sees the model change;
+        the part that depends on the input shape (the stem's oneDNN packing,
+        the caches' shapes) for the latest shape."""
+        if self.training or self.backend != "fastvfx" or not _onednn.usable(x):
+            return None
+        shared = cached_tree(self, "plan", self._shared_plan)
+        if shared is None:
+            return None
+        key = (x.shape, self.n_segment)
+        plan = shared.plans.get(key)
+        if plan is None:
+            shared.plans.clear()
+            plan = shared.plans[key] = self._plan(x, shared)
+        return plan
+
+    def _shared_plan(self) -> Optional[_SharedPlan]:
+        features = list(self.features)
+        stem, blocks, last = features[0], features[1:-1], features[-1]
+        if any(m.training for m in self.modules()) or not all(
+                isinstance(m, InvertedResidual) and isinstance(m.conv, fnn.FoldedSequential) for m in blocks) or \
+                not all(isinstance(m, fnn.FoldedSequential) for m in (stem, last)):
+            return None
+        packed = [(block, block.conv.fold_block()) for block in blocks]
+        # A 1x1 conv: the kernel and its packing do not depend on the input's size.
+        last_input = torch.empty(1, last[0].in_channels, 1, 1, device="meta")
+        planned_last = last.plan_conv(last_input)
+        if any(weights is None for _, weights in packed) or planned_last is None:
+            return None
+        return _SharedPlan(packed, planned_last, _PlannedLinear(self.classifier[1]), {})
+
+    def _plan(self, x: Tensor, shared: _SharedPlan) -> Optional[_Plan]:
+        stem = self.features[0].plan_conv(torch.empty(x.shape, device="meta").contiguous(
+            memory_format=torch.channels_last))
+        if stem is None:
+            return None
+        blocks, states = [], []
+        n, _, h, w = x.shape
+        stride = self.features[0][0].stride[0]
+        h, w = -(-h // stride), -(-w // stride)
+        for block, weights in shared.blocks:
+            online = isinstance(block, InvertedResidualWithShift)
+            shift = (self.n_segment, FOLD_DIV, "past") if online else None
+            blocks.append((block.conv.plan_inverted_residual(weights, block.use_res_connect, shift), online))
+            if online:
+                states.append(torch.Size((n, weights.in_channels // FOLD_DIV, h, w)))
+            h, w = -(-h // block.stride), -(-w // block.stride)
+        return _Plan(stem, tuple(blocks), shared.last, shared.classifier, states)
+
     def forward(self, x: Tensor) -> Tensor:
         self._check(x, "forward", clip=True)
+        plan = self._planned(x)
+        if plan is not None:
+            logits = plan.clip(x.contiguous(memory_format=torch.channels_last))
+            return logits.view(-1, self.n_segment, logits.size(1)).mean(1)
         y = x if self.training else self._layout(x)
         for module in self.features:
             y = module.forward_clip(y, self.n_segment) if isinstance(module, InvertedResidualWithShift) else module(y)
@@ -311,17 +451,24 @@ class MobileNetV2TSM(nn.Module):
     def step(self, frame: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         """Logits of the next frame ``(N, 3, H, W)``; returns ``(logits, states)``."""
         self._check(frame, "step", clip=False)
-        if not isinstance(states, (list, tuple)) or len(states) != len(self._shift_blocks()):
+        plan = self._planned(frame)
+        count = len(self._shift_blocks()) if plan is None else len(plan.states)
+        if not isinstance(states, (list, tuple)) or len(states) != count:
             raise ValueError("MobileNetV2-TSM step: states do not belong to this model (use model.init_states())")
+        if plan is not None:
+            # The caches checked in one pass against the shapes the plan expects.
+            if list(map(_shape, states)) != plan.states or any(d is not torch.float32 for d in map(_dtype, states)):
+                i = next(i for i, (cache, want) in enumerate(zip(states, plan.states))
+                         if cache.shape != want or cache.dtype is not torch.float32)
+                raise _cache_error(i, states[i], plan.states[i], torch.float32)
+            return plan.step(frame.contiguous(memory_format=torch.channels_last), states)
         y, new_states, i = frame if self.training else self._layout(frame), [], 0
         for module in self.features:
             if isinstance(module, InvertedResidualWithShift):
                 cache = states[i]
                 want = (y.size(0), y.size(1) // FOLD_DIV, *y.shape[2:])
                 if tuple(cache.shape) != want or cache.dtype != y.dtype:
-                    raise ValueError(f"MobileNetV2-TSM step: cache {i} has shape {tuple(cache.shape)} "
-                                     f"({cache.dtype}), the frame needs {want} ({y.dtype}); "
-                                     "init_states() with this batch and frame size")
+                    raise _cache_error(i, cache, want, y.dtype)
                 y, cache = module(y, cache)
                 new_states.append(cache)
                 i += 1

@@ -227,15 +227,17 @@ class PlannedConv2d:
     before the activation; "mul": after it) in the same call. The weight is
     packed here, for fused_conv2d (:func:`is_fused`, or a small conv, see
     ``_SMALL_CONV_FLOPS``) or for oneDNN; a call is the op itself with its
-    arguments ready, no checks (the plan's owner checks the input once)."""
+    arguments ready, no checks (the plan's owner checks the input once).
+    ``fused`` True / False takes that kernel whatever the conv's size (a
+    plan that must compute as a module's own path does)."""
 
     __slots__ = ("fused", "activation", "residual_op", "_args")
 
     def __init__(self, conv: nn.Conv2d, weight: Tensor, bias: Optional[Tensor], x: Tensor,
-                 activation: Optional[str] = None, residual_op: str = "add") -> None:
-        if residual_op == "mul" and activation is not None and not (is_fused(conv, x) or _small(conv, x)):
+                 activation: Optional[str] = None, residual_op: str = "add", fused: Optional[bool] = None) -> None:
+        self.fused = is_fused(conv, x) or _small(conv, x) if fused is None else fused
+        if residual_op == "mul" and activation is not None and not self.fused:
             raise ValueError("PlannedConv2d: oneDNN's product residual takes no activation")
-        self.fused = is_fused(conv, x) or _small(conv, x)
         self.activation, self.residual_op = activation, residual_op
         bias = None if bias is None else bias.contiguous()
         if self.fused:

@@ -10,11 +10,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..ops.depthwise_conv2d import depthwise_conv2d
-from ..ops.inverted_residual import InvertedResidualWeights, inverted_residual, inverted_residual_step, pack_weights
+from ..ops.inverted_residual import (InvertedResidualWeights, _activations, inverted_residual, inverted_residual_step,
+                                     pack_weights)
 from ..ops.temporal_shift import shift_conv1x1, temporal_shift
 from ._activation import ACTIVATION_NAMES, activate
 from . import _onednn
-from ._batchnorm import cached, folded_conv_bn
+from ._batchnorm import cached, fold_bn, folded_conv_bn
 from .temporal_shift import TemporalShift, _is_plain_conv1x1
 
 
@@ -44,6 +45,12 @@ class FoldedSequential(nn.Sequential):
     (``fastvfx.inverted_residual``, the expanded tensor never written), with
     the residual and a TemporalShift around the expansion done on read; it
     returns None where that op does not apply (see there).
+
+    A model's inference plan binds these calls once (``plan_conv``,
+    ``plan_inverted_residual``: folds not cached here, weights packed, the
+    op's arguments ready) and validates the plan once a call
+    (``_batchnorm.cached_tree``); the plan computes what ``forward`` /
+    ``inverted_residual`` compute, bit for bit.
     """
 
     def __init__(self, *layers: nn.Module) -> None:
@@ -94,10 +101,47 @@ class FoldedSequential(nn.Sequential):
     def _packed_block(self) -> InvertedResidualWeights:
         """The folded weights in the fused op's layout, cached with the fold."""
         folded = [self._folded_weights(conv, bn) for conv, bn, _ in self._runs]
-        expand, dw, project = ([None] if len(folded) == 2 else []) + folded
         sources = tuple(t for pair in folded for t in pair)
-        return cached(self, "inverted_residual", sources, lambda: pack_weights(
-            *(expand or (None, None)), *dw, *project))
+        return cached(self, "inverted_residual", sources, lambda: _pack_block(folded))
+
+    def _fold(self, conv_index: int, bn_index: Optional[int]) -> tuple[Tensor, Optional[Tensor]]:
+        """:meth:`_folded_weights` without the cache (a plan holds its own)."""
+        conv = self._modules[str(conv_index)]
+        inner = conv.net if isinstance(conv, TemporalShift) else conv
+        if bn_index is None:
+            return inner.weight, inner.bias
+        return fold_bn(inner.weight, inner.bias, self._modules[str(bn_index)])
+
+    def fold_block(self) -> Optional[InvertedResidualWeights]:
+        """The folded weights of a MobileNetV2 block in the fused op's layout,
+        not cached (for :meth:`plan_inverted_residual`, whose weights do not
+        depend on the input), or None where :meth:`inverted_residual` does
+        not apply whatever the input (not a block, or training mode)."""
+        if self._block is None or self._training():
+            return None
+        return _pack_block([self._fold(conv, bn) for conv, bn, _ in self._runs])
+
+    def plan_inverted_residual(self, weights: InvertedResidualWeights, residual: bool,
+                               shift: Optional[tuple[int, int, str]] = None) -> "PlannedInvertedResidual":
+        """:meth:`inverted_residual` bound once to ``weights`` (:meth:`fold_block`'s)."""
+        first = self._modules[str(self._runs[0][0])]
+        if isinstance(first, TemporalShift):
+            shift = (first.n_segment, first.fold_div, first.mode)
+        return PlannedInvertedResidual(weights, *self._block, residual, shift)
+
+    def plan_conv(self, x: Tensor) -> Optional[_onednn.PlannedConv2d]:
+        """A single run (conv, BN, activation) bound once for float32 CPU
+        inputs shaped like ``x`` (channels_last; a meta tensor will do) on the
+        kernel its inference path picks; None for other sequences or in
+        training mode."""
+        if len(self._runs) != 1 or self._training():
+            return None
+        conv_index, bn_index, activation = self._runs[0]
+        conv = self._modules[str(conv_index)]
+        if isinstance(conv, TemporalShift):
+            return None
+        return _onednn.PlannedConv2d(conv, *self._fold(conv_index, bn_index), x, activation,
+                                     fused=_onednn.is_fused(conv, x))
 
     def _folded(self, x: Tensor, shift: Optional[tuple[int, int, str]] = None) -> Tensor:
         if _onednn.usable(x):
@@ -157,6 +201,45 @@ class FoldedSequential(nn.Sequential):
             else:
                 x = _onednn.conv2d(x, _onednn.packed(self, slot + "/onednn", weight, bias, conv, x), activation)
         return x
+
+
+def _pack_block(folded: list[tuple[Tensor, Optional[Tensor]]]) -> InvertedResidualWeights:
+    """A block's folded (weight, bias) pairs, expansion first when there is
+    one, in the fused op's layout."""
+    expand, dw, project = ([None] if len(folded) == 2 else []) + folded
+    return pack_weights(*(expand or (None, None)), *dw, *project)
+
+
+_inverted_residual_op = torch.ops.fastvfx.inverted_residual.default
+_inverted_residual_step_op = torch.ops.fastvfx.inverted_residual_step.default
+
+
+class PlannedInvertedResidual:
+    """A MobileNetV2 block of an inference plan
+    (``FoldedSequential.plan_inverted_residual``): its packed weights and
+    settings bound to the fused ops once. ``plan(x)`` is
+    ``fastvfx.inverted_residual`` (the block's shift, if any, on read) and
+    ``plan.step(x, cache)`` ``fastvfx.inverted_residual_step`` (TSM online:
+    ``x``'s first channels from ``cache``, which then holds them); a call is
+    the op itself with no checks (the plan's owner checks its input once)."""
+
+    __slots__ = ("_args", "_step_args")
+
+    def __init__(self, weights: InvertedResidualWeights, stride: int, activation: Optional[str],
+                 dw_activation: Optional[str], residual: bool, shift: Optional[tuple[int, int, str]]) -> None:
+        w = weights
+        self._step_args = (w.expand_weight, w.expand_bias, w.dw_weight, w.dw_bias, w.project_weight, w.project_bias,
+                           w.hidden, w.out_channels, w.kernel_size, stride, residual,
+                           *_activations(activation, dw_activation))
+        # As ops.inverted_residual passes them (n_segment and fold unused without a shift).
+        n_segment, fold_div, mode = shift or (8, 8, "none")
+        self._args = self._step_args + (mode, n_segment, w.in_channels // fold_div)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return _inverted_residual_op(x, *self._args)
+
+    def step(self, x: Tensor, cache: Tensor) -> Tensor:
+        return _inverted_residual_step_op(x, cache, *self._step_args)
 
 
 # A run whose widest intermediate exceeds this many bytes goes through the
