@@ -30,4 +30,10 @@ inline double activate(double v, fastvfx::Activation a) {
   }
 }
 
+// A kernel's output against the double-precision reference: within 2e-5 of
+// the magnitude of the terms summed into it.
+inline bool close_to(float got, double want, double magnitude) {
+  return std::fabs(got - want) <= 2e-5 * magnitude + 1e-30;
+}
+
 }  // namespace fvx_test

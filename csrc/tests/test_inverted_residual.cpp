@@ -16,6 +16,7 @@
 #include "fastvfx/parallel.h"
 
 using namespace fastvfx;
+using fvx_test::close_to;
 using fvx_test::random_values;
 
 namespace {
@@ -161,7 +162,7 @@ void run_case(const Case& c, std::mt19937& rng) {
       inverted_residual_forward(x.data(), cache.data(), y.data(), s, w);
       int bad = 0;
       for (size_t e = 0; e < ysize; ++e) {
-        const bool ok = std::fabs(y[e] - want[e]) <= 2e-5 * mag[e] + 1e-30;
+        const bool ok = close_to(y[e], want[e], mag[e]);
         if (!ok && bad++ < 3) {
           CHECK(ok, "%s %d threads, case b%lld %lldx%lld cin %lld hidden %lld cout %lld k%lld s%lld exp %d res %d "
                 "shift %d: y[%zu] = %.7g, want %.7g", isa_name(isa), threads, (long long)c.batch, (long long)c.h,

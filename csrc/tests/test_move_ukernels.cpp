@@ -24,6 +24,15 @@ bool in_block(size_t k, size_t start, size_t stride, size_t rows, size_t n) {
   return rel / stride < rows && rel % stride < n;
 }
 
+// The select vector whose byte i comes from source pick[i] (0..2, or 3: a zero).
+SelectVector select_vector(const unsigned char* pick) {
+  uint64_t mask[3] = {0, 0, 0};
+  for (unsigned i = 0; i < 64; ++i) {
+    if (pick[i] < 3) mask[pick[i]] |= uint64_t{1} << i;
+  }
+  return make_select_vector(mask);
+}
+
 }  // namespace
 
 int main() {
@@ -135,7 +144,7 @@ int main() {
             pick[j] = b < 8 ? 2 : b < 16 ? (style == 1 ? 3 : 0) : 1;
           }
         }
-        for (size_t j = 0; j < len; ++j) period[j] = make_select_vector(&pick[64 * j]);
+        for (size_t j = 0; j < len; ++j) period[j] = select_vector(&pick[64 * j]);
         for (size_t bytes : {size_t{0}, 64 * len, 64 * len * 3, 64 * len * 2 + 64 * (len / 2) + 17,
                              size_t{5}}) {
           for (size_t off = 0; off < 64; off += 21) {

@@ -18,6 +18,7 @@
 #include "fastvfx/pointwise_conv.h"
 
 using namespace fastvfx;
+using fvx_test::close_to;
 using fvx_test::random_values;
 
 namespace {
@@ -122,7 +123,7 @@ void run_case(const Case& c, std::mt19937& rng) {
         }
         int bad = 0;
         for (size_t e = 0; e < y.size(); ++e) {
-          const bool ok = std::fabs(y[e] - want[e]) <= 2e-5 * mag[e] + 1e-30;
+          const bool ok = close_to(y[e], want[e], mag[e]);
           if (!ok && bad++ < 3) {
             CHECK(ok, "%s %s %d threads cout %lld cin %lld pixels %lld bias %d sources %d residual %d act %d: "
                   "y[%zu] = %.7g, want %.7g", nchw ? "nchw" : "nhwc", isa_name(isa), threads, (long long)c.cout,
@@ -214,7 +215,7 @@ void run_conv_case(const ConvCase& c, std::mt19937& rng) {
       conv2d_nhwc(p);
       int bad = 0;
       for (size_t e = 0; e < want.size(); ++e) {
-        const bool ok = std::fabs(y[e] - want[e]) <= 2e-5 * mag[e] + 1e-30;
+        const bool ok = close_to(y[e], want[e], mag[e]);
         if (!ok && bad++ < 3) {
           CHECK(ok, "conv %s %d threads %lldx%lldx%lld cin %lld cout %lld k%lldx%lld s%lld p%lld nchw %d: y[%zu] = "
                 "%.7g, want %.7g", isa_name(isa), threads, (long long)c.n, (long long)c.h, (long long)c.w,

@@ -145,11 +145,16 @@ def _head_fastvfx(model: "MobileNetV2TSM", features: Tensor) -> Tensor:
     ``fused_conv2d`` (``F.linear`` on one row took some 150 us in MKL)."""
     if model.training or not _onednn.inference(features) or not features.is_contiguous(memory_format=torch.channels_last):
         return _head_torch(model, features)
-    n, c = features.shape[:2]
-    pooled = features.permute(0, 2, 3, 1).reshape(n, -1, c).mean(1)
     linear = model.classifier[1]
     packed = _onednn.packed_fused(model, "classifier", linear.weight)
-    return fused_conv2d(pooled.view(n, c, 1, 1), packed, linear.bias).view(n, -1)
+    return fused_conv2d(_pooled(features), packed, linear.bias).view(features.size(0), -1)
+
+
+def _pooled(features: Tensor) -> Tensor:
+    """The global average pool of channels-last features (N, C, H, W), as a
+    mean over the rows of the map: (N, C, 1, 1)."""
+    n, c = features.shape[:2]
+    return features.permute(0, 2, 3, 1).reshape(n, -1, c).mean(1).view(n, c, 1, 1)
 
 
 def _residual_fastvfx(x: Tensor, y: Tensor) -> Tensor:
@@ -258,10 +263,8 @@ class _PlannedLinear:
         self._weight, self._bias, self._out_features = packed.packed, linear.bias, packed.out_channels
 
     def __call__(self, features: Tensor) -> Tensor:
-        n, c = features.shape[:2]
-        pooled = features.permute(0, 2, 3, 1).reshape(n, -1, c).mean(1)
-        return _onednn._fused_conv2d_op(pooled.view(n, c, 1, 1), self._weight, self._bias, None, self._out_features,
-                                        [1, 1], 1, [0, 0], "none", "add").view(n, -1)
+        return _onednn._fused_conv2d_op(_pooled(features), self._weight, self._bias, None, self._out_features,
+                                        [1, 1], 1, [0, 0], "none", "add").view(features.size(0), -1)
 
 
 class _Plan(NamedTuple):

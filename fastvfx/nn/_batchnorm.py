@@ -23,6 +23,15 @@ def fold_bn(weight: Tensor, bias: Optional[Tensor], bn: nn.modules.batchnorm._Ba
     return weight * gain.view(-1, *([1] * (weight.dim() - 1))), shift
 
 
+def _store(module: nn.Module) -> dict:
+    """The cache entries kept on ``module`` (by :func:`cached` and
+    :func:`cached_tree`), created on first use."""
+    store = module.__dict__.get("_fastvfx_cache")
+    if store is None:
+        store = module.__dict__["_fastvfx_cache"] = {}
+    return store
+
+
 def cached(module: nn.Module, slot: str, sources: tuple, compute: Callable[[], object]):
     """``compute()``, remembered on ``module`` until one of ``sources`` (tensors,
     or None / plain values, compared by equality) changes. With gradients enabled nothing is cached:
@@ -36,9 +45,7 @@ def cached(module: nn.Module, slot: str, sources: tuple, compute: Callable[[], o
     hence the plain loop."""
     if torch.is_grad_enabled() or torch.compiler.is_compiling():
         return compute()
-    store = module.__dict__.get("_fastvfx_cache")
-    if store is None:
-        store = module.__dict__["_fastvfx_cache"] = {}
+    store = _store(module)
     entry = store.get(slot)
     if entry is not None:
         old_sources, stamps, value = entry
@@ -131,9 +138,7 @@ def cached_tree(module: nn.Module, slot: str, compute: Callable[[], object]):
     gradients enabled, or while compiling, nothing is cached."""
     if torch.is_grad_enabled() or torch.compiler.is_compiling():
         return compute()
-    store = module.__dict__.get("_fastvfx_cache")
-    if store is None:
-        store = module.__dict__["_fastvfx_cache"] = {}
+    store = _store(module)
     entry = store.get(slot)
     if entry is not None and entry[0].fresh():
         return entry[1]

@@ -61,14 +61,6 @@ SelectVector make_select_vector(const uint64_t mask[3]) {
   return v;
 }
 
-SelectVector make_select_vector(const unsigned char pick[64]) {
-  uint64_t mask[3] = {0, 0, 0};
-  for (unsigned i = 0; i < 64; ++i) {
-    if (pick[i] < 3) mask[pick[i]] |= uint64_t{1} << i;
-  }
-  return make_select_vector(mask);
-}
-
 const MoveUkernels& move_ukernels(Isa isa) {
   static const MoveTable table;
   return table.by_isa[static_cast<int>(isa)];

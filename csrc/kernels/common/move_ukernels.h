@@ -84,8 +84,6 @@ void bytes_select__avx512(void* dst, const unsigned char* const src[3], const Se
 // The select vector whose byte i comes from source k where bit i of mask[k]
 // is set (at most one k), or is a zero where none is.
 SelectVector make_select_vector(const uint64_t mask[3]);
-// The same from source pick[i] (0..2, or 3: a zero) for each byte i.
-SelectVector make_select_vector(const unsigned char pick[64]);
 
 // The variant for an ISA; falls back to scalar for an ISA not compiled in.
 const MoveUkernels& move_ukernels(Isa isa);
