@@ -11,6 +11,8 @@ figures above all).
 
     python bench/temporal_shift_goal_grid.py        # both layouts
     python bench/temporal_shift_goal_grid.py CL     # channels_last only
+    python bench/temporal_shift_goal_grid.py CL 160x7 512x7 th1 nt8
+                                  # some stages (CxH), threads, N*T only
 
 Run it from outside the source tree (or with the package installed).
 """
@@ -40,11 +42,15 @@ def _median_time(fn, x, reps):
 
 
 def main():
-    layouts = (True,) if "CL" in sys.argv else (False, True)
-    for threads in (1, 2):
+    args = sys.argv[1:]
+    layouts = (True,) if "CL" in args else (False, True)
+    stages = [s for s in STAGES if f"{s[0]}x{s[1]}" in args] or STAGES
+    threads_list = [t for t in (1, 2) if f"th{t}" in args] or [1, 2]
+    nts = [n for n in (8, 64) if f"nt{n}" in args] or [8, 64]
+    for threads in threads_list:
         torch.set_num_threads(threads)
-        for nt in (8, 64):
-            for c, h in STAGES:
+        for nt in nts:
+            for c, h in stages:
                 for channels_last in layouts:
                     x = torch.randn(nt, c, h, h)
                     if channels_last:

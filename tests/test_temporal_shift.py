@@ -88,6 +88,26 @@ def test_channels_last_large_and_odd_rows(each_isa, shape, dtype, mode):
     assert y.is_contiguous(memory_format=torch.channels_last)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_channels_last_tiles_at_every_thread_count(each_isa, threads):
+    # The NHWC passes cut a clip into as many equal tiles as the threads share
+    # evenly (rows for span copies, periods for the select pass), and the
+    # select pass keeps its period tables per thread for the last geometry:
+    # shapes alternate here so a stale table would show.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for _ in range(2):
+            for n, t, c, h, w in [(1, 8, 512, 7, 7), (1, 8, 256, 14, 14), (1, 8, 64, 14, 14), (3, 4, 64, 14, 14),
+                                  (1, 8, 160, 7, 7), (1, 8, 168, 7, 7), (2, 8, 24, 28, 28)]:
+                for fold_div in (8, 4):
+                    x = _frames(n, t, c, h, w, layout="channels_last")
+                    expected = _expected(x, t, fold_div, "bidirectional")
+                    assert torch.equal(fastvfx.temporal_shift(x, t, fold_div), expected)
+    finally:
+        torch.set_num_threads(previous)
+
+
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
 def test_output_keeps_memory_format(layout):
     x = _frames(1, 8, 16, 4, 3, layout=layout)

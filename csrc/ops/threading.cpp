@@ -21,8 +21,11 @@ void at_parallel_for(int64_t begin, int64_t end, int64_t grain, const fastvfx::R
   at::parallel_for(begin, end, grain, [&body](int64_t lo, int64_t hi) { body(lo, hi); });
 }
 
+int at_num_threads() { return at::get_num_threads(); }
+
 const bool installed = [] {
   fastvfx::set_parallel_for(at_parallel_for);
+  fastvfx::set_thread_count(at_num_threads);
   return true;
 }();
 

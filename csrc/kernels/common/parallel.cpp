@@ -24,6 +24,7 @@ int initial_num_threads() {
 
 std::atomic<int> g_num_threads{initial_num_threads()};
 std::atomic<ParallelForImpl> g_impl{nullptr};
+std::atomic<ThreadCountImpl> g_thread_count{nullptr};
 
 // The built-in pool of torch-free builds: workers started once, so a
 // streaming application calling the kernels for every frame does not pay a
@@ -190,6 +191,13 @@ void set_parallel_for(ParallelForImpl impl) { g_impl.store(impl); }
 void set_default_num_threads(int n) { g_num_threads.store(std::max(1, n)); }
 
 int default_num_threads() { return g_num_threads.load(); }
+
+void set_thread_count(ThreadCountImpl impl) { g_thread_count.store(impl); }
+
+int parallel_threads() {
+  if (ThreadCountImpl impl = g_thread_count.load()) return std::max(1, impl());
+  return g_num_threads.load();
+}
 
 void parallel_for(int64_t begin, int64_t end, int64_t grain, const RangeBody& body) {
   if (begin >= end) return;

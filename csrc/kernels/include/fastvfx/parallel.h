@@ -26,6 +26,13 @@ void set_parallel_for(ParallelForImpl impl);
 void set_default_num_threads(int n);
 int default_num_threads();
 
+// How many threads the installed parallel-for runs on now (torch's current
+// count under the binding): kernels size their tiles by it so that a few
+// tiles split evenly. nullptr restores default_num_threads().
+using ThreadCountImpl = int (*)();
+void set_thread_count(ThreadCountImpl impl);
+int parallel_threads();
+
 void parallel_for(int64_t begin, int64_t end, int64_t grain, const RangeBody& body);
 
 }  // namespace fastvfx
