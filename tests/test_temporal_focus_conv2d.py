@@ -107,10 +107,15 @@ def test_pointwise_paths(each_isa, c_out, layout, bias, n):
     _close(got_y, want_y)
 
 
-@pytest.mark.parametrize("shape", [(1, 64, 56, 56), (2, 512, 7, 7), (2, 3, 1, 1), (1, 70, 13, 1)])
-def test_squeezetime_shapes_and_odd_sizes(each_isa, shape):
+# float32 1x1 folds the gate into per-sample weights where C_out <= H*W, else
+# scales the samples (512 at 7x7, 70 at 13x1): both, in both layouts.
+@pytest.mark.parametrize("shape", [(1, 64, 56, 56), (2, 512, 7, 7), (2, 3, 1, 1), (1, 70, 13, 1), (3, 40, 5, 6)])
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+def test_squeezetime_shapes_and_odd_sizes(each_isa, shape, layout):
     n, c, h, w = shape
     x = torch.randn(shape)
+    if layout == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
     args = _gate_args(c, c, c, 1, bias=False)
     for pool in POOLS:
         got = _call(fastvfx.temporal_focus_conv2d, x, args, 1, 0, pool)

@@ -2,10 +2,11 @@
 // pass (the core's global_pool2d), run the gate (the core's tfc_gate),
 // then the conv of x * scale without ever writing x * scale:
 //   float32 1x1, stride 1, no padding: the scale folded into per-sample
-//     weights W[o, i] * scale[n, i], then the core's pointwise kernels per
-//     sample (NCHW: weight rows against the sample's rows in place;
-//     channels_last: the sample's pixels against the packed weights), bias
-//     in the tiles. On an AVX-512 AMD CPU MKL's sgemm (the float64 paths
+//     weights W[o, i] * scale[n, i] where C_out <= H*W, else into a scaled
+//     copy of x (small maps: the smaller of the two is written), then the
+//     core's pointwise kernels per sample (NCHW: weight rows against the
+//     sample's rows in place; channels_last: the sample's pixels against the
+//     packed weights), bias in the tiles. On an AVX-512 AMD CPU MKL's sgemm (the float64 paths
 //     below) ran at AVX2 speed, about half of these kernels;
 //   float64 1x1, where C_out <= H*W: the scale folded into
 //     per-sample weights W[o, i] * scale[n, i] and one batched GEMM (at::bmm);
@@ -131,15 +132,26 @@ at::Tensor pointwise_folded(const at::Tensor& x, const at::Tensor& scale, const 
   return out;
 }
 
-// float32 1x1 conv on the core's pointwise kernels, a sample at a time with
-// its folded weights W * s_n.
+// float32 1x1 conv on the core's pointwise kernels, a sample at a time: with
+// its folded weights W * s_n where those are the smaller (C_out <= H*W: large
+// maps), else with W itself on the scaled sample x_n * s_n (deep layers on
+// small maps: at 512 channels on 7x7 a sample is a tenth of its folded
+// weights, which at batch 8 made 8 MB to write and read again; batch 8 ran at
+// 0.72x SqueezeTime's chain, batch 1 at 1.5x).
 at::Tensor pointwise_core(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& w,
                           const std::optional<at::Tensor>& bias, bool nhwc) {
   const int64_t n = x.size(0), cin = x.size(1), cout = w.size(0), hw = x.size(2) * x.size(3);
-  const at::Tensor w_n = (w.unsqueeze(0) * scale.unsqueeze(1)).contiguous();  // (N, C_out, C_in)
+  const bool fold = cout <= hw;
   const at::Tensor b = bias ? bias->contiguous() : at::Tensor();
   const float* b_ptr = bias ? b.const_data_ptr<float>() : nullptr;
-  const float* x_ptr = x.const_data_ptr<float>();
+  // (N, C_out, C_in) folded weights, or W shared by every sample.
+  const at::Tensor w_n = fold ? (w.unsqueeze(0) * scale.unsqueeze(1)).contiguous() : w.unsqueeze(0);
+  // x, or x * scale in x's layout.
+  const at::Tensor xs = fold ? x
+                             : (nhwc ? (x * scale.view({n, cin, 1, 1})).contiguous(at::MemoryFormat::ChannelsLast)
+                                     : at::mul(x.reshape({n, cin, hw}), scale.unsqueeze(2)));
+  const int64_t w_step = fold ? 1 : 0;
+  const float* x_ptr = xs.const_data_ptr<float>();
   if (nhwc) {
     const at::Tensor packed = pack_pointwise(w_n);
     at::Tensor out = at::empty({n, cout, x.size(2), x.size(3)}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
@@ -147,7 +159,7 @@ at::Tensor pointwise_core(const at::Tensor& x, const at::Tensor& scale, const at
     for_each_sample(n, [&](int64_t i) {
       PointwiseConvNhwc p;
       p.out_channels = cout, p.in_channels = cin, p.pixels = hw;
-      p.packed_weight = packed.const_data_ptr<float>() + i * packed.stride(0);
+      p.packed_weight = packed.const_data_ptr<float>() + i * w_step * packed.stride(0);
       p.bias = b_ptr;
       p.sources = 1;
       p.source[0] = PointwiseSource{x_ptr + i * hw * cin, 0, cin};
@@ -162,7 +174,7 @@ at::Tensor pointwise_core(const at::Tensor& x, const at::Tensor& scale, const at
   for_each_sample(n, [&](int64_t i) {
     PointwiseConvNchw p;
     p.out_channels = cout, p.in_channels = cin, p.pixels = hw;
-    p.weight = w_n.const_data_ptr<float>() + i * cout * cin, p.weight_stride = cin;
+    p.weight = w_n.const_data_ptr<float>() + i * w_step * cout * cin, p.weight_stride = cin;
     p.bias = b_ptr;
     p.sources = 1;
     p.source[0] = PointwiseSource{x_ptr + i * cin * hw, 0, cin};
