@@ -115,7 +115,7 @@ int main() {
       }
     }
   }
-  // select, where the ISA has it: periods of 1..9 vectors (pure, blended and
+  // select, where the ISA has it: periods of 1..12 vectors (pure, blended and
   // zeroed vectors), byte counts that end mid-period and mid-vector, every few
   // misalignments of dst and sources; the bytes after the end stay untouched.
   for (int i = 0; i < kIsaCount; ++i) {
@@ -123,7 +123,7 @@ int main() {
     if (!isa_supported(isa) || move_ukernels(isa).select == nullptr) continue;
     const MoveUkernels& uk = move_ukernels(isa);
     const char* name = isa_name(isa);
-    for (size_t len : {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 40, 150}) {
+    for (size_t len : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 16, 40, 150}) {
       for (unsigned style = 0; style < 5; ++style) {
         // style 0: a shift's row of 40 bytes (8 from t+1, 8 from t-1, the
         // rest from t); 1: the same with t-1 a zero; 2: scattered picks;
