@@ -113,3 +113,36 @@ def test_empty_and_grad_refused():
         assert fastvfx.fused_conv2d(torch.randn(0, 4, 3, 3), packed, padding=1).shape == (0, 8, 3, 3)
     with pytest.raises(RuntimeError, match="inference-only"):
         fastvfx.fused_conv2d(torch.randn(1, 4, 3, 3, requires_grad=True), packed, padding=1)
+
+
+# The models' input conversion (fastvfx.nn._onednn.to_channels_last): float32
+# NCHW through the core's transposes, bit-exact with torch's copy, every ISA
+# and thread count; other inputs (grad, dtype, views, already channels_last)
+# as torch's own contiguous().
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_to_channels_last(each_isa, threads):
+    from fastvfx.nn._onednn import to_channels_last
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.no_grad():
+            for shape in [(1, 48, 224, 224), (2, 3, 7, 9), (3, 17, 33, 1), (1, 64, 1, 1), (8, 3, 16, 16)]:
+                x = torch.randn(shape)
+                y = to_channels_last(x)
+                assert torch.equal(y, x) and y.is_contiguous(memory_format=torch.channels_last)
+                assert y.data_ptr() != x.data_ptr() or x.is_contiguous(memory_format=torch.channels_last)
+    finally:
+        torch.set_num_threads(previous)
+    w = torch.randn(2, 8, 5, 5, requires_grad=True)
+    y = to_channels_last(w * 2)
+    assert y.requires_grad and y.is_contiguous(memory_format=torch.channels_last)
+    y.sum().backward()
+    assert torch.equal(w.grad, torch.full_like(w, 2.0))
+    with torch.no_grad():
+        for x in [torch.randn(2, 8, 5, 5, dtype=torch.float64), torch.randn(2, 8, 5, 7)[..., 1:6],
+                  torch.randn(2, 8, 5, 5).contiguous(memory_format=torch.channels_last)]:
+            y = to_channels_last(x)
+            assert torch.equal(y, x) and y.dtype == x.dtype and y.is_contiguous(memory_format=torch.channels_last)
+        with pytest.raises(RuntimeError, match="rank 4"):
+            to_channels_last(torch.randn(3, 4, 5))

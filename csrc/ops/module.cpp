@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <torch/csrc/utils/pybind.h>
 
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 #include "cpu/causal_dwconv3d_kernel.h"
 #include "threading.h"
 #include "fastvfx/isa.h"
+#include "fastvfx/layout.h"
 #include "fastvfx/version.h"
 #if FASTVFX_WITH_CUDA
 #include "fastvfx/cuda.h"
@@ -46,6 +48,20 @@ void set_isa(const std::string& name) {
   }
 }
 
+// x in channels_last: a float32 CPU NCHW-contiguous 4-D tensor through the
+// core's blocked transposes, anything else as torch's contiguous() does.
+// Inference glue (the models' inputs), not a dispatcher op: no autograd.
+at::Tensor channels_last_copy(const at::Tensor& x) {
+  if (x.dim() != 4 || x.scalar_type() != at::kFloat || !x.device().is_cpu() || !x.is_contiguous() ||
+      x.is_contiguous(at::MemoryFormat::ChannelsLast) || x.requires_grad()) {
+    return x.contiguous(at::MemoryFormat::ChannelsLast);
+  }
+  at::Tensor y = at::empty(x.sizes(), x.options().memory_format(at::MemoryFormat::ChannelsLast));
+  fastvfx::nchw_to_nhwc_f32(x.const_data_ptr<float>(), y.mutable_data_ptr<float>(), x.size(0), x.size(1),
+                            x.size(2) * x.size(3));
+  return y;
+}
+
 // SerialScope as a Python context manager (entered and left on one thread).
 struct SerialContext {
   std::optional<fastvfx::ops::SerialScope> scope;
@@ -75,6 +91,9 @@ PYBIND11_MODULE(_C, m) {
         "Select the ISA variant the kernels use (ValueError when it cannot run here).");
   m.def("num_threads", [] { return at::get_num_threads(); },
         "Threads the kernels use (torch's intra-op thread count).");
+  m.def("_channels_last_copy", &channels_last_copy, py::arg("x"),
+        "x.contiguous(memory_format=torch.channels_last), float32 NCHW through the core's transposes "
+        "(no autograd: inference glue).");
   py::class_<SerialContext>(m, "serial",
                             "Context manager: torch's parallel loops, the kernels' and MKL's GEMMs run on the "
                             "calling thread alone inside it (for steps too small to split over threads).")

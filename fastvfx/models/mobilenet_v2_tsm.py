@@ -424,7 +424,7 @@ class MobileNetV2TSM(nn.Module):
         self._check(x, "forward", clip=True)
         plan = self._planned(x)
         if plan is not None:
-            logits = plan.clip(x.contiguous(memory_format=torch.channels_last))
+            logits = plan.clip(_onednn.to_channels_last(x))
             return logits.view(-1, self.n_segment, logits.size(1)).mean(1)
         y = x if self.training else self._layout(x)
         for module in self.features:
@@ -464,7 +464,7 @@ class MobileNetV2TSM(nn.Module):
                 i = next(i for i, (cache, want) in enumerate(zip(states, plan.states))
                          if cache.shape != want or cache.dtype is not torch.float32)
                 raise _cache_error(i, states[i], plan.states[i], torch.float32)
-            return plan.step(frame.contiguous(memory_format=torch.channels_last), states)
+            return plan.step(_onednn.to_channels_last(frame), states)
         y, new_states, i = frame if self.training else self._layout(frame), [], 0
         for module in self.features:
             if isinstance(module, InvertedResidualWithShift):

@@ -359,7 +359,7 @@ def _planned(run, x: Tensor, plan) -> Tensor:
     stem on), converting another input and the output back."""
     if x.is_contiguous(memory_format=torch.channels_last):
         return run(x, plan)
-    return run(x.contiguous(memory_format=torch.channels_last), plan).contiguous()
+    return run(_onednn.to_channels_last(x), plan).contiguous()
 
 
 class SqueezeTime(nn.Module):
@@ -401,12 +401,17 @@ class SqueezeTime(nn.Module):
         if self.backend == "fastvfx" and not self.bn1.training:
             weight, bias = folded_conv_bn(self, "conv1", self.conv1, self.bn1)
             if _onednn.usable(x):
-                # channels_last from here on (the stages' convs run on it), from
-                # the stem's output: fused_conv2d reads the NCHW input itself
-                # into its padded channels-last copy (a transposing copy by
-                # torch cost a third of the stem), and the max pool runs on
-                # channels_last (NCHW: 20x slower).
-                return self.maxpool(_onednn.fused(self, "conv1", x, self.conv1, weight, bias, "relu"))
+                # channels_last from here on (the stages' convs run on it): the
+                # input through the core's transposes (0.3 ms; torch's
+                # transposing copy took 2.9), then oneDNN's 5x5 conv on it
+                # (7.4 ms alone, against 8.3-8.5 for fused_conv2d's GEMM, which
+                # had read the NCHW input itself: same process, whole clip,
+                # 56.6 -> 55.6 and 55.1 -> 53.9 ms at one thread, 34.4 -> 34.1
+                # and 33.4 -> 32.8 at two), and the max pool on channels_last
+                # (NCHW: 20x slower).
+                xcl = _onednn.to_channels_last(x)
+                packed = _onednn.packed(self, "conv1/onednn", weight, bias, self.conv1, xcl)
+                return self.maxpool(_onednn.conv2d(xcl, packed, "relu"))
             return self.maxpool(folded_conv2d(self, "conv1/onednn", x, self.conv1, weight, bias, "relu"))
         return self.maxpool(self.relu(self.bn1(self.conv1(x))))
 

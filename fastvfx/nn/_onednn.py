@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .. import _C
 from ..ops.fused_conv2d import PackedConvWeight, fused_conv2d, pack_weight
 from ._activation import activate
 from ._batchnorm import cached
@@ -74,7 +75,17 @@ def channels_last(x: Tensor) -> Tensor:
     """``x`` in channels_last when it takes the oneDNN path (oneDNN's 1x1 and
     3x3 convs run about twice as fast on it as on NCHW), else ``x``: a model
     converts its input once and every conv keeps the layout."""
-    return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 and usable(x) else x
+    return to_channels_last(x) if x.dim() == 4 and usable(x) else x
+
+
+def to_channels_last(x: Tensor) -> Tensor:
+    """``x.contiguous(memory_format=torch.channels_last)``; an inference
+    input (no autograd) in float32 NCHW goes through the core's blocked
+    transposes (SqueezeTime's 48-channel 224² input: 0.31 ms against
+    torch's 2.9)."""
+    if x.dim() == 4 and inference(x):
+        return _C._channels_last_copy(x)
+    return x.contiguous(memory_format=torch.channels_last)
 
 
 def memory_format(x: Tensor) -> torch.memory_format:
