@@ -6,8 +6,9 @@
 //     copy of x (small maps: the smaller of the two is written), then the
 //     core's pointwise kernels per sample (NCHW: weight rows against the
 //     sample's rows in place; channels_last: the sample's pixels against the
-//     packed weights), bias in the tiles. On an AVX-512 AMD CPU MKL's sgemm (the float64 paths
-//     below) ran at AVX2 speed, about half of these kernels;
+//     packed weights), bias in the tiles. On an AVX-512 AMD CPU MKL's sgemm
+//     (the float64 paths below) ran at AVX2 speed, about half of these
+//     kernels;
 //   float64 1x1, where C_out <= H*W: the scale folded into
 //     per-sample weights W[o, i] * scale[n, i] and one batched GEMM (at::bmm);
 //   1x1 on smaller maps: the shared W, the scale applied while packing each
