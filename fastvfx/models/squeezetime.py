@@ -402,13 +402,12 @@ class SqueezeTime(nn.Module):
             weight, bias = folded_conv_bn(self, "conv1", self.conv1, self.bn1)
             if _onednn.usable(x):
                 # channels_last from here on (the stages' convs run on it): the
-                # input through the core's transposes (0.3 ms; torch's
-                # transposing copy took 2.9), then oneDNN's 5x5 conv on it
-                # (7.4 ms alone, against 8.3-8.5 for fused_conv2d's GEMM, which
-                # had read the NCHW input itself: same process, whole clip,
-                # 56.6 -> 55.6 and 55.1 -> 53.9 ms at one thread, 34.4 -> 34.1
-                # and 33.4 -> 32.8 at two), and the max pool on channels_last
-                # (NCHW: 20x slower).
+                # input through the core's transposes, then oneDNN's 5x5 conv
+                # on it (copy and conv 8.10 ms at one thread, 4.04 at two,
+                # against 8.73 and 4.29 for fused_conv2d's GEMM on the NCHW
+                # input and 10.64 and 5.30 with torch's copy:
+                # bench/channels_last_copy.py), and the max pool on
+                # channels_last (NCHW: 20x slower).
                 xcl = _onednn.to_channels_last(x)
                 packed = _onednn.packed(self, "conv1/onednn", weight, bias, self.conv1, xcl)
                 return self.maxpool(_onednn.conv2d(xcl, packed, "relu"))

@@ -81,8 +81,8 @@ def channels_last(x: Tensor) -> Tensor:
 def to_channels_last(x: Tensor) -> Tensor:
     """``x.contiguous(memory_format=torch.channels_last)``; an inference
     input (no autograd) in float32 NCHW goes through the core's blocked
-    transposes (SqueezeTime's 48-channel 224² input: 0.31 ms against
-    torch's 2.9)."""
+    transposes (SqueezeTime's 48-channel 224² input, one thread: 0.47 ms,
+    0.64 of a clone, against torch's 2.9; `python bench/channels_last_copy.py`)."""
     if x.dim() == 4 and inference(x):
         return _C._channels_last_copy(x)
     return x.contiguous(memory_format=torch.channels_last)

@@ -86,9 +86,7 @@ class FoldedSequential(nn.Sequential):
         autocast, compile and export."""
         if self._block is None or self._training() or x.dim() != 4 or not _onednn.inference(x):
             return None
-        first = self._modules[str(self._runs[0][0])]
-        if isinstance(first, TemporalShift):
-            shift = (first.n_segment, first.fold_div, first.mode)
+        shift = self._shift_of_first(shift)
         stride, activation, dw_activation = self._block
         weights = self._packed_block()
         if cache is not None:
@@ -106,11 +104,10 @@ class FoldedSequential(nn.Sequential):
 
     def _fold(self, conv_index: int, bn_index: Optional[int]) -> tuple[Tensor, Optional[Tensor]]:
         """:meth:`_folded_weights` without the cache (a plan holds its own)."""
-        conv = self._modules[str(conv_index)]
-        inner = conv.net if isinstance(conv, TemporalShift) else conv
-        if bn_index is None:
+        inner, bn = self._conv_bn(conv_index, bn_index)
+        if bn is None:
             return inner.weight, inner.bias
-        return fold_bn(inner.weight, inner.bias, self._modules[str(bn_index)])
+        return fold_bn(inner.weight, inner.bias, bn)
 
     def fold_block(self) -> Optional[InvertedResidualWeights]:
         """The folded weights of a MobileNetV2 block in the fused op's layout,
@@ -124,9 +121,7 @@ class FoldedSequential(nn.Sequential):
     def plan_inverted_residual(self, weights: InvertedResidualWeights, residual: bool,
                                shift: Optional[tuple[int, int, str]] = None) -> "PlannedInvertedResidual":
         """:meth:`inverted_residual` bound once to ``weights`` (:meth:`fold_block`'s)."""
-        first = self._modules[str(self._runs[0][0])]
-        if isinstance(first, TemporalShift):
-            shift = (first.n_segment, first.fold_div, first.mode)
+        shift = self._shift_of_first(shift)
         return PlannedInvertedResidual(weights, *self._block, residual, shift)
 
     def plan_conv(self, x: Tensor) -> Optional[_onednn.PlannedConv2d]:
@@ -164,21 +159,31 @@ class FoldedSequential(nn.Sequential):
             x = activate(x, activation)
         return x
 
-    def _folded_weights(self, conv_index: int, bn_index: Optional[int]) -> tuple[Tensor, Optional[Tensor]]:
+    def _shift_of_first(self, shift: Optional[tuple[int, int, str]]) -> Optional[tuple[int, int, str]]:
+        """The shift of the first run's TemporalShift wrapper, else ``shift``."""
+        first = self._modules[str(self._runs[0][0])]
+        if isinstance(first, TemporalShift):
+            return first.n_segment, first.fold_div, first.mode
+        return shift
+
+    def _conv_bn(self, conv_index: int, bn_index: Optional[int]) -> tuple[nn.Conv2d, Optional[nn.Module]]:
+        """A run's conv (unwrapped from a TemporalShift) and its BatchNorm."""
         conv = self._modules[str(conv_index)]
         inner = conv.net if isinstance(conv, TemporalShift) else conv
-        if bn_index is None:
+        return inner, None if bn_index is None else self._modules[str(bn_index)]
+
+    def _folded_weights(self, conv_index: int, bn_index: Optional[int]) -> tuple[Tensor, Optional[Tensor]]:
+        inner, bn = self._conv_bn(conv_index, bn_index)
+        if bn is None:
             return inner.weight, inner.bias
-        return folded_conv_bn(self, str(conv_index), inner, self._modules[str(bn_index)])
+        return folded_conv_bn(self, str(conv_index), inner, bn)
 
     def _folded_onednn(self, x: Tensor, shift: Optional[tuple[int, int, str]]) -> Tensor:
         """Every run as one oneDNN conv with its activation (prepacked weights,
         cached with the fold); a shift is done first (out of place, one pass
         over the narrow input). Batches whose widest intermediate exceeds
         ``_CHUNK_BYTES`` run in equal chunks (see there)."""
-        first = self._modules[str(self._runs[0][0])]
-        if isinstance(first, TemporalShift):
-            shift = (first.n_segment, first.fold_div, first.mode)
+        shift = self._shift_of_first(shift)
         if shift is not None:
             x = temporal_shift(x, *shift)
         convs = []

@@ -12,7 +12,8 @@ void nchw_to_nhwc_f32(const float* src, float* dst, int64_t n, int64_t c, int64_
   if (n <= 0 || c <= 0 || hw <= 0) return;
   const auto transpose = dwconv3d::kernels_for(active_isa()).transpose_f32;
   // Chunks of pixels (columns of the (C, HW) source) of about 64 KiB each.
-  const int64_t cols = std::clamp<int64_t>((64 * 1024 / 4) / c / 16 * 16, 16, hw);
+  constexpr int64_t kChunkFloats = 64 * 1024 / sizeof(float);
+  const int64_t cols = std::clamp<int64_t>(kChunkFloats / c / 16 * 16, 16, hw);
   const int64_t chunks = (hw + cols - 1) / cols;
   parallel_for(0, n * chunks, 1, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {

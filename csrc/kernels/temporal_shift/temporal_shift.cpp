@@ -41,11 +41,12 @@ constexpr int64_t kMergeRowBytes = 512;
 // The select pass walks tiles of about this many bytes of a frame through the
 // clip's frames: long ones, so that every stream it reads and writes stays
 // sequential for long (the L2 prefetchers follow a stream, not the jump to
-// the next frame's tile). Against 32 KiB tiles, channels_last fp32, of
-// clone's throughput (one thread / two threads, same-process A/B):
-// 64x256x14x14 0.64 -> 0.75 / 0.71 -> 0.82, 8x512x28x28 0.68 -> 0.71-0.75,
-// 8x256x56x56 0.99 -> 1.20 / 0.97 -> 1.30, never lower on the TSM stages.
-// Tiles of 2 MiB measured the same as 512 KiB.
+// the next frame's tile). Same-process A/B runs, channels_last fp32, of
+// clone's throughput (one thread / two threads): 128 KiB against 32 KiB
+// tiles, 64x256x14x14 0.64 -> 0.76 / 0.71 -> 0.84 and 8x256x56x56 0.99 ->
+// 1.14 / 0.97 -> 1.01, never lower on the 21 TSM stage shapes tried; 256
+// against 128 KiB and 512 against 256 KiB as good or better again (the
+// latter 8x256x56x56 0.98 -> 1.20, one thread); 2 MiB as 512 KiB.
 constexpr int64_t kSelectTileBytes = 512 * 1024;
 // The longest select period (vectors), lcm(64, row) / 64: a row of an odd
 // number of 2-byte channels repeats only every 64 rows.
@@ -152,10 +153,10 @@ int64_t moved_channels(const ShiftPlan& plan) {
 
 // The select vectors of one period per edge case (see shift_nhwc_select),
 // kept per thread for the last geometry: a stream of shifts over one shape
-// builds them once (a small clip, 8x160x7x7, took 5.1 us a call against a
-// clone's 3.0 with them built every call).
-const std::vector<SelectVector>& select_periods(const ByteGeometry& g, const ShiftPlan& plan,
-                                                int64_t period_bytes) {
+// builds them once (building them took 0.3 us of a call: 1.75 -> 1.45 us on
+// an 8x160x2x1 clip, one thread).
+const std::vector<SelectVector>& select_period_tables(const ByteGeometry& g, const ShiftPlan& plan,
+                                                      int64_t period_bytes) {
   struct Key {
     int64_t row = -1, channel = -1, lo[3] = {}, hi[3] = {};
     int dt[3] = {}, count = -1;
@@ -229,7 +230,7 @@ bool shift_nhwc_select(const unsigned char* s, unsigned char* d, const ShiftShap
   for (int k = 0; k < plan.count; ++k) whole_lines &= (plan.spans[k].lo * g.channel) % 64 == 0;
   if (whole_lines && out_bytes < kPrefetchBytes) return false;
   const int64_t T = shape.n_segment;
-  const std::vector<SelectVector>& periods = select_periods(g, plan, period_bytes);
+  const std::vector<SelectVector>& periods = select_period_tables(g, plan, period_bytes);
   // Tiles of whole periods, about kSelectTileBytes; shorter (down to 4 KiB)
   // while there are too few for two threads to share evenly (a clip of 7x7 or
   // 14x14 frames is a few tiles), unless the whole shift is too small to be
