@@ -1,6 +1,7 @@
 // The 1x1 conv drivers of the core, channels-first and channels-last, and the
 // k x k conv on channels-last frames, under
-// every ISA and 1 / 3 threads, against naive loops in double: output channels
+// every ISA and 1 / 3 threads (channels-first also with the pixels as the
+// GEMM's rows), against naive loops in double: output channels
 // and pixels around the tile sizes (right edges read no input past its end),
 // input channels from up to three sources (one of them zeros), with and
 // without bias, every activation, a separate residual and an accumulating one
@@ -121,15 +122,29 @@ void run_case(const Case& c, std::mt19937& rng) {
           p.residual_op = residual_op(c.residual);
           pointwise_conv_nhwc(p);
         }
-        int bad = 0;
-        for (size_t e = 0; e < y.size(); ++e) {
-          const bool ok = close_to(y[e], want[e], mag[e]);
-          if (!ok && bad++ < 3) {
-            CHECK(ok, "%s %s %d threads cout %lld cin %lld pixels %lld bias %d sources %d residual %d act %d: "
-                  "y[%zu] = %.7g, want %.7g", nchw ? "nchw" : "nhwc", isa_name(isa), threads, (long long)c.cout,
-                  (long long)c.cin, (long long)c.pixels, c.bias, c.three_sources ? 3 : 1,
-                  static_cast<int>(c.residual), static_cast<int>(c.act), e, y[e], want[e]);
+        const auto check = [&](const std::vector<float>& out, const char* path) {
+          int bad = 0;
+          for (size_t e = 0; e < out.size(); ++e) {
+            const bool ok = close_to(out[e], want[e], mag[e]);
+            if (!ok && bad++ < 3) {
+              CHECK(ok, "%s %s %d threads cout %lld cin %lld pixels %lld bias %d sources %d residual %d act %d: "
+                    "y[%zu] = %.7g, want %.7g", path, isa_name(isa), threads, (long long)c.cout,
+                    (long long)c.cin, (long long)c.pixels, c.bias, c.three_sources ? 3 : 1,
+                    static_cast<int>(c.residual), static_cast<int>(c.act), e, out[e], want[e]);
+            }
           }
+        };
+        check(y, nchw ? "nchw" : "nhwc");
+        if (nchw && !c.three_sources && c.residual == Residual::kNone) {
+          // The same conv with the pixels as the GEMM's rows; the output
+          // exactly as large as written.
+          std::vector<float> yt(res0.size(), 7.f);
+          PointwiseConvNchwPacked p;
+          p.out_channels = c.cout, p.in_channels = c.cin, p.pixels = c.pixels;
+          p.packed_weight = packed.data(), p.bias = c.bias ? bias.data() : nullptr;
+          p.x = x0.data(), p.y = yt.data(), p.act = c.act;
+          pointwise_conv_nchw_packed(p);
+          check(yt, "nchw packed");
         }
       }
     }
@@ -247,6 +262,14 @@ int main() {
       {7, 12, 70, false, true, Residual::kFirst, Activation::kHardswish},
       {36, 16, 50, true, false, Residual::kMultiply, Activation::kSigmoid},
       {9, 5, 33, true, true, Residual::kNone, Activation::kSigmoid},
+      // The channels-first packed path's tiles: 49 and 196 pixels (7x7 and
+      // 14x14 maps), row tiles of 12 and 14 pixels and their edges, output
+      // channels past a panel and short of one.
+      {96, 32, 49, false, false, Residual::kNone, Activation::kNone},
+      {45, 20, 196, true, false, Residual::kNone, Activation::kReLU},
+      {33, 17, 29, true, false, Residual::kNone, Activation::kHardswish},
+      {20, 12, 15, true, false, Residual::kNone, Activation::kSwish},
+      {40, 7, 13, true, false, Residual::kNone, Activation::kSigmoid},
   };
   for (const Case& c : cases) run_case(c, rng);
   const std::vector<ConvCase> conv_cases = {

@@ -49,6 +49,13 @@ def _tfc_fused(x: Tensor, upstream: torch.nn.Module, fused: torch.nn.Module):
     return fused(x)
 
 
+def _conv_flops(shape: Sequence[int], kernel: int) -> int:
+    """Multiply-adds x 2 of the conv (C_in = C_out, 'same' padding, stride 1);
+    the pool and the gate add under 0.1%."""
+    n, c, h, w = shape
+    return 2 * n * c * c * kernel * kernel * h * w
+
+
 def cases() -> list[Case]:
     """TFC: the fused module against SqueezeTime's chain of modules, eval mode."""
     shapes = [(1, (n, c, hw, hw)) for n in TFC_BATCHES for c, hw in TFC_STAGES]
@@ -56,7 +63,7 @@ def cases() -> list[Case]:
     shapes += [(3, (n, c, hw, hw)) for n in TFC_BATCHES]
     return [
         Case(f"tfc {k}x{k}", shape, "NCHW", partial(_make_tfc, shape, k), _tfc_upstream, _tfc_fused, exact=False,
-             name=f"tfc {k}x{k} {shape[1]}ch {shape[2]}² batch {shape[0]}")
+             flops=_conv_flops(shape, k), name=f"tfc {k}x{k} {shape[1]}ch {shape[2]}² batch {shape[0]}")
         for k, shape in shapes
     ]
 

@@ -101,6 +101,35 @@ void pointwise_conv_nchw(const PointwiseConvNchw& p) {
   });
 }
 
+void pointwise_conv_nchw_packed(const PointwiseConvNchwPacked& p) {
+  const int64_t cout = p.out_channels, cin = p.in_channels, pixels = p.pixels;
+  if (cout <= 0 || pixels <= 0) return;
+  const PointwiseKernel& kr = pointwise::pointwise_kernel_for(active_isa());
+  const int64_t mr = kr.mr_t, nr = kr.nr;
+  std::vector<float> bias(static_cast<size_t>(pointwise_padded(cout)), 0.f);  // read a vector at a time
+  if (p.bias != nullptr) std::copy(p.bias, p.bias + cout, bias.begin());
+  // A task: the nr output channels of a weight panel (read from L2 once per
+  // pixel tile) by every pixel tile.
+  const int64_t row_tiles = (pixels + mr - 1) / mr, col_tiles = (cout + nr - 1) / nr;
+  const int64_t grain = std::max<int64_t>(1, kTaskMacs / (row_tiles * mr * nr * std::max<int64_t>(cin, 1)));
+  parallel_for(0, col_tiles, grain, [&](int64_t begin, int64_t end) {
+    pointwise::GemmTileT t;
+    t.lda = pixels, t.ldc = pixels, t.k_count = cin;
+    for (int64_t j = begin; j < end; ++j) {
+      const int64_t j0 = j * nr;
+      t.b = p.packed_weight + (j0 / kPointwisePanel) * cin * kPointwisePanel + j0 % kPointwisePanel;
+      t.bias = bias.data() + j0;
+      t.n = std::min(nr, cout - j0);
+      for (int64_t q0 = 0; q0 < pixels; q0 += mr) {
+        t.a = p.x + q0;
+        t.c = p.y + j0 * pixels + q0;
+        t.m = std::min(mr, pixels - q0);
+        kr.gemm_t(t, p.act);
+      }
+    }
+  });
+}
+
 namespace {
 
 // A channels-last GEMM: tiles of mr output pixels (rows) by nr output

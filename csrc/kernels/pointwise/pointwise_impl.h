@@ -40,6 +40,10 @@ typedef int32_t IVec __attribute__((vector_size(FVX_POINTWISE_VEC_BYTES), aligne
 constexpr int64_t kLanes = FVX_POINTWISE_VEC_BYTES / sizeof(float);
 constexpr int kMr = FVX_POINTWISE_MR;
 static_assert(kMr <= kMaxMr, "tile rows");
+#ifndef FVX_POINTWISE_MR_T
+#define FVX_POINTWISE_MR_T FVX_POINTWISE_MR
+#endif
+constexpr int kMrT = FVX_POINTWISE_MR_T;
 static_assert(kPointwisePanel % (2 * kLanes) == 0, "a tile's columns divide the panel");
 
 // always_inline: where a vector is wider than the target's registers would
@@ -199,6 +203,76 @@ void gemm(const GemmTile& t, Activation act) {
   }
 }
 
+// The pixel-rows tile (gemm_t): the same k loop on one input pointer that
+// steps a row of the (Cin, P) input per k (the M pixels of a row are
+// adjacent), then the accumulators, biased and activated, through a buffer
+// into the output's columns.
+template <int M, int NV, Activation A>
+void gemm_t_tile(const GemmTileT& t) {
+  Vec acc[M][NV];
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) {
+    const Vec b = load(t.bias + v * kLanes);
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i) acc[i][v] = b;
+  }
+  const float* a = t.a;
+  const float* b = t.b;
+  const int64_t lda = t.lda;
+  for (int64_t k = 0; k < t.k_count; ++k) {
+    Vec bk[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) bk[v] = load(b + v * kLanes);
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i) {
+      const float ai = a[i];
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[i][v] += ai * bk[v];
+    }
+    a += lda;
+    b += kPointwisePanel;
+  }
+  float buf[M][NV * kLanes] __attribute__((aligned(64)));
+#pragma GCC unroll 16
+  for (int i = 0; i < M; ++i) {
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) store(&buf[i][v * kLanes], activate<A>(acc[i][v]));
+  }
+  for (int64_t j = 0; j < t.n; ++j) {
+    float* c = t.c + j * t.ldc;
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i) c[i] = buf[i][j];
+  }
+}
+
+template <int M, Activation A>
+void gemm_t_rows(const GemmTileT& t) {
+  if (t.n <= kLanes) {
+    gemm_t_tile<M, 1, A>(t);
+  } else {
+    gemm_t_tile<M, 2, A>(t);
+  }
+}
+
+template <Activation A, int... M>
+void gemm_t_act(const GemmTileT& t, std::integer_sequence<int, M...>) {
+  using Fn = void (*)(const GemmTileT&);
+  static constexpr Fn by_rows[] = {&gemm_t_rows<M + 1, A>...};
+  by_rows[t.m - 1](t);
+}
+
+void gemm_t(const GemmTileT& t, Activation act) {
+  const auto rows = std::make_integer_sequence<int, kMrT>();
+  switch (act) {
+    case Activation::kReLU: return gemm_t_act<Activation::kReLU>(t, rows);
+    case Activation::kReLU6: return gemm_t_act<Activation::kReLU6>(t, rows);
+    case Activation::kHardswish: return gemm_t_act<Activation::kHardswish>(t, rows);
+    case Activation::kSwish: return gemm_t_act<Activation::kSwish>(t, rows);
+    case Activation::kSigmoid: return gemm_t_act<Activation::kSigmoid>(t, rows);
+    default: return gemm_t_act<Activation::kNone>(t, rows);
+  }
+}
+
 // K: the kernel size as a constant (3, 5), or 0 for any (runtime k).
 template <int K, Activation A>
 void depthwise_row_k(const float* const* rows, int64_t k_runtime, int64_t stride, const float* w,
@@ -282,7 +356,7 @@ void depthwise_row(const float* const* rows, int64_t k, int64_t stride, const fl
 
 extern const PointwiseKernel FVX_POINTWISE_CONCAT(pointwise__, FVX_POINTWISE_SUFFIX);
 const PointwiseKernel FVX_POINTWISE_CONCAT(pointwise__, FVX_POINTWISE_SUFFIX) = {
-    FVX_POINTWISE_SUFFIX::kMr, 2 * FVX_POINTWISE_SUFFIX::kLanes, FVX_POINTWISE_SUFFIX::gemm,
-    FVX_POINTWISE_SUFFIX::depthwise_row};
+    FVX_POINTWISE_SUFFIX::kMr,   2 * FVX_POINTWISE_SUFFIX::kLanes, FVX_POINTWISE_SUFFIX::gemm,
+    FVX_POINTWISE_SUFFIX::kMrT,  FVX_POINTWISE_SUFFIX::gemm_t,     FVX_POINTWISE_SUFFIX::depthwise_row};
 
 }  // namespace fastvfx::pointwise

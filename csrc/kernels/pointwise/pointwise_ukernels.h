@@ -49,10 +49,29 @@ struct GemmTile {
   int64_t m = 0, n = 0;
 };
 
+// gemm_t: an m x n tile of a channels-first 1x1 conv with the pixels as rows
+// (m <= mr_t pixels, n <= nr output channels), for maps whose pixel count
+// would waste gemm's vector columns (49, 196):
+//   c[j * ldc + i] = act(bias[j] + sum_{k < k_count} a[k * lda + i] * b[k * kPointwisePanel + j])
+// a: the first pixel of the tile in the (Cin, P) input (lda = P), b: a packed
+// weight panel (pack_pointwise_weights), bias: nr values (not null), c: the
+// tile's first output in (Cout, P) (ldc = P). The tile is written transposed.
+struct GemmTileT {
+  const float* a = nullptr;
+  int64_t lda = 0, k_count = 0;
+  const float* b = nullptr;
+  const float* bias = nullptr;
+  float* c = nullptr;
+  int64_t ldc = 0;
+  int64_t m = 0, n = 0;
+};
+
 struct PointwiseKernel {
   int64_t mr;
   int64_t nr;
   void (*gemm)(const GemmTile& tile, Activation act);
+  int64_t mr_t;
+  void (*gemm_t)(const GemmTileT& tile, Activation act);
   void (*depthwise_row)(const float* const* rows, int64_t k, int64_t stride, const float* w, const float* bias,
                         int64_t channels, int64_t out_w, float* out, Activation act);
 };

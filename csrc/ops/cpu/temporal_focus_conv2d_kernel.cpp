@@ -172,6 +172,20 @@ at::Tensor pointwise_core(const at::Tensor& x, const at::Tensor& scale, const at
   }
   at::Tensor out = at::empty({n, cout, x.size(2), x.size(3)}, x.options());
   float* y_ptr = out.mutable_data_ptr<float>();
+  if (!fold) {
+    // The shared W packed once, the scaled samples' pixels as the GEMM's rows.
+    const at::Tensor packed = pack_pointwise(w);
+    for_each_sample(n, [&](int64_t i) {
+      PointwiseConvNchwPacked p;
+      p.out_channels = cout, p.in_channels = cin, p.pixels = hw;
+      p.packed_weight = packed.const_data_ptr<float>();
+      p.bias = b_ptr;
+      p.x = x_ptr + i * cin * hw;
+      p.y = y_ptr + i * cout * hw;
+      pointwise_conv_nchw_packed(p);
+    });
+    return out;
+  }
   for_each_sample(n, [&](int64_t i) {
     PointwiseConvNchw p;
     p.out_channels = cout, p.in_channels = cin, p.pixels = hw;

@@ -38,6 +38,22 @@ struct PointwiseConvNchw {
 };
 void pointwise_conv_nchw(const PointwiseConvNchw& p);
 
+// Channels-first with the pixels as the GEMM's rows and the packed weights as
+// its columns (the channels-last tiling on a channels-first map, each output
+// tile written transposed): every vector lane computes a wanted output
+// whatever the pixel count, where pointwise_conv_nchw's vectors of pixels
+// leave the last one part idle (a 7x7 map: 64 columns for 49 pixels, 77%).
+// For small maps whose weights are packed once.
+struct PointwiseConvNchwPacked {
+  int64_t out_channels = 0, in_channels = 0, pixels = 0;
+  const float* packed_weight = nullptr;  // pack_pointwise_weights(W, Cout, Cin, Cin, ...)
+  const float* bias = nullptr;           // (Cout) or null
+  const float* x = nullptr;              // (Cin, P)
+  float* y = nullptr;                    // (Cout, P)
+  Activation act = Activation::kNone;
+};
+void pointwise_conv_nchw_packed(const PointwiseConvNchwPacked& p);
+
 // Channels-last: pixel q's input channel k at source.x + q * x_stride + k,
 // its outputs at y + q * y_stride (and the residual's likewise).
 struct PointwiseConvNhwc {
