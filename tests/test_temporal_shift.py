@@ -93,13 +93,16 @@ def test_channels_last_tiles_at_every_thread_count(each_isa, threads):
     # The NHWC passes cut a clip into as many equal tiles as the threads share
     # evenly (rows for span copies, periods for the select pass), and the
     # select pass keeps its period tables per thread for the last geometry:
-    # shapes alternate here so a stale table would show.
+    # shapes alternate here so a stale table would show. Clips of narrow rows
+    # over 1 MB take 8 KiB tiles (24 and 40 channels here; the last tile of
+    # a frame is short).
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         for _ in range(2):
             for n, t, c, h, w in [(1, 8, 512, 7, 7), (1, 8, 256, 14, 14), (1, 8, 64, 14, 14), (3, 4, 64, 14, 14),
-                                  (1, 8, 160, 7, 7), (1, 8, 168, 7, 7), (2, 8, 24, 28, 28)]:
+                                  (1, 8, 160, 7, 7), (1, 8, 168, 7, 7), (2, 8, 24, 28, 28),
+                                  (1, 8, 40, 36, 37)]:
                 for fold_div in (8, 4):
                     x = _frames(n, t, c, h, w, layout="channels_last")
                     expected = _expected(x, t, fold_div, "bidirectional")

@@ -55,6 +55,19 @@ constexpr int64_t kMaxSelectPeriod = 1024;
 // (tiles of at least kMinSelectTileBytes), so that two threads share evenly.
 constexpr int64_t kMinSelectTiles = 8;
 constexpr int64_t kMinSelectTileBytes = 4 * 1024;
+// Narrow rows (up to kNarrowRowBytes: a shifted channel group in nearly every
+// vector, so each output vector reads frames t-1, t and t+1) in clips beyond
+// L2 but short of the streaming range take tiles of kL1SelectTileBytes: the
+// three source tiles and the output's then stay in L1 across the frame walk,
+// where a long tile read each of them from L2 three times. Same-process A/B
+// runs, of clone's throughput (one thread / two threads), 8 KiB against the
+// long tiles: 8x24x56x56 0.74 -> 0.96 / 0.70 -> 0.84, 8x64x56x56 0.90 ->
+// 0.99 / 0.72 -> 0.85, 64x32x28x28 0.74 -> 0.78 / 0.71 -> 0.83; under 1 MB
+// (in L2) they lost (8x64x14x14 0.85 -> 0.74, one thread), as did wide rows
+// (64x256x14x14 0.89 -> 0.57) and streamed outputs (64x24x56x56 1.19 -> 0.89).
+constexpr int64_t kNarrowRowBytes = 512;
+constexpr int64_t kL1SelectTileBytes = 8 * 1024;
+constexpr int64_t kL1SelectMinBytes = 1024 * 1024;
 // From this many output bytes on, the select pass prefetches the next frame's
 // tile as it goes (in cache the prefetches only cost: 0.74 of clone against
 // 0.77 without at 6.4 MB; from memory 0.89 against 0.65 at 25.7 MB, one
@@ -241,6 +254,9 @@ bool shift_nhwc_select(const unsigned char* s, unsigned char* d, const ShiftShap
          shape.n_batch * ((g.frame + tile_bytes - 1) / tile_bytes) < kMinSelectTiles &&
          periods_in(tile_bytes / 2) >= kMinSelectTileBytes && periods_in(tile_bytes / 2) < tile_bytes) {
     tile_bytes = periods_in(tile_bytes / 2);
+  }
+  if (g.row <= kNarrowRowBytes && out_bytes >= kL1SelectMinBytes && out_bytes < kStreamBytes) {
+    tile_bytes = periods_in(kL1SelectTileBytes);
   }
   {  // equal tiles, as many as the threads share evenly
     const int64_t frame_periods = (g.frame + period_bytes - 1) / period_bytes;
