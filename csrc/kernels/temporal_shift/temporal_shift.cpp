@@ -56,15 +56,17 @@ constexpr int64_t kMaxSelectPeriod = 1024;
 constexpr int64_t kMinSelectTiles = 8;
 constexpr int64_t kMinSelectTileBytes = 4 * 1024;
 // Narrow rows (up to kNarrowRowBytes: a shifted channel group in nearly every
-// vector, so each output vector reads frames t-1, t and t+1) in clips beyond
-// L2 but short of the streaming range take tiles of kL1SelectTileBytes: the
-// three source tiles and the output's then stay in L1 across the frame walk,
-// where a long tile read each of them from L2 three times. Same-process A/B
-// runs, of clone's throughput (one thread / two threads), 8 KiB against the
-// long tiles: 8x24x56x56 0.74 -> 0.96 / 0.70 -> 0.84, 8x64x56x56 0.90 ->
-// 0.99 / 0.72 -> 0.85, 64x32x28x28 0.74 -> 0.78 / 0.71 -> 0.83; under 1 MB
-// (in L2) they lost (8x64x14x14 0.85 -> 0.74, one thread), as did wide rows
-// (64x256x14x14 0.89 -> 0.57) and streamed outputs (64x24x56x56 1.19 -> 0.89).
+// vector, so each output vector reads frames t-1, t and t+1) in outputs of
+// kL1SelectMinBytes up to kPrefetchBytes take tiles of kL1SelectTileBytes:
+// the three source tiles and the output's then stay in L1 across the frame
+// walk, where a long tile read each of them from L2 three times. Same-process
+// A/B runs, of clone's throughput (one thread / two threads), 8 KiB against
+// the long tiles: 8x24x56x56 0.67 -> 0.89 / 0.75 -> 0.93, 64x32x28x28 0.86
+// -> 0.94 / 0.83 -> 0.93, 64x64x14x14 0.86 -> 0.97 / 0.89 -> 0.96. They lost
+// under 1 MB (in L2: 8x64x14x14 0.85 -> 0.74, one thread), on wide rows
+// (64x256x14x14 0.89 -> 0.57), and from 8 MB on, where the long tiles'
+// streams (and prefetches) from L3 and memory win: 12.8 MB, 32x128x28x28 and
+// 16x64x56x56, 0.79 and 0.74 -> 0.58 (with the prefetches 0.47).
 constexpr int64_t kNarrowRowBytes = 512;
 constexpr int64_t kL1SelectTileBytes = 8 * 1024;
 constexpr int64_t kL1SelectMinBytes = 1024 * 1024;
@@ -255,7 +257,7 @@ bool shift_nhwc_select(const unsigned char* s, unsigned char* d, const ShiftShap
          periods_in(tile_bytes / 2) >= kMinSelectTileBytes && periods_in(tile_bytes / 2) < tile_bytes) {
     tile_bytes = periods_in(tile_bytes / 2);
   }
-  if (g.row <= kNarrowRowBytes && out_bytes >= kL1SelectMinBytes && out_bytes < kStreamBytes) {
+  if (g.row <= kNarrowRowBytes && out_bytes >= kL1SelectMinBytes && out_bytes < kPrefetchBytes) {
     tile_bytes = periods_in(kL1SelectTileBytes);
   }
   {  // equal tiles, as many as the threads share evenly
