@@ -67,6 +67,15 @@ constexpr int64_t kMinSelectTileBytes = 4 * 1024;
 // (64x256x14x14 0.89 -> 0.57), and from 8 MB on, where the long tiles'
 // streams (and prefetches) from L3 and memory win: 12.8 MB, 32x128x28x28 and
 // 16x64x56x56, 0.79 and 0.74 -> 0.58 (with the prefetches 0.47).
+// On several threads, an NHWC clip whose output is under kL1SelectMinBytes
+// (in L2) is split by whole output frames: each thread writes one contiguous
+// part of the output, as a clone's threads do, where the row tiles' frame walk
+// gave each thread a strided share of every frame. Same-process A/B runs, of
+// clone's throughput at two threads, frames against tiles: 8x64x14x14 0.64 ->
+// 0.98, 8x96x14x14 0.62 -> 0.94, 8x128x14x14 0.56 -> 0.81, 8x32x28x28 0.61
+// -> 0.75 (select pass); 8x512x7x7 0.68 -> 0.79, 8x256x14x14 0.72 -> 0.86
+// (span copies). At one thread the tile walk stays (8x24x28x28: 0.88 against
+// 0.76 for whole frames).
 constexpr int64_t kNarrowRowBytes = 512;
 constexpr int64_t kL1SelectTileBytes = 8 * 1024;
 constexpr int64_t kL1SelectMinBytes = 1024 * 1024;
@@ -158,6 +167,13 @@ int64_t balanced_tiles(int64_t n_batch, int64_t units, int64_t max_units) {
   return tiles;
 }
 
+// Whether an NHWC clip is split between the threads by whole output frames
+// (see kL1SelectMinBytes above).
+bool split_by_frames(const ShiftShape& shape, int64_t out_bytes) {
+  const int64_t threads = parallel_threads();
+  return threads > 1 && out_bytes < kL1SelectMinBytes && shape.frames() >= 2 * threads;
+}
+
 int64_t moved_channels(const ShiftPlan& plan) {
   int64_t n = 0;
   for (int k = 0; k < plan.count; ++k) {
@@ -246,6 +262,22 @@ bool shift_nhwc_select(const unsigned char* s, unsigned char* d, const ShiftShap
   if (whole_lines && out_bytes < kPrefetchBytes) return false;
   const int64_t T = shape.n_segment;
   const std::vector<SelectVector>& periods = select_period_tables(g, plan, period_bytes);
+  // Frame f's output from its clip's frames t-1, t, t+1, bytes [b0, b0 + bytes).
+  auto select_frame = [&](int64_t f, int64_t b0, int64_t bytes, bool prefetch, bool stream) {
+    const int64_t t = f % T;
+    const int z = (t == 0 ? 1 : 0) | (t == T - 1 ? 2 : 0);
+    // A source outside the clip is masked out: any valid address does.
+    const unsigned char* from[3] = {s + (t > 0 ? f - 1 : f) * g.frame + b0, s + f * g.frame + b0,
+                                    s + (t + 1 < T ? f + 1 : f) * g.frame + b0};
+    uk.select(d + f * g.frame + b0, from, &periods[z * period_len], static_cast<size_t>(period_len),
+              static_cast<size_t>(bytes), prefetch && t + 1 < T ? from[2] : nullptr, stream);
+  };
+  if (split_by_frames(shape, out_bytes)) {
+    parallel_for(0, shape.frames(), 1, [&](int64_t begin, int64_t end) {
+      for (int64_t f = begin; f < end; ++f) select_frame(f, 0, g.frame, false, false);
+    });
+    return true;
+  }
   // Tiles of whole periods, about kSelectTileBytes; shorter (down to 4 KiB)
   // while there are too few for two threads to share evenly (a clip of 7x7 or
   // 14x14 frames is a few tiles), unless the whole shift is too small to be
@@ -274,15 +306,7 @@ bool shift_nhwc_select(const unsigned char* s, unsigned char* d, const ShiftShap
       const int64_t b0 = (item % tiles) * tile_bytes;
       const int64_t bytes = std::min(g.frame - b0, tile_bytes);
       const int64_t f0 = (item / tiles) * T;
-      for (int64_t t = 0; t < T; ++t) {
-        const int64_t f = f0 + t;
-        const int z = (t == 0 ? 1 : 0) | (t == T - 1 ? 2 : 0);
-        // A source outside the clip is masked out: any valid address does.
-        const unsigned char* from[3] = {s + (t > 0 ? f - 1 : f) * g.frame + b0, s + f * g.frame + b0,
-                                        s + (t + 1 < T ? f + 1 : f) * g.frame + b0};
-        uk.select(d + f * g.frame + b0, from, &periods[z * period_len], static_cast<size_t>(period_len),
-                  static_cast<size_t>(bytes), large && t + 1 < T ? from[2] : nullptr, stream);
-      }
+      for (int64_t t = 0; t < T; ++t) select_frame(f0 + t, b0, bytes, large, stream);
     }
   });
   return true;
@@ -381,6 +405,12 @@ void temporal_shift(const void* src, void* dst, const ShiftShape& shape, ShiftMo
     // through the clip's frames instead, frame t's tile is read for output
     // t-1 and still in L2 for outputs t and t+1: each input line is read
     // once, and the tiles are long enough to keep the streams sequential.
+    if (split_by_frames(shape, shape.frames() * g.frame)) {
+      parallel_for(0, shape.frames(), 1, [&](int64_t begin, int64_t end) {
+        for (int64_t f = begin; f < end; ++f) move_rows(f, 0, shape.rows, 0, g.row);
+      });
+      return;
+    }
     const int64_t n = balanced_tiles(shape.n_batch, shape.rows, std::max<int64_t>(1, kClipTileBytes / g.row));
     const int64_t tile_rows = (shape.rows + n - 1) / n;
     const int64_t tiles = (shape.rows + tile_rows - 1) / tile_rows;
