@@ -5,8 +5,10 @@
 //     weights W[o, i] * scale[n, i] where C_out <= H*W, else into a scaled
 //     copy of x (small maps: the smaller of the two is written), then the
 //     core's pointwise kernels per sample (NCHW: weight rows against the
-//     sample's rows in place; channels_last: the sample's pixels against the
-//     packed weights), bias in the tiles. On an AVX-512 AMD CPU MKL's sgemm
+//     sample's rows in place, or, on the small maps, the scaled sample's
+//     pixels as rows against W packed once a call, so that a 7x7 map does
+//     not compute 64 columns for 49 pixels; channels_last: the sample's
+//     pixels against the packed weights), bias in the tiles. On an AVX-512 AMD CPU MKL's sgemm
 //     (the float64 paths below) ran at AVX2 speed, about half of these
 //     kernels;
 //   float64 1x1, where C_out <= H*W: the scale folded into
