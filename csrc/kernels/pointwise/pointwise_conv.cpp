@@ -23,6 +23,13 @@ using pointwise::PointwiseKernel;
 // A task is worth splitting off with about this many multiply-adds.
 constexpr int64_t kTaskMacs = 1 << 18;
 
+// The bias (or zeros) padded to whole panels: the tiles read it a vector at a time.
+std::vector<float> padded_bias(const float* bias, int64_t cout) {
+  std::vector<float> padded(static_cast<size_t>(pointwise_padded(cout)), 0.f);
+  if (bias != nullptr) std::copy(bias, bias + cout, padded.begin());
+  return padded;
+}
+
 float* scratch(size_t floats) {
   thread_local std::vector<float> storage;
   if (storage.size() < floats) storage.resize(floats);
@@ -106,8 +113,7 @@ void pointwise_conv_nchw_packed(const PointwiseConvNchwPacked& p) {
   if (cout <= 0 || pixels <= 0) return;
   const PointwiseKernel& kr = pointwise::pointwise_kernel_for(active_isa());
   const int64_t mr = kr.mr_t, nr = kr.nr;
-  std::vector<float> bias(static_cast<size_t>(pointwise_padded(cout)), 0.f);  // read a vector at a time
-  if (p.bias != nullptr) std::copy(p.bias, p.bias + cout, bias.begin());
+  const std::vector<float> bias = padded_bias(p.bias, cout);
   // A task: the nr output channels of a weight panel (read from L2 once per
   // pixel tile) by every pixel tile.
   const int64_t row_tiles = (pixels + mr - 1) / mr, col_tiles = (cout + nr - 1) / nr;
@@ -155,8 +161,7 @@ void run_nhwc(const NhwcGemm& g, const RowFn& row) {
   if (cout <= 0 || pixels <= 0) return;
   const PointwiseKernel& kr = pointwise::pointwise_kernel_for(active_isa());
   const int64_t mr = kr.mr, nr = kr.nr;
-  std::vector<float> bias(static_cast<size_t>(pointwise_padded(cout)), 0.f);  // read a vector at a time
-  if (g.bias != nullptr) std::copy(g.bias, g.bias + cout, bias.begin());
+  const std::vector<float> bias = padded_bias(g.bias, cout);
   // A task: a block of up to 8 row tiles (pixels) by a block of column tiles
   // (output channels), columns outer: each weight panel is read once per
   // task while the task's rows stay in L2 (all the columns of a row tile

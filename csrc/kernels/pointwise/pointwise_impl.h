@@ -174,35 +174,6 @@ void gemm_tile(const GemmTile& t) {
   }
 }
 
-template <int M, Activation A>
-void gemm_rows(const GemmTile& t) {
-  if (t.n <= kLanes) {
-    gemm_tile<M, 1, A>(t);
-  } else {
-    gemm_tile<M, 2, A>(t);
-  }
-}
-
-template <Activation A, int... M>
-void gemm_act(const GemmTile& t, std::integer_sequence<int, M...>) {
-  // m = kMr, or a bottom edge's rows: the tile with exactly m rows.
-  using Fn = void (*)(const GemmTile&);
-  static constexpr Fn by_rows[] = {&gemm_rows<M + 1, A>...};
-  by_rows[t.m - 1](t);
-}
-
-void gemm(const GemmTile& t, Activation act) {
-  const auto rows = std::make_integer_sequence<int, kMr>();
-  switch (act) {
-    case Activation::kReLU: return gemm_act<Activation::kReLU>(t, rows);
-    case Activation::kReLU6: return gemm_act<Activation::kReLU6>(t, rows);
-    case Activation::kHardswish: return gemm_act<Activation::kHardswish>(t, rows);
-    case Activation::kSwish: return gemm_act<Activation::kSwish>(t, rows);
-    case Activation::kSigmoid: return gemm_act<Activation::kSigmoid>(t, rows);
-    default: return gemm_act<Activation::kNone>(t, rows);
-  }
-}
-
 // The pixel-rows tile (gemm_t): the same k loop on one input pointer that
 // steps a row of the (Cin, P) input per k (the M pixels of a row are
 // adjacent), then the accumulators, biased and activated, through a buffer
@@ -245,33 +216,50 @@ void gemm_t_tile(const GemmTileT& t) {
   }
 }
 
-template <int M, Activation A>
-void gemm_t_rows(const GemmTileT& t) {
+// The tile with exactly the tile's m rows (M = m: a bottom edge computes no
+// rows in vain) and one or two vectors of columns, with the activation as a
+// constant: Tiles::run<M, NV, A> is gemm_tile (GemmTile) or gemm_t_tile
+// (GemmTileT), M up to MaxM.
+struct RowTiles {
+  template <int M, int NV, Activation A>
+  static void run(const GemmTile& t) { gemm_tile<M, NV, A>(t); }
+};
+struct PixelTiles {
+  template <int M, int NV, Activation A>
+  static void run(const GemmTileT& t) { gemm_t_tile<M, NV, A>(t); }
+};
+
+template <class Tiles, int M, Activation A, class Tile>
+void run_width(const Tile& t) {
   if (t.n <= kLanes) {
-    gemm_t_tile<M, 1, A>(t);
+    Tiles::template run<M, 1, A>(t);
   } else {
-    gemm_t_tile<M, 2, A>(t);
+    Tiles::template run<M, 2, A>(t);
   }
 }
 
-template <Activation A, int... M>
-void gemm_t_act(const GemmTileT& t, std::integer_sequence<int, M...>) {
-  using Fn = void (*)(const GemmTileT&);
-  static constexpr Fn by_rows[] = {&gemm_t_rows<M + 1, A>...};
+template <class Tiles, Activation A, class Tile, int... M>
+void run_rows(const Tile& t, std::integer_sequence<int, M...>) {
+  using Fn = void (*)(const Tile&);
+  static constexpr Fn by_rows[] = {&run_width<Tiles, M + 1, A, Tile>...};
   by_rows[t.m - 1](t);
 }
 
-void gemm_t(const GemmTileT& t, Activation act) {
-  const auto rows = std::make_integer_sequence<int, kMrT>();
+template <class Tiles, int MaxM, class Tile>
+void run_tile(const Tile& t, Activation act) {
+  const auto rows = std::make_integer_sequence<int, MaxM>();
   switch (act) {
-    case Activation::kReLU: return gemm_t_act<Activation::kReLU>(t, rows);
-    case Activation::kReLU6: return gemm_t_act<Activation::kReLU6>(t, rows);
-    case Activation::kHardswish: return gemm_t_act<Activation::kHardswish>(t, rows);
-    case Activation::kSwish: return gemm_t_act<Activation::kSwish>(t, rows);
-    case Activation::kSigmoid: return gemm_t_act<Activation::kSigmoid>(t, rows);
-    default: return gemm_t_act<Activation::kNone>(t, rows);
+    case Activation::kReLU: return run_rows<Tiles, Activation::kReLU>(t, rows);
+    case Activation::kReLU6: return run_rows<Tiles, Activation::kReLU6>(t, rows);
+    case Activation::kHardswish: return run_rows<Tiles, Activation::kHardswish>(t, rows);
+    case Activation::kSwish: return run_rows<Tiles, Activation::kSwish>(t, rows);
+    case Activation::kSigmoid: return run_rows<Tiles, Activation::kSigmoid>(t, rows);
+    default: return run_rows<Tiles, Activation::kNone>(t, rows);
   }
 }
+
+void gemm(const GemmTile& t, Activation act) { run_tile<RowTiles, kMr>(t, act); }
+void gemm_t(const GemmTileT& t, Activation act) { run_tile<PixelTiles, kMrT>(t, act); }
 
 // K: the kernel size as a constant (3, 5), or 0 for any (runtime k).
 template <int K, Activation A>
