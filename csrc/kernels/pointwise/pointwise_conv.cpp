@@ -3,7 +3,11 @@
 // input rows loaded as vectors); channels-last: tiles of pixels (rows) by
 // output channels (columns, the packed weights). A task owns a block of
 // tiles; a right edge of channels-first pixels is copied into a padded panel
-// so that no vector reads past the input.
+// so that no vector reads past the input. Each tile prefetches the lines the
+// next tile of its task reads and writes (input rows, output, residual): the
+// channels-first tiles read a line from each of C_in input rows, and the
+// channels-last ones 128 bytes of each of mr output rows, too many streams
+// for the hardware prefetchers when the clip is not in L2.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -29,6 +33,17 @@ std::vector<float> padded_bias(const float* bias, int64_t cout) {
   if (bias != nullptr) std::copy(bias, bias + cout, padded.begin());
   return padded;
 }
+
+// Both lines of a tile's 32 columns at p (a panel is 128 bytes: two lines).
+inline void prefetch_read(const float* p) {
+  __builtin_prefetch(p);
+  __builtin_prefetch(p + 16);
+}
+inline void prefetch_write(float* p) {
+  __builtin_prefetch(p, 1);
+  __builtin_prefetch(p + 16, 1);
+}
+static_assert(kPointwisePanel == 32, "a panel's columns are two 64-byte lines");
 
 float* scratch(size_t floats) {
   thread_local std::vector<float> storage;
@@ -92,9 +107,29 @@ void pointwise_conv_nchw(const PointwiseConvNchw& p) {
       }
       t.ldb = at_edge ? nr : pixels;
       t.n = n;
+      const int64_t o_begin = block * rows_per_task * mr;
       const int64_t o_end = std::min(cout, (block + 1) * rows_per_task * mr);
-      for (int64_t o0 = block * rows_per_task * mr; o0 < o_end; o0 += mr) {
+      // The next column tile's input rows, spread over this one's row tiles.
+      const int64_t next_p0 = p0 + nr;
+      const bool prefetch = next_p0 + nr <= pixels;
+      const int64_t k_per_tile = (cin * mr + (o_end - o_begin) - 1) / (o_end - o_begin);
+      int64_t k_next = 0;
+      for (int64_t o0 = o_begin; o0 < o_end; o0 += mr) {
         const int64_t m = std::min(mr, cout - o0);
+        if (prefetch) {
+          for (const int64_t k_stop = std::min(cin, k_next + k_per_tile); k_next < k_stop; ++k_next) {
+            for (int s = 0; s < p.sources; ++s) {
+              const PointwiseSource& sc = p.source[s];
+              if (sc.x != nullptr && k_next >= sc.k_begin && k_next < sc.k_end) {
+                prefetch_read(sc.x + k_next * pixels + next_p0);
+              }
+            }
+          }
+          for (int64_t i = 0; i < m; ++i) {
+            prefetch_write(p.y + (o0 + i) * pixels + next_p0);
+            if (p.residual != nullptr) prefetch_read(p.residual + (o0 + i) * pixels + next_p0);
+          }
+        }
         for (int64_t i = 0; i < mr; ++i) a[i] = p.weight + (o0 + std::min(i, m - 1)) * p.weight_stride;
         for (int64_t i = 0; i < m; ++i) {
           c[i] = p.y + (o0 + i) * pixels + p0;
@@ -127,6 +162,22 @@ void pointwise_conv_nchw_packed(const PointwiseConvNchwPacked& p) {
       t.bias = bias.data() + j0;
       t.n = std::min(nr, cout - j0);
       for (int64_t q0 = 0; q0 < pixels; q0 += mr) {
+        // The next pixel tile's output columns and, on the task's first
+        // panel (later ones find the sample in L2), its input rows.
+        // A tile's mr pixels may straddle two lines: both ends.
+        const int64_t next_q0 = q0 + mr, next_last = std::min(pixels, next_q0 + mr) - 1;
+        if (next_q0 < pixels) {
+          if (j == begin) {
+            for (int64_t k = 0; k < cin; ++k) {
+              __builtin_prefetch(p.x + k * pixels + next_q0);
+              __builtin_prefetch(p.x + k * pixels + next_last);
+            }
+          }
+          for (int64_t i = 0; i < t.n; ++i) {
+            __builtin_prefetch(p.y + (j0 + i) * pixels + next_q0, 1);
+            __builtin_prefetch(p.y + (j0 + i) * pixels + next_last, 1);
+          }
+        }
         t.a = p.x + q0;
         t.c = p.y + j0 * pixels + q0;
         t.m = std::min(mr, pixels - q0);
@@ -186,6 +237,11 @@ void run_nhwc(const NhwcGemm& g, const RowFn& row) {
         const float* b = g.packed_weight + (j0 / kPointwisePanel) * kk * kPointwisePanel + j0 % kPointwisePanel;
         for (int64_t q0 = q_begin; q0 < q_end; q0 += mr) {
           const int64_t m = std::min(mr, pixels - q0);
+          // The next row tile's output and residual columns of this panel.
+          for (int64_t q = q0 + mr; q < std::min(q_end, q0 + 2 * mr); ++q) {
+            prefetch_write(g.y + q * g.y_stride + j0);
+            if (g.residual != nullptr) prefetch_read(g.residual + q * g.residual_stride + j0);
+          }
           GemmTile t;
           t.segments = g.segments;
           for (int s = 0; s < g.segments; ++s) {
