@@ -127,7 +127,9 @@ def test_to_channels_last(each_isa, threads):
     torch.set_num_threads(threads)
     try:
         with torch.no_grad():
-            for shape in [(1, 48, 224, 224), (2, 3, 7, 9), (3, 17, 33, 1), (1, 64, 1, 1), (8, 3, 16, 16)]:
+            # 2-7 channels: the transposes' few-rows path (a frame's colours).
+            for shape in [(1, 48, 224, 224), (2, 3, 7, 9), (3, 17, 33, 1), (1, 64, 1, 1), (8, 3, 16, 16), (2, 5, 6, 11),
+                          (1, 2, 3, 20), (1, 7, 4, 9)]:
                 x = torch.randn(shape)
                 y = to_channels_last(x)
                 assert torch.equal(y, x) and y.is_contiguous(memory_format=torch.channels_last)

@@ -819,11 +819,33 @@ void transpose_blocks(const T* src, int64_t src_stride, T* dst, int64_t dst_stri
   }
 }
 
+// Fewer than 8 rows (a frame's 3 colour channels): column by column, so
+// that dst is written in order and the compiler interleaves the R rows in
+// registers (row by row, with stride-R stores, a 224x224 RGB frame took
+// 0.088 ms at one thread; this way 0.047, a clone 0.016).
+template <int R, class T>
+void transpose_few_rows(const T* src, int64_t src_stride, T* dst, int64_t dst_stride, int64_t cols) {
+  for (int64_t j = 0; j < cols; ++j) {
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) dst[j * dst_stride + i] = src[i * src_stride + j];
+  }
+}
+
 // dst[j * dst_stride + k] = src[k * src_stride + j] for k < rows, j < cols:
 // blocks of a whole register (16 floats with AVX-512: whole cache lines
 // read and written), the rest in blocks of 8, then the edges one by one.
 template <class T>
 void transpose(const T* src, int64_t src_stride, T* dst, int64_t dst_stride, int64_t rows, int64_t cols) {
+  switch (rows) {
+    case 1: return transpose_few_rows<1>(src, src_stride, dst, dst_stride, cols);
+    case 2: return transpose_few_rows<2>(src, src_stride, dst, dst_stride, cols);
+    case 3: return transpose_few_rows<3>(src, src_stride, dst, dst_stride, cols);
+    case 4: return transpose_few_rows<4>(src, src_stride, dst, dst_stride, cols);
+    case 5: return transpose_few_rows<5>(src, src_stride, dst, dst_stride, cols);
+    case 6: return transpose_few_rows<6>(src, src_stride, dst, dst_stride, cols);
+    case 7: return transpose_few_rows<7>(src, src_stride, dst, dst_stride, cols);
+    default: break;
+  }
   constexpr int B = kVecLanes<T> > 8 ? static_cast<int>(kVecLanes<T>) : 8;
   const int64_t rows8 = rows / 8 * 8, cols8 = cols / 8 * 8;
   const int64_t rows_b = rows / B * B, cols_b = cols / B * B;
