@@ -6,6 +6,8 @@ comparison. No timing is asserted."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import math
 
 import numpy as np
@@ -483,3 +485,46 @@ def test_16bit_rows_have_their_own_verdict():
     assert summary.headline(rows).startswith("fastvfx vs its baseline, geometric mean speed-up: shift 2.00x, "
                                              "16bit (vs float32) 1.00x;")
     assert summary.headline(rows[:1]).startswith("fastvfx vs PyTorch,")
+
+
+# The bench's allocator setting, read off glibc in fresh processes: a 6 MB
+# block is a fresh mmap by default (its pages fault in on first touch, every
+# time one is allocated again) and comes from the heap once freed memory is
+# kept; a freed 20 MB block at the heap's top stays in the process (the heap
+# is not trimmed). glibc marks an mmapped chunk with bit 1 of the size word
+# before the block.
+_MALLOC_SCRIPT = r"""
+import ctypes, sys
+from fastvfx.bench.timing import keep_freed_memory
+if sys.argv[1] == "keep":
+    assert keep_freed_memory() is not None
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+libc.sbrk.restype = ctypes.c_void_p
+libc.sbrk.argtypes = [ctypes.c_long]
+block = libc.malloc(6 << 20)
+mmapped = bool(ctypes.c_size_t.from_address(block - 8).value & 2)
+libc.free(block)
+big = libc.malloc(20 << 20)
+ctypes.memset(big, 1, 20 << 20)
+top = libc.sbrk(0)
+libc.free(big)
+print(int(mmapped), int(libc.sbrk(0) == top))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt (Linux)")
+def test_keep_freed_memory_sets_glibc_malloc(tmp_path):
+    def run(mode: str) -> tuple[int, int]:
+        # cwd: the installed fastvfx, not a source tree's.
+        out = subprocess.run([sys.executable, "-c", _MALLOC_SCRIPT, mode], capture_output=True, text=True,
+                             check=True, cwd=tmp_path)
+        mmapped, kept = out.stdout.split()
+        return int(mmapped), int(kept)
+
+    assert run("default")[0] == 1, "glibc's default: a 6 MB block is a fresh mmap"
+    mmapped, heap_kept = run("keep")
+    assert mmapped == 0, "with freed memory kept, a 6 MB block comes from the heap"
+    assert heap_kept == 1, "with freed memory kept, freeing the heap's top does not trim it"

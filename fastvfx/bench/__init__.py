@@ -24,10 +24,10 @@ from .case import Case, Result, measure_case, measure_until_quiet, prepare, thre
 from .report import format_table
 from .run import FAMILIES, cases, family_cases, family_of, run_report
 from .summary import summary_lines
-from .timing import DEFAULT, QUICK, Budget, InterleavedTimer, summarize, warm_up
+from .timing import DEFAULT, QUICK, Budget, InterleavedTimer, keep_freed_memory, summarize, warm_up
 
 __all__ = [
     "Budget", "Case", "DEFAULT", "FAMILIES", "InterleavedTimer", "QUICK", "Result", "cases", "family_cases",
-    "family_of", "format_table", "measure_case", "measure_until_quiet", "prepare", "run_report", "summarize",
-    "summary_lines", "threads_for", "verify", "warm_up",
+    "family_of", "format_table", "keep_freed_memory", "measure_case", "measure_until_quiet", "prepare", "run_report",
+    "summarize", "summary_lines", "threads_for", "verify", "warm_up",
 ]

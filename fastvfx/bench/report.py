@@ -199,6 +199,11 @@ _NOTES = """\
   within its sample (the same count for all; the sample is their mean).
   speed-up = the median over rounds of baseline time / fastvfx time in the same round; above 1x
   fastvfx is faster.
+- Memory: the run makes glibc's malloc keep freed memory (allocations under 32 MiB reuse the heap, which
+  is never trimmed; "allocator" under Machine), as jemalloc or tcmalloc would. By default a tensor of a
+  few MB may come back as fresh, page-faulting memory, depending on what earlier cases allocated: every
+  contender's time then moved with the order of the cases. Tensors of 32 MiB and more (the 64-frame
+  clips) are still fresh memory for every contender.
 - spread: the interquartile range over the median of the baseline's or fastvfx's times, whichever is
   larger. A case above 10% is measured again (up to the budget's retries) and the quietest measurement
   kept; "noisy" marks one that stayed above 10%: its ratio may move between runs by about that much.

@@ -17,7 +17,7 @@ from . import blocks, dwconv3d, mixed_precision, models, shift, tfc
 from .case import Case, measure_until_quiet, on_device, verify
 from .report import Progress, format_table, write_report
 from .summary import SIXTEEN_BIT, compare_reports, load_warning, summary_lines
-from .timing import DEFAULT, QUICK
+from .timing import DEFAULT, QUICK, keep_freed_memory
 
 # name -> the module declaring its cases (its ``cases()``), in report order.
 FAMILIES = {"shift": shift, "dwconv3d": dwconv3d, "tfc": tfc, "blocks": blocks, "models": models,
@@ -92,6 +92,7 @@ def run_report(quick: bool, out_dir: str, threads: Optional[int] = None, family:
         torch.set_num_threads(threads)
     budget = QUICK if quick else DEFAULT
     machine = info()
+    machine["allocator"] = keep_freed_memory() or "the C library's default (not glibc)"
     load = os.getloadavg()[0]
     context = {
         "command": _command(quick, out_dir, threads, family, pattern, device),

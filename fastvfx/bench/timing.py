@@ -4,8 +4,11 @@ statistics kept of them."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import dataclasses
 import math
+import sys
 import statistics
 import time
 from functools import partial
@@ -126,6 +129,42 @@ def plan_rounds(calls: dict[str, Callable[[], object]], budget: Budget, sync: Op
     count = min(MAX_REPEAT, max(1, math.ceil(min_sample_s / max(min(seconds.values()), 1e-9))))
     seconds_per_round = count * sum(last.values())
     return budget.rounds_for(seconds_per_round), {name: count for name in calls}
+
+
+# glibc's mallopt parameters.
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+# glibc's largest mmap threshold on 64-bit systems.
+KEPT_ALLOCATION_BYTES = 32 << 20
+
+
+def keep_freed_memory() -> Optional[str]:
+    """Make glibc's malloc keep freed memory for the process's next
+    allocations (allocations under 32 MiB from the heap, the heap never
+    trimmed), as jemalloc or tcmalloc would; return what was set, or None
+    where the C library is not glibc.
+
+    By default glibc serves a large allocation with a fresh mmap until an
+    earlier one of that size was freed, and gives the heap's free top back
+    to the system; whether a case's tensors then come back as page-faulting
+    fresh pages (a 6 MB intermediate: about 1,500 faults) depends on the
+    cases that ran before it in the process. One case timed 2.7 or 9.8 ms,
+    every contender's time moved, and two runs of ``fastvfx bench`` did not
+    agree. Kept memory removes that from every contender alike; tensors of
+    32 MiB and more still come fresh from the system (the 64-frame clips)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+        libc.gnu_get_libc_version.restype = ctypes.c_char_p
+        version = libc.gnu_get_libc_version().decode()
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt / gnu_get_libc_version)
+        return None
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    if not (mallopt(_M_MMAP_THRESHOLD, KEPT_ALLOCATION_BYTES) and mallopt(_M_TRIM_THRESHOLD, 1 << 30)):
+        return None
+    return f"glibc {version} malloc keeps freed memory (mmap threshold 32 MiB, no trimming; set by fastvfx bench)"
 
 
 def memcpy_call(nbytes: int, device: torch.device = torch.device("cpu")) -> Callable[[], object]:
