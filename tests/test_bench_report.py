@@ -6,9 +6,9 @@ comparison. No timing is asserted."""
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
-import math
 
 import numpy as np
 import pytest

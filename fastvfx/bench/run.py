@@ -92,7 +92,7 @@ def run_report(quick: bool, out_dir: str, threads: Optional[int] = None, family:
         torch.set_num_threads(threads)
     budget = QUICK if quick else DEFAULT
     machine = info()
-    machine["allocator"] = keep_freed_memory() or "the C library's default (not glibc)"
+    machine["allocator"] = keep_freed_memory() or "the C library's default (no glibc mallopt here)"
     load = os.getloadavg()[0]
     context = {
         "command": _command(quick, out_dir, threads, family, pattern, device),

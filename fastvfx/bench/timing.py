@@ -8,8 +8,8 @@ import ctypes
 import ctypes.util
 import dataclasses
 import math
-import sys
 import statistics
+import sys
 import time
 from functools import partial
 from typing import Callable, Optional, Sequence
