@@ -34,16 +34,13 @@ std::vector<float> padded_bias(const float* bias, int64_t cout) {
   return padded;
 }
 
-// Both lines of a tile's 32 columns at p (a panel is 128 bytes: two lines).
-inline void prefetch_read(const float* p) {
-  __builtin_prefetch(p);
-  __builtin_prefetch(p + 16);
+// Every cache line of the n floats at p (one per 16 floats, and the last
+// float's: an unaligned run straddles one more line). Write = 1: for a store.
+template <int Write = 0>
+inline void prefetch_floats(const float* p, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) __builtin_prefetch(p + i, Write);
+  __builtin_prefetch(p + n - 1, Write);
 }
-inline void prefetch_write(float* p) {
-  __builtin_prefetch(p, 1);
-  __builtin_prefetch(p + 16, 1);
-}
-static_assert(kPointwisePanel == 32, "a panel's columns are two 64-byte lines");
 
 float* scratch(size_t floats) {
   thread_local std::vector<float> storage;
@@ -112,7 +109,8 @@ void pointwise_conv_nchw(const PointwiseConvNchw& p) {
       // The next column tile's input rows, spread over this one's row tiles.
       const int64_t next_p0 = p0 + nr;
       const bool prefetch = next_p0 + nr <= pixels;
-      const int64_t k_per_tile = (cin * mr + (o_end - o_begin) - 1) / (o_end - o_begin);
+      const int64_t row_tiles_here = (o_end - o_begin + mr - 1) / mr;
+      const int64_t k_per_tile = (cin + row_tiles_here - 1) / row_tiles_here;
       int64_t k_next = 0;
       for (int64_t o0 = o_begin; o0 < o_end; o0 += mr) {
         const int64_t m = std::min(mr, cout - o0);
@@ -121,13 +119,13 @@ void pointwise_conv_nchw(const PointwiseConvNchw& p) {
             for (int s = 0; s < p.sources; ++s) {
               const PointwiseSource& sc = p.source[s];
               if (sc.x != nullptr && k_next >= sc.k_begin && k_next < sc.k_end) {
-                prefetch_read(sc.x + k_next * pixels + next_p0);
+                prefetch_floats(sc.x + k_next * pixels + next_p0, nr);
               }
             }
           }
           for (int64_t i = 0; i < m; ++i) {
-            prefetch_write(p.y + (o0 + i) * pixels + next_p0);
-            if (p.residual != nullptr) prefetch_read(p.residual + (o0 + i) * pixels + next_p0);
+            prefetch_floats<1>(p.y + (o0 + i) * pixels + next_p0, nr);
+            if (p.residual != nullptr) prefetch_floats(p.residual + (o0 + i) * pixels + next_p0, nr);
           }
         }
         for (int64_t i = 0; i < mr; ++i) a[i] = p.weight + (o0 + std::min(i, m - 1)) * p.weight_stride;
@@ -164,19 +162,12 @@ void pointwise_conv_nchw_packed(const PointwiseConvNchwPacked& p) {
       for (int64_t q0 = 0; q0 < pixels; q0 += mr) {
         // The next pixel tile's output columns and, on the task's first
         // panel (later ones find the sample in L2), its input rows.
-        // A tile's mr pixels may straddle two lines: both ends.
-        const int64_t next_q0 = q0 + mr, next_last = std::min(pixels, next_q0 + mr) - 1;
-        if (next_q0 < pixels) {
+        const int64_t next_q0 = q0 + mr, next_m = std::min(mr, pixels - next_q0);
+        if (next_m > 0) {
           if (j == begin) {
-            for (int64_t k = 0; k < cin; ++k) {
-              __builtin_prefetch(p.x + k * pixels + next_q0);
-              __builtin_prefetch(p.x + k * pixels + next_last);
-            }
+            for (int64_t k = 0; k < cin; ++k) prefetch_floats(p.x + k * pixels + next_q0, next_m);
           }
-          for (int64_t i = 0; i < t.n; ++i) {
-            __builtin_prefetch(p.y + (j0 + i) * pixels + next_q0, 1);
-            __builtin_prefetch(p.y + (j0 + i) * pixels + next_last, 1);
-          }
+          for (int64_t i = 0; i < t.n; ++i) prefetch_floats<1>(p.y + (j0 + i) * pixels + next_q0, next_m);
         }
         t.a = p.x + q0;
         t.c = p.y + j0 * pixels + q0;
@@ -239,8 +230,8 @@ void run_nhwc(const NhwcGemm& g, const RowFn& row) {
           const int64_t m = std::min(mr, pixels - q0);
           // The next row tile's output and residual columns of this panel.
           for (int64_t q = q0 + mr; q < std::min(q_end, q0 + 2 * mr); ++q) {
-            prefetch_write(g.y + q * g.y_stride + j0);
-            if (g.residual != nullptr) prefetch_read(g.residual + q * g.residual_stride + j0);
+            prefetch_floats<1>(g.y + q * g.y_stride + j0, nr);
+            if (g.residual != nullptr) prefetch_floats(g.residual + q * g.residual_stride + j0, nr);
           }
           GemmTile t;
           t.segments = g.segments;
