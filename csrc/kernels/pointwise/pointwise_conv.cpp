@@ -197,8 +197,10 @@ struct NhwcGemm {
   ResidualOp residual_op = ResidualOp::kAddAfter;
 };
 
-template <class RowFn>
-void run_nhwc(const NhwcGemm& g, const RowFn& row) {
+using TileRows = const float* [pointwise::kMaxSegments][pointwise::kMaxMr];
+
+template <class RowsFn>
+void run_nhwc(const NhwcGemm& g, const RowsFn& rows) {
   const int64_t cout = g.out_channels, pixels = g.pixels, kk = g.k_total;
   if (cout <= 0 || pixels <= 0) return;
   const PointwiseKernel& kr = pointwise::pointwise_kernel_for(active_isa());
@@ -217,9 +219,17 @@ void run_nhwc(const NhwcGemm& g, const RowFn& row) {
   const int64_t task_macs = rows_per_block * mr * cols_per_block * nr * std::max<int64_t>(kk, 1);
   const int64_t grain = std::max<int64_t>(1, kTaskMacs / task_macs);
   parallel_for(0, row_blocks * col_blocks, grain, [&](int64_t begin, int64_t end) {
-    const float* a[pointwise::kMaxSegments][pointwise::kMaxMr];
+    TileRows a;
     float* c[pointwise::kMaxMr];
     const float* r[pointwise::kMaxMr];
+    // Set up once: value-initialising a tile (328 bytes) for every 8 x 32
+    // tile cost a quarter of a 3-channel stem's GEMM time.
+    GemmTile t;
+    t.segments = g.segments;
+    t.ldb = kPointwisePanel;
+    t.c = c;
+    t.residual = g.residual != nullptr ? r : nullptr;
+    t.residual_op = g.residual_op;
     for (int64_t task = begin; task < end; ++task) {
       const int64_t rb = task / col_blocks, cb = task % col_blocks;
       const int64_t q_begin = rb * rows_per_block * mr, q_end = std::min(pixels, q_begin + rows_per_block * mr);
@@ -233,20 +243,12 @@ void run_nhwc(const NhwcGemm& g, const RowFn& row) {
             prefetch_floats<1>(g.y + q * g.y_stride + j0, nr);
             if (g.residual != nullptr) prefetch_floats(g.residual + q * g.residual_stride + j0, nr);
           }
-          GemmTile t;
-          t.segments = g.segments;
-          for (int s = 0; s < g.segments; ++s) {
-            for (int64_t i = 0; i < m; ++i) a[s][i] = row(q0 + i, s);
-            t.seg[s] = GemmSegment{a[s], b, g.k_begin[s], g.k_end[s]};
-          }
+          rows(q0, m, a);
+          for (int s = 0; s < g.segments; ++s) t.seg[s] = GemmSegment{a[s], b, g.k_begin[s], g.k_end[s]};
           for (int64_t i = 0; i < m; ++i) {
             c[i] = g.y + (q0 + i) * g.y_stride + j0;
             if (g.residual != nullptr) r[i] = g.residual + (q0 + i) * g.residual_stride + j0;
           }
-          t.ldb = kPointwisePanel;
-          t.c = c;
-          t.residual = g.residual != nullptr ? r : nullptr;
-          t.residual_op = g.residual_op;
           t.m = m;
           t.bias = bias.data() + j0;
           t.n = std::min(nr, cout - j0);
@@ -277,7 +279,12 @@ void pointwise_conv_nhwc(const PointwiseConvNhwc& p) {
   g.residual = p.residual, g.residual_stride = p.residual_stride;
   g.act = p.act, g.residual_op = p.residual_op;
   const int64_t stride = p.x_stride;
-  run_nhwc(g, [&](int64_t q, int s) { return x[s] + q * stride; });
+  const int segments = g.segments;
+  run_nhwc(g, [&](int64_t q0, int64_t m, TileRows& a) {
+    for (int s = 0; s < segments; ++s) {
+      for (int64_t i = 0; i < m; ++i) a[s][i] = x[s] + (q0 + i) * stride;
+    }
+  });
 }
 
 int64_t Conv2dNhwc::out_h() const { return height > 0 ? (height + 2 * pad_top - kernel_h) / stride + 1 : 0; }
@@ -322,12 +329,21 @@ void conv2d_nhwc(const Conv2dNhwc& p) {
   g.y = p.y, g.y_stride = p.out_channels;
   g.residual = p.residual, g.residual_stride = p.out_channels;
   g.act = p.act, g.residual_op = p.residual_op;
-  const int64_t frame = oh * ow;
-  run_nhwc(g, [&](int64_t q, int s) {
-    const int64_t img = q / frame, o = q % frame, y = o / ow, x = o % ow;
-    // Kernel row s of output pixel (y, x): kw pixels of padded row y * st + s,
-    // indexed by k from s * kw * cin.
-    return padded + ((img * hp + y * st + s) * wp + x * st) * cin - s * kw * cin;
+  const int64_t frame = oh * ow, segment_step = (wp - kw) * cin;
+  run_nhwc(g, [&](int64_t q0, int64_t m, TileRows& a) {
+    // Output pixel (y, x) of image img reads kernel row s from padded row
+    // y * st + s, kw pixels from x * st, indexed by k from s * kw * cin: row
+    // 0's pointer plus s * (wp - kw) * cin. One division a tile; the pixels
+    // then step along the output row and wrap to the next.
+    int64_t img = q0 / frame, o = q0 % frame, y = o / ow, x = o % ow;
+    for (int64_t i = 0; i < m; ++i) {
+      const float* p0 = padded + ((img * hp + y * st) * wp + x * st) * cin;
+      for (int64_t s = 0; s < kh; ++s) a[s][i] = p0 + s * segment_step;
+      if (++x == ow) {
+        x = 0;
+        if (++y == oh) y = 0, ++img;
+      }
+    }
   });
 }
 
