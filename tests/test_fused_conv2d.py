@@ -149,3 +149,26 @@ def test_to_channels_last(each_isa, threads):
             assert torch.equal(y, x) and y.dtype == x.dtype and y.is_contiguous(memory_format=torch.channels_last)
         with pytest.raises(RuntimeError, match="rank 4"):
             to_channels_last(torch.randn(3, 4, 5))
+
+
+# The models' classifier pool (fastvfx.nn._onednn.mean_hw): float32
+# channels_last inference input through the core's row sum, against torch's
+# mean; other inputs (grad, dtype, NCHW) as torch's own mean.
+def test_mean_hw():
+    from fastvfx.nn._onednn import mean_hw
+
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for shape in [(1, 1280, 7, 7), (2, 2048, 7, 7), (3, 5, 1, 1), (2, 17, 56, 56), (1, 3, 2, 9)]:
+            x = torch.randn(shape, generator=g).contiguous(memory_format=torch.channels_last)
+            y = mean_hw(x)
+            assert y.shape == (shape[0], shape[1], 1, 1) and y.is_contiguous(memory_format=torch.channels_last)
+            torch.testing.assert_close(y, x.double().mean((2, 3), keepdim=True).float(), rtol=1e-5, atol=1e-6)
+        for x in [torch.randn(2, 8, 5, 5), torch.randn(2, 8, 5, 5, dtype=torch.float64).contiguous(
+                memory_format=torch.channels_last)]:
+            y = mean_hw(x)
+            assert y.dtype == x.dtype and torch.equal(y, x.mean((2, 3), keepdim=True))
+    w = torch.randn(2, 8, 5, 5, requires_grad=True)
+    y = mean_hw(w.contiguous(memory_format=torch.channels_last))
+    y.sum().backward()
+    torch.testing.assert_close(w.grad, torch.full_like(w, 1 / 25))

@@ -62,6 +62,21 @@ at::Tensor channels_last_copy(const at::Tensor& x) {
   return y;
 }
 
+// The mean over H and W of a float32 CPU channels_last 4-D tensor, (N, C, 1,
+// 1) channels_last: the core's row sum (the models' classifier pools); anything
+// else as torch's mean. Inference glue, not a dispatcher op: no autograd.
+at::Tensor channels_last_mean(const at::Tensor& x) {
+  if (x.dim() != 4 || x.scalar_type() != at::kFloat || !x.device().is_cpu() ||
+      !x.is_contiguous(at::MemoryFormat::ChannelsLast) || x.requires_grad() || x.size(2) * x.size(3) == 0) {
+    return x.mean({2, 3}, /*keepdim=*/true).contiguous(at::MemoryFormat::ChannelsLast);
+  }
+  const int64_t n = x.size(0), c = x.size(1), hw = x.size(2) * x.size(3);
+  at::Tensor y = at::empty({n, c, 1, 1}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+  fastvfx::nhwc_row_sum_f32(x.const_data_ptr<float>(), y.mutable_data_ptr<float>(), n, hw, c,
+                            1.f / static_cast<float>(hw));
+  return y;
+}
+
 // SerialScope as a Python context manager (entered and left on one thread).
 struct SerialContext {
   std::optional<fastvfx::ops::SerialScope> scope;
@@ -93,6 +108,9 @@ PYBIND11_MODULE(_C, m) {
         "Threads the kernels use (torch's intra-op thread count).");
   m.def("_channels_last_copy", &channels_last_copy, py::arg("x"),
         "x.contiguous(memory_format=torch.channels_last), float32 NCHW through the core's transposes "
+        "(no autograd: inference glue).");
+  m.def("_channels_last_mean", &channels_last_mean, py::arg("x"),
+        "x.mean((2, 3), keepdim=True) of a float32 channels_last x through the core's row sum, channels_last "
         "(no autograd: inference glue).");
   py::class_<SerialContext>(m, "serial",
                             "Context manager: torch's parallel loops, the kernels' and MKL's GEMMs run on the "

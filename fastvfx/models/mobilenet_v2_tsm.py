@@ -152,9 +152,8 @@ def _head_fastvfx(model: "MobileNetV2TSM", features: Tensor) -> Tensor:
 
 def _pooled(features: Tensor) -> Tensor:
     """The global average pool of channels-last features (N, C, H, W), as a
-    mean over the rows of the map: (N, C, 1, 1)."""
-    n, c = features.shape[:2]
-    return features.permute(0, 2, 3, 1).reshape(n, -1, c).mean(1).view(n, c, 1, 1)
+    mean over the rows of the map (the core's row sum): (N, C, 1, 1)."""
+    return _onednn.mean_hw(features)
 
 
 def _residual_fastvfx(x: Tensor, y: Tensor) -> Tensor:

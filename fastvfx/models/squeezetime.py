@@ -423,12 +423,11 @@ class SqueezeTime(nn.Module):
         y = self.layer4(self.layer3(self.layer2(self.layer1(y))))
         if self.backend == "fastvfx" and not self.training and _onednn.inference(y) and \
                 y.is_contiguous(memory_format=torch.channels_last):
-            # Inference: the pool as a mean over the channels-last rows, the
-            # classifier as a 1x1 fused_conv2d (MKL's addmm on one row is
-            # slow here).
-            pooled = y.permute(0, 2, 3, 1).reshape(n, -1, y.size(1)).mean(1)
+            # Inference: the pool as a mean over the channels-last rows (the
+            # core's row sum), the classifier as a 1x1 fused_conv2d (MKL's
+            # addmm on one row is slow here).
             packed = _onednn.packed_fused(self, "fc_cls", self.fc_cls.weight)
-            return fused_conv2d(pooled[:, :, None, None], packed, self.fc_cls.bias).flatten(1)
+            return fused_conv2d(_onednn.mean_hw(y), packed, self.fc_cls.bias).flatten(1)
         return self.fc_cls(self.dropout(self.avg_pool(y).flatten(1)))
 
 

@@ -23,4 +23,16 @@ void nchw_to_nhwc_f32(const float* src, float* dst, int64_t n, int64_t c, int64_
   });
 }
 
+void nhwc_row_sum_f32(const float* src, float* dst, int64_t n, int64_t hw, int64_t c, float scale) {
+  for (int64_t img = 0; img < n; ++img) {
+    float* out = dst + img * c;
+    std::fill(out, out + c, 0.f);
+    const float* row = src + img * hw * c;
+    for (int64_t p = 0; p < hw; ++p, row += c) {
+      for (int64_t j = 0; j < c; ++j) out[j] += row[j];
+    }
+    for (int64_t j = 0; j < c; ++j) out[j] *= scale;
+  }
+}
+
 }  // namespace fastvfx
