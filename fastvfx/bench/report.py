@@ -223,7 +223,9 @@ _NOTES = """\
 - clone ms: `x.clone()` of the input, timed in the same rounds. For the shift ops it is the roofline: a
   shift reads and writes every byte once, as clone does. "of clone" = the op's bandwidth (bytes it reads
   + writes per second) over clone's; the op moves all of x out of place, its 2*fold shifted channels in
-  place, and fold channels of frame and cache online.
+  place, and fold channels of frame and cache online. An output of 32 MiB or more is a fresh mapping
+  whose pages fault in as they are first written; fastvfx's ops ask Linux for huge pages there
+  (`madvise`, THP; FASTVFX_HUGE_PAGES=0 turns it off) and clone does not, so such cases can pass 100%.
 - memcpy GB/s: `dst.copy_(src)` of x's bytes into a preallocated buffer (no page faults), read + write
   bytes per second. "of memcpy" is the op's bandwidth over that. In place the working set is a quarter
   of x's, so caches can lift these above 100%.

@@ -9,6 +9,7 @@
 
 #include "../causal_dwconv3d_checks.h"
 #include "fastvfx/inverted_residual.h"
+#include "huge_pages.h"
 
 namespace fastvfx::ops {
 namespace {
@@ -85,8 +86,10 @@ Prepared prepare(const char* op, const at::Tensor& x_in, const std::optional<at:
 }
 
 at::Tensor empty_output(const Prepared& p) {
-  return at::empty({p.shape.batch, p.shape.out_channels, p.shape.out_h(), p.shape.out_w()},
-                   p.x.options().memory_format(at::MemoryFormat::ChannelsLast));
+  at::Tensor y = at::empty({p.shape.batch, p.shape.out_channels, p.shape.out_h(), p.shape.out_w()},
+                           p.x.options().memory_format(at::MemoryFormat::ChannelsLast));
+  advise_huge_pages(y);
+  return y;
 }
 
 at::Tensor inverted_residual_cpu(const at::Tensor& x, const std::optional<at::Tensor>& expand_weight,

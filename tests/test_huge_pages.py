@@ -1,0 +1,96 @@
+"""Large fresh outputs ask for huge pages (csrc/ops/cpu/huge_pages.h): every
+op that allocates an output of 32 MiB or more advises its whole 2 MiB pages
+(MADV_HUGEPAGE, "hg" in the mapping's VmFlags) before writing them, where the
+kernel has transparent huge pages (elsewhere the advice is refused,
+harmlessly); the values are unchanged (each op against its reference), a
+small output is left alone, and FASTVFX_HUGE_PAGES=0 turns the advice off."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import fastvfx
+from fastvfx.ops.causal_dwconv3d import causal_dwconv3d_reference
+from fastvfx.ops.depthwise_conv2d import depthwise_conv2d_reference
+from fastvfx.ops.fused_conv2d import fused_conv2d_reference, pack_weight
+from fastvfx.ops.temporal_shift import temporal_shift_reference
+
+HUGE_PAGE = 2 << 20
+THP = os.path.exists("/sys/kernel/mm/transparent_hugepage/enabled")
+
+
+def vm_flags(address):
+    """The VmFlags of this process's mapping that holds ``address``."""
+    flags = None
+    with open("/proc/self/smaps") as smaps:
+        inside = False
+        for line in smaps:
+            head = line.split()[0]
+            if "-" in head and not head.endswith(":"):
+                lo, hi = (int(v, 16) for v in head.split("-"))
+                inside = lo <= address < hi
+            elif inside and line.startswith("VmFlags:"):
+                flags = line.split()[1:]
+    return flags
+
+
+def advised(y):
+    """Whether the first whole 2 MiB page inside y's memory is advised."""
+    return "hg" in vm_flags((y.data_ptr() + HUGE_PAGE - 1) // HUGE_PAGE * HUGE_PAGE)
+
+
+def _cl(*shape):
+    return torch.randn(shape).contiguous(memory_format=torch.channels_last)
+
+
+# op name -> (op on an input of about 51 MB, its reference); outputs >= 32 MiB.
+def _cases():
+    w3 = torch.randn(64, 1, 3, 3, 3) * 0.2
+    w2 = torch.randn(32, 1, 3, 3) * 0.3
+    w1 = torch.randn(128, 64, 1, 1) * 0.1
+    packed = pack_weight(w1)
+    return {
+        "temporal_shift": (lambda: torch.randn(64, 64, 56, 56), lambda x: fastvfx.temporal_shift(x, 8, 8),
+                           lambda x: temporal_shift_reference(x, 8, 8)),
+        "causal_dwconv3d": (lambda: torch.randn(1, 64, 16, 112, 112),
+                            lambda x: fastvfx.causal_dwconv3d(x, w3, None, padding=(1, 1, 1)),
+                            lambda x: causal_dwconv3d_reference(x, w3, None, padding=(1, 1, 1))),
+        "depthwise_conv2d": (lambda: _cl(8, 32, 224, 224), lambda x: fastvfx.depthwise_conv2d(x, w2, None, 1, 1),
+                             lambda x: depthwise_conv2d_reference(x, w2, None, 1, 1)),
+        "fused_conv2d": (lambda: _cl(8, 64, 112, 112), lambda x: fastvfx.fused_conv2d(x, packed),
+                         lambda x: fused_conv2d_reference(x, w1)),
+    }
+
+
+@pytest.mark.parametrize("name", list(_cases()))
+def test_large_output_asks_for_huge_pages(name):
+    make, op, reference = _cases()[name]
+    x = make()
+    with torch.no_grad():
+        y = op(x)
+        assert y.numel() * y.element_size() >= 32 << 20
+        assert advised(y) == THP
+        torch.testing.assert_close(y, reference(x), rtol=1e-5, atol=1e-5)
+        small = op(x[:, :, :2] if x.dim() == 5 else x[: x.size(0) // 8])  # an eighth or less
+        assert small.numel() * small.element_size() < 8 << 20
+        assert "hg" not in vm_flags(small.data_ptr())
+
+
+_SCRIPT = """
+import sys, torch, fastvfx
+sys.path.insert(0, {tests!r})
+from test_huge_pages import advised
+print(advised(fastvfx.temporal_shift(torch.ones(64, 64, 56, 56), 8, 8)))
+"""
+
+
+def test_environment_turns_the_advice_off(tmp_path):
+    script = _SCRIPT.format(tests=os.path.dirname(os.path.abspath(__file__)))
+    for setting, expected in (("1", str(THP)), ("0", "False")):
+        env = dict(os.environ, FASTVFX_HUGE_PAGES=setting)
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True,
+                             cwd=tmp_path)
+        assert out.stdout.split()[-1] == expected, out.stderr
