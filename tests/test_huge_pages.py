@@ -16,7 +16,8 @@ import fastvfx
 from fastvfx.ops.causal_dwconv3d import causal_dwconv3d_reference
 from fastvfx.ops.depthwise_conv2d import depthwise_conv2d_reference
 from fastvfx.ops.fused_conv2d import fused_conv2d_reference, pack_weight
-from fastvfx.ops.temporal_shift import temporal_shift_reference
+from fastvfx.ops.inverted_residual import inverted_residual_reference, pack_weights
+from fastvfx.ops.temporal_shift import shift_conv1x1_reference, temporal_shift_reference
 
 HUGE_PAGE = 2 << 20
 THP = os.path.exists("/sys/kernel/mm/transparent_hugepage/enabled")
@@ -52,6 +53,10 @@ def _cases():
     w2 = torch.randn(32, 1, 3, 3) * 0.3
     w1 = torch.randn(128, 64, 1, 1) * 0.1
     packed = pack_weight(w1)
+    ws = torch.randn(64, 64, 1, 1) * 0.1
+    block = dict(expand_weight=torch.randn(96, 16) * 0.2, expand_bias=torch.randn(96), dw_weight=torch.randn(96, 1, 3, 3),
+                 dw_bias=torch.randn(96), project_weight=torch.randn(32, 96) * 0.1, project_bias=torch.randn(32))
+    packed_block = pack_weights(**block)
     return {
         "temporal_shift": (lambda: torch.randn(64, 64, 56, 56), lambda x: fastvfx.temporal_shift(x, 8, 8),
                            lambda x: temporal_shift_reference(x, 8, 8)),
@@ -62,6 +67,11 @@ def _cases():
                              lambda x: depthwise_conv2d_reference(x, w2, None, 1, 1)),
         "fused_conv2d": (lambda: _cl(8, 64, 112, 112), lambda x: fastvfx.fused_conv2d(x, packed),
                          lambda x: fused_conv2d_reference(x, w1)),
+        "shift_conv1x1": (lambda: torch.randn(64, 64, 56, 56), lambda x: fastvfx.shift_conv1x1(x, ws, None, 8),
+                          lambda x: shift_conv1x1_reference(x, ws, None, 8)),
+        "inverted_residual": (lambda: _cl(8, 16, 224, 224),
+                              lambda x: fastvfx.inverted_residual(x, packed_block),
+                              lambda x: inverted_residual_reference(x, **block)),
     }
 
 
