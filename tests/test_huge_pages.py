@@ -1,10 +1,11 @@
 """Large fresh outputs ask for huge pages (csrc/ops/cpu/huge_pages.h): every
 op that allocates an output of 32 MiB or more advises its whole 2 MiB pages
 (MADV_HUGEPAGE, "hg" in the mapping's VmFlags) before writing them, where the
-kernel has transparent huge pages (elsewhere the advice is refused,
-harmlessly); the values are unchanged (each op against its reference), a
-small output is left alone, and FASTVFX_HUGE_PAGES=0 turns the advice off."""
+kernel takes that advice (elsewhere it is refused, harmlessly); the values
+are unchanged (each op against its reference), a small output is left alone,
+and FASTVFX_HUGE_PAGES=0 turns the advice off."""
 
+import mmap
 import os
 import subprocess
 import sys
@@ -20,7 +21,25 @@ from fastvfx.ops.inverted_residual import inverted_residual_reference, pack_weig
 from fastvfx.ops.temporal_shift import shift_conv1x1_reference, temporal_shift_reference
 
 HUGE_PAGE = 2 << 20
-THP = os.path.exists("/sys/kernel/mm/transparent_hugepage/enabled")
+
+
+def _kernel_takes_the_advice():
+    """Whether this kernel accepts MADV_HUGEPAGE (transparent huge pages
+    built in), tried on a mapping of our own: the ops' advice succeeds or
+    fails alike."""
+    if not hasattr(mmap, "MADV_HUGEPAGE"):
+        return False
+    region = mmap.mmap(-1, 2 * HUGE_PAGE)
+    try:
+        region.madvise(mmap.MADV_HUGEPAGE)
+        return True
+    except OSError:
+        return False
+    finally:
+        region.close()
+
+
+THP = _kernel_takes_the_advice()
 
 
 def vm_flags(address):
