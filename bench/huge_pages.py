@@ -1,7 +1,7 @@
 """Huge pages for the ops' large outputs (csrc/ops/cpu/huge_pages.h), one
 thread and two: each op on a 51 MB output with the advice on and off
-(FASTVFX_HUGE_PAGES=1 / 0, a fresh process each, since the setting is read
-once), and `clone()` of an output-sized tensor in the same rounds (it faults
+(FASTVFX_HUGE_PAGES=1 / 0, a fresh process each, so that neither setting
+inherits the other's mappings), and `clone()` of an output-sized tensor in the same rounds (it faults
 in 4 KiB pages either way; for the memory-bound shift, "of clone" is its
 bandwidth over clone's, the bench's roofline). Every call is
 timed on its own (the outputs are fresh mappings each call), interleaved with

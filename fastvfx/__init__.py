@@ -7,7 +7,7 @@ Importing fastvfx loads the compiled core and registers its ops with PyTorch
 import torch  # noqa: F401  (the extension links against torch's libraries)
 
 from . import _C
-from ._info import active_isa, info, isa, set_isa, supported_isas
+from ._info import active_isa, huge_pages, huge_pages_enabled, info, isa, set_huge_pages, set_isa, supported_isas
 from .ops.causal_dwconv3d import StreamState, causal_dwconv3d, causal_dwconv3d_step, init_stream_state
 from .ops.depthwise_conv2d import depthwise_conv2d
 from .ops.inverted_residual import inverted_residual, inverted_residual_step
@@ -39,6 +39,8 @@ __all__ = [
     "depthwise_conv2d",
     "export",
     "fused_conv2d",
+    "huge_pages",
+    "huge_pages_enabled",
     "info",
     "inverted_residual",
     "inverted_residual_step",
@@ -46,6 +48,7 @@ __all__ = [
     "models",
     "movinet_block_step",
     "nn",
+    "set_huge_pages",
     "set_isa",
     "shift_conv1x1",
     "supported_isas",

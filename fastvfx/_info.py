@@ -22,6 +22,7 @@ def info() -> dict:
         "supported ISAs": ", ".join(_C.supported_isas()),
         "active ISA": _C.active_isa(),
         "threads": _C.num_threads(),
+        "huge pages for outputs >= 32 MiB": _C.huge_pages(),
         "CUDA kernels compiled": _C.cuda_compiled,
         "CUDA architectures": _C.cuda_architectures or "none",
         "CUDA device": _cuda_device(),
@@ -66,3 +67,34 @@ def isa(name: str) -> Iterator[None]:
         yield
     finally:
         _C.set_isa(previous)
+
+
+def huge_pages_enabled() -> bool:
+    """Whether CPU outputs of 32 MiB or more ask Linux for transparent huge pages."""
+    return _C.huge_pages()
+
+
+def set_huge_pages(enabled: bool) -> None:
+    """Ask Linux for transparent huge pages on CPU outputs of 32 MiB or more.
+
+    Off by default; ``FASTVFX_HUGE_PAGES=1`` in the environment turns it on at
+    import. Such an output is a fresh mapping whose pages the kernel faults in
+    4 KiB at a time; with huge pages (THP in ``madvise`` or ``always`` mode) a
+    51 MB shifted clip took 2.5-3x less time at the median. The price is a
+    tail on some hosts: in a VM whose balloon hands free memory back to the
+    host, huge-page faults on two threads came in slow bursts (see
+    docs/temporal_shift.md, "Huge pages for large outputs"). Values never
+    change.
+    """
+    _C.set_huge_pages(bool(enabled))
+
+
+@contextlib.contextmanager
+def huge_pages(enabled: bool = True) -> Iterator[None]:
+    """Context manager: switch the huge-page advice on (or off), then restore."""
+    previous = _C.huge_pages()
+    _C.set_huge_pages(bool(enabled))
+    try:
+        yield
+    finally:
+        _C.set_huge_pages(previous)

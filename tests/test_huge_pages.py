@@ -1,9 +1,10 @@
-"""Large fresh outputs ask for huge pages (csrc/ops/cpu/huge_pages.h): every
-op that allocates an output of 32 MiB or more advises its whole 2 MiB pages
-(MADV_HUGEPAGE, "hg" in the mapping's VmFlags) before writing them, where the
-kernel takes that advice (elsewhere it is refused, harmlessly); the values
-are unchanged (each op against its reference), a small output is left alone,
-and FASTVFX_HUGE_PAGES=0 turns the advice off."""
+"""Large fresh outputs may ask for huge pages (csrc/ops/cpu/huge_pages.h):
+with the advice switched on, every op that allocates an output of 32 MiB or
+more advises its whole 2 MiB pages (MADV_HUGEPAGE, "hg" in the mapping's
+VmFlags) before writing them, where the kernel takes that advice (elsewhere
+it is refused, harmlessly); the values are unchanged (each op against its
+reference), and a small output is left alone. The advice is off by default:
+FASTVFX_HUGE_PAGES=1 or fastvfx.set_huge_pages(True) turns it on."""
 
 import mmap
 import os
@@ -98,7 +99,7 @@ def _cases():
 def test_large_output_asks_for_huge_pages(name):
     make, op, reference = _cases()[name]
     x = make()
-    with torch.no_grad():
+    with torch.no_grad(), fastvfx.huge_pages():
         y = op(x)
         assert y.numel() * y.element_size() >= 32 << 20
         assert advised(y) == THP
@@ -106,6 +107,24 @@ def test_large_output_asks_for_huge_pages(name):
         small = op(x[:, :, :2] if x.dim() == 5 else x[: x.size(0) // 8])  # an eighth or less
         assert small.numel() * small.element_size() < 8 << 20
         assert "hg" not in vm_flags(small.data_ptr())
+    with torch.no_grad(), fastvfx.huge_pages(False):
+        assert not advised(op(x))
+
+
+def test_switch():
+    initial = fastvfx.huge_pages_enabled()
+    assert initial == (os.environ.get("FASTVFX_HUGE_PAGES", "0") not in ("", "0"))  # off unless asked for
+    try:
+        fastvfx.set_huge_pages(True)
+        assert fastvfx.huge_pages_enabled()
+        assert fastvfx.info()["huge pages for outputs >= 32 MiB"] is True
+        with fastvfx.huge_pages(False):
+            assert not fastvfx.huge_pages_enabled()
+        assert fastvfx.huge_pages_enabled()
+        fastvfx.set_huge_pages(False)
+        assert fastvfx.info()["huge pages for outputs >= 32 MiB"] is False
+    finally:
+        fastvfx.set_huge_pages(initial)
 
 
 _SCRIPT = """
@@ -116,10 +135,12 @@ print(advised(fastvfx.temporal_shift(torch.ones(64, 64, 56, 56), 8, 8)))
 """
 
 
-def test_environment_turns_the_advice_off(tmp_path):
+def test_environment_turns_the_advice_on(tmp_path):
     script = _SCRIPT.format(tests=os.path.dirname(os.path.abspath(__file__)))
-    for setting, expected in (("1", str(THP)), ("0", "False")):
-        env = dict(os.environ, FASTVFX_HUGE_PAGES=setting)
+    for setting, expected in (("1", str(THP)), ("0", "False"), ("", "False"), (None, "False")):
+        env = dict(os.environ, FASTVFX_HUGE_PAGES=setting or "")
+        if setting is None:
+            del env["FASTVFX_HUGE_PAGES"]
         out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True,
                              cwd=tmp_path)
         assert out.stdout.split()[-1] == expected, out.stderr

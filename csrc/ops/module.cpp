@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cpu/causal_dwconv3d_kernel.h"
+#include "cpu/huge_pages.h"
 #include "threading.h"
 #include "fastvfx/isa.h"
 #include "fastvfx/layout.h"
@@ -106,6 +107,11 @@ PYBIND11_MODULE(_C, m) {
         "Select the ISA variant the kernels use (ValueError when it cannot run here).");
   m.def("num_threads", [] { return at::get_num_threads(); },
         "Threads the kernels use (torch's intra-op thread count).");
+  m.def("huge_pages", &fastvfx::ops::huge_pages_enabled,
+        "Whether CPU outputs of 32 MiB or more ask Linux for transparent huge pages (off unless "
+        "FASTVFX_HUGE_PAGES=1 or set_huge_pages(True)).");
+  m.def("set_huge_pages", &fastvfx::ops::set_huge_pages, py::arg("enabled"),
+        "Switch the huge-page advice for CPU outputs of 32 MiB or more on or off.");
   m.def("_channels_last_copy", &channels_last_copy, py::arg("x"),
         "x.contiguous(memory_format=torch.channels_last), float32 NCHW through the core's transposes "
         "(no autograd: inference glue).");
