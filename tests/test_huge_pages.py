@@ -6,6 +6,7 @@ it is refused, harmlessly); the values are unchanged (each op against its
 reference), and a small output is left alone. The advice is off by default:
 FASTVFX_HUGE_PAGES=1 or fastvfx.set_huge_pages(True) turns it on."""
 
+import ctypes
 import mmap
 import os
 import subprocess
@@ -41,6 +42,25 @@ def _kernel_takes_the_advice():
 
 
 THP = _kernel_takes_the_advice()
+
+
+def _kernel_populates():
+    """Whether this kernel has MADV_POPULATE_WRITE (Linux 5.14), tried on a
+    mapping of our own, and the environment leaves the prefault on."""
+    if not sys.platform.startswith("linux") or os.environ.get("FASTVFX_PREFAULT") == "0":
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    region = mmap.mmap(-1, HUGE_PAGE)
+    view = ctypes.c_char.from_buffer(region)
+    try:
+        return libc.madvise(ctypes.addressof(view), HUGE_PAGE, 23) == 0  # MADV_POPULATE_WRITE
+    finally:
+        del view
+        region.close()
+
+
+POPULATE = _kernel_populates()
 
 
 def vm_flags(address):
@@ -107,8 +127,71 @@ def test_large_output_asks_for_huge_pages(name):
         small = op(x[:, :, :2] if x.dim() == 5 else x[: x.size(0) // 8])  # an eighth or less
         assert small.numel() * small.element_size() < 8 << 20
         assert "hg" not in vm_flags(small.data_ptr())
-    with torch.no_grad(), fastvfx.huge_pages(False):
-        assert not advised(op(x))
+    with torch.no_grad(), fastvfx.huge_pages(False):  # the default: pages faulted in ahead, no advice
+        y = op(x)
+        assert not advised(y)
+        torch.testing.assert_close(y, reference(x), rtol=1e-5, atol=1e-5)
+
+
+def resident_pages(t):
+    """How many of the whole 4 KiB pages inside t's memory are resident."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    first = (t.data_ptr() + 4095) // 4096 * 4096
+    pages = (t.data_ptr() + t.numel() * t.element_size() - first) // 4096
+    flags = (ctypes.c_ubyte * pages)()
+    assert libc.mincore(first, pages * 4096, flags) == 0, ctypes.get_errno()
+    return sum(f & 1 for f in flags), pages
+
+
+def fresh_tensor(numel):
+    """A float32 tensor over a fresh anonymous mapping, no page touched yet
+    (torch.empty may take reused heap memory: glibc serves even a 51 MB
+    request from a free chunk when it has one), and the mapping."""
+    region = mmap.mmap(-1, numel * 4)
+    return torch.frombuffer(region, dtype=torch.float32, count=numel), region
+
+
+def test_large_output_is_faulted_in_ahead():
+    """By default the ops fault a fresh large output's pages in before their
+    kernel writes them (MADV_POPULATE_WRITE per 2 MiB chunk, over torch's
+    threads, instead of a trap per 4 KiB page); a small one is left alone.
+    Whether each op calls this is what the huge-page test shows: the advice
+    comes from the same call."""
+    with fastvfx.huge_pages(False):
+        fresh, region = fresh_tensor(64 * 64 * 56 * 56)  # 51 MB
+        assert resident_pages(fresh)[0] == 0
+        fastvfx._C._prepare_large_output(fresh)
+        resident, pages = resident_pages(fresh)
+        assert resident == (pages if POPULATE else 0), (resident, pages)
+        assert not advised(fresh)
+        assert not fresh.any()  # values untouched (zeros)
+        small, small_region = fresh_tensor(64 * 64 * 56 * 56 // 2)  # 25.7 MB, under the 32 MiB line
+        fastvfx._C._prepare_large_output(small)
+        assert resident_pages(small)[0] == 0
+    with fastvfx.huge_pages(True):
+        fresh, region = fresh_tensor(64 * 64 * 56 * 56)
+        fastvfx._C._prepare_large_output(fresh)
+        assert advised(fresh) == THP
+        assert resident_pages(fresh)[0] == 0  # advice only: the writes fault them in
+
+
+_FAULTS_SCRIPT = """
+import sys, torch, fastvfx
+sys.path.insert(0, {tests!r})
+from test_huge_pages import fresh_tensor, resident_pages
+fresh, region = fresh_tensor(64 * 64 * 56 * 56)
+fastvfx._C._prepare_large_output(fresh)
+print(resident_pages(fresh)[0])
+"""
+
+
+def test_environment_turns_the_prefault_off(tmp_path):
+    script = _FAULTS_SCRIPT.format(tests=os.path.dirname(os.path.abspath(__file__)))
+    env = {k: v for k, v in os.environ.items() if k not in ("FASTVFX_HUGE_PAGES", "FASTVFX_PREFAULT")}
+    out = subprocess.run([sys.executable, "-c", script], env=dict(env, FASTVFX_PREFAULT="0"), capture_output=True,
+                         text=True, check=True, cwd=tmp_path)
+    assert int(out.stdout.split()[-1]) == 0
 
 
 def test_switch():

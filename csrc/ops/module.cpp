@@ -112,6 +112,8 @@ PYBIND11_MODULE(_C, m) {
         "FASTVFX_HUGE_PAGES=1 or set_huge_pages(True)).");
   m.def("set_huge_pages", &fastvfx::ops::set_huge_pages, py::arg("enabled"),
         "Switch the huge-page advice for CPU outputs of 32 MiB or more on or off.");
+  m.def("_prepare_large_output", &fastvfx::ops::prepare_large_output, py::arg("fresh"),
+        "What the CPU ops do to a fresh output of 32 MiB or more before writing it (tests).");
   m.def("_channels_last_copy", &channels_last_copy, py::arg("x"),
         "x.contiguous(memory_format=torch.channels_last), float32 NCHW through the core's transposes "
         "(no autograd: inference glue).");

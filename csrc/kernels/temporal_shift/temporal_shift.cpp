@@ -91,12 +91,16 @@ constexpr int64_t kPrefetchBytes = 8 * 1024 * 1024;
 // 12.8 MB, which still fits, two threads' clone ran from L3 at up to 166 GB/s
 // and streaming stores (to memory) lost: 0.46-0.50 of clone.
 constexpr int64_t kStreamBytes = 16 * 1024 * 1024;
-// ... and up to this many. A larger output is a fresh mapping on every call
-// (glibc's malloc maps fresh pages from 32 MiB on: its mmap threshold stops
-// growing there), whose pages the kernel zeroes as they are first touched:
-// their lines are in cache then, and streaming past them lost (0.88 of clone
-// against 0.94 with plain stores, 64x256x56x56, one thread).
-constexpr int64_t kStreamMaxBytes = 32 * 1024 * 1024;
+// Above 32 MiB too: such an output is a fresh
+// mapping on every call (glibc's malloc maps fresh pages from 32 MiB on),
+// whose pages the kernel zeroes as they are first touched: their lines are in
+// cache then, and streaming past them lost (0.88 of clone against 0.94 with
+// plain stores, 64x256x56x56, one thread). The torch ops now fault such an
+// output's pages in ahead of the kernel (csrc/ops/cpu/huge_pages.h), and then
+// streaming wins there too (goal grid, channels_last, the four 51-205 MB
+// clips: 1.00-1.02 -> 1.01-1.12 of clone at one thread, 0.89-0.97 ->
+// 0.99-1.05 at two); a caller of the core that reuses its output gains as in
+// the 16-32 MiB range.
 
 // Below this much work per thread, waking the other threads costs more than it
 // saves: a 100 KB NCHW online swap took 7 us on one thread, 16 us on two.
@@ -302,7 +306,7 @@ bool shift_nhwc_select(const unsigned char* s, unsigned char* d, const ShiftShap
   }
   const int64_t tiles = (g.frame + tile_bytes - 1) / tile_bytes;
   const bool large = out_bytes >= kPrefetchBytes;
-  const bool stream = out_bytes >= kStreamBytes && out_bytes < kStreamMaxBytes;
+  const bool stream = out_bytes >= kStreamBytes;
   parallel_for(0, shape.n_batch * tiles, std::max<int64_t>(1, kParallelGrainBytes / (T * tile_bytes)),
                [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {

@@ -97,7 +97,7 @@ at::Tensor causal_dwconv3d_cpu(const at::Tensor& x_in, const at::Tensor& weight_
   const at::Tensor bias = bias_in ? bias_in->contiguous() : at::Tensor();
   at::Tensor y = at::empty({s.batch, s.channels, x.size(2), s.out_h, s.out_w}, x.options());
   if (y.numel() == 0) return y;
-  advise_huge_pages(y);
+  prepare_large_output(y);
   if (is_16bit(x.scalar_type())) {
     causal_dwconv3d_forward_16bit(x, nullptr, 0, weight, bias, y, s, act);
     return y;

@@ -56,7 +56,7 @@ at::Tensor depthwise_conv2d_cpu(const at::Tensor& x_in, const at::Tensor& weight
   const at::Tensor bias = bias_in ? bias_in->contiguous() : at::Tensor();
   at::Tensor y = at::empty({s.batch, s.channels, s.out_h, s.out_w}, x.options().memory_format(layout));
   if (y.numel() == 0) return y;
-  advise_huge_pages(y);
+  prepare_large_output(y);
   if (is_16bit(x.scalar_type())) {
     if (channels_last_in) {
       channels_last_forward_16bit(x, weight, bias, y, s, act);

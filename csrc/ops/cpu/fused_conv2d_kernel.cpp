@@ -77,7 +77,7 @@ at::Tensor fused_conv2d_cpu(const at::Tensor& x_in, const at::Tensor& packed_wei
   at::Tensor y = at::empty({n, out_channels, std::max<int64_t>(oh, 0), std::max<int64_t>(ow, 0)},
                            x_in.options().memory_format(at::MemoryFormat::ChannelsLast));
   if (y.numel() == 0) return y;
-  advise_huge_pages(y);
+  prepare_large_output(y);
   const bool pointwise = kh == 1 && kw == 1 && stride == 1 && padding[0] == 0 && padding[1] == 0;
   const bool nchw = !pointwise && x_in.is_contiguous() && !x_in.is_contiguous(at::MemoryFormat::ChannelsLast);
   const at::Tensor x = nchw ? x_in : x_in.contiguous(at::MemoryFormat::ChannelsLast);

@@ -88,7 +88,7 @@ Prepared prepare(const char* op, const at::Tensor& x_in, const std::optional<at:
 at::Tensor empty_output(const Prepared& p) {
   at::Tensor y = at::empty({p.shape.batch, p.shape.out_channels, p.shape.out_h(), p.shape.out_w()},
                            p.x.options().memory_format(at::MemoryFormat::ChannelsLast));
-  advise_huge_pages(y);
+  prepare_large_output(y);
   return y;
 }
 

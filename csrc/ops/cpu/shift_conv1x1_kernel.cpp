@@ -94,7 +94,7 @@ at::Tensor shift_conv1x1_cpu(const at::Tensor& x, const at::Tensor& weight,
   const int64_t frames = x.size(0), h = x.size(2), w = x.size(3), hw = h * w;
   at::Tensor out = at::empty({frames, cout, h, w}, x.options(), memory_format_of(lay));
   if (out.numel() == 0) return out;
-  advise_huge_pages(out);
+  prepare_large_output(out);
   if (cin == 0) return bias ? out.copy_(bias->detach().view({1, cout, 1, 1}).expand_as(out)) : out.zero_();
 
   // Detached: this kernel runs below autograd (the op's backward is

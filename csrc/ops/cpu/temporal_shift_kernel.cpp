@@ -20,7 +20,7 @@ at::Tensor temporal_shift_cpu(const at::Tensor& x, int64_t n_segment, int64_t fo
   const FrameLayout lay = layout.value_or(FrameLayout::kNCHW);
   at::Tensor out = at::empty_like(src, memory_format_of(lay));
   if (x.numel() == 0) return out;
-  advise_huge_pages(out);
+  prepare_large_output(out);
   temporal_shift(src.const_data_ptr(), out.mutable_data_ptr(),
                  shift_shape(src, n_segment, x.size(1) / fold_div, lay), m, reverse);
   return out;
