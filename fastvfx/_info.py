@@ -22,12 +22,21 @@ def info() -> dict:
         "supported ISAs": ", ".join(_C.supported_isas()),
         "active ISA": _C.active_isa(),
         "threads": _C.num_threads(),
-        "huge pages for outputs >= 32 MiB": _C.huge_pages(),
+        "large outputs": _large_outputs(),
         "CUDA kernels compiled": _C.cuda_compiled,
         "CUDA architectures": _C.cuda_architectures or "none",
         "CUDA device": _cuda_device(),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
     }
+
+
+def _large_outputs() -> str:
+    """What the CPU ops do to a fresh output of 32 MiB or more (README, "Memory")."""
+    if _C.huge_pages():
+        return "32 MiB and up: huge pages asked for (FASTVFX_HUGE_PAGES=1)"
+    if _C._prefault():
+        return "32 MiB and up: pages faulted in ahead of the kernel"
+    return "32 MiB and up: pages faulted in by the kernel's writes"
 
 
 def _cuda_device() -> str:

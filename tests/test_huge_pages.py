@@ -127,10 +127,9 @@ def test_large_output_asks_for_huge_pages(name):
         small = op(x[:, :, :2] if x.dim() == 5 else x[: x.size(0) // 8])  # an eighth or less
         assert small.numel() * small.element_size() < 8 << 20
         assert "hg" not in vm_flags(small.data_ptr())
-    with torch.no_grad(), fastvfx.huge_pages(False):  # the default: pages faulted in ahead, no advice
-        y = op(x)
-        assert not advised(y)
-        torch.testing.assert_close(y, reference(x), rtol=1e-5, atol=1e-5)
+    with torch.no_grad(), fastvfx.huge_pages(False):  # the default: pages faulted in ahead
+        # (Not "not advised": glibc may hand back a heap chunk advised before.)
+        torch.testing.assert_close(op(x), reference(x), rtol=1e-5, atol=1e-5)
 
 
 def resident_pages(t):
@@ -200,12 +199,14 @@ def test_switch():
     try:
         fastvfx.set_huge_pages(True)
         assert fastvfx.huge_pages_enabled()
-        assert fastvfx.info()["huge pages for outputs >= 32 MiB"] is True
+        assert fastvfx.info()["large outputs"] == "32 MiB and up: huge pages asked for (FASTVFX_HUGE_PAGES=1)"
         with fastvfx.huge_pages(False):
             assert not fastvfx.huge_pages_enabled()
         assert fastvfx.huge_pages_enabled()
         fastvfx.set_huge_pages(False)
-        assert fastvfx.info()["huge pages for outputs >= 32 MiB"] is False
+        assert fastvfx.info()["large outputs"] == (
+            "32 MiB and up: pages faulted in ahead of the kernel" if POPULATE
+            else "32 MiB and up: pages faulted in by the kernel's writes")
     finally:
         fastvfx.set_huge_pages(initial)
 

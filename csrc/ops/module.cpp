@@ -110,6 +110,8 @@ PYBIND11_MODULE(_C, m) {
   m.def("huge_pages", &fastvfx::ops::huge_pages_enabled,
         "Whether CPU outputs of 32 MiB or more ask Linux for transparent huge pages (off unless "
         "FASTVFX_HUGE_PAGES=1 or set_huge_pages(True)).");
+  m.def("_prefault", &fastvfx::ops::prefault_enabled,
+        "Whether CPU outputs of 32 MiB or more are faulted in ahead of the kernel (FASTVFX_PREFAULT=0: no).");
   m.def("set_huge_pages", &fastvfx::ops::set_huge_pages, py::arg("enabled"),
         "Switch the huge-page advice for CPU outputs of 32 MiB or more on or off.");
   m.def("_prepare_large_output", &fastvfx::ops::prepare_large_output, py::arg("fresh"),

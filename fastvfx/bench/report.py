@@ -224,8 +224,9 @@ _NOTES = """\
   shift reads and writes every byte once, as clone does. "of clone" = the op's bandwidth (bytes it reads
   + writes per second) over clone's; the op moves all of x out of place, its 2*fold shifted channels in
   place, and fold channels of frame and cache online. An output of 32 MiB or more is a fresh mapping
-  whose pages fault in as they are first written; fastvfx's ops ask Linux for huge pages there
-  (`madvise`, THP; FASTVFX_HUGE_PAGES=0 turns it off) and clone does not, so such cases can pass 100%.
+  whose pages fault in as they are first written; fastvfx's ops fault them in ahead of the kernel, in
+  parallel (`madvise(MADV_POPULATE_WRITE)`; FASTVFX_HUGE_PAGES=1 asks for huge pages instead) and clone
+  takes a fault per 4 KiB page, so such cases can pass 100%.
 - memcpy GB/s: `dst.copy_(src)` of x's bytes into a preallocated buffer (no page faults), read + write
   bytes per second. "of memcpy" is the op's bandwidth over that. In place the working set is a quarter
   of x's, so caches can lift these above 100%.

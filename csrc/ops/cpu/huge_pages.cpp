@@ -70,6 +70,14 @@ void populate(uintptr_t first, uintptr_t last) {
 }  // namespace
 #endif
 
+bool prefault_enabled() {
+#if defined(__linux__)
+  return populate_works.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
+
 void prepare_large_output(const at::Tensor& fresh) {
 #if defined(__linux__)
   const int64_t bytes = static_cast<int64_t>(fresh.nbytes());

@@ -39,6 +39,10 @@ constexpr int64_t kLargeOutputBytes = int64_t{32} << 20;
 // environment (read at load) or set_huge_pages(true) turns it on.
 void prepare_large_output(const at::Tensor& fresh);
 
+// Whether the prefault is on (off with FASTVFX_PREFAULT=0, off the Linux
+// kernel, or after a kernel without MADV_POPULATE_WRITE refused it).
+bool prefault_enabled();
+
 bool huge_pages_enabled();
 void set_huge_pages(bool enabled);
 
