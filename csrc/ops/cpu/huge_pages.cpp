@@ -2,11 +2,11 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
-#include <algorithm>
-#include <cerrno>
 #include <cstring>
 
 #if defined(__linux__)
