@@ -120,6 +120,9 @@ def test_verdict_names_the_losing_cases():
     line = summary.verdict_line(rows)
     assert line.startswith("fastvfx is faster than the PyTorch baseline in 1 of 3 cases")
     assert "slow one (0.80x)" in line and "tie (1.00x)" in line and "fast one" not in line
+    noisy = summary.verdict_line([("shift", _result(0.9, spread=0.4, name="noisy loss")),
+                                  ("shift", _result(0.9, name="steady loss"))])
+    assert "noisy loss (0.90x, noisy)" in noisy and "steady loss (0.90x)" in noisy
     many = [("shift", _result(0.9, name=f"loss {i}")) for i in range(9)]
     assert summary.verdict_line(many).endswith("and 3 more.")
     assert summary.verdict_line([("shift", _result(3.0))]).endswith("in 1 of 1 cases.")

@@ -67,12 +67,15 @@ def model_lines(rows: Sequence[tuple[str, Result]]) -> list[str]:
 
 
 def _wins(subject: str, results: Sequence[Result]) -> str:
-    """"<subject> in W of N cases", then the cases with speed-up <= 1."""
+    """"<subject> in W of N cases", then the cases with speed-up <= 1, each
+    marked "noisy" where its spread stayed above the limit (a busy machine's
+    loss may not be one)."""
     losses = [r for r in results if r.speedup <= 1.0]
     line = f"{subject} in {len(results) - len(losses)} of {len(results)} cases"
     if not losses:
         return line + "."
-    named = ", ".join(f"{r.case.label} ({r.speedup:.2f}x)" for r in losses[:_NAMED_LOSSES])
+    named = ", ".join(f"{r.case.label} ({r.speedup:.2f}x{', noisy' if r.noisy else ''})"
+                      for r in losses[:_NAMED_LOSSES])
     more = f" and {len(losses) - _NAMED_LOSSES} more" if len(losses) > _NAMED_LOSSES else ""
     return f"{line}; not in: {named}{more}."
 
