@@ -1,4 +1,4 @@
-"""The ops' large outputs (csrc/ops/cpu/huge_pages.h), one thread and two:
+"""The ops' large outputs (csrc/ops/cpu/large_outputs.h), one thread and two:
 each op on a 51 MB output in three settings, a fresh process each (so that
 no setting inherits another's mappings): "prefault" (the default: the
 output's pages faulted in ahead of the kernel, in parallel), "huge pages"
@@ -15,8 +15,8 @@ tail. Run on a quiet machine, from outside the source tree:
 """
 
 import json
-import statistics
 import os
+import statistics
 import subprocess
 import sys
 import time

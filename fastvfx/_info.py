@@ -92,8 +92,9 @@ def set_huge_pages(enabled: bool) -> None:
     51 MB shifted clip took 2.5-3x less time at the median. The price is a
     tail on some hosts: in a VM whose balloon hands free memory back to the
     host, huge-page faults on two threads came in slow bursts (see
-    docs/temporal_shift.md, "Huge pages for large outputs"). Values never
-    change.
+    docs/temporal_shift.md, "Large outputs"). Without them the ops fault a
+    large output's pages in ahead of their kernel (``FASTVFX_PREFAULT=0``
+    turns that off). Values never change.
     """
     _C.set_huge_pages(bool(enabled))
 

@@ -1,10 +1,12 @@
-"""Large fresh outputs may ask for huge pages (csrc/ops/cpu/huge_pages.h):
+"""Large fresh outputs may ask for huge pages (csrc/ops/cpu/large_outputs.h):
 with the advice switched on, every op that allocates an output of 32 MiB or
 more advises its whole 2 MiB pages (MADV_HUGEPAGE, "hg" in the mapping's
 VmFlags) before writing them, where the kernel takes that advice (elsewhere
 it is refused, harmlessly); the values are unchanged (each op against its
 reference), and a small output is left alone. The advice is off by default:
-FASTVFX_HUGE_PAGES=1 or fastvfx.set_huge_pages(True) turns it on."""
+FASTVFX_HUGE_PAGES=1 or fastvfx.set_huge_pages(True) turns it on. By default
+the same call faults a large output's pages in ahead of the kernel
+(MADV_POPULATE_WRITE; FASTVFX_PREFAULT=0 turns it off), read off mincore."""
 
 import ctypes
 import mmap

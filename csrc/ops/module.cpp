@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "cpu/causal_dwconv3d_kernel.h"
-#include "cpu/huge_pages.h"
+#include "cpu/large_outputs.h"
 #include "threading.h"
 #include "fastvfx/isa.h"
 #include "fastvfx/layout.h"

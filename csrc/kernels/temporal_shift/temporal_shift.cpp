@@ -90,17 +90,17 @@ constexpr int64_t kPrefetchBytes = 8 * 1024 * 1024;
 // third of the traffic (8x256x56x56: 0.65 -> 1.08 of clone, one thread). At
 // 12.8 MB, which still fits, two threads' clone ran from L3 at up to 166 GB/s
 // and streaming stores (to memory) lost: 0.46-0.50 of clone.
+// There is no upper bound. An output of 32 MiB or more is a fresh mapping on
+// every call (glibc's malloc maps fresh pages from 32 MiB on); while the
+// kernel's writes faulted its pages in (and zeroed them, leaving their lines
+// in cache), streaming past them lost (0.88 of clone against 0.94 with plain
+// stores, 64x256x56x56, one thread). The torch ops now fault such an output's
+// pages in ahead of the kernel (csrc/ops/cpu/large_outputs.h), and streaming
+// wins there too (python bench/temporal_shift_goal_grid.py, channels_last,
+// the four 51-205 MB clips, plain against streaming stores: 1.00-1.02 ->
+// 1.01-1.12 of clone at one thread, 0.89-0.97 -> 0.99-1.05 at two). A caller
+// of the core that hands in fresh memory of that size was not measured.
 constexpr int64_t kStreamBytes = 16 * 1024 * 1024;
-// Above 32 MiB too: such an output is a fresh
-// mapping on every call (glibc's malloc maps fresh pages from 32 MiB on),
-// whose pages the kernel zeroes as they are first touched: their lines are in
-// cache then, and streaming past them lost (0.88 of clone against 0.94 with
-// plain stores, 64x256x56x56, one thread). The torch ops now fault such an
-// output's pages in ahead of the kernel (csrc/ops/cpu/huge_pages.h), and then
-// streaming wins there too (goal grid, channels_last, the four 51-205 MB
-// clips: 1.00-1.02 -> 1.01-1.12 of clone at one thread, 0.89-0.97 ->
-// 0.99-1.05 at two); a caller of the core that reuses its output gains as in
-// the 16-32 MiB range.
 
 // Below this much work per thread, waking the other threads costs more than it
 // saves: a 100 KB NCHW online swap took 7 us on one thread, 16 us on two.

@@ -9,7 +9,7 @@
 #include "causal_dwconv3d_kernel.h"
 #include "fastvfx/causal_dwconv3d.h"
 #include "fp32_tiles.h"
-#include "huge_pages.h"
+#include "large_outputs.h"
 
 namespace fastvfx::ops {
 

@@ -11,7 +11,7 @@
 #include "causal_dwconv3d_kernel.h"
 #include "fastvfx/depthwise_conv2d.h"
 #include "fp32_tiles.h"
-#include "huge_pages.h"
+#include "large_outputs.h"
 
 namespace fastvfx::ops {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "../causal_dwconv3d_checks.h"
 #include "fastvfx/pointwise_conv.h"
-#include "huge_pages.h"
+#include "large_outputs.h"
 
 namespace fastvfx::ops {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "../causal_dwconv3d_checks.h"
 #include "fastvfx/inverted_residual.h"
-#include "huge_pages.h"
+#include "large_outputs.h"
 
 namespace fastvfx::ops {
 namespace {

@@ -16,7 +16,7 @@
 
 #include "../temporal_shift_checks.h"
 #include "fastvfx/pointwise_conv.h"
-#include "huge_pages.h"
+#include "large_outputs.h"
 #include "pointwise.h"
 
 namespace fastvfx::ops {

@@ -5,7 +5,7 @@
 #include <torch/library.h>
 
 #include "../temporal_shift_checks.h"
-#include "huge_pages.h"
+#include "large_outputs.h"
 
 namespace fastvfx::ops {
 namespace {

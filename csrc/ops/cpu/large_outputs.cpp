@@ -1,4 +1,4 @@
-#include "huge_pages.h"
+#include "large_outputs.h"
 
 #include <ATen/Parallel.h>
 
@@ -10,8 +10,7 @@
 #include <cstring>
 
 #if defined(__linux__)
-#include <sys/mman.h>
-#include <unistd.h>
+#include <sys/mman.h>  // madvise, mincore
 #endif
 
 namespace fastvfx::ops {
