@@ -20,6 +20,13 @@ CONVS = {
     "5x5-s2-stem": (12, 16, 5, 2, 2, (21, 21)),
     "7x7": (16, 16, 7, 1, 3, (8, 8)),
     "2x2-s2": (6, 10, 2, 2, 0, (8, 9)),
+    # NCHW input of at most 4 channels, stride 1 or 2: the core's direct path
+    # (tiles of pixels along one output row; partial tiles, partial and
+    # one-vector column panels); channels_last input and stride 3: the GEMM.
+    "3x3-rgb-wide": (3, 40, 3, 1, 1, (5, 37)),
+    "5x5-s2-gray": (1, 16, 5, 2, 2, (9, 33)),
+    "7x7-s2-4ch": (4, 70, 7, 2, 3, (11, 30)),
+    "3x3-s3-rgb": (3, 8, 3, 3, 1, (10, 10)),
 }
 
 

@@ -51,6 +51,25 @@ def test_backends_agree_eval(randomize_batchnorm, online):
 
 
 @pytest.mark.parametrize("online", [False, True])
+def test_channels_last_frames(randomize_batchnorm, online):
+    """The inference plan's stem reads NCHW frames in place; channels_last
+    frames (and a batch of one frame) give the same logits."""
+    reference, fast = _pair(randomize_batchnorm, online)
+    reference.eval(), fast.eval()
+    x = torch.randn(SEGMENTS, 3, SIZE, SIZE)
+    with torch.no_grad():
+        expected = reference(x)
+        assert_close_scaled(fast(x.contiguous(memory_format=torch.channels_last)), expected)
+        if online:
+            states, ref_states = fast.init_states(1, SIZE, SIZE), reference.init_states(1, SIZE, SIZE)
+            for t in range(SEGMENTS):
+                frame = x[t : t + 1]
+                want, ref_states = reference.step(frame, ref_states)
+                got, states = fast.step(frame.contiguous(memory_format=torch.channels_last), states)
+                assert_close_scaled(got, want)
+
+
+@pytest.mark.parametrize("online", [False, True])
 def test_backends_agree_train_with_gradients(online):
     """Training mode (BatchNorm batch statistics, dropout with the same seed):
     same outputs and gradients. In float64, because in float32 the gradients

@@ -282,6 +282,14 @@ int main() {
       {3, 8, 8, 4, 12, 2, 2, 2, 0, false, true, Residual::kSeparate, Activation::kSwish},
       {1, 1, 1, 5, 7, 3, 3, 1, 1, true, true, Residual::kNone, Activation::kHardswish},
       {1, 10, 3, 7, 5, 3, 1, 2, 1, true, false, Residual::kNone, Activation::kNone},
+      // NCHW input of at most 4 channels, stride 1 or 2: the direct path
+      // (MobileNetV2's stem; partial pixel tiles and column panels, one-vector
+      // panels, a 1-wide kernel, padding wider than the image).
+      {2, 15, 17, 3, 32, 3, 3, 2, 1, true, true, Residual::kNone, Activation::kReLU6},
+      {1, 9, 31, 1, 16, 5, 5, 1, 2, true, false, Residual::kFirst, Activation::kHardswish},
+      {2, 6, 40, 4, 70, 7, 7, 2, 3, true, true, Residual::kMultiply, Activation::kNone},
+      {1, 5, 29, 2, 8, 3, 1, 1, 1, true, true, Residual::kSeparate, Activation::kSwish},
+      {1, 4, 4, 3, 5, 3, 3, 2, 5, true, true, Residual::kNone, Activation::kSigmoid},
   };
   for (const ConvCase& c : conv_cases) run_conv_case(c, rng);
   return TEST_MAIN_RESULT("pointwise_conv");

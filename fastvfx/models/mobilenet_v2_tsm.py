@@ -32,7 +32,9 @@ swapped halves so the identity is never lost.
 
 On the fastvfx backend's inference path (eval mode, float32 CPU, no
 gradients, not compiling or exporting) ``forward`` and ``step`` run on an
-inference plan: the stem and last convs (``_onednn.PlannedConv2d``), the 17
+inference plan: the stem and last convs (``_onednn.PlannedConv2d``; the stem
+reads the NCHW frames as they come, on ``fastvfx.fused_conv2d``'s direct
+path for few input channels), the 17
 blocks (``fnn.folded_sequential.PlannedInvertedResidual``: one
 ``fastvfx.inverted_residual`` / ``inverted_residual_step`` call each) and the
 classifier bound once to their folded, packed weights, and the caches'
@@ -268,7 +270,8 @@ class _PlannedLinear:
 
 class _Plan(NamedTuple):
     """MobileNetV2TSM's inference plan for one input shape (see the module
-    docstring). The input is channels_last; every output too."""
+    docstring). The input is NCHW where the stem runs on fused_conv2d (its
+    ``fused``), else channels_last; every output is channels_last."""
 
     stem: _onednn.PlannedConv2d
     blocks: tuple[tuple[PlannedInvertedResidual, bool], ...]  # (block, takes a cache in step())
@@ -295,6 +298,11 @@ class _Plan(NamedTuple):
             else:
                 y = block(y)
         return self.classifier(self.last(y)), new_states
+
+
+def _plan_input(plan: _Plan, x: Tensor) -> Tensor:
+    """``x`` in the layout ``plan``'s stem reads."""
+    return x.contiguous() if plan.stem.fused else _onednn.to_channels_last(x)
 
 
 class _SharedPlan(NamedTuple):
@@ -402,8 +410,12 @@ class MobileNetV2TSM(nn.Module):
         return _SharedPlan(packed, planned_last, _PlannedLinear(self.classifier[1]), {})
 
     def _plan(self, x: Tensor, shared: _SharedPlan) -> Optional[_Plan]:
-        stem = self.features[0].plan_conv(torch.empty(x.shape, device="meta").contiguous(
-            memory_format=torch.channels_last))
+        # On NCHW frames where the stem's kernel reads them (fused_conv2d's
+        # direct path), else on a channels_last copy (oneDNN).
+        stem = self.features[0].plan_conv(torch.empty(x.shape, device="meta"))
+        if stem is not None and not stem.fused:
+            stem = self.features[0].plan_conv(torch.empty(x.shape, device="meta").contiguous(
+                memory_format=torch.channels_last))
         if stem is None:
             return None
         blocks, states = [], []
@@ -423,7 +435,7 @@ class MobileNetV2TSM(nn.Module):
         self._check(x, "forward", clip=True)
         plan = self._planned(x)
         if plan is not None:
-            logits = plan.clip(_onednn.to_channels_last(x))
+            logits = plan.clip(_plan_input(plan, x))
             return logits.view(-1, self.n_segment, logits.size(1)).mean(1)
         y = x if self.training else self._layout(x)
         for module in self.features:
@@ -463,7 +475,7 @@ class MobileNetV2TSM(nn.Module):
                 i = next(i for i, (cache, want) in enumerate(zip(states, plan.states))
                          if cache.shape != want or cache.dtype is not torch.float32)
                 raise _cache_error(i, states[i], plan.states[i], torch.float32)
-            return plan.step(_onednn.to_channels_last(frame), states)
+            return plan.step(_plan_input(plan, frame), states)
         y, new_states, i = frame if self.training else self._layout(frame), [], 0
         for module in self.features:
             if isinstance(module, InvertedResidualWithShift):

@@ -157,16 +157,28 @@ def conv2d_binary(x: Tensor, conv: PackedConv2d, other: Tensor, op: str, activat
     )
 
 
-def is_fused(conv: nn.Conv2d, x: Tensor) -> bool:
+# fused_conv2d runs a k x k conv of at most this many NCHW input channels
+# direct (csrc/kernels/pointwise/pointwise_conv.cpp, kDirectMaxCin): MobileNetV2's
+# stem on a frame, one thread, 0.27 ms against oneDNN's 0.30 with the copy into
+# channels_last; cold, in the online step's bench conditions, 0.37 against 0.49.
+_DIRECT_MAX_CHANNELS = 4
+
+
+def is_fused(conv: nn.Conv2d, x: Tensor, direct: bool = False) -> bool:
     """Whether ``conv`` on ``x`` runs on ``fastvfx.fused_conv2d`` (see the
     module docstring): a plain 1x1 conv, or a dense k x k one (one stride,
-    zero padding, at most 8 kernel rows) on an NCHW input of 16 channels or more."""
+    zero padding, at most 8 kernel rows) on an NCHW input of 16 channels or
+    more; with ``direct`` (a plan, whose stem takes NCHW frames and hands
+    channels_last on), also of at most 4 channels with stride 1 or 2 (an RGB
+    stem: the core's direct path)."""
     if conv.groups != 1 or conv.dilation != (1, 1) or isinstance(conv.padding, str) or conv.padding_mode != "zeros":
         return False
     if conv.kernel_size == (1, 1) and conv.stride == (1, 1) and conv.padding == (0, 0):
         return True
     nchw = x.is_contiguous() and not x.is_contiguous(memory_format=torch.channels_last)
-    return nchw and x.size(1) >= 16 and conv.stride[0] == conv.stride[1] and conv.kernel_size[0] <= 8
+    if not (nchw and conv.stride[0] == conv.stride[1] and conv.kernel_size[0] <= 8):
+        return False
+    return x.size(1) >= 16 or (direct and x.size(1) <= _DIRECT_MAX_CHANNELS and conv.stride[0] in (1, 2))
 
 
 def packed_fused(module: nn.Module, slot: str, weight: Tensor) -> PackedConvWeight:

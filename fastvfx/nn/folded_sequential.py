@@ -126,9 +126,10 @@ class FoldedSequential(nn.Sequential):
 
     def plan_conv(self, x: Tensor) -> Optional[_onednn.PlannedConv2d]:
         """A single run (conv, BN, activation) bound once for float32 CPU
-        inputs shaped like ``x`` (channels_last; a meta tensor will do) on the
-        kernel its inference path picks; None for other sequences or in
-        training mode."""
+        inputs shaped and laid out like ``x`` (a meta tensor will do) on the
+        kernel its inference path picks (an NCHW ``x`` of at most 4 channels
+        too: fused_conv2d's direct path, see ``_onednn.is_fused``); None for
+        other sequences or in training mode. The output is channels_last."""
         if len(self._runs) != 1 or self._training():
             return None
         conv_index, bn_index, activation = self._runs[0]
@@ -136,7 +137,7 @@ class FoldedSequential(nn.Sequential):
         if isinstance(conv, TemporalShift):
             return None
         return _onednn.PlannedConv2d(conv, *self._fold(conv_index, bn_index), x, activation,
-                                     fused=_onednn.is_fused(conv, x))
+                                     fused=_onednn.is_fused(conv, x, direct=True))
 
     def _folded(self, x: Tensor, shift: Optional[tuple[int, int, str]] = None) -> Tensor:
         if _onednn.usable(x):

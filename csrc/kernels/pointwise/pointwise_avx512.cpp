@@ -5,4 +5,5 @@
 #define FVX_POINTWISE_VEC_BYTES 64
 #define FVX_POINTWISE_MR 8
 #define FVX_POINTWISE_MR_T 14
+#define FVX_POINTWISE_MR_DIRECT 14
 #include "pointwise_impl.h"

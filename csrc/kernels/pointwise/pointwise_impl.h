@@ -44,6 +44,10 @@ static_assert(kMr <= kMaxMr, "tile rows");
 #define FVX_POINTWISE_MR_T FVX_POINTWISE_MR
 #endif
 constexpr int kMrT = FVX_POINTWISE_MR_T;
+#ifndef FVX_POINTWISE_MR_DIRECT
+#define FVX_POINTWISE_MR_DIRECT FVX_POINTWISE_MR
+#endif
+constexpr int kMrDirect = FVX_POINTWISE_MR_DIRECT;
 static_assert(kPointwisePanel % (2 * kLanes) == 0, "a tile's columns divide the panel");
 
 // always_inline: where a vector is wider than the target's registers would
@@ -261,6 +265,91 @@ void run_tile(const Tile& t, Activation act) {
 void gemm(const GemmTile& t, Activation act) { run_tile<RowTiles, kMr>(t, act); }
 void gemm_t(const GemmTileT& t, Activation act) { run_tile<PixelTiles, kMrT>(t, act); }
 
+// direct_conv_row (pointwise_ukernels.h): tiles of kMrDirect pixels of the
+// row by two vectors of columns, as gemm's, but every k's inputs of a tile
+// are one base pointer at constant offsets (x * S + kx of one padded row), so
+// no row pointers are set up or kept per tile, and the tile takes more rows.
+template <int S, int NV, Activation A>
+void direct_conv_row_s(const DirectConvRow& r) {
+  constexpr int M = kMrDirect;
+  const int64_t cin = r.cin, kh = r.kh, kw = r.kw, w_step = cin * kPointwisePanel;
+  const bool first = r.residual != nullptr && r.residual_op == ResidualOp::kAddFirst;
+  const bool after = r.residual != nullptr && r.residual_op == ResidualOp::kAddAfter;
+  const bool multiply = r.residual != nullptr && r.residual_op == ResidualOp::kMultiply;
+  Vec bias[NV];
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) bias[v] = load(r.bias + v * kLanes);
+  float row[NV * kLanes] __attribute__((aligned(64))) = {};  // a partial right edge's outputs
+  for (int64_t x0 = 0; x0 < r.out_w; x0 += M) {
+    Vec acc[M][NV];
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i) {
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[i][v] = bias[v];
+    }
+    for (int64_t ky = 0; ky < kh; ++ky) {
+      for (int64_t c = 0; c < cin; ++c) {
+        const float* a = r.rows[c * kh + ky] + x0 * S;
+        const float* w = r.w + (ky * kw * cin + c) * kPointwisePanel;
+        for (int64_t kx = 0; kx < kw; ++kx, ++a, w += w_step) {
+          // Hides that this kx's inputs are the last one's shifted by a
+          // pixel: GCC otherwise carries them across kx in spilled scalars
+          // instead of broadcasting each from the row.
+          asm("" : "+r"(a));
+          Vec bk[NV];
+#pragma GCC unroll 2
+          for (int v = 0; v < NV; ++v) bk[v] = load(w + v * kLanes);
+#pragma GCC unroll 16
+          for (int i = 0; i < M; ++i) {
+            const float ai = a[i * S];
+#pragma GCC unroll 2
+            for (int v = 0; v < NV; ++v) acc[i][v] += ai * bk[v];
+          }
+        }
+      }
+    }
+    const int64_t m = std::min<int64_t>(M, r.out_w - x0);
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i) {
+      if (i >= m) break;
+      float* out = r.out + (x0 + i) * r.out_stride;
+      const float* res = r.residual != nullptr ? r.residual + (x0 + i) * r.residual_stride : nullptr;
+      const bool full = r.n == NV * kLanes;
+      if (!full && res != nullptr) std::memcpy(row, res, static_cast<size_t>(r.n) * sizeof(float));
+      const float* res_v = full ? res : row;
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) {
+        Vec y = acc[i][v];
+        if (first) y += load(res_v + v * kLanes);
+        y = activate<A>(y);
+        if (after) y += load(res_v + v * kLanes);
+        if (multiply) y *= load(res_v + v * kLanes);
+        store(full ? out + v * kLanes : row + v * kLanes, y);
+      }
+      if (!full) std::memcpy(out, row, static_cast<size_t>(r.n) * sizeof(float));
+    }
+  }
+}
+
+// One vector of columns where the tile has no more (16 output channels on
+// AVX-512: a second vector would be zeros computed in vain).
+template <Activation A>
+void direct_conv_row_act(const DirectConvRow& r) {
+  if (r.n <= kLanes) return r.stride == 1 ? direct_conv_row_s<1, 1, A>(r) : direct_conv_row_s<2, 1, A>(r);
+  return r.stride == 1 ? direct_conv_row_s<1, 2, A>(r) : direct_conv_row_s<2, 2, A>(r);
+}
+
+void direct_conv_row(const DirectConvRow& r, Activation act) {
+  switch (act) {
+    case Activation::kReLU: return direct_conv_row_act<Activation::kReLU>(r);
+    case Activation::kReLU6: return direct_conv_row_act<Activation::kReLU6>(r);
+    case Activation::kHardswish: return direct_conv_row_act<Activation::kHardswish>(r);
+    case Activation::kSwish: return direct_conv_row_act<Activation::kSwish>(r);
+    case Activation::kSigmoid: return direct_conv_row_act<Activation::kSigmoid>(r);
+    default: return direct_conv_row_act<Activation::kNone>(r);
+  }
+}
+
 // K: the kernel size as a constant (3, 5), or 0 for any (runtime k).
 template <int K, Activation A>
 void depthwise_row_k(const float* const* rows, int64_t k_runtime, int64_t stride, const float* w,
@@ -345,6 +434,7 @@ void depthwise_row(const float* const* rows, int64_t k, int64_t stride, const fl
 extern const PointwiseKernel FVX_POINTWISE_CONCAT(pointwise__, FVX_POINTWISE_SUFFIX);
 const PointwiseKernel FVX_POINTWISE_CONCAT(pointwise__, FVX_POINTWISE_SUFFIX) = {
     FVX_POINTWISE_SUFFIX::kMr,   2 * FVX_POINTWISE_SUFFIX::kLanes, FVX_POINTWISE_SUFFIX::gemm,
-    FVX_POINTWISE_SUFFIX::kMrT,  FVX_POINTWISE_SUFFIX::gemm_t,     FVX_POINTWISE_SUFFIX::depthwise_row};
+    FVX_POINTWISE_SUFFIX::kMrT,  FVX_POINTWISE_SUFFIX::gemm_t,     FVX_POINTWISE_SUFFIX::depthwise_row,
+    FVX_POINTWISE_SUFFIX::kMrDirect, FVX_POINTWISE_SUFFIX::direct_conv_row};
 
 }  // namespace fastvfx::pointwise

@@ -15,6 +15,17 @@
 // rows); b must hold nr readable columns for every k. bias (nr values) and
 // row_bias (m values) may be null; residual may be c itself (accumulate).
 //
+// direct_conv_row: one output row of a k x k conv of few input channels (an
+// RGB stem), pixels as tile rows and output channels as columns, its A read
+// from zero-padded input rows in place (one row per input channel and kernel
+// row, c * kh + ky):
+//   out[x * out_stride + j] = act(bias[j] + sum_{c, ky, kx}
+//       rows[c * kh + ky][x * stride + kx] * w[((ky * kw + kx) * cin + c) * ldw + j])
+// (the residual as gemm's) for x < out_w, j < n (n <= nr); w is a packed
+// weight panel (ldw = kPointwisePanel) at the tile's first column, and the
+// rows hold the reads of whole tiles (ceil(out_w / mr_direct) * mr_direct
+// pixels). stride is 1 or 2.
+//
 // depthwise_row: one output row of a k x k depthwise conv on padded
 // channels-last rows, out[x][c] = act(bias[c] + sum_{i,j} w[i * k + j][c] *
 // rows[i][(x * stride + j) * channels + c]), channels a multiple of the panel.
@@ -66,6 +77,19 @@ struct GemmTileT {
   int64_t m = 0, n = 0;
 };
 
+struct DirectConvRow {
+  const float* const* rows = nullptr;
+  int64_t cin = 0, kh = 0, kw = 0, stride = 1;
+  const float* w = nullptr;
+  const float* bias = nullptr;  // nr values
+  int64_t n = 0, out_w = 0;
+  float* out = nullptr;
+  int64_t out_stride = 0;
+  const float* residual = nullptr;  // like out (residual_stride), or null
+  int64_t residual_stride = 0;
+  ResidualOp residual_op = ResidualOp::kAddAfter;
+};
+
 struct PointwiseKernel {
   int64_t mr;
   int64_t nr;
@@ -74,6 +98,8 @@ struct PointwiseKernel {
   void (*gemm_t)(const GemmTileT& tile, Activation act);
   void (*depthwise_row)(const float* const* rows, int64_t k, int64_t stride, const float* w, const float* bias,
                         int64_t channels, int64_t out_w, float* out, Activation act);
+  int64_t mr_direct;
+  void (*direct_conv_row)(const DirectConvRow& row, Activation act);
 };
 
 #define FVX_POINTWISE_VARIANT(isa_enum, suffix) extern const PointwiseKernel pointwise__##suffix;
