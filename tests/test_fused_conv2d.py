@@ -14,6 +14,7 @@ from fastvfx.ops.fused_conv2d import fused_conv2d_reference, pack_weight
 CONVS = {
     "1x1": (64, 40, 1, 1, 0, (9, 7)),
     "1x1-tiny": (5, 3, 1, 1, 0, (1, 1)),
+    "1x1-7x7": (40, 70, 1, 1, 0, (7, 7)),  # 49 pixels: tiles of 7 rows (AVX-512)
     "3x3": (16, 33, 3, 1, 1, (6, 11)),
     "3x3-s2": (8, 24, 3, 2, 1, (13, 10)),
     "3x3-s2-rgb": (3, 32, 3, 2, 1, (15, 17)),  # MobileNetV2's stem on a frame

@@ -145,7 +145,7 @@ class Block {
 
   // Input rows [r0, r1) of the current frame (its sources) into the ring.
   void expand(int64_t r0, int64_t r1) {
-    const int64_t mr = kr_.mr, nr = kr_.nr, w = s_.width;
+    const int64_t nr = kr_.nr, w = s_.width;
     if (!s_.expand && nsrc_ == 1 && src_[0].frame != nullptr && s_.in_channels == g_.hp) {
       // Unshifted input rows as they are: one copy a row.
       for (int64_t r = r0; r < r1; ++r) {
@@ -154,6 +154,7 @@ class Block {
       return;
     }
     const int64_t pixels = (r1 - r0) * w;
+    const int64_t mr = balanced_tile_rows(pixels, kr_.mr);
     const float* a[kMaxSegments * kMaxMr];
     float* c[kMaxMr];
     float* c_col[kMaxMr];
@@ -169,7 +170,7 @@ class Block {
         c[i] = slot(r) + (g_.pad + col) * g_.hp;
       }
       if (!s_.expand) {
-        copy_pixels(a, c, m);
+        copy_pixels(a, mr, c, m);
         continue;
       }
       GemmTile t;
@@ -194,12 +195,12 @@ class Block {
 
   // Without an expansion: the (shifted) input pixels themselves, zero past
   // the input channels.
-  void copy_pixels(const float* const* a, float* const* c, int64_t m) const {
+  void copy_pixels(const float* const* a, int64_t mr, float* const* c, int64_t m) const {
     for (int64_t i = 0; i < m; ++i) {
       float* out = c[i];
       std::memset(out, 0, sizeof(float) * g_.hp);
       for (int sgm = 0; sgm < nsrc_; ++sgm) {
-        const float* in = a[sgm * kr_.mr + i];
+        const float* in = a[sgm * mr + i];
         if (in == nullptr) continue;
         std::memcpy(out + src_[sgm].k_begin, in + src_[sgm].k_begin,
                     sizeof(float) * (src_[sgm].k_end - src_[sgm].k_begin));
@@ -209,8 +210,9 @@ class Block {
 
   // The band's depthwise output projected into output rows [oh0, oh1) of frame n.
   void project(int64_t n, int64_t oh0, int64_t oh1) {
-    const int64_t mr = kr_.mr, nr = kr_.nr, cout = s_.out_channels;
+    const int64_t nr = kr_.nr, cout = s_.out_channels;
     const int64_t pixels = (oh1 - oh0) * g_.ow;
+    const int64_t mr = balanced_tile_rows(pixels, kr_.mr);
     float* y0 = y_ + ((n * g_.oh + oh0) * g_.ow) * cout;
     const float* x0 = x_ + ((n * s_.height + oh0) * s_.width) * s_.in_channels;
     const float* a[kMaxMr];

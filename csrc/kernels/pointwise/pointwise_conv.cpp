@@ -204,7 +204,8 @@ void run_nhwc(const NhwcGemm& g, const RowsFn& rows) {
   const int64_t cout = g.out_channels, pixels = g.pixels, kk = g.k_total;
   if (cout <= 0 || pixels <= 0) return;
   const PointwiseKernel& kr = pointwise::pointwise_kernel_for(active_isa());
-  const int64_t mr = kr.mr, nr = kr.nr;
+  const int64_t nr = kr.nr;
+  const int64_t mr = pointwise::balanced_tile_rows(pixels, kr.mr);
   const std::vector<float> bias = padded_bias(g.bias, cout);
   // A task: a block of up to 8 row tiles (pixels) by a block of column tiles
   // (output channels), columns outer: each weight panel is read once per
