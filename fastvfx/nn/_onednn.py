@@ -159,8 +159,9 @@ def conv2d_binary(x: Tensor, conv: PackedConv2d, other: Tensor, op: str, activat
 
 # fused_conv2d runs a k x k conv of at most this many NCHW input channels
 # direct (csrc/kernels/pointwise/pointwise_conv.cpp, kDirectMaxCin): MobileNetV2's
-# stem on a frame, one thread, 0.27 ms against oneDNN's 0.30 with the copy into
-# channels_last; cold, in the online step's bench conditions, 0.37 against 0.49.
+# stem on a frame, one thread, 0.27 ms warm against 0.30-0.39 for oneDNN with
+# the copy into channels_last; its online step in the bench's protocol 8.40-8.50
+# ms against 8.67-8.70 (docs/models.md, "Stop 26").
 _DIRECT_MAX_CHANNELS = 4
 
 
