@@ -412,10 +412,10 @@ class MobileNetV2TSM(nn.Module):
     def _plan(self, x: Tensor, shared: _SharedPlan) -> Optional[_Plan]:
         # On NCHW frames where the stem's kernel reads them (fused_conv2d's
         # direct path), else on a channels_last copy (oneDNN).
-        stem = self.features[0].plan_conv(torch.empty(x.shape, device="meta"))
-        if stem is not None and not stem.fused:
-            stem = self.features[0].plan_conv(torch.empty(x.shape, device="meta").contiguous(
-                memory_format=torch.channels_last))
+        frames = torch.empty(x.shape, device="meta")
+        if not _onednn.is_fused(self.features[0][0], frames, direct=True):
+            frames = frames.contiguous(memory_format=torch.channels_last)
+        stem = self.features[0].plan_conv(frames)
         if stem is None:
             return None
         blocks, states = [], []

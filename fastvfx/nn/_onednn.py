@@ -159,9 +159,9 @@ def conv2d_binary(x: Tensor, conv: PackedConv2d, other: Tensor, op: str, activat
 
 # fused_conv2d runs a k x k conv of at most this many NCHW input channels
 # direct (csrc/kernels/pointwise/pointwise_conv.cpp, kDirectMaxCin): MobileNetV2's
-# stem on a frame, one thread, 0.27 ms warm against 0.30-0.39 for oneDNN with
-# the copy into channels_last; its online step in the bench's protocol 8.40-8.50
-# ms against 8.67-8.70 (docs/models.md, "Stop 26").
+# stem on a frame, one thread, 0.25-0.26 ms warm against 0.31 for oneDNN with
+# the copy into channels_last; its online step in the bench's protocol 7.97-8.06
+# ms against 8.18-8.31 (python bench/mobilenet_stem.py; docs/models.md, "Stop 26").
 _DIRECT_MAX_CHANNELS = 4
 
 

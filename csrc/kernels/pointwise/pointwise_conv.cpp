@@ -299,17 +299,14 @@ namespace {
 // microkernel reads each tile's inputs from them at constant offsets. The
 // general path transposes the image into a padded channels-last copy and
 // runs a GEMM whose tiles each set up kh * mr row pointers: MobileNetV2's
-// stem (3 -> 32, 3x3, stride 2, 224x224, one thread) took 0.32-0.34 ms
-// there, 0.27 here.
+// stem (3 -> 32, 3x3, stride 2, 224x224, one thread) took 0.31-0.34 ms
+// there, 0.25-0.26 here (python bench/mobilenet_stem.py).
 constexpr int64_t kDirectMaxCin = 4;
 
 bool conv2d_direct(const Conv2dNhwc& p, int64_t oh, int64_t ow) {
   const int64_t n = p.batch, cin = p.in_channels, kh = p.kernel_h, kw = p.kernel_w, st = p.stride;
   const PointwiseKernel& kr = pointwise::pointwise_kernel_for(active_isa());
-  if (!p.nchw_input || cin > kDirectMaxCin || kh > kMaxConvKernelRows || (st != 1 && st != 2) ||
-      kr.direct_conv_row == nullptr) {
-    return false;
-  }
+  if (!p.nchw_input || cin > kDirectMaxCin || kh > kMaxConvKernelRows || (st != 1 && st != 2)) return false;
   const int64_t cout = p.out_channels, nr = kr.nr, mr = kr.mr_direct;
   // Every tile reads mr pixels' worth: the rows cover whole tiles.
   const int64_t row_len = ((ow + mr - 1) / mr * mr - 1) * st + kw;

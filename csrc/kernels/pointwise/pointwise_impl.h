@@ -107,6 +107,36 @@ FVX_PW_INLINE Vec activate(Vec v) {
   }
 }
 
+// How a tile joins its residual (pointwise_ukernels.h), decided once a tile.
+struct Join {
+  bool first, after, multiply;
+  Join(bool residual, ResidualOp op)
+      : first(residual && op == ResidualOp::kAddFirst),
+        after(residual && op == ResidualOp::kAddAfter),
+        multiply(residual && op == ResidualOp::kMultiply) {}
+};
+
+// One tile row's NV accumulators into out: joined with the row's residual
+// res (null without a residual) and activated. Full: n = NV * kLanes
+// columns, stored as they are; else a partial right edge of n columns
+// through `row` (NV * kLanes floats), so that neither res nor out is touched
+// past n.
+template <int NV, Activation A, bool Full>
+FVX_PW_INLINE void finish_row(const Vec* acc, float* out, const float* res, const Join& j, int64_t n, float* row) {
+  if (!Full && res != nullptr) std::memcpy(row, res, static_cast<size_t>(n) * sizeof(float));
+  const float* rv = Full ? res : row;
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) {
+    Vec y = acc[v];
+    if (j.first) y += load(rv + v * kLanes);
+    y = activate<A>(y);
+    if (j.after) y += load(rv + v * kLanes);
+    if (j.multiply) y *= load(rv + v * kLanes);
+    store(Full ? out + v * kLanes : row + v * kLanes, y);
+  }
+  if (!Full) std::memcpy(out, row, static_cast<size_t>(n) * sizeof(float));
+}
+
 // M rows (M = kMr, or the m of a bottom edge: no rows computed in vain).
 template <int M, int NV, Activation A>
 void gemm_tile(const GemmTile& t) {
@@ -141,40 +171,17 @@ void gemm_tile(const GemmTile& t) {
       }
     }
   }
-  const bool first = t.residual != nullptr && t.residual_op == ResidualOp::kAddFirst;
-  const bool after = t.residual != nullptr && t.residual_op == ResidualOp::kAddAfter;
-  const bool multiply = t.residual != nullptr && t.residual_op == ResidualOp::kMultiply;
+  const Join j(t.residual != nullptr, t.residual_op);
   if (t.n == NV * kLanes) {
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i) {
-#pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) {
-        Vec r = acc[i][v];
-        if (first) r += load(t.residual[i] + v * kLanes);
-        r = activate<A>(r);
-        if (after) r += load(t.residual[i] + v * kLanes);
-        if (multiply) r *= load(t.residual[i] + v * kLanes);
-        store(t.c[i] + v * kLanes, r);
-      }
+      finish_row<NV, A, true>(acc[i], t.c[i], t.residual != nullptr ? t.residual[i] : nullptr, j, t.n, nullptr);
     }
     return;
   }
-  // A partial right edge: through a buffer (the residual and the output rows
-  // end at n).
   float row[NV * kLanes] = {};
   for (int i = 0; i < M; ++i) {
-    if (t.residual != nullptr) std::memcpy(row, t.residual[i], static_cast<size_t>(t.n) * sizeof(float));
-#pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) {
-      Vec r = acc[i][v];
-      const Vec res = load(row + v * kLanes);
-      if (first) r += res;
-      r = activate<A>(r);
-      if (after) r += res;
-      if (multiply) r *= res;
-      store(row + v * kLanes, r);
-    }
-    std::memcpy(t.c[i], row, static_cast<size_t>(t.n) * sizeof(float));
+    finish_row<NV, A, false>(acc[i], t.c[i], t.residual != nullptr ? t.residual[i] : nullptr, j, t.n, row);
   }
 }
 
@@ -273,9 +280,7 @@ template <int S, int NV, Activation A>
 void direct_conv_row_s(const DirectConvRow& r) {
   constexpr int M = kMrDirect;
   const int64_t cin = r.cin, kh = r.kh, kw = r.kw, w_step = cin * kPointwisePanel;
-  const bool first = r.residual != nullptr && r.residual_op == ResidualOp::kAddFirst;
-  const bool after = r.residual != nullptr && r.residual_op == ResidualOp::kAddAfter;
-  const bool multiply = r.residual != nullptr && r.residual_op == ResidualOp::kMultiply;
+  const Join j(r.residual != nullptr, r.residual_op);
   Vec bias[NV];
 #pragma GCC unroll 2
   for (int v = 0; v < NV; ++v) bias[v] = load(r.bias + v * kLanes);
@@ -314,19 +319,11 @@ void direct_conv_row_s(const DirectConvRow& r) {
       if (i >= m) break;
       float* out = r.out + (x0 + i) * r.out_stride;
       const float* res = r.residual != nullptr ? r.residual + (x0 + i) * r.residual_stride : nullptr;
-      const bool full = r.n == NV * kLanes;
-      if (!full && res != nullptr) std::memcpy(row, res, static_cast<size_t>(r.n) * sizeof(float));
-      const float* res_v = full ? res : row;
-#pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) {
-        Vec y = acc[i][v];
-        if (first) y += load(res_v + v * kLanes);
-        y = activate<A>(y);
-        if (after) y += load(res_v + v * kLanes);
-        if (multiply) y *= load(res_v + v * kLanes);
-        store(full ? out + v * kLanes : row + v * kLanes, y);
+      if (r.n == NV * kLanes) {
+        finish_row<NV, A, true>(acc[i], out, res, j, r.n, nullptr);
+      } else {
+        finish_row<NV, A, false>(acc[i], out, res, j, r.n, row);
       }
-      if (!full) std::memcpy(out, row, static_cast<size_t>(r.n) * sizeof(float));
     }
   }
 }
