@@ -12,7 +12,7 @@ from .ops.causal_dwconv3d import StreamState, causal_dwconv3d, causal_dwconv3d_s
 from .ops.depthwise_conv2d import depthwise_conv2d
 from .ops.inverted_residual import inverted_residual, inverted_residual_step
 from .ops.movinet_block import movinet_block_step
-from .ops.fused_conv2d import fused_conv2d
+from .ops.fused_conv2d import fused_conv2d, fused_conv2d_residual_
 from .ops.temporal_focus_conv2d import channel_scaled_conv2d, temporal_focus_conv2d
 from .ops.temporal_shift import (
     shift_conv1x1,
@@ -39,6 +39,7 @@ __all__ = [
     "depthwise_conv2d",
     "export",
     "fused_conv2d",
+    "fused_conv2d_residual_",
     "huge_pages",
     "huge_pages_enabled",
     "info",

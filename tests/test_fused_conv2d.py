@@ -124,6 +124,63 @@ def test_empty_and_grad_refused():
         fastvfx.fused_conv2d(torch.randn(1, 4, 3, 3, requires_grad=True), packed, padding=1)
 
 
+@pytest.mark.parametrize("name", list(CONVS))
+@pytest.mark.parametrize("residual_op", ["add", "add_after", "mul"])
+def test_residual_inplace_matches_reference(each_isa, name, residual_op):
+    """fused_conv2d_residual_ writes the result over its residual: the same
+    values as the reference, in the residual's own memory, every ISA."""
+    c_in, c_out, k, stride, padding, size = CONVS[name]
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(2, c_in, *size, generator=g)
+    w = torch.randn(c_out, c_in, k, k, generator=g) * (c_in * k * k) ** -0.5
+    b = torch.randn(c_out, generator=g)
+    shape = fused_conv2d_reference(x, w, b, stride, padding).shape
+    r = torch.randn(shape, generator=g).contiguous(memory_format=torch.channels_last)
+    expected = fused_conv2d_reference(x, w, b, stride, padding, r, "relu6", residual_op)
+    for layout in (torch.contiguous_format, torch.channels_last):
+        written = r.clone()
+        address = written.data_ptr()
+        with torch.no_grad():
+            got = fastvfx.fused_conv2d_residual_(x.contiguous(memory_format=layout), pack_weight(w), written, b,
+                                                 stride, padding, "relu6", residual_op)
+        assert got is written and got.data_ptr() == address
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_residual_inplace_bad_input_and_compile():
+    w, b = torch.randn(16, 16), torch.randn(16)
+    packed = pack_weight(w)
+    shape, strides = (2, 16, 5, 4), (320, 1, 64, 16)  # channels_last
+    buffer = torch.randn(960)
+    x = buffer[:640].as_strided(shape, strides)
+    with torch.no_grad():
+        # the residual is x, or overlaps it: tiles would read rows already written
+        for residual in (x, buffer[320:].as_strided(shape, strides)):
+            with pytest.raises(RuntimeError, match="must not share memory with x"):
+                fastvfx.fused_conv2d_residual_(x, packed, residual, b)
+        with pytest.raises(RuntimeError, match="must be channels_last contiguous"):
+            fastvfx.fused_conv2d_residual_(x, packed, torch.randn(shape), b)
+        with pytest.raises(RuntimeError, match="residual must be"):
+            fastvfx.fused_conv2d_residual_(x, packed, torch.randn(2, 16, 5, 5).contiguous(
+                memory_format=torch.channels_last), b)
+        empty = torch.randn(0, 16, 5, 4)
+        assert fastvfx.fused_conv2d_residual_(empty, packed, empty.clone(), b).shape == (0, 16, 5, 4)
+    with pytest.raises(RuntimeError, match="inference-only"):
+        fastvfx.fused_conv2d_residual_(x.clone().requires_grad_(), packed, torch.randn(shape))
+    r = torch.randn(shape).contiguous(memory_format=torch.channels_last)
+    torch.library.opcheck(torch.ops.fastvfx.fused_conv2d_residual_.default,
+                          (x, packed.packed, b, r.clone(), 16, [1, 1], 1, [0, 0], "relu", "add"))
+
+    def f(x):  # the residual an intermediate of the compiled graph
+        return fastvfx.fused_conv2d_residual_(x, packed, r * 2.0, b, activation="relu")
+
+    with torch.no_grad():
+        expected = fused_conv2d_reference(x, w, b, residual=r * 2.0, activation="relu")
+        torch.testing.assert_close(f(x), expected, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(torch.compile(f, fullgraph=True, backend="aot_eager")(x), expected, rtol=1e-5,
+                                   atol=1e-5)
+
+
 # The models' input conversion (fastvfx.nn._onednn.to_channels_last): float32
 # NCHW through the core's transposes, bit-exact with torch's copy, every ISA
 # and thread count; other inputs (grad, dtype, views, already channels_last)

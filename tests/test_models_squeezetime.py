@@ -181,3 +181,29 @@ def test_plan_follows_changes(randomize_batchnorm):
     for m in (reference, fast):
         m.layer2[0].conv2.param_conv[0] = torch.nn.AdaptiveMaxPool2d((1, 1))
     check()
+
+
+def test_blocks_keep_what_others_hold(randomize_batchnorm):
+    """On the inference path a block writes its output over its input where
+    the model owns that input. A block called alone keeps its input; a
+    forward hook that keeps a block's output sees it unchanged after the
+    next block ran (the model then gives up nothing)."""
+    reference, fast = _pair(randomize_batchnorm)
+    x = torch.randn(1, 3, FRAMES, SIZE, SIZE)
+    block = fast.layer1[1]  # no shortcut: its residual is its input
+    y = torch.randn(1, 256, SIZE // 4, SIZE // 4).contiguous(memory_format=torch.channels_last)
+    kept = y.clone()
+    with torch.no_grad():
+        out = block(y)
+        assert torch.equal(y, kept)
+        assert_close_scaled(out, reference.layer1[1].eval()(y))
+    seen = []
+    handle = fast.layer1[1].register_forward_hook(lambda module, args, out: seen.append((out, out.clone())))
+    try:
+        with torch.no_grad():
+            assert_close_scaled(fast(x), reference(x))
+    finally:
+        handle.remove()
+    assert len(seen) == 1  # the block ran through its hook
+    out, at_hook = seen[0]
+    assert torch.equal(out, at_hook)  # layer1[2] did not write over it

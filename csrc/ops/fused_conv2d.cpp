@@ -14,4 +14,9 @@ TORCH_LIBRARY_FRAGMENT(fastvfx, m) {
   // Inference only (float32, CPU).
   m.def("fused_conv2d(Tensor x, Tensor packed_weight, Tensor? bias, Tensor? residual, int out_channels, "
         "int[2] kernel_size, int stride, int[2] padding, str activation, str residual_op) -> Tensor");
+  // The same with the result written over residual (channels_last
+  // contiguous, sharing no memory with x, the weight or the bias) instead of
+  // a fresh output: for a caller that owns the residual and needs it no more.
+  m.def("fused_conv2d_residual_(Tensor x, Tensor packed_weight, Tensor? bias, Tensor(a!) residual, "
+        "int out_channels, int[2] kernel_size, int stride, int[2] padding, str activation, str residual_op) -> ()");
 }

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <algorithm>
 #include <vector>
 
 #include "check.h"
@@ -219,21 +220,25 @@ void run_conv_case(const ConvCase& c, std::mt19937& rng) {
   for (int i = 0; i < kIsaCount; ++i) {
     const Isa isa = static_cast<Isa>(i);
     if (!isa_supported(isa)) continue;
-    for (int threads : {1, 3}) {
+    // in_place: the residual is the output itself (written over, as
+    // fastvfx.fused_conv2d_residual_ does).
+    for (int threads : {1, 3}) for (bool in_place : {false, true}) {
+      if (in_place && c.residual == Residual::kNone) continue;
       set_active_isa(isa);
       set_default_num_threads(threads);
       std::vector<float> y(res.size() + 5, 3.f);
+      if (in_place) std::copy(res.begin(), res.end(), y.begin());
       p.nchw_input = c.nchw_input, p.x = x.data(), p.packed_weight = packed.data();
       p.bias = c.bias ? bias.data() : nullptr, p.y = y.data();
-      p.residual = c.residual == Residual::kNone ? nullptr : res.data();
+      p.residual = c.residual == Residual::kNone ? nullptr : in_place ? y.data() : res.data();
       p.residual_op = residual_op(c.residual), p.act = c.act;
       conv2d_nhwc(p);
       int bad = 0;
       for (size_t e = 0; e < want.size(); ++e) {
         const bool ok = close_to(y[e], want[e], mag[e]);
         if (!ok && bad++ < 3) {
-          CHECK(ok, "conv %s %d threads %lldx%lldx%lld cin %lld cout %lld k%lldx%lld s%lld p%lld nchw %d: y[%zu] = "
-                "%.7g, want %.7g", isa_name(isa), threads, (long long)c.n, (long long)c.h, (long long)c.w,
+          CHECK(ok, "conv %s %d threads in place %d %lldx%lldx%lld cin %lld cout %lld k%lldx%lld s%lld p%lld nchw %d: "
+                "y[%zu] = %.7g, want %.7g", isa_name(isa), threads, in_place, (long long)c.n, (long long)c.h, (long long)c.w,
                 (long long)c.cin, (long long)c.cout, (long long)c.kh, (long long)c.kw, (long long)c.stride,
                 (long long)c.pad, c.nchw_input, e, y[e], want[e]);
         }

@@ -30,3 +30,15 @@ def calibrate_batchnorm(model: nn.Module, *inputs: Tensor, min_var: float = 0.0)
         m.momentum = momentum
         m.running_var.clamp_(min=min_var)
     return model.eval()
+
+
+def forward_hooked(modules) -> bool:
+    """Whether calling any of ``modules`` would run a forward hook or
+    pre-hook, its own or a global one: something outside the model that may
+    keep a module's input or output. A model may give up (write over) its
+    own intermediates between modules only when none is."""
+    from torch.nn.modules import module as _module
+
+    if _module._global_forward_hooks or _module._global_forward_pre_hooks:
+        return True
+    return any(m._forward_hooks or m._forward_pre_hooks for m in modules)

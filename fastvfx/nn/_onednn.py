@@ -229,6 +229,7 @@ def folded_conv2d(module: nn.Module, slot: str, x: Tensor, conv: nn.Conv2d, weig
 
 # The ops, looked up once for the plans' calls.
 _fused_conv2d_op = torch.ops.fastvfx.fused_conv2d.default
+_fused_conv2d_residual_op = torch.ops.fastvfx.fused_conv2d_residual_.default
 if _AVAILABLE:
     _pointwise_op = torch.ops.mkldnn._convolution_pointwise.default
     _pointwise_binary_op = torch.ops.mkldnn._convolution_pointwise.binary
@@ -294,3 +295,15 @@ class PlannedConv2d:
             return _pointwise_op(x, weight, bias, padding, stride, dilation, groups, attr, scalars, None)
         return _pointwise_binary_op(x, other, weight, bias, padding, stride, dilation, groups, self.residual_op,
                                     None, None if attr == "none" else attr, scalars, None)
+
+    def into(self, x: Tensor, other: Tensor) -> Tensor:
+        """``self(x, other)`` written over ``other`` (which the caller owns
+        and needs no more; channels_last, sharing no memory with ``x``) on
+        fused_conv2d (``fastvfx.fused_conv2d_residual_``); on oneDNN a fresh
+        output as ``self(x, other)``."""
+        if not self.fused:
+            return self(x, other)
+        weight, bias, out_channels, kernel_size, stride, padding, activation, residual_op = self._args
+        _fused_conv2d_residual_op(x, weight, bias, other, out_channels, kernel_size, stride, padding, activation,
+                                  residual_op)
+        return other

@@ -87,7 +87,7 @@ struct Conv2dNhwc {
   const float* packed_weight = nullptr;
   const float* bias = nullptr;
   float* y = nullptr;                 // (N, OH, OW, Cout)
-  const float* residual = nullptr;    // like y, or null
+  const float* residual = nullptr;    // like y, or null; may be y (written over)
   Activation act = Activation::kNone;
   ResidualOp residual_op = ResidualOp::kAddAfter;
 
