@@ -162,8 +162,8 @@ def test_inference_mode(backend):
 
 def test_plan_follows_changes(randomize_batchnorm):
     """The inference plan (built once, checked once a call) is reused while
-    nothing changes and rebuilt when a weight changes in place, a parameter
-    or a submodule is replaced, a BatchNorm's eps is reassigned or a module
+    nothing changes and rebuilt when a weight changes in place or moves to new
+    memory, a parameter or a submodule is replaced, a BatchNorm's eps is reassigned or a module
     switches to training mode; the caches are still checked against it."""
     reference, fast = _pair(randomize_batchnorm, online=True)
     reference.eval(), fast.eval()
@@ -190,6 +190,8 @@ def test_plan_follows_changes(randomize_batchnorm):
         lambda m: m.classifier[1].bias.add_(1.0),
         lambda m: setattr(m.features[7].conv[4], "bias", torch.nn.Parameter(m.features[7].conv[4].bias + 0.1)),
         lambda m: setattr(m.features[5].conv[7], "eps", 0.25),
+        # new memory under the same parameter (its version does not move)
+        lambda m: setattr(m.features[3].conv[0].weight, "data", m.features[3].conv[0].weight.data * 0.5),
     ]
     for edit in edits:
         with torch.no_grad():

@@ -78,6 +78,69 @@ at::Tensor channels_last_mean(const at::Tensor& x) {
   return y;
 }
 
+// A module tree's stamp (fastvfx.nn._batchnorm._TreeStamp): the dict entries
+// that held its parameters, buffers, submodules and flags, each value's
+// identity, and each tensor's version and data pointer, checked in one C++
+// pass. The check runs once a model call, after the rest of the call has
+// pushed the tree's objects out of the caches: the same check as three
+// Python map passes took 370 us there (MobileNetV2-TSM, 777 entries, 314
+// tensors; 70 us warm), the misses taken one after another.
+class TreeStamp {
+ public:
+  TreeStamp(const py::list& holders, const py::list& keys, const std::vector<at::Tensor>& tensors) {
+    const size_t n = holders.size();
+    if (keys.size() != n) throw py::value_error("TreeStamp: holders and keys differ in length");
+    entries_.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      py::object holder = holders[i], key = keys[i];
+      if (!PyDict_Check(holder.ptr())) throw py::type_error("TreeStamp: a holder is not a dict");
+      PyObject* value = PyDict_GetItemWithError(holder.ptr(), key.ptr());
+      if (value == nullptr) {
+        if (PyErr_Occurred()) throw py::error_already_set();
+        throw py::key_error("TreeStamp: a key is not in its holder");
+      }
+      entries_.push_back({std::move(holder), std::move(key), py::reinterpret_borrow<py::object>(value)});
+    }
+    tensors_.reserve(tensors.size());
+    for (const at::Tensor& t : tensors) tensors_.push_back({t, t._version(), t.const_data_ptr()});
+  }
+
+  bool fresh() const {
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      const Entry& e = entries_[i];
+      if (i + kAhead < entries_.size()) {
+        const Entry& next = entries_[i + kAhead];
+        __builtin_prefetch(next.holder.ptr());
+        __builtin_prefetch(next.key.ptr());
+      }
+      PyObject* value = PyDict_GetItemWithError(e.holder.ptr(), e.key.ptr());
+      if (value != e.value.ptr()) {
+        if (value == nullptr && PyErr_Occurred()) throw py::error_already_set();
+        return false;
+      }
+    }
+    for (size_t i = 0; i < tensors_.size(); ++i) {
+      const Stamped& s = tensors_[i];
+      if (i + kAhead < tensors_.size()) __builtin_prefetch(tensors_[i + kAhead].tensor.unsafeGetTensorImpl());
+      if (s.tensor._version() != s.version || s.tensor.const_data_ptr() != s.data) return false;
+    }
+    return true;
+  }
+
+ private:
+  static constexpr size_t kAhead = 6;
+  struct Entry {
+    py::object holder, key, value;
+  };
+  struct Stamped {
+    at::Tensor tensor;
+    uint32_t version;
+    const void* data;
+  };
+  std::vector<Entry> entries_;
+  std::vector<Stamped> tensors_;
+};
+
 // SerialScope as a Python context manager (entered and left on one thread).
 struct SerialContext {
   std::optional<fastvfx::ops::SerialScope> scope;
@@ -122,6 +185,12 @@ PYBIND11_MODULE(_C, m) {
   m.def("_channels_last_mean", &channels_last_mean, py::arg("x"),
         "x.mean((2, 3), keepdim=True) of a float32 channels_last x through the core's row sum, channels_last "
         "(no autograd: inference glue).");
+  py::class_<TreeStamp>(m, "_TreeStamp",
+                        "A module tree's stamp (fastvfx.nn._batchnorm): holders[i][keys[i]] and every tensor's "
+                        "version and data pointer as they are now; fresh() tells whether all are unchanged.")
+      .def(py::init<const py::list&, const py::list&, const std::vector<at::Tensor>&>(), py::arg("holders"),
+           py::arg("keys"), py::arg("tensors"))
+      .def("fresh", &TreeStamp::fresh);
   py::class_<SerialContext>(m, "serial",
                             "Context manager: torch's parallel loops, the kernels' and MKL's GEMMs run on the "
                             "calling thread alone inside it (for steps too small to split over threads).")
