@@ -96,29 +96,29 @@ _version = attrgetter("_version")
 
 class _TreeStamp:
     """What a module tree's folds read, remembered to tell whether it has
-    changed: every parameter, buffer and submodule (the dict entry that
-    holds it, checked by identity), every ``eps`` and every module's
-    ``training`` flag (a plan is built for eval mode), and each tensor's
-    version and data pointer (see :func:`cached`). The check is one C++ pass
+    changed: the contents of every module's parameter, buffer and submodule
+    dict (each key and value, by identity and in order: a parameter replaced,
+    added or deleted), every ``eps`` and every module's ``training`` flag (a
+    plan is built for eval mode), and each tensor's version and data pointer
+    (see :func:`cached`). The check is one C++ pass
     (``fastvfx._C._TreeStamp``): it runs once a model call, after the call's
     other work has pushed the tree out of the caches, where the same check as
-    Python ``map`` passes took 370 us for MobileNetV2-TSM (777 entries, 314
-    tensors; 70 us warm) and the C++ pass 90-110 (python bench/tree_stamp.py)."""
+    Python ``map`` passes took 365 us for MobileNetV2-TSM (777 entries, 314
+    tensors; 70 us warm) and the C++ pass 80 (python bench/tree_stamp.py,
+    one thread)."""
 
     __slots__ = ("_stamp",)
 
     def __init__(self, module: nn.Module) -> None:
-        holders, keys = [], []
+        dicts, holders, keys = [], [], []
         for m in module.modules():
-            for holder in (m._parameters, m._buffers, m._modules):
-                holders += [holder] * len(holder)
-                keys += list(holder)
+            dicts += [d for d in (m._parameters, m._buffers, m._modules) if d]
             for name in ("eps", "training"):
                 if name in m.__dict__:
                     holders.append(m.__dict__)
                     keys.append(name)
-        values = map(getitem, holders, keys)
-        self._stamp = _C._TreeStamp(holders, keys, [v for v in values if isinstance(v, Tensor)])
+        tensors = [v for d in dicts for v in d.values() if isinstance(v, Tensor)]
+        self._stamp = _C._TreeStamp(dicts, holders, keys, tensors)
 
     def fresh(self) -> bool:
         return self._stamp.fresh()
