@@ -218,3 +218,26 @@ def test_plan_follows_changes(randomize_batchnorm):
         states = fast.init_states(1, SIZE, SIZE)
         states[2] = states[2][:, :-1]
         fast.step(frame, states)
+
+
+def test_plan_calls_are_profiled_and_bump_versions(randomize_batchnorm):
+    """The plan calls fastvfx's kernels directly (fastvfx._C._plan_*, not
+    through torch.ops): the profiler still records each op by name with its
+    input shapes, and a cache the step writes in place has its version
+    bumped, as the dispatcher would."""
+    _, fast = _pair(randomize_batchnorm, online=True)
+    fast.eval()
+    frame = torch.randn(1, 3, SIZE, SIZE)
+    with torch.no_grad():
+        states = fast.init_states(1, SIZE, SIZE)
+        _, states = fast.step(frame, states)  # the plan is built; caches now channels_last
+        versions = [cache._version for cache in states]
+        with torch.profiler.profile(record_shapes=True) as prof:
+            _, states = fast.step(frame, states)
+    assert all(cache._version > v for cache, v in zip(states, versions))
+    events = {e.key: e for e in prof.key_averages()}
+    assert events["fastvfx::inverted_residual_step"].count == len(states)
+    assert events["fastvfx::fused_conv2d"].count >= 2  # the stem and the classifier at least
+    shapes = [e.input_shapes for e in prof.key_averages(group_by_input_shape=True)
+              if e.key == "fastvfx::inverted_residual_step"]
+    assert {tuple(s[1]) for s in shapes} == {tuple(cache.shape) for cache in states}  # (x, cache, ...)

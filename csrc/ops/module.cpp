@@ -1,6 +1,7 @@
 // fastvfx._C: loading it registers the ops (torch.ops.fastvfx.*); the Python
 // functions here report how the library was built and which kernels run.
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include <torch/csrc/utils/pybind.h>
@@ -11,6 +12,7 @@
 
 #include "cpu/causal_dwconv3d_kernel.h"
 #include "cpu/large_outputs.h"
+#include "cpu/plan_calls.h"
 #include "threading.h"
 #include "fastvfx/isa.h"
 #include "fastvfx/layout.h"
@@ -174,6 +176,67 @@ class TreeStamp {
   std::vector<Stamped> tensors_;
 };
 
+// The plans' direct calls (cpu/plan_calls.h): the op's CPU implementation
+// under the profiler's record of the op (its inputs when the profiler asks for
+// shapes), without the GIL, and the version bump of a tensor written in place.
+using OptTensor = std::optional<at::Tensor>;
+using Ints = std::vector<int64_t>;
+
+c10::IValue ivalue(const OptTensor& t) { return t ? c10::IValue(*t) : c10::IValue(); }
+
+at::Tensor plan_fused_conv2d(const at::Tensor& x, const at::Tensor& weight, const OptTensor& bias,
+                             const OptTensor& residual, int64_t out_channels, const Ints& kernel_size, int64_t stride,
+                             const Ints& padding, const std::string& activation, const std::string& residual_op) {
+  RECORD_FUNCTION("fastvfx::fused_conv2d", std::vector<c10::IValue>({x, weight, ivalue(bias), ivalue(residual)}));
+  py::gil_scoped_release no_gil;
+  return fastvfx::ops::fused_conv2d_cpu(x, weight, bias, residual, out_channels, kernel_size, stride, padding,
+                                        activation, residual_op);
+}
+
+void plan_fused_conv2d_residual_(const at::Tensor& x, const at::Tensor& weight, const OptTensor& bias,
+                                 const at::Tensor& residual, int64_t out_channels, const Ints& kernel_size,
+                                 int64_t stride, const Ints& padding, const std::string& activation,
+                                 const std::string& residual_op) {
+  RECORD_FUNCTION("fastvfx::fused_conv2d_residual_", std::vector<c10::IValue>({x, weight, ivalue(bias), residual}));
+  {
+    py::gil_scoped_release no_gil;
+    fastvfx::ops::fused_conv2d_residual_cpu(x, weight, bias, residual, out_channels, kernel_size, stride, padding,
+                                            activation, residual_op);
+  }
+  residual.unsafeGetTensorImpl()->bump_version();
+}
+
+at::Tensor plan_inverted_residual(const at::Tensor& x, const OptTensor& expand_weight, const OptTensor& expand_bias,
+                                  const at::Tensor& dw_weight, const at::Tensor& dw_bias,
+                                  const at::Tensor& project_weight, const at::Tensor& project_bias, int64_t hidden,
+                                  int64_t out_channels, int64_t kernel_size, int64_t stride, bool residual,
+                                  const std::string& expand_activation, const std::string& dw_activation,
+                                  const std::string& shift, int64_t n_segment, int64_t fold) {
+  RECORD_FUNCTION("fastvfx::inverted_residual", std::vector<c10::IValue>({x}));
+  py::gil_scoped_release no_gil;
+  return fastvfx::ops::inverted_residual_cpu(x, expand_weight, expand_bias, dw_weight, dw_bias, project_weight,
+                                             project_bias, hidden, out_channels, kernel_size, stride, residual,
+                                             expand_activation, dw_activation, shift, n_segment, fold);
+}
+
+at::Tensor plan_inverted_residual_step(const at::Tensor& x, at::Tensor& cache, const OptTensor& expand_weight,
+                                       const OptTensor& expand_bias, const at::Tensor& dw_weight,
+                                       const at::Tensor& dw_bias, const at::Tensor& project_weight,
+                                       const at::Tensor& project_bias, int64_t hidden, int64_t out_channels,
+                                       int64_t kernel_size, int64_t stride, bool residual,
+                                       const std::string& expand_activation, const std::string& dw_activation) {
+  RECORD_FUNCTION("fastvfx::inverted_residual_step", std::vector<c10::IValue>({x, cache}));
+  at::Tensor y;
+  {
+    py::gil_scoped_release no_gil;
+    y = fastvfx::ops::inverted_residual_step_cpu(x, cache, expand_weight, expand_bias, dw_weight, dw_bias,
+                                                 project_weight, project_bias, hidden, out_channels, kernel_size,
+                                                 stride, residual, expand_activation, dw_activation);
+  }
+  cache.unsafeGetTensorImpl()->bump_version();
+  return y;
+}
+
 // SerialScope as a Python context manager (entered and left on one thread).
 struct SerialContext {
   std::optional<fastvfx::ops::SerialScope> scope;
@@ -218,6 +281,15 @@ PYBIND11_MODULE(_C, m) {
   m.def("_channels_last_mean", &channels_last_mean, py::arg("x"),
         "x.mean((2, 3), keepdim=True) of a float32 channels_last x through the core's row sum, channels_last "
         "(no autograd: inference glue).");
+  m.def("_plan_fused_conv2d", &plan_fused_conv2d,
+        "torch.ops.fastvfx.fused_conv2d for an inference plan: the CPU kernel called directly (no checks of "
+        "grad mode or device: the plan's owner made them).");
+  m.def("_plan_fused_conv2d_residual_", &plan_fused_conv2d_residual_,
+        "torch.ops.fastvfx.fused_conv2d_residual_ for an inference plan (see _plan_fused_conv2d).");
+  m.def("_plan_inverted_residual", &plan_inverted_residual,
+        "torch.ops.fastvfx.inverted_residual for an inference plan (see _plan_fused_conv2d).");
+  m.def("_plan_inverted_residual_step", &plan_inverted_residual_step,
+        "torch.ops.fastvfx.inverted_residual_step for an inference plan (see _plan_fused_conv2d).");
   py::class_<TreeStamp>(m, "_TreeStamp",
                         "A module tree's stamp (fastvfx.nn._batchnorm): every key and value of each of dicts, "
                         "holders[i][keys[i]] and every tensor's version and data pointer as they are now; fresh() "

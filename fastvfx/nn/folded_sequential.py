@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .. import _C
 from ..ops.depthwise_conv2d import depthwise_conv2d
 from ..ops.inverted_residual import (InvertedResidualWeights, _activations, inverted_residual, inverted_residual_step,
                                      pack_weights)
@@ -216,8 +217,9 @@ def _pack_block(folded: list[tuple[Tensor, Optional[Tensor]]]) -> InvertedResidu
     return pack_weights(*(expand or (None, None)), *dw, *project)
 
 
-_inverted_residual_op = torch.ops.fastvfx.inverted_residual.default
-_inverted_residual_step_op = torch.ops.fastvfx.inverted_residual_step.default
+# Called directly, as the plans' convs are (see fastvfx.nn._onednn).
+_inverted_residual_op = _C._plan_inverted_residual
+_inverted_residual_step_op = _C._plan_inverted_residual_step
 
 
 class PlannedInvertedResidual:

@@ -15,6 +15,7 @@
 #include "../causal_dwconv3d_checks.h"
 #include "fastvfx/pointwise_conv.h"
 #include "large_outputs.h"
+#include "plan_calls.h"
 
 namespace fastvfx::ops {
 namespace {
@@ -130,6 +131,8 @@ at::Tensor run_fused_conv2d(const at::Tensor& x_in, const at::Tensor& packed_wei
   return y;
 }
 
+}  // namespace
+
 at::Tensor fused_conv2d_cpu(const at::Tensor& x, const at::Tensor& packed_weight, const std::optional<at::Tensor>& bias,
                             const std::optional<at::Tensor>& residual, int64_t out_channels,
                             at::IntArrayRef kernel_size, int64_t stride, at::IntArrayRef padding,
@@ -145,8 +148,6 @@ void fused_conv2d_residual_cpu(const at::Tensor& x, const at::Tensor& packed_wei
   run_fused_conv2d(x, packed_weight, bias, residual, out_channels, kernel_size, stride, padding, activation,
                    residual_op, true);
 }
-
-}  // namespace
 
 TORCH_LIBRARY_IMPL(fastvfx, CPU, m) {
   m.impl("fused_conv2d", &fused_conv2d_cpu);

@@ -10,6 +10,7 @@
 #include "../causal_dwconv3d_checks.h"
 #include "fastvfx/inverted_residual.h"
 #include "large_outputs.h"
+#include "plan_calls.h"
 
 namespace fastvfx::ops {
 namespace {
@@ -92,6 +93,8 @@ at::Tensor empty_output(const Prepared& p) {
   return y;
 }
 
+}  // namespace
+
 at::Tensor inverted_residual_cpu(const at::Tensor& x, const std::optional<at::Tensor>& expand_weight,
                                  const std::optional<at::Tensor>& expand_bias, const at::Tensor& dw_weight,
                                  const at::Tensor& dw_bias, const at::Tensor& project_weight,
@@ -149,8 +152,6 @@ at::Tensor inverted_residual_step_cpu(const at::Tensor& x, at::Tensor& cache,
   if (!in_place) cache.copy_(work);
   return y;
 }
-
-}  // namespace
 
 TORCH_LIBRARY_IMPL(fastvfx, CPU, m) {
   m.impl("inverted_residual", &inverted_residual_cpu);
