@@ -214,10 +214,15 @@ def test_plan_follows_changes(randomize_batchnorm):
     for m in (reference, fast):
         m.eval()
     check()
-    with torch.no_grad(), pytest.raises(ValueError, match="cache 2"):
-        states = fast.init_states(1, SIZE, SIZE)
-        states[2] = states[2][:, :-1]
-        fast.step(frame, states)
+    # the caches against the plan: a shape, a dtype, not a tensor; a tuple of them
+    for i, spoil in ((2, lambda c: c[:, :-1]), (1, lambda c: c.double()), (3, lambda c: None)):
+        with torch.no_grad(), pytest.raises(ValueError, match=f"cache {i}"):
+            states = fast.init_states(1, SIZE, SIZE)
+            states[i] = spoil(states[i])
+            fast.step(frame, states)
+    with torch.no_grad():
+        assert_close_scaled(fast.step(frame, tuple(fast.init_states(1, SIZE, SIZE)))[0],
+                            reference.step(frame, reference.init_states(1, SIZE, SIZE))[0])
 
 
 def test_plan_calls_are_profiled_and_bump_versions(randomize_batchnorm):

@@ -48,12 +48,12 @@ they compute, bit for bit.
 
 from __future__ import annotations
 
-from operator import attrgetter
 from typing import Callable, NamedTuple, Optional
 
 import torch
 from torch import Tensor, nn
 
+from .. import _C
 from .. import nn as fnn
 from ..nn import _onednn
 from ..nn._batchnorm import cached_tree
@@ -278,6 +278,7 @@ class _Plan(NamedTuple):
     last: _onednn.PlannedConv2d
     classifier: _PlannedLinear
     states: list[torch.Size]  # the caches step() takes, in order
+    check_states: _C._ShapeCheck  # states' shapes in float32 (and their layout), checked in one call
 
     def clip(self, x: Tensor) -> Tensor:
         """Every frame's logits (N*T, num_classes) (``forward`` before the mean)."""
@@ -286,9 +287,16 @@ class _Plan(NamedTuple):
             y = block(y)
         return self.classifier(self.last(y))
 
-    def step(self, frame: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
-        """``step``'s logits and new states for caches of ``self.states``' shapes."""
-        y, new_states, caches = self.stem(frame), [], iter(states)
+    def step(self, frame: Tensor, states: list[Tensor], channels_last: bool = False) -> tuple[Tensor, list[Tensor]]:
+        """``step``'s logits and new states for caches of ``self.states``'
+        shapes; ``channels_last``: every cache is already channels_last
+        contiguous (``check_states`` said so), and they are returned as they are."""
+        y, caches = self.stem(frame), iter(states)
+        if channels_last:
+            for block, online in self.blocks:
+                y = block.step(y, next(caches)) if online else block(y)
+            return self.classifier(self.last(y)), list(states)
+        new_states = []
         for block, online in self.blocks:
             if online:
                 # The op needs one layout; the returned cache keeps it (a stream converts once).
@@ -315,11 +323,10 @@ class _SharedPlan(NamedTuple):
     plans: dict
 
 
-_shape = attrgetter("shape")
-_dtype = attrgetter("dtype")
-
-
 def _cache_error(i: int, cache: Tensor, want: tuple, dtype: torch.dtype) -> ValueError:
+    if not isinstance(cache, Tensor):
+        return ValueError(f"MobileNetV2-TSM step: cache {i} is a {type(cache).__name__}, not a tensor; use the states "
+                          "init_states() or step() gave")
     return ValueError(f"MobileNetV2-TSM step: cache {i} has shape {tuple(cache.shape)} ({cache.dtype}), the frame "
                       f"needs {tuple(want)} ({dtype}); init_states() with this batch and frame size")
 
@@ -429,7 +436,8 @@ class MobileNetV2TSM(nn.Module):
             if online:
                 states.append(torch.Size((n, weights.in_channels // FOLD_DIV, h, w)))
             h, w = -(-h // block.stride), -(-w // block.stride)
-        return _Plan(stem, tuple(blocks), shared.last, shared.classifier, states)
+        return _Plan(stem, tuple(blocks), shared.last, shared.classifier, states,
+                     _C._ShapeCheck([list(shape) for shape in states]))
 
     def forward(self, x: Tensor) -> Tensor:
         self._check(x, "forward", clip=True)
@@ -470,12 +478,12 @@ class MobileNetV2TSM(nn.Module):
         if not isinstance(states, (list, tuple)) or len(states) != count:
             raise ValueError("MobileNetV2-TSM step: states do not belong to this model (use model.init_states())")
         if plan is not None:
-            # The caches checked in one pass against the shapes the plan expects.
-            if list(map(_shape, states)) != plan.states or any(d is not torch.float32 for d in map(_dtype, states)):
-                i = next(i for i, (cache, want) in enumerate(zip(states, plan.states))
-                         if cache.shape != want or cache.dtype is not torch.float32)
+            # The caches checked in one call against the shapes the plan expects.
+            states = states if isinstance(states, list) else list(states)
+            i = plan.check_states.first_mismatch(states)
+            if i >= 0:
                 raise _cache_error(i, states[i], plan.states[i], torch.float32)
-            return plan.step(_plan_input(plan, frame), states)
+            return plan.step(_plan_input(plan, frame), states, plan.check_states.channels_last(states))
         y, new_states, i = frame if self.training else self._layout(frame), [], 0
         for module in self.features:
             if isinstance(module, InvertedResidualWithShift):
