@@ -104,7 +104,7 @@ class _TreeStamp:
     (``fastvfx._C._TreeStamp``): it runs once a model call, after the call's
     other work has pushed the tree out of the caches, where the same check as
     Python ``map`` passes took 365 us for MobileNetV2-TSM (777 entries, 314
-    tensors; 70 us warm) and the C++ pass 80 (python bench/tree_stamp.py,
+    tensors; 70 us warm) and the C++ pass 80-90 (python bench/tree_stamp.py,
     one thread)."""
 
     __slots__ = ("_stamp",)
