@@ -49,3 +49,22 @@ def test_cached_tree_not_kept_with_gradients():
     for _ in range(2):
         cached_tree(model, "value", lambda: calls.append(1))
     assert len(calls) == 2  # grad mode: computed every time
+
+
+def test_model_with_a_plan_is_freed():
+    """The plan's stamp lives in a module's __dict__ and checks that dict: a
+    cycle the garbage collector must see, or the model's weights leak once a
+    plan was built."""
+    import gc
+    import weakref
+
+    from fastvfx.models import mobilenet_v2_tsm
+
+    model = mobilenet_v2_tsm(5, 2, backend="fastvfx").eval()
+    with torch.no_grad():
+        model(torch.randn(2, 3, 32, 32))
+    assert model._fastvfx_cache["plan"][1] is not None  # a plan was built and stamped
+    weight = weakref.ref(next(model.parameters()))
+    del model
+    gc.collect()
+    assert weight() is None

@@ -91,6 +91,11 @@ at::Tensor channels_last_mean(const at::Tensor& x) {
 // three Python map passes (70 us warm), 90 with each entry looked up in C++
 // and 80 walking each dict's items in order instead (python
 // bench/tree_stamp.py, one thread).
+//
+// It holds no reference: the Python stamp that owns it keeps every object
+// it compares alive (its lists, which the garbage collector sees: the stamp
+// sits in a module's __dict__ it also checks, a cycle that C++ references
+// would hide from the collector and leak with the model's weights).
 class TreeStamp {
  public:
   TreeStamp(const py::list& dicts, const py::list& holders, const py::list& keys,
@@ -102,26 +107,23 @@ class TreeStamp {
       PyObject *key, *value;
       while (PyDict_Next(d.ptr(), &pos, &key, &value)) items_.push_back({key, value});
       dicts_.push_back({d.ptr(), begin, items_.size() - begin});
-      keep_.push_back(py::reinterpret_borrow<py::object>(d));
-      // Strong references: an identity is only compared while its object lives.
-      for (size_t i = begin; i < items_.size(); ++i) {
-        keep_.push_back(py::reinterpret_borrow<py::object>(items_[i].key));
-        keep_.push_back(py::reinterpret_borrow<py::object>(items_[i].value));
-      }
     }
     if (keys.size() != holders.size()) throw py::value_error("TreeStamp: holders and keys differ in length");
     for (size_t i = 0; i < holders.size(); ++i) {
-      py::object holder = holders[i], key = keys[i];
-      if (!PyDict_Check(holder.ptr())) throw py::type_error("TreeStamp: a holder is not a dict");
-      PyObject* value = PyDict_GetItemWithError(holder.ptr(), key.ptr());
+      PyObject* holder = holders[i].ptr();
+      PyObject* key = keys[i].ptr();
+      if (!PyDict_Check(holder)) throw py::type_error("TreeStamp: a holder is not a dict");
+      PyObject* value = PyDict_GetItemWithError(holder, key);
       if (value == nullptr) {
         if (PyErr_Occurred()) throw py::error_already_set();
         throw py::key_error("TreeStamp: a key is not in its holder");
       }
-      entries_.push_back({std::move(holder), std::move(key), py::reinterpret_borrow<py::object>(value)});
+      entries_.push_back({holder, key, value});
     }
     tensors_.reserve(tensors.size());
-    for (const at::Tensor& t : tensors) tensors_.push_back({t, t._version(), t.const_data_ptr()});
+    for (const at::Tensor& t : tensors) {
+      tensors_.push_back({t.unsafeGetTensorImpl(), t._version(), t.const_data_ptr()});
+    }
   }
 
   bool fresh() const {
@@ -137,17 +139,17 @@ class TreeStamp {
     }
     for (size_t i = 0; i < entries_.size(); ++i) {
       const Entry& e = entries_[i];
-      if (i + kAhead < entries_.size()) __builtin_prefetch(entries_[i + kAhead].holder.ptr());
-      PyObject* value = PyDict_GetItemWithError(e.holder.ptr(), e.key.ptr());
-      if (value != e.value.ptr()) {
+      if (i + kAhead < entries_.size()) __builtin_prefetch(entries_[i + kAhead].holder);
+      PyObject* value = PyDict_GetItemWithError(e.holder, e.key);
+      if (value != e.value) {
         if (value == nullptr && PyErr_Occurred()) throw py::error_already_set();
         return false;
       }
     }
     for (size_t i = 0; i < tensors_.size(); ++i) {
       const Stamped& s = tensors_[i];
-      if (i + kAhead < tensors_.size()) __builtin_prefetch(tensors_[i + kAhead].tensor.unsafeGetTensorImpl());
-      if (s.tensor._version() != s.version || s.tensor.const_data_ptr() != s.data) return false;
+      if (i + kAhead < tensors_.size()) __builtin_prefetch(tensors_[i + kAhead].impl);
+      if (s.impl->version_counter().current_version() != s.version || s.impl->data() != s.data) return false;
     }
     return true;
   }
@@ -163,16 +165,15 @@ class TreeStamp {
     size_t begin, count;  // its items in items_
   };
   struct Entry {
-    py::object holder, key, value;
+    PyObject *holder, *key, *value;
   };
   struct Stamped {
-    at::Tensor tensor;
+    const c10::TensorImpl* impl;
     uint32_t version;
     const void* data;
   };
   std::vector<DictItems> dicts_;
   std::vector<Item> items_;
-  std::vector<py::object> keep_;  // the dicts, keys and values above
   std::vector<Entry> entries_;
   std::vector<Stamped> tensors_;
 };

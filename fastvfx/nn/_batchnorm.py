@@ -3,7 +3,7 @@ module and model."""
 
 from __future__ import annotations
 
-from operator import attrgetter, getitem, is_
+from operator import getitem
 from typing import Callable, Optional
 
 import torch
@@ -91,9 +91,6 @@ def folded_conv_bn(module: nn.Module, slot: str, conv: nn.Module, bn: nn.Module,
     return cached(module, slot, sources, compute)
 
 
-_version = attrgetter("_version")
-
-
 class _TreeStamp:
     """What a module tree's folds read, remembered to tell whether it has
     changed: the contents of every module's parameter, buffer and submodule
@@ -104,10 +101,10 @@ class _TreeStamp:
     (``fastvfx._C._TreeStamp``): it runs once a model call, after the call's
     other work has pushed the tree out of the caches, where the same check as
     Python ``map`` passes took 365 us for MobileNetV2-TSM (777 entries, 314
-    tensors; 70 us warm) and the C++ pass 80-90 (python bench/tree_stamp.py,
+    tensors; 70 us warm) and the C++ pass 80-95 (python bench/tree_stamp.py,
     one thread)."""
 
-    __slots__ = ("_stamp",)
+    __slots__ = ("_stamp", "_objects")
 
     def __init__(self, module: nn.Module) -> None:
         dicts, holders, keys = [], [], []
@@ -117,8 +114,14 @@ class _TreeStamp:
                 if name in m.__dict__:
                     holders.append(m.__dict__)
                     keys.append(name)
-        tensors = [v for d in dicts for v in d.values() if isinstance(v, Tensor)]
+        items = [item for d in dicts for item in d.items()]
+        values = list(map(getitem, holders, keys))
+        tensors = [v for _, v in items if isinstance(v, Tensor)]
         self._stamp = _C._TreeStamp(dicts, holders, keys, tensors)
+        # The C++ pass holds no reference: every object it compares by
+        # identity lives here (the collector sees these lists, and with them
+        # the cycle through the module's __dict__ that holds this stamp).
+        self._objects = (dicts, holders, keys, items, values, tensors)
 
     def fresh(self) -> bool:
         return self._stamp.fresh()
