@@ -19,19 +19,15 @@ before. Run on a quiet machine, from outside the source tree:
 """
 
 import statistics
-import sys
 import time
 
 import torch
 
-from fastvfx.bench import ort
-from fastvfx.bench.models import TSM_SIZE, model_pair
+import _step_ab
+from fastvfx.bench.models import TSM_SIZE
 from fastvfx.nn import _onednn
 from fastvfx.nn._batchnorm import cached_tree
 from fastvfx.ops.fused_conv2d import fused_conv2d, pack_weight
-
-NAME = "mobilenet-v2-tsm-online"
-
 
 def _median_ms(fn, calls=50):
     times = []
@@ -68,57 +64,20 @@ def stem_alone(model):
 
 
 def step_ab(rounds):
-    reference, direct = model_pair(NAME)
-    _, onednn = model_pair(NAME)
+    reference, direct = _step_ab.pair()
+    _, onednn = _step_ab.pair()
     frame = torch.randn(1, 3, TSM_SIZE, TSM_SIZE)
-    states = {m: [m.init_states(1, TSM_SIZE, TSM_SIZE)] for m in (reference, direct, onednn)}
-    direct.step(frame, states[direct][0])
-    onednn.step(frame, states[onednn][0])
+    for model in (direct, onednn):
+        model.step(frame, model.init_states(1, TSM_SIZE, TSM_SIZE))
     # The second model's plan with the stem it had before: oneDNN on a channels_last copy.
     shared = cached_tree(onednn, "plan", onednn._shared_plan)
     for key, plan in list(shared.plans.items()):
         meta = torch.empty(frame.shape, device="meta").contiguous(memory_format=torch.channels_last)
         shared.plans[key] = plan._replace(stem=onednn.features[0].plan_conv(meta))
         assert not shared.plans[key].stem.fused
-
-    def step(model):
-        logits, states[model][0] = model.step(frame, states[model][0])
-        return logits
-
-    contender = ort.stream_contender((NAME, tuple(frame.shape)), reference, frame, 3)
-    others = {} if isinstance(contender, str) else {"onnxruntime": contender}
-    times = {"direct stem": [], "oneDNN stem": [], **{k: [] for k in others}}
-    torch.testing.assert_close(step(direct), step(onednn), rtol=1e-4, atol=1e-4)
-    for r in range(rounds):
-        step(reference)
-        for k, fn in others.items():
-            t0 = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t0)
-        name, model = (("direct stem", direct), ("oneDNN stem", onednn))[r % 2]
-        t0 = time.perf_counter()
-        step(model)
-        times[name].append(time.perf_counter() - t0)
-    result = {k: statistics.median(v) * 1e3 for k, v in times.items()}
-    if isinstance(contender, str):
-        result["onnxruntime"] = contender
-    return result
-
-
-def main():
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 100
-    with torch.no_grad():
-        model = model_pair(NAME)[1]
-        for threads in (1, 2):
-            torch.set_num_threads(threads)
-            alone = stem_alone(model)
-            print(f"stem alone, {threads} thread(s), ms: " + ", ".join(f"{k} {v:.3f}" for k, v in alone.items()),
-                  flush=True)
-            ab = step_ab(rounds)
-            print(f"online step, {threads} thread(s), ms: " +
-                  ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in ab.items()),
-                  flush=True)
+    return _step_ab.online_step_ab(reference, {"direct stem": direct, "oneDNN stem": onednn}, rounds)
 
 
 if __name__ == "__main__":
-    main()
+    model = _step_ab.pair()[1]
+    _step_ab.main([("stem alone", "ms", lambda rounds: stem_alone(model)), ("online step", "ms", step_ab)])

@@ -21,18 +21,16 @@ the fastvfx model's objects out of the caches.
 """
 
 import statistics
-import sys
 import time
 from operator import attrgetter, getitem, is_
 
 import torch
 from torch import Tensor
 
-from fastvfx.bench import ort
-from fastvfx.bench.models import TSM_SIZE, model_pair
+import _step_ab
+from fastvfx.bench.models import TSM_SIZE
 from fastvfx.nn import _batchnorm
 
-NAME = "mobilenet-v2-tsm-online"
 _version = attrgetter("_version")
 
 
@@ -60,14 +58,8 @@ class PythonStamp:
                 and list(map(Tensor.data_ptr, self.tensors)) == self.pointers)
 
 
-def _timed(fn, into):
-    t0 = time.perf_counter()
-    fn()
-    into.append(time.perf_counter() - t0)
-
-
 def check_alone(rounds):
-    reference, model = model_pair(NAME)
+    reference, model = _step_ab.pair()
     frame = torch.randn(1, 3, TSM_SIZE, TSM_SIZE)
     states = [reference.init_states(1, TSM_SIZE, TSM_SIZE)]
     stamps = {"C++ pass": _batchnorm._TreeStamp(model), "Python passes": PythonStamp(model)}
@@ -76,58 +68,26 @@ def check_alone(rounds):
     for r in range(rounds):
         _, states[0] = reference.step(frame, states[0])
         name = list(stamps)[r % 2]
-        _timed(stamps[name].fresh, times[name])
+        t0 = time.perf_counter()
+        stamps[name].fresh()
+        times[name].append(time.perf_counter() - t0)
     return {k: statistics.median(v) * 1e6 for k, v in times.items()}
 
 
 def step_ab(rounds):
-    reference, cpp = model_pair(NAME)
-    _, python = model_pair(NAME)
+    reference, cpp = _step_ab.pair()
+    _, python = _step_ab.pair()
     frame = torch.randn(1, 3, TSM_SIZE, TSM_SIZE)
-    states = {m: [m.init_states(1, TSM_SIZE, TSM_SIZE)] for m in (reference, cpp, python)}
-
-    def step(model):
-        logits, states[model][0] = model.step(frame, states[model][0])
-        return logits
-
-    step(cpp)
+    cpp.step(frame, cpp.init_states(1, TSM_SIZE, TSM_SIZE))
     stamp = _batchnorm._TreeStamp
     _batchnorm._TreeStamp = PythonStamp  # the second model's plan is stamped the old way
     try:
-        step(python)
+        python.step(frame, python.init_states(1, TSM_SIZE, TSM_SIZE))
     finally:
         _batchnorm._TreeStamp = stamp
     assert isinstance(python._fastvfx_cache["plan"][0], PythonStamp)
-    contender = ort.stream_contender((NAME, tuple(frame.shape)), reference, frame, 3)
-    others = {} if isinstance(contender, str) else {"onnxruntime": contender}
-    variants = {"C++ check": cpp, "Python check": python}
-    times = {**{k: [] for k in variants}, **{k: [] for k in others}}
-    torch.testing.assert_close(step(cpp), step(python), rtol=1e-4, atol=1e-4)
-    for r in range(rounds):
-        step(reference)
-        for k, fn in others.items():
-            _timed(fn, times[k])
-        name = list(variants)[r % 2]
-        _timed(lambda: step(variants[name]), times[name])
-    result = {k: statistics.median(v) * 1e3 for k, v in times.items()}
-    if isinstance(contender, str):
-        result["onnxruntime"] = contender
-    return result
-
-
-def main():
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 100
-    with torch.no_grad():
-        for threads in (1, 2):
-            torch.set_num_threads(threads)
-            alone = check_alone(rounds)
-            print(f"check alone, {threads} thread(s), us: " + ", ".join(f"{k} {v:.1f}" for k, v in alone.items()),
-                  flush=True)
-            ab = step_ab(rounds)
-            print(f"online step, {threads} thread(s), ms: " +
-                  ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in ab.items()),
-                  flush=True)
+    return _step_ab.online_step_ab(reference, {"C++ check": cpp, "Python check": python}, rounds)
 
 
 if __name__ == "__main__":
-    main()
+    _step_ab.main([("check alone", "us", check_alone), ("online step", "ms", step_ab)])

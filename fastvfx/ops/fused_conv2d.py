@@ -55,6 +55,17 @@ def _pair(v) -> list[int]:
     return [v, v] if isinstance(v, int) else list(v)
 
 
+def _packed_for_inference(op: str, x: Tensor, weight: Union[Tensor, PackedConvWeight], bias: Optional[Tensor],
+                          residual: Optional[Tensor]) -> PackedConvWeight:
+    """``weight`` packed (unless it is), after refusing an input that requires
+    grad (the ops have no autograd)."""
+    tensors = [x, bias, residual] + ([weight] if isinstance(weight, Tensor) else [])
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
+        raise RuntimeError(f"{op}: inference-only (no autograd), but an input requires grad; run it under "
+                           "torch.no_grad() or torch.inference_mode(), or use F.conv2d")
+    return weight if isinstance(weight, PackedConvWeight) else pack_weight(weight)
+
+
 def fused_conv2d(x: Tensor, weight: Union[Tensor, PackedConvWeight], bias: Optional[Tensor] = None,
                  stride: int = 1, padding=0, residual: Optional[Tensor] = None, activation: Optional[str] = None,
                  residual_op: str = "add") -> Tensor:
@@ -64,12 +75,7 @@ def fused_conv2d(x: Tensor, weight: Union[Tensor, PackedConvWeight], bias: Optio
     C_out, OH, OW). ``weight``: (C_out, C_in, kh, kw), packed on every call,
     or :func:`pack_weight`'s result. Inference only (float32 CPU, no
     autograd)."""
-    tensors = [x, bias, residual] + ([weight] if isinstance(weight, Tensor) else [])
-    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
-        raise RuntimeError(f"{_OP}: inference-only (no autograd), but an input requires grad; run it under "
-                           "torch.no_grad() or torch.inference_mode(), or use F.conv2d")
-    if not isinstance(weight, PackedConvWeight):
-        weight = pack_weight(weight)
+    weight = _packed_for_inference(_OP, x, weight, bias, residual)
     return torch.ops.fastvfx.fused_conv2d.default(x, weight.packed, bias, residual, weight.out_channels,
                                                   list(weight.kernel_size), stride, _pair(padding),
                                                   activation or "none", residual_op)
@@ -85,12 +91,7 @@ def fused_conv2d_residual_(x: Tensor, weight: Union[Tensor, PackedConvWeight], r
     residual's cache lines are read and written back in place; a fresh
     output's are first fetched from wherever the allocator's block last was
     (SqueezeTime's blocks, one thread: about 2% of the clip)."""
-    tensors = [x, bias, residual] + ([weight] if isinstance(weight, Tensor) else [])
-    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
-        raise RuntimeError(f"{_OP}_residual_: inference-only (no autograd), but an input requires grad; run it "
-                           "under torch.no_grad() or torch.inference_mode()")
-    if not isinstance(weight, PackedConvWeight):
-        weight = pack_weight(weight)
+    weight = _packed_for_inference(f"{_OP}_residual_", x, weight, bias, residual)
     torch.ops.fastvfx.fused_conv2d_residual_.default(x, weight.packed, bias, residual, weight.out_channels,
                                                      list(weight.kernel_size), stride, _pair(padding),
                                                      activation or "none", residual_op)

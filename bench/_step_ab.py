@@ -1,0 +1,70 @@
+"""What the online-step A/B scripts (bench/mobilenet_stem.py,
+bench/tree_stamp.py) share: the bench's protocol for MobileNetV2-TSM's online
+step with variants, and their command line."""
+
+import statistics
+import sys
+import time
+
+import torch
+
+from fastvfx.bench import ort
+from fastvfx.bench.models import TSM_SIZE, model_pair
+
+NAME = "mobilenet-v2-tsm-online"
+
+
+def online_step_ab(reference, variants, rounds):
+    """Median ms of each variant's online step (a name -> MobileNetV2-TSM
+    model, all with ``reference``'s weights) in the bench's conditions: each
+    round runs the torch backend's step (``reference``) and ONNX Runtime's
+    (when onnxruntime and onnxscript are installed), then one variant, the
+    variants taking turns. The variants' first logits must agree."""
+    frame = torch.randn(1, 3, TSM_SIZE, TSM_SIZE)
+    models = [reference, *variants.values()]
+    states = {id(m): [m.init_states(1, TSM_SIZE, TSM_SIZE)] for m in models}
+
+    def step(model):
+        logits, states[id(model)][0] = model.step(frame, states[id(model)][0])
+        return logits
+
+    first = [step(model) for model in variants.values()]
+    for logits in first[1:]:
+        torch.testing.assert_close(logits, first[0], rtol=1e-4, atol=1e-4)
+    contender = ort.stream_contender((NAME, tuple(frame.shape)), reference, frame, 3)
+    others = {} if isinstance(contender, str) else {"onnxruntime": contender}
+    names = list(variants)
+    times = {**{k: [] for k in names}, **{k: [] for k in others}}
+    for r in range(rounds):
+        step(reference)
+        for k, fn in others.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+        name = names[r % len(names)]
+        t0 = time.perf_counter()
+        step(variants[name])
+        times[name].append(time.perf_counter() - t0)
+    result = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+    if isinstance(contender, str):
+        result["onnxruntime"] = contender
+    return result
+
+
+def pair():
+    """The torch and the fastvfx backend of the online model, same weights."""
+    return model_pair(NAME)
+
+
+def main(sections):
+    """Run ``sections`` (title, unit, fn(rounds) -> {name: value}) at one and
+    two threads, rounds from the command line (default 100), under no_grad."""
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+    with torch.no_grad():
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            for title, unit, fn in sections:
+                values = fn(rounds)
+                print(f"{title}, {threads} thread(s), {unit}: " +
+                      ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items()),
+                      flush=True)
