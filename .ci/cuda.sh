@@ -89,10 +89,11 @@ assert info["CUDA kernels compiled"] is True, "fastvfx info: no CUDA kernels"
 archs = info["CUDA architectures"].split()
 assert archs and all(a.startswith("sm_") or a.startswith("compute_") for a in archs), archs
 ops = sorted(n.split("::")[1] for n in torch._C._dispatch_get_all_op_names() if n.startswith("fastvfx::"))
-# movinet_block_step, inverted_residual(_step) and fused_conv2d are the
-# CPU models' fused blocks and inference convs: on a GPU the models run
-# their ops one by one (each with its CUDA kernel, or cuDNN's).
-cpu_only = {"movinet_block_step", "inverted_residual", "inverted_residual_step", "fused_conv2d"}
+# movinet_block_step, inverted_residual(_step) and fused_conv2d(_residual_)
+# are the CPU models' fused blocks and inference convs: on a GPU the models
+# run their ops one by one (each with its CUDA kernel, or cuDNN's).
+cpu_only = {"movinet_block_step", "inverted_residual", "inverted_residual_step", "fused_conv2d",
+            "fused_conv2d_residual_"}
 missing = [op for op in ops if not torch._C._dispatch_has_kernel_for_dispatch_key(f"fastvfx::{op}", "CUDA")]
 assert ops and set(missing) == cpu_only, f"ops without a CUDA kernel: {missing} (expected only {sorted(cpu_only)})"
 print(f"CUDA kernels registered for all {len(ops) - len(cpu_only)} ops but the CPU-only {sorted(cpu_only)}: "
