@@ -14,12 +14,14 @@ from fastvfx.bench.models import TSM_SIZE, model_pair
 NAME = "mobilenet-v2-tsm-online"
 
 
-def online_step_ab(reference, variants, rounds):
+def online_step_ab(reference, variants, rounds, switch=None):
     """Median ms of each variant's online step (a name -> MobileNetV2-TSM
     model, all with ``reference``'s weights) in the bench's conditions: each
     round runs the torch backend's step (``reference``) and ONNX Runtime's
     (when onnxruntime and onnxscript are installed), then one variant, the
-    variants taking turns. The variants' first logits must agree."""
+    variants taking turns; ``switch`` (name -> function) sets a variant up
+    before each of its steps. The variants' first logits must agree."""
+    switch = switch or {}
     frame = torch.randn(1, 3, TSM_SIZE, TSM_SIZE)
     models = [reference, *variants.values()]
     states = {id(m): [m.init_states(1, TSM_SIZE, TSM_SIZE)] for m in models}
@@ -28,7 +30,10 @@ def online_step_ab(reference, variants, rounds):
         logits, states[id(model)][0] = model.step(frame, states[id(model)][0])
         return logits
 
-    first = [step(model) for model in variants.values()]
+    first = []
+    for name, model in variants.items():
+        switch.get(name, lambda: None)()
+        first.append(step(model))
     for logits in first[1:]:
         torch.testing.assert_close(logits, first[0], rtol=1e-4, atol=1e-4)
     contender = ort.stream_contender((NAME, tuple(frame.shape)), reference, frame, 3)
@@ -42,6 +47,7 @@ def online_step_ab(reference, variants, rounds):
             fn()
             times[k].append(time.perf_counter() - t0)
         name = names[r % len(names)]
+        switch.get(name, lambda: None)()
         t0 = time.perf_counter()
         step(variants[name])
         times[name].append(time.perf_counter() - t0)

@@ -338,9 +338,8 @@ class Bottleneck(nn.Module):
         its output over the residual (``PlannedConv2d.into``) where the block
         owns it: the shortcut's output, a downsampled input, or ``x`` itself
         when the caller gives it up (``owned``: a model's intermediate).
-        SqueezeTime in an A/B of the same model (docs/models.md, "Stop 27"):
-        111.0 ms against 113.7 with fresh outputs at one thread, 62.9
-        against 64.8 at two."""
+        SqueezeTime, `python bench/plan_overhead.py 240`: 109.1 ms against
+        110.9 with fresh outputs at one thread, 60.2 against 60.8 at two."""
         if plan.downsample is not None:
             x, owned = plan.downsample(x), True
         out = ChannelTimeConv.run(plan.conv1(x), plan.ctl)

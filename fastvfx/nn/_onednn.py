@@ -233,7 +233,7 @@ def folded_conv2d(module: nn.Module, slot: str, x: Tensor, conv: nn.Conv2d, weig
 
 # The ops, looked up once for the plans' calls. fastvfx's own are called
 # directly (``_C._plan_*``: the CPU kernel under the profiler's record of the
-# op, 1.8 us a call against 4.4 through torch.ops, which boxes and converts
+# op, 1.55 us a call against 4.0 through torch.ops, which boxes and converts
 # every argument on the way to the same function): a plan runs only where the
 # dispatcher would pick the CPU kernel (``inference``: float32 CPU tensors,
 # no gradients, outside autocast, compile and export).

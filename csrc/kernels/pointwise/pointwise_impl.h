@@ -44,7 +44,9 @@ constexpr int kMr = FVX_POINTWISE_MR;
 // work and whatever ran between steps evicted it): every other k it asks for
 // the panel 16 KB ahead, which the hardware prefetcher alone does not reach
 // in time. A 1280 -> 1000 classifier evicted to DRAM, one thread: 237 us
-// against 272 (2048 -> 400: 165 against 203); 59 against 56 from L3.
+// against 272 (2048 -> 400: 165 against 203); 59 against 56 from L3 (a
+// diagnostic A/B of the two builds). python bench/plan_overhead.py: the
+// bench model's 1280 -> 400 from memory at 0.72 of a clone's bandwidth.
 constexpr int64_t kGemvPrefetchFloats = 4096;
 static_assert(kMr <= kMaxMr, "tile rows");
 #ifndef FVX_POINTWISE_MR_T

@@ -2,9 +2,10 @@
 // once a layer (fastvfx.nn._onednn.PlannedConv2d,
 // fastvfx.nn.folded_sequential.PlannedInvertedResidual), declared for
 // module.cpp's direct bindings (fastvfx._C._plan_*). Through torch.ops each
-// call is boxed, its arguments converted one by one and dispatched: about
-// 3 us of a 4.5 us call on a tiny tensor, on each of a plan's 20 (MobileNetV2-
-// TSM's online step) to 110 (a SqueezeTime clip) calls. A plan runs only for
+// call is boxed, its arguments converted one by one and dispatched: 4.0 us
+// a call on a tiny tensor against 1.55 direct (python
+// bench/plan_overhead.py), on each of a plan's 20 (MobileNetV2-TSM's online
+// step) to 110 (a SqueezeTime clip) calls. A plan runs only for
 // inference (float32 CPU tensors, no gradients, outside autocast, compile
 // and export), where the dispatcher would route the call to these same
 // functions; the bindings keep what it adds there: the profiler's record of
