@@ -1,8 +1,8 @@
 """fused_conv2d (the inference conv with bias, activation and residual fused,
 on the core's pointwise kernels) against F.conv2d and torch's activations,
 under every ISA: 1x1 and k x k kernels, strides, padding, NCHW and
-channels_last input, each residual op; opcheck, torch.compile, bad input,
-grad mode refused."""
+channels_last input, each residual op, 3x3 by Winograd F(2x2, 3x3); opcheck,
+torch.compile, bad input, grad mode refused."""
 
 import pytest
 import torch
@@ -50,6 +50,81 @@ def test_matches_reference(each_isa, name, activation, residual_op):
                                        residual_op or "add")
         assert got.is_contiguous(memory_format=torch.channels_last)
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+# Winograd F(2x2, 3x3) (pack_weight(..., winograd=True)): (C_in, C_out,
+# padding, input size). Odd output sizes leave half tiles on the right and
+# bottom edges; channels short of a vector and past a panel; padding 0 and 2;
+# a deep case with enough tiles for several blocks per thread.
+WINOGRAD_CONVS = {
+    "odd": (16, 33, 1, (7, 9)),
+    "pad0": (20, 8, 0, (6, 5)),
+    "pad2": (5, 40, 2, (4, 4)),
+    "one-pixel": (3, 7, 1, (1, 1)),
+    "deep": (64, 48, 1, (14, 14)),
+}
+
+
+@pytest.mark.parametrize("name", list(WINOGRAD_CONVS))
+@pytest.mark.parametrize("activation", [None, "relu", "hardswish", "sigmoid"])
+@pytest.mark.parametrize("residual_op", [None, "add", "add_after", "mul"])
+def test_winograd_matches_reference(each_isa, name, activation, residual_op):
+    c_in, c_out, padding, size = WINOGRAD_CONVS[name]
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(2, c_in, *size, generator=g)
+    w = torch.randn(c_out, c_in, 3, 3, generator=g) * (c_in * 9) ** -0.5
+    b = torch.randn(c_out, generator=g)
+    shape = fused_conv2d_reference(x, w, b, 1, padding).shape
+    r = torch.randn(shape, generator=g) if residual_op else None
+    expected = fused_conv2d_reference(x, w, b, 1, padding, r, activation, residual_op or "add")
+    packed = pack_weight(w, winograd=True)
+    assert packed.packed.shape[1] == 16 * c_in
+    for layout in (torch.contiguous_format, torch.channels_last):
+        with torch.no_grad():
+            got = fastvfx.fused_conv2d(x.contiguous(memory_format=layout), packed, b, 1, padding, r, activation,
+                                       residual_op or "add")
+        assert got.is_contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    if residual_op:  # written over the residual
+        written = r.contiguous(memory_format=torch.channels_last)
+        with torch.no_grad():
+            got = fastvfx.fused_conv2d_residual_(x, packed, written, b, 1, padding, activation, residual_op)
+        assert got is written
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_winograd_threads(threads):
+    """Tiles and output channels split between threads (few tiles: by
+    channels), the same result as the reference at every count."""
+    g = torch.Generator().manual_seed(3)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for c_in, c_out, size in ((32, 96, (28, 28)), (64, 64, (5, 7)), (96, 16, (3, 3))):
+            x = torch.randn(1, c_in, *size, generator=g).contiguous(memory_format=torch.channels_last)
+            w = torch.randn(c_out, c_in, 3, 3, generator=g) * (c_in * 9) ** -0.5
+            b = torch.randn(c_out, generator=g)
+            with torch.no_grad():
+                got = fastvfx.fused_conv2d(x, pack_weight(w, winograd=True), b, 1, 1, activation="relu")
+            torch.testing.assert_close(got, fused_conv2d_reference(x, w, b, 1, 1, activation="relu"), rtol=1e-5,
+                                       atol=1e-5)
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_winograd_opcheck_and_bad_input():
+    x = torch.randn(2, 12, 5, 4).contiguous(memory_format=torch.channels_last)
+    packed = pack_weight(torch.randn(40, 12, 3, 3), winograd=True)
+    b, r = torch.randn(40), torch.randn(2, 40, 5, 4).contiguous(memory_format=torch.channels_last)
+    torch.library.opcheck(torch.ops.fastvfx.fused_conv2d.default,
+                          (x, packed.packed, b, r, 40, [3, 3], 1, [1, 1], "relu", "mul"))
+    with torch.no_grad(), pytest.raises(RuntimeError, match="packed for Winograd F.2x2, 3x3. takes stride 1"):
+        fastvfx.fused_conv2d(x, packed, b, stride=2, padding=1)
+    with torch.no_grad(), pytest.raises(RuntimeError, match="packed shape"):  # another C_in
+        fastvfx.fused_conv2d(torch.randn(2, 11, 5, 4), packed, b, padding=1)
+    with pytest.raises(ValueError, match="packs a 3x3 kernel"):
+        pack_weight(torch.randn(8, 4, 5, 5), winograd=True)
 
 
 def test_unpacked_weight_and_no_bias():

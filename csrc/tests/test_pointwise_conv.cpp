@@ -7,6 +7,7 @@
 // without bias, every activation, a separate residual and an accumulating one
 // (the residual is the output itself), added after the activation or before
 // it, or multiplying the activated output; sigmoid among the activations.
+// The 3x3 stride-1 channels-last cases also run by Winograd F(2x2, 3x3).
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -160,6 +161,13 @@ struct ConvCase {
   Activation act;
 };
 
+// conv2d_winograd_nhwc on a 3x3 stride-1 case of run_conv_case, against
+// the same naive loops: its weight transformed here in double (U = G w G^T)
+// and packed as (Cout, 16 * Cin); the direct conv's tolerance.
+void run_winograd_case(const struct ConvCase& c, Conv2dNhwc p, const std::vector<float>& x,
+                       const std::vector<float>& w, const std::vector<double>& want, const std::vector<double>& mag,
+                       const std::vector<float>& res);
+
 // conv2d_nhwc against naive loops: zero padding, strides, non-square
 // kernels, an NCHW input (the stem), the residual ops.
 void run_conv_case(const ConvCase& c, std::mt19937& rng) {
@@ -247,6 +255,58 @@ void run_conv_case(const ConvCase& c, std::mt19937& rng) {
     }
   }
   set_active_isa(best_isa());
+  if (c.kh == 3 && c.kw == 3 && c.stride == 1 && !c.nchw_input) run_winograd_case(c, p, x, w, want, mag, res);
+}
+
+
+void run_winograd_case(const ConvCase& c, Conv2dNhwc p, const std::vector<float>& x, const std::vector<float>& w,
+                       const std::vector<double>& want, const std::vector<double>& mag, const std::vector<float>& res) {
+  static const double g[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  const int64_t kk = 16 * c.cin;
+  std::vector<float> u(static_cast<size_t>(c.cout * kk));
+  for (int64_t o = 0; o < c.cout; ++o) {
+    for (int64_t ch = 0; ch < c.cin; ++ch) {
+      const float* k = &w[static_cast<size_t>((o * c.cin + ch) * 9)];
+      for (int r = 0; r < 4; ++r) {
+        for (int q = 0; q < 4; ++q) {
+          double sum = 0;
+          for (int i = 0; i < 3; ++i) {
+            for (int j = 0; j < 3; ++j) sum += g[r][i] * static_cast<double>(k[i * 3 + j]) * g[q][j];
+          }
+          u[static_cast<size_t>(o * kk + (r * 4 + q) * c.cin + ch)] = static_cast<float>(sum);
+        }
+      }
+    }
+  }
+  std::vector<float> packed(static_cast<size_t>(pointwise_padded(c.cout) * kk));
+  pack_pointwise_weights(u.data(), c.cout, kk, kk, packed.data());
+  for (int i = 0; i < kIsaCount; ++i) {
+    const Isa isa = static_cast<Isa>(i);
+    if (!isa_supported(isa)) continue;
+    for (int threads : {1, 3}) for (bool in_place : {false, true}) {
+      if (in_place && c.residual == Residual::kNone) continue;
+      set_active_isa(isa);
+      set_default_num_threads(threads);
+      std::vector<float> y(res.size() + 5, 3.f);
+      if (in_place) std::copy(res.begin(), res.end(), y.begin());
+      p.x = x.data(), p.packed_weight = packed.data(), p.y = y.data();
+      p.residual = c.residual == Residual::kNone ? nullptr : in_place ? y.data() : res.data();
+      conv2d_winograd_nhwc(p);
+      int bad = 0;
+      for (size_t e = 0; e < want.size(); ++e) {
+        const bool ok = close_to(y[e], want[e], mag[e]);
+        if (!ok && bad++ < 3) {
+          CHECK(ok, "winograd %s %d threads in place %d %lldx%lldx%lld cin %lld cout %lld p%lld: y[%zu] = %.7g, want %.7g",
+                isa_name(isa), threads, in_place, (long long)c.n, (long long)c.h, (long long)c.w, (long long)c.cin,
+                (long long)c.cout, (long long)c.pad, e, y[e], want[e]);
+        }
+      }
+      for (size_t e = want.size(); e < y.size(); ++e) {
+        CHECK(y[e] == 3.f, "winograd %s: wrote past the output", isa_name(isa));
+      }
+    }
+  }
+  set_active_isa(best_isa());
 }
 
 }  // namespace
@@ -295,6 +355,13 @@ int main() {
       {2, 6, 40, 4, 70, 7, 7, 2, 3, true, true, Residual::kMultiply, Activation::kNone},
       {1, 5, 29, 2, 8, 3, 1, 1, 1, true, true, Residual::kSeparate, Activation::kSwish},
       {1, 4, 4, 3, 5, 3, 3, 2, 5, true, true, Residual::kNone, Activation::kSigmoid},
+      // 3x3 stride 1 on channels-last input (also by Winograd, run_winograd_case):
+      // odd output sizes (half tiles), channels past a vector and a panel,
+      // padding 0 and 2, one pixel, several images.
+      {2, 7, 9, 37, 70, 3, 3, 1, 1, false, true, Residual::kFirst, Activation::kReLU},
+      {1, 14, 14, 64, 48, 3, 3, 1, 1, false, true, Residual::kMultiply, Activation::kNone},
+      {3, 6, 5, 5, 3, 3, 3, 1, 0, false, false, Residual::kSeparate, Activation::kHardswish},
+      {1, 4, 6, 16, 33, 3, 3, 1, 2, false, true, Residual::kNone, Activation::kSwish},
   };
   for (const ConvCase& c : conv_cases) run_conv_case(c, rng);
   return TEST_MAIN_RESULT("pointwise_conv");

@@ -263,6 +263,30 @@ def _small(conv: nn.Conv2d, x: Tensor) -> bool:
     return 2 * x.size(0) * oh * ow * conv.out_channels * conv.in_channels * kh * kw <= _SMALL_CONV_FLOPS
 
 
+# A 3x3 stride-1 conv in a plan runs by Winograd F(2x2, 3x3) on fused_conv2d
+# (2.25x fewer multiply-adds; pack_weight(..., winograd=True)) when it has at
+# least this many channels in and out and this many 2x2 output tiles; below,
+# its transformed weight (16/9 of the kernel's) is read for too few tiles.
+# One thread, the conv with a product residual, fastvfx / oneDNN ms (python
+# bench/winograd.py): 64@56² 1.30 / 2.16, 128@28² 1.26 / 2.10, 256@14² 1.22 /
+# 2.04, 512@7² (16 tiles) 2.07 / 2.23.
+_WINOGRAD_MIN_CHANNELS = 16
+_WINOGRAD_MIN_TILES = 32
+
+
+def _winograd(conv: nn.Conv2d, x: Tensor) -> bool:
+    """Whether dense 3x3 stride-1 ``conv`` on ``x`` runs by Winograd (see
+    ``_WINOGRAD_MIN_TILES``)."""
+    if conv.groups != 1 or conv.dilation != (1, 1) or isinstance(conv.padding, str) or \
+            conv.padding_mode != "zeros" or conv.kernel_size != (3, 3) or conv.stride != (1, 1) or \
+            conv.padding[0] != conv.padding[1]:
+        return False
+    if min(conv.in_channels, conv.out_channels) < _WINOGRAD_MIN_CHANNELS:
+        return False
+    oh, ow = x.size(2) + 2 * conv.padding[0] - 2, x.size(3) + 2 * conv.padding[1] - 2
+    return x.size(0) * ((oh + 1) // 2) * ((ow + 1) // 2) >= _WINOGRAD_MIN_TILES
+
+
 class PlannedConv2d:
     """A folded conv of an inference plan, bound once for inputs shaped like
     ``x`` (channels_last; the output is channels_last): ``plan(x)`` is
@@ -273,19 +297,23 @@ class PlannedConv2d:
     ``_SMALL_CONV_FLOPS``) or for oneDNN; a call is the op itself with its
     arguments ready, no checks (the plan's owner checks the input once).
     ``fused`` True / False takes that kernel whatever the conv's size (a
-    plan that must compute as a module's own path does)."""
+    plan that must compute as a module's own path does). A 3x3 stride-1 conv
+    with enough channels and tiles runs by Winograd F(2x2, 3x3) on
+    fused_conv2d (``winograd``, see ``_WINOGRAD_MIN_TILES``) unless ``fused``
+    is False."""
 
-    __slots__ = ("fused", "activation", "residual_op", "_args")
+    __slots__ = ("fused", "winograd", "activation", "residual_op", "_args")
 
     def __init__(self, conv: nn.Conv2d, weight: Tensor, bias: Optional[Tensor], x: Tensor,
                  activation: Optional[str] = None, residual_op: str = "add", fused: Optional[bool] = None) -> None:
-        self.fused = is_fused(conv, x) or _small(conv, x) if fused is None else fused
+        self.winograd = fused is not False and _winograd(conv, x)
+        self.fused = is_fused(conv, x) or _small(conv, x) or self.winograd if fused is None else fused
         if residual_op == "mul" and activation is not None and not self.fused:
             raise ValueError("PlannedConv2d: oneDNN's product residual takes no activation")
         self.activation, self.residual_op = activation, residual_op
         bias = None if bias is None else bias.contiguous()
         if self.fused:
-            w = pack_weight(weight)
+            w = pack_weight(weight, winograd=self.winograd)
             self._args = (w.packed, bias, w.out_channels, list(w.kernel_size), conv.stride[0], list(conv.padding),
                           activation or "none", residual_op)
         else:

@@ -437,6 +437,119 @@ void depthwise_row(const float* const* rows, int64_t k, int64_t stride, const fl
   }
 }
 
+// Winograd F(2x2, 3x3) (pointwise_ukernels.h): the input tile's 4x4 pixels
+// d to V = B^T d B, a vector of channels at a time, where B^T = [1 0 -1 0;
+// 0 1 1 0; 0 -1 1 0; 0 1 0 -1] (only adds), rows first, then columns.
+template <class T>
+FVX_PW_INLINE void winograd_input_vec(const float* const* d, int64_t c, float* v, int64_t v_stride) {
+  auto ld = [&](int i) -> T {
+    if constexpr (sizeof(T) == sizeof(float)) {
+      return d[i][c];
+    } else {
+      return load(d[i] + c);
+    }
+  };
+  T e[4][4];
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    const T d0 = ld(j), d1 = ld(4 + j), d2 = ld(8 + j), d3 = ld(12 + j);
+    e[0][j] = d0 - d2, e[1][j] = d1 + d2, e[2][j] = d2 - d1, e[3][j] = d1 - d3;
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    const T r[4] = {e[i][0] - e[i][2], e[i][1] + e[i][2], e[i][2] - e[i][1], e[i][1] - e[i][3]};
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      float* out = v + (i * 4 + j) * v_stride + c;
+      if constexpr (sizeof(T) == sizeof(float)) {
+        *out = r[j];
+      } else {
+        store(out, r[j]);
+      }
+    }
+  }
+}
+
+void winograd_input(const float* const* d, int64_t channels, float* v, int64_t v_stride) {
+  int64_t c = 0;
+  for (; c + kLanes <= channels; c += kLanes) winograd_input_vec<Vec>(d, c, v, v_stride);
+  for (; c < channels; ++c) winograd_input_vec<float>(d, c, v, v_stride);
+}
+
+// M (16 planes, m[xi * m_stride + j]) to the tile's 2x2 outputs Y = A^T M A,
+// A^T = [1 1 1 0; 0 1 -1 -1], then the bias, residual and activation as a
+// GEMM tile's (Join). out[p] / res[p]: pixel p = 2 * row + column of the
+// tile, null where it lies outside the output.
+template <Activation A, class T>
+FVX_PW_INLINE void winograd_output_vec(const float* m, int64_t m_stride, int64_t j, const float* bias,
+                                       float* const* out, const float* const* res, const Join& jn) {
+  auto ld = [&](const float* p) -> T {
+    if constexpr (sizeof(T) == sizeof(float)) {
+      return *p;
+    } else {
+      return load(p);
+    }
+  };
+  T s[2][4];
+#pragma GCC unroll 4
+  for (int col = 0; col < 4; ++col) {
+    const T m0 = ld(m + (0 + col) * m_stride + j), m1 = ld(m + (4 + col) * m_stride + j);
+    const T m2 = ld(m + (8 + col) * m_stride + j), m3 = ld(m + (12 + col) * m_stride + j);
+    s[0][col] = m0 + m1 + m2, s[1][col] = m1 - m2 - m3;
+  }
+  const T b = bias != nullptr ? ld(bias + j) : T{};
+#pragma GCC unroll 2
+  for (int r = 0; r < 2; ++r) {
+    const T y2[2] = {s[r][0] + s[r][1] + s[r][2] + b, s[r][1] - s[r][2] - s[r][3] + b};
+#pragma GCC unroll 2
+    for (int q = 0; q < 2; ++q) {
+      float* o = out[2 * r + q];
+      if (o == nullptr) continue;
+      T y = y2[q];
+      const float* rp = res != nullptr ? res[2 * r + q] + j : nullptr;
+      if (jn.first) y += ld(rp);
+      if constexpr (sizeof(T) == sizeof(float)) {
+        Vec t = splat(y);
+        y = activate<A>(t)[0];
+      } else {
+        y = activate<A>(y);
+      }
+      if (jn.after) y += ld(rp);
+      if (jn.multiply) y *= ld(rp);
+      if constexpr (sizeof(T) == sizeof(float)) {
+        o[j] = y;
+      } else {
+        store(o + j, y);
+      }
+    }
+  }
+}
+
+template <Activation A>
+void winograd_output_act(const float* m, int64_t m_stride, int64_t channels, const float* bias, float* const* out,
+                         const float* const* res, ResidualOp op) {
+  const Join jn(res != nullptr, op);
+  int64_t j = 0;
+  for (; j + kLanes <= channels; j += kLanes) winograd_output_vec<A, Vec>(m, m_stride, j, bias, out, res, jn);
+  for (; j < channels; ++j) winograd_output_vec<A, float>(m, m_stride, j, bias, out, res, jn);
+}
+
+void winograd_output(const float* m, int64_t m_stride, int64_t channels, const float* bias, float* const* out,
+                     const float* const* res, ResidualOp op, Activation act) {
+  switch (act) {
+    case Activation::kReLU: return winograd_output_act<Activation::kReLU>(m, m_stride, channels, bias, out, res, op);
+    case Activation::kReLU6:
+      return winograd_output_act<Activation::kReLU6>(m, m_stride, channels, bias, out, res, op);
+    case Activation::kHardswish:
+      return winograd_output_act<Activation::kHardswish>(m, m_stride, channels, bias, out, res, op);
+    case Activation::kSwish:
+      return winograd_output_act<Activation::kSwish>(m, m_stride, channels, bias, out, res, op);
+    case Activation::kSigmoid:
+      return winograd_output_act<Activation::kSigmoid>(m, m_stride, channels, bias, out, res, op);
+    default: return winograd_output_act<Activation::kNone>(m, m_stride, channels, bias, out, res, op);
+  }
+}
+
 }  // namespace
 }  // namespace FVX_POINTWISE_SUFFIX
 
@@ -444,6 +557,7 @@ extern const PointwiseKernel FVX_POINTWISE_CONCAT(pointwise__, FVX_POINTWISE_SUF
 const PointwiseKernel FVX_POINTWISE_CONCAT(pointwise__, FVX_POINTWISE_SUFFIX) = {
     FVX_POINTWISE_SUFFIX::kMr,   2 * FVX_POINTWISE_SUFFIX::kLanes, FVX_POINTWISE_SUFFIX::gemm,
     FVX_POINTWISE_SUFFIX::kMrT,  FVX_POINTWISE_SUFFIX::gemm_t,     FVX_POINTWISE_SUFFIX::depthwise_row,
-    FVX_POINTWISE_SUFFIX::kMrDirect, FVX_POINTWISE_SUFFIX::direct_conv_row};
+    FVX_POINTWISE_SUFFIX::kMrDirect, FVX_POINTWISE_SUFFIX::direct_conv_row,
+    FVX_POINTWISE_SUFFIX::winograd_input, FVX_POINTWISE_SUFFIX::winograd_output};
 
 }  // namespace fastvfx::pointwise

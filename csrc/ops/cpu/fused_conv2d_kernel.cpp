@@ -1,7 +1,8 @@
 // CPU implementation of the fused inference conv on the core's pointwise
 // kernels: check the arguments, then one call (a 1x1 conv: the channels-last
 // GEMM on x in place; k x k: conv2d_nhwc, which reads NCHW or channels-last x
-// into a zero-padded channels-last copy). fused_conv2d_residual_ writes the
+// into a zero-padded channels-last copy; a 3x3 weight packed for Winograd:
+// conv2d_winograd_nhwc on channels-last x). fused_conv2d_residual_ writes the
 // result over its residual instead of into a fresh output: the residual's
 // lines are read and written back in place, where a fresh output's lines are
 // first fetched (a write-allocate) from wherever the allocator's block last
@@ -10,6 +11,7 @@
 #include <ATen/MemoryOverlap.h>
 #include <torch/library.h>
 
+#include <string>
 #include <string_view>
 
 #include "../causal_dwconv3d_checks.h"
@@ -55,11 +57,22 @@ at::Tensor run_fused_conv2d(const at::Tensor& x_in, const at::Tensor& packed_wei
               ": padding must be two non-negative values, got ", padding);
   const int64_t cin = x_in.size(1), kh = kernel_size[0], kw = kernel_size[1];
   const int64_t panels = pointwise_padded(out_channels) / kPointwisePanel, kk = kh * kw * cin;
+  // A 3x3 kernel's weight packed for Winograd F(2x2, 3x3) (pack_weight(...,
+  // winograd=True)) has 16 rows per input channel, the direct conv's 9.
+  const bool winograd = kh == 3 && kw == 3 && packed_weight.dim() == 3 && packed_weight.size(1) == 16 * cin &&
+                        cin > 0;
+  const int64_t rows = winograd ? 16 * cin : kk;
   TORCH_CHECK(packed_weight.scalar_type() == at::kFloat && packed_weight.device().is_cpu() &&
-                  packed_weight.is_contiguous() && packed_weight.sizes() == at::IntArrayRef({panels, kk, kPointwisePanel}),
+                  packed_weight.is_contiguous() && packed_weight.sizes() == at::IntArrayRef({panels, rows, kPointwisePanel}),
               op, ": packed_weight must be a contiguous float32 CPU tensor of the packed shape (", panels, ", ",
               kk, ", ", kPointwisePanel, ") for ", out_channels, " outputs of a ", kh, "x", kw, " kernel over ", cin,
-              " channels (pack it with fastvfx.ops.fused_conv2d.pack_weight), got ", packed_weight.sizes());
+              " channels (pack it with fastvfx.ops.fused_conv2d.pack_weight)",
+              kh == 3 && kw == 3 ? std::string(", or (") + std::to_string(panels) + ", " + std::to_string(16 * cin) +
+                                       ", " + std::to_string(kPointwisePanel) + ") packed for Winograd"
+                                 : std::string(),
+              ", got ", packed_weight.sizes());
+  TORCH_CHECK(!winograd || stride == 1, op, ": a weight packed for Winograd F(2x2, 3x3) takes stride 1, got stride ",
+              stride);
   const at::Tensor bias = bias_in ? bias_in->contiguous() : at::Tensor();
   if (bias_in) {
     TORCH_CHECK(bias.scalar_type() == at::kFloat && bias.device().is_cpu() && bias.dim() == 1 &&
@@ -103,7 +116,8 @@ at::Tensor run_fused_conv2d(const at::Tensor& x_in, const at::Tensor& packed_wei
   if (y.numel() == 0) return y;
   if (!into_residual) prepare_large_output(y);
   const bool pointwise = kh == 1 && kw == 1 && stride == 1 && padding[0] == 0 && padding[1] == 0;
-  const bool nchw = !pointwise && x_in.is_contiguous() && !x_in.is_contiguous(at::MemoryFormat::ChannelsLast);
+  const bool nchw = !pointwise && !winograd && x_in.is_contiguous() &&
+                    !x_in.is_contiguous(at::MemoryFormat::ChannelsLast);
   const at::Tensor x = nchw ? x_in : x_in.contiguous(at::MemoryFormat::ChannelsLast);
   if (pointwise) {
     PointwiseConvNhwc p;
@@ -127,7 +141,11 @@ at::Tensor run_fused_conv2d(const at::Tensor& x_in, const at::Tensor& packed_wei
   c.y = y.mutable_data_ptr<float>();
   c.residual = residual_in ? residual.const_data_ptr<float>() : nullptr;
   c.act = act, c.residual_op = join;
-  conv2d_nhwc(c);
+  if (winograd) {
+    conv2d_winograd_nhwc(c);
+  } else {
+    conv2d_nhwc(c);
+  }
   return y;
 }
 

@@ -98,4 +98,14 @@ struct Conv2dNhwc {
 constexpr int64_t kMaxConvKernelRows = 8;
 void conv2d_nhwc(const Conv2dNhwc& p);
 
+// The same conv for a 3x3 kernel with stride 1 (any padding) by Winograd
+// F(2x2, 3x3): 2.25x fewer multiply-adds than the direct conv, its GEMMs on
+// the same tiles. packed_weight: pack_pointwise_weights of U (Cout, 16 * Cin),
+// U[o][xi * Cin + c] = (G w[o][c] G^T)[xi] (xi = 4 * row + column of the 4x4
+// result) with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. x channels-last
+// (nchw_input false); the residual may be y (written over); y must not
+// overlap x. The result differs from the direct conv's by rounding (the
+// transforms add and subtract inputs before the products).
+void conv2d_winograd_nhwc(const Conv2dNhwc& p);
+
 }  // namespace fastvfx

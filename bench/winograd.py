@@ -1,0 +1,128 @@
+"""Winograd F(2x2, 3x3) for the models' 3x3 stride-1 convs (fused_conv2d
+with ``pack_weight(..., winograd=True)``) against what they ran on before and
+what a user would otherwise pick, in one process. Run on a quiet machine,
+from outside the source tree:
+
+    python bench/winograd.py            # 1 and 2 threads, 100 rounds
+    python bench/winograd.py 200        # more rounds
+
+1. SqueezeTime's 3x3 stride-1 convs at its 224² input, batch 1,
+   channels_last: each block's short conv (C -> C, times the IOI gate map)
+   and the IOI branch's convs to and from 16 channels (ReLU, sigmoid). Per
+   layer, interleaved, with a 8 MB write between calls (a model's other
+   layers evict the caches): by Winograd, fused_conv2d's direct GEMM, the
+   oneDNN primitive the plans called before (weight prepacked, the product
+   or activation as a post-op) and eager ``F.conv2d`` with torch's ops, ms,
+   then oneDNN's and eager's time over Winograd's.
+2. SqueezeTime's clip in the bench's conditions (the torch backend's clip
+   and ONNX Runtime's before each timed clip): plans with Winograd against
+   plans without (a second copy of the model whose plans were built with
+   the Winograd rule off), ONNX Runtime alongside, ms.
+"""
+
+import copy
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+import _step_ab
+from fastvfx.bench import keep_freed_memory, ort
+from fastvfx.bench.models import model_pair
+from fastvfx.nn import _onednn
+from fastvfx.ops.fused_conv2d import fused_conv2d, pack_weight
+
+# (name, C_in, C_out, plane, activation, joined with a gate map by a product)
+LAYERS = [
+    ("short 64@56²", 64, 64, 56, None, True),
+    ("short 128@28²", 128, 128, 28, None, True),
+    ("short 256@14²", 256, 256, 14, None, True),
+    ("short 512@7²", 512, 512, 7, None, True),
+    ("IOI 64->16 @56²", 64, 16, 56, "relu", False),
+    ("IOI 16->64 @56²", 16, 64, 56, "sigmoid", False),
+    ("IOI 128->16 @28²", 128, 16, 28, "relu", False),
+    ("IOI 16->128 @28²", 16, 128, 28, "sigmoid", False),
+    ("IOI 256->16 @14²", 256, 16, 14, "relu", False),
+    ("IOI 16->256 @14²", 16, 256, 14, "sigmoid", False),
+]
+
+
+def _eager(x, w, b, gate, activation):
+    y = F.conv2d(x, w, b, padding=1)
+    if gate is not None:
+        return y * gate
+    return torch.sigmoid(y) if activation == "sigmoid" else F.relu(y)
+
+
+def layers(rounds):
+    flush = torch.empty(2 << 20)  # 8 MB
+    result = {}
+    for name, c_in, c_out, size, activation, product in LAYERS:
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(1, c_in, size, size, generator=g).contiguous(memory_format=torch.channels_last)
+        w = torch.randn(c_out, c_in, 3, 3, generator=g) * (c_in * 9) ** -0.5
+        b = torch.randn(c_out, generator=g)
+        gate = torch.rand(1, c_out, size, size, generator=g).contiguous(memory_format=torch.channels_last) \
+            if product else None
+        op = "mul" if product else "add"
+        winograd, direct = pack_weight(w, winograd=True), pack_weight(w)
+        onednn = _onednn.pack(w, b, torch.nn.Conv2d(c_in, c_out, 3, padding=1), x)
+        calls = {
+            "winograd": lambda: fused_conv2d(x, winograd, b, 1, 1, gate, activation, op),
+            "direct": lambda: fused_conv2d(x, direct, b, 1, 1, gate, activation, op),
+            "oneDNN": (lambda: _onednn.conv2d_binary(x, onednn, gate, "mul")) if product else
+                      (lambda: _onednn.conv2d(x, onednn, activation)),
+            "eager": lambda: _eager(x, w, b, gate, activation),
+        }
+        expected = calls["eager"]()
+        for k, fn in calls.items():
+            torch.testing.assert_close(fn(), expected, rtol=1e-4, atol=1e-4 * expected.abs().max().item())
+        times = {k: [] for k in calls}
+        for _ in range(rounds):
+            for k, fn in calls.items():
+                flush.add_(1.0)
+                t0 = time.perf_counter()
+                fn()
+                times[k].append(time.perf_counter() - t0)
+        ms = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+        result[name] = (f"winograd {ms['winograd']:.3f} direct {ms['direct']:.3f} oneDNN {ms['oneDNN']:.3f} "
+                        f"eager {ms['eager']:.3f} (oneDNN / winograd {ms['oneDNN'] / ms['winograd']:.2f}x, "
+                        f"eager / winograd {ms['eager'] / ms['winograd']:.2f}x)")
+    return {"": "\n  " + "\n  ".join(f"{k}: {v}" for k, v in result.items())}
+
+
+def squeezetime(rounds):
+    reference, model = model_pair("squeezetime")
+    without = copy.deepcopy(model)
+    x = torch.randn(1, 3, 16, 224, 224)
+    contender = ort.clip_contender(("squeezetime", tuple(x.shape)), reference, x)
+    others = {} if isinstance(contender, str) else {"onnxruntime": contender}
+    rule = _onednn._WINOGRAD_MIN_CHANNELS
+    _onednn._WINOGRAD_MIN_CHANNELS = 1 << 30  # the plans of `without` are built now, with no conv by Winograd
+    try:
+        expected = without(x)
+    finally:
+        _onednn._WINOGRAD_MIN_CHANNELS = rule
+    torch.testing.assert_close(model(x), expected, rtol=1e-4, atol=1e-4 * expected.abs().max().item())
+    variants = {"winograd": model, "without": without}
+    times = {**{k: [] for k in variants}, **{k: [] for k in others}}
+    for r in range(max(4, rounds // 8) * len(variants)):  # a clip is 55-110 ms
+        reference(x)
+        for k, fn in others.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+        name = list(variants)[r % len(variants)]
+        t0 = time.perf_counter()
+        variants[name](x)
+        times[name].append(time.perf_counter() - t0)
+    result = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+    if isinstance(contender, str):
+        result["onnxruntime"] = contender
+    return result
+
+
+if __name__ == "__main__":
+    keep_freed_memory()
+    _step_ab.main([("3x3 layers", "ms", layers), ("squeezetime clip", "ms", squeezetime)])
