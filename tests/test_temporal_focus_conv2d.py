@@ -124,6 +124,31 @@ def test_squeezetime_shapes_and_odd_sizes(each_isa, shape, layout):
             _close(a, b)
 
 
+# float32 3x3 stride-1 convs with 16+ channels on each side and 32+ output
+# tiles of 2x2 run by Winograd F(2x2, 3x3), the scale in its input
+# transform; the others through oneDNN (aten::convolution).
+@pytest.mark.parametrize("shape,cout,padding,winograd", [
+    ((1, 64, 28, 28), 64, 1, True),      # SqueezeTime's first stage, smaller
+    ((3, 16, 9, 7), 40, 1, True),        # odd sizes: half tiles at the edges
+    ((2, 20, 12, 10), 17, 0, True),      # no padding, a partial panel
+    ((1, 16, 9, 7), 16, 1, False),       # 20 tiles
+    ((4, 12, 9, 7), 16, 1, False),       # 12 input channels
+])
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "transposed"])
+def test_winograd_3x3(each_isa, shape, cout, padding, winograd, layout):
+    n, c, h, w = shape
+    x = torch.randn(shape)
+    args = _gate_args(c, cout, 8, 3, bias=True)
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        got_y, got_s = _call(fastvfx.temporal_focus_conv2d, _layout(x, layout), args, 1, padding, "avg")
+    convs = [e for e in prof.events() if e.name == "aten::convolution"]
+    assert (not convs) == winograd
+    want_y, want_s = _call(temporal_focus_conv2d_reference, x, args, 1, padding, "avg")
+    _close(got_s, want_s)
+    _close(got_y, want_y)
+    assert got_y.is_contiguous(memory_format=torch.channels_last if layout == "channels_last" else torch.contiguous_format)
+
+
 def test_max_pool_propagates_nan_like_torch():
     x = torch.randn(2, 8, 5, 5)
     x[1, 3, 2, 2] = float("nan")

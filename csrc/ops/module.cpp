@@ -17,6 +17,7 @@
 #include "threading.h"
 #include "fastvfx/isa.h"
 #include "fastvfx/layout.h"
+#include "fastvfx/pointwise_conv.h"
 #include "fastvfx/version.h"
 #if FASTVFX_WITH_CUDA
 #include "fastvfx/cuda.h"
@@ -64,6 +65,20 @@ at::Tensor channels_last_copy(const at::Tensor& x) {
   fastvfx::nchw_to_nhwc_f32(x.const_data_ptr<float>(), y.mutable_data_ptr<float>(), x.size(0), x.size(1),
                             x.size(2) * x.size(3));
   return y;
+}
+
+// fastvfx.ops.fused_conv2d.pack_weight(..., winograd=True)'s transform: a
+// float32 CPU (C_out, C_in, 3, 3) weight to U (C_out, 16 * C_in) (the core's
+// winograd_weight_3x3), before packing.
+at::Tensor winograd_weight(const at::Tensor& w) {
+  TORCH_CHECK(w.dim() == 4 && w.size(2) == 3 && w.size(3) == 3 && w.scalar_type() == at::kFloat &&
+                  w.device().is_cpu(),
+              "fastvfx._C._winograd_weight: expected a float32 CPU weight (C_out, C_in, 3, 3), got ", w.sizes(), " ",
+              w.scalar_type());
+  const at::Tensor src = w.detach().contiguous();
+  at::Tensor u = at::empty({w.size(0), 16 * w.size(1)}, src.options());
+  fastvfx::winograd_weight_3x3(src.const_data_ptr<float>(), w.size(0), w.size(1), u.mutable_data_ptr<float>());
+  return u;
 }
 
 // The mean over H and W of a float32 CPU channels_last 4-D tensor, (N, C, 1,
@@ -316,6 +331,9 @@ PYBIND11_MODULE(_C, m) {
   m.def("_channels_last_copy", &channels_last_copy, py::arg("x"),
         "x.contiguous(memory_format=torch.channels_last), float32 NCHW through the core's transposes "
         "(no autograd: inference glue).");
+  m.def("_winograd_weight", &winograd_weight, py::arg("weight"),
+        "A 3x3 weight (C_out, C_in, 3, 3) transformed for Winograd F(2x2, 3x3), (C_out, 16 * C_in): "
+        "u[o][xi * C_in + c] = (G w[o][c] G^T)[xi] (before packing).");
   m.def("_channels_last_mean", &channels_last_mean, py::arg("x"),
         "x.mean((2, 3), keepdim=True) of a float32 channels_last x through the core's row sum, channels_last "
         "(no autograd: inference glue).");

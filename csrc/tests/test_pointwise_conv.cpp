@@ -304,6 +304,29 @@ void run_winograd_case(const ConvCase& c, Conv2dNhwc p, const std::vector<float>
       for (size_t e = want.size(); e < y.size(); ++e) {
         CHECK(y[e] == 3.f, "winograd %s: wrote past the output", isa_name(isa));
       }
+      if (in_place || threads != 3) continue;
+      // A per-image channel scale (conv2d(x * scale), the TFC's) equals the
+      // conv of the scaled input.
+      std::mt19937 rng(5);
+      const auto scale = random_values(static_cast<size_t>(c.n * c.cin), rng);
+      std::vector<float> xs(x);
+      for (size_t e = 0; e < xs.size(); ++e) xs[e] *= scale[e / static_cast<size_t>(c.h * c.w * c.cin) * c.cin +
+                                                           e % static_cast<size_t>(c.cin)];
+      std::vector<float> y_scaled(res.size()), y_prescaled(res.size());
+      p.residual = c.residual == Residual::kNone ? nullptr : res.data();
+      p.channel_scale = scale.data(), p.y = y_scaled.data();
+      conv2d_winograd_nhwc(p);
+      p.channel_scale = nullptr, p.x = xs.data(), p.y = y_prescaled.data();
+      conv2d_winograd_nhwc(p);
+      float top = 0;
+      for (float v : y_prescaled) top = std::max(top, std::fabs(v));
+      for (size_t e = 0; e < res.size(); ++e) {
+        const bool ok = std::fabs(y_scaled[e] - y_prescaled[e]) <= 2e-5f * top;
+        if (!ok && bad++ < 3) {
+          CHECK(ok, "winograd %s channel scale: y[%zu] = %.7g, the scaled input's %.7g", isa_name(isa), e, y_scaled[e],
+                y_prescaled[e]);
+        }
+      }
     }
   }
   set_active_isa(best_isa());

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .. import _C
+
 from .causal_dwconv3d import _apply_activation
 from .inverted_residual import _pack_pointwise
 
@@ -37,15 +39,12 @@ class PackedConvWeight(NamedTuple):
     kernel_size: tuple[int, int]
 
 
-# Winograd F(2x2, 3x3)'s weight transform: U = G w G^T for each 3x3 kernel w.
-_WINOGRAD_G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
-
-
 def pack_weight(weight: Tensor, winograd: bool = False) -> PackedConvWeight:
     """The kernel's layout of a conv weight (C_out, C_in, kh, kw) (or (C_out,
     C_in) for a 1x1 conv): (C_out, kh, kw, C_in) in panels of 32 outputs.
     ``winograd`` (a 3x3 kernel, for stride 1): the weight transformed for
-    Winograd F(2x2, 3x3), each kernel's G w G^T (4x4) as (C_out, 4, 4, C_in),
+    Winograd F(2x2, 3x3), each kernel's G w G^T (4x4, G = [1 0 0; 1/2 1/2
+    1/2; 1/2 -1/2 1/2; 0 0 1]) as (C_out, 4, 4, C_in),
     which the op then runs with 2.25x fewer multiply-adds (see
     ``docs/models.md``, Winograd)."""
     with torch.no_grad():
@@ -58,9 +57,9 @@ def pack_weight(weight: Tensor, winograd: bool = False) -> PackedConvWeight:
         if winograd:
             if (kh, kw) != (3, 3):
                 raise ValueError(f"{_OP}: Winograd F(2x2, 3x3) packs a 3x3 kernel, got {kh}x{kw}")
-            g = torch.tensor(_WINOGRAD_G, dtype=torch.float64)
-            w = torch.einsum("ri,ocij,qj->ocrq", g, w.double(), g).float()
-        flat = w.permute(0, 2, 3, 1).reshape(cout, -1)
+            flat = _C._winograd_weight(w.cpu())  # (C_out, 4, 4, C_in): each kernel's G w G^T
+        else:
+            flat = w.permute(0, 2, 3, 1).reshape(cout, -1)
         return PackedConvWeight(_pack_pointwise(flat, flat.shape[1]), cout, (kh, kw))
 
 

@@ -437,11 +437,22 @@ void depthwise_row(const float* const* rows, int64_t k, int64_t stride, const fl
   }
 }
 
+template <class T>
+FVX_PW_INLINE T ld_scale(const float* p) {
+  if constexpr (sizeof(T) == sizeof(float)) {
+    return *p;
+  } else {
+    return load(p);
+  }
+}
+
 // Winograd F(2x2, 3x3) (pointwise_ukernels.h): the input tile's 4x4 pixels
 // d to V = B^T d B, a vector of channels at a time, where B^T = [1 0 -1 0;
-// 0 1 1 0; 0 -1 1 0; 0 1 0 -1] (only adds), rows first, then columns.
+// 0 1 1 0; 0 -1 1 0; 0 1 0 -1] (only adds), rows first, then columns; times
+// the channels' scale where there is one (the transform is linear).
 template <class T>
-FVX_PW_INLINE void winograd_input_vec(const float* const* d, int64_t c, float* v, int64_t v_stride) {
+FVX_PW_INLINE void winograd_input_vec(const float* const* d, int64_t c, const float* scale, float* v,
+                                       int64_t v_stride) {
   auto ld = [&](int i) -> T {
     if constexpr (sizeof(T) == sizeof(float)) {
       return d[i][c];
@@ -455,9 +466,14 @@ FVX_PW_INLINE void winograd_input_vec(const float* const* d, int64_t c, float* v
     const T d0 = ld(j), d1 = ld(4 + j), d2 = ld(8 + j), d3 = ld(12 + j);
     e[0][j] = d0 - d2, e[1][j] = d1 + d2, e[2][j] = d2 - d1, e[3][j] = d1 - d3;
   }
+  const T sc = scale == nullptr ? T{} : ld_scale<T>(scale + c);
 #pragma GCC unroll 4
   for (int i = 0; i < 4; ++i) {
-    const T r[4] = {e[i][0] - e[i][2], e[i][1] + e[i][2], e[i][2] - e[i][1], e[i][1] - e[i][3]};
+    T r[4] = {e[i][0] - e[i][2], e[i][1] + e[i][2], e[i][2] - e[i][1], e[i][1] - e[i][3]};
+    if (scale != nullptr) {
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) r[j] *= sc;
+    }
 #pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) {
       float* out = v + (i * 4 + j) * v_stride + c;
@@ -470,10 +486,10 @@ FVX_PW_INLINE void winograd_input_vec(const float* const* d, int64_t c, float* v
   }
 }
 
-void winograd_input(const float* const* d, int64_t channels, float* v, int64_t v_stride) {
+void winograd_input(const float* const* d, int64_t channels, const float* scale, float* v, int64_t v_stride) {
   int64_t c = 0;
-  for (; c + kLanes <= channels; c += kLanes) winograd_input_vec<Vec>(d, c, v, v_stride);
-  for (; c < channels; ++c) winograd_input_vec<float>(d, c, v, v_stride);
+  for (; c + kLanes <= channels; c += kLanes) winograd_input_vec<Vec>(d, c, scale, v, v_stride);
+  for (; c < channels; ++c) winograd_input_vec<float>(d, c, scale, v, v_stride);
 }
 
 // M (16 planes, m[xi * m_stride + j]) to the tile's 2x2 outputs Y = A^T M A,

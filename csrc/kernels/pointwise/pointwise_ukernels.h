@@ -29,7 +29,8 @@
 // winograd_input: one tile of a Winograd F(2x2, 3x3) conv, its 4x4 input
 // pixels d[4 * row + column] (each `channels` floats, channels-last; a pixel
 // of the zero padding points at zeros) to the 16 planes
-// v[xi * v_stride + c] = (B^T d B)[xi], xi = 4 * row + column.
+// v[xi * v_stride + c] = scale[c] * (B^T d B)[xi], xi = 4 * row + column
+// (scale null: 1).
 // winograd_output: the tile's 16 GEMM results m[xi * m_stride + j] to its
 // 2x2 outputs (A^T m A), biased (bias null: none), joined with the residual
 // res[p] (null: none) as gemm's and activated: out[p][j], p = 2 * row +
@@ -118,7 +119,8 @@ struct PointwiseKernel {
                         int64_t channels, int64_t out_w, float* out, Activation act);
   int64_t mr_direct;
   void (*direct_conv_row)(const DirectConvRow& row, Activation act);
-  void (*winograd_input)(const float* const* d, int64_t channels, float* v, int64_t v_stride);
+  void (*winograd_input)(const float* const* d, int64_t channels, const float* scale, float* v,
+                         int64_t v_stride);
   void (*winograd_output)(const float* m, int64_t m_stride, int64_t channels, const float* bias, float* const* out,
                           const float* const* res, ResidualOp op, Activation act);
 };

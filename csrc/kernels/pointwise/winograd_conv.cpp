@@ -78,7 +78,8 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
             d[r * 4 + c] = inside ? p.x + ((img * h + iy) * w + ix) * cin : zeros.data();
           }
         }
-        kr.winograd_input(d, cin, v + i * cin, v_stride);
+        kr.winograd_input(d, cin, p.channel_scale != nullptr ? p.channel_scale + img * cin : nullptr, v + i * cin,
+                          v_stride);
       }
       // M[xi] = V[xi] U[xi]: tiles (rows) by output channels (columns).
       const int64_t mr = pointwise::balanced_tile_rows(tn, kr.mr);
@@ -116,6 +117,35 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
         kr.winograd_output(m + i * cout + j_begin, m_stride, j_end - j_begin, p.bias != nullptr ? p.bias + j_begin : nullptr,
                            out, p.residual != nullptr ? res : nullptr,
                            p.residual_op, p.act);
+      }
+    }
+  });
+}
+
+void winograd_weight_3x3(const float* w, int64_t cout, int64_t cin, float* u) {
+  if (cout <= 0 || cin <= 0) return;
+  const int64_t grain = std::max<int64_t>(1, 4096 / cin);
+  parallel_for(0, cout, grain, [&](int64_t o_begin, int64_t o_end) {
+    std::vector<float> taps(static_cast<size_t>(9 * cin));  // one output channel's kernels as (9, Cin)
+    for (int64_t o = o_begin; o < o_end; ++o) {
+      const float* wo = w + o * cin * 9;
+      for (int64_t c = 0; c < cin; ++c) {
+        for (int64_t t = 0; t < 9; ++t) taps[static_cast<size_t>(t * cin + c)] = wo[c * 9 + t];
+      }
+      float* uo = u + o * 16 * cin;
+      const float* k = taps.data();
+      for (int64_t c = 0; c < cin; ++c) {  // vectorised over the channels
+        float g[4][3];  // G k: rows of the kernel combined
+        for (int j = 0; j < 3; ++j) {
+          const float k0 = k[j * cin + c], k1 = k[(3 + j) * cin + c], k2 = k[(6 + j) * cin + c];
+          g[0][j] = k0, g[1][j] = 0.5f * (k0 + k1 + k2), g[2][j] = 0.5f * (k0 - k1 + k2), g[3][j] = k2;
+        }
+        for (int r = 0; r < 4; ++r) {  // (G k) G^T: then its columns
+          uo[(r * 4 + 0) * cin + c] = g[r][0];
+          uo[(r * 4 + 1) * cin + c] = 0.5f * (g[r][0] + g[r][1] + g[r][2]);
+          uo[(r * 4 + 2) * cin + c] = 0.5f * (g[r][0] - g[r][1] + g[r][2]);
+          uo[(r * 4 + 3) * cin + c] = g[r][2];
+        }
       }
     }
   });

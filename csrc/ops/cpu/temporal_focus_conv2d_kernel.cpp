@@ -17,6 +17,9 @@
 //     GEMM's input tile (the per-sample weights would outweigh the sample);
 //     NCHW batches of maps up to 8x8: all samples' scaled inputs side by
 //     side as one wide GEMM;
+//   float32 3x3, stride 1, 16+ channels each side, 32+ output tiles of
+//     2x2: Winograd F(2x2, 3x3) on the core's tiles, the scale applied in
+//     its input transform (winograd_scaled_conv);
 //   other kernels, strides, paddings: float32 batches write x * scale once
 //     and run one at::conv2d (oneDNN) over the batch; one sample, float64
 //     and 16-bit: one at::conv2d per sample with its folded weight. Measured
@@ -36,9 +39,11 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <array>
 #include <string_view>
 
 #include "../temporal_focus_conv2d_checks.h"
+#include "fastvfx/layout.h"
 #include "fastvfx/pointwise_conv.h"
 #include "fastvfx/tfc.h"
 #include "fp32_tiles.h"
@@ -285,6 +290,54 @@ at::Tensor pointwise_packed(const at::Tensor& x, const at::Tensor& scale, const 
   return nhwc ? out.permute({0, 3, 1, 2}) : out;
 }
 
+// A float32 3x3 conv with stride 1 by Winograd F(2x2, 3x3) (the core's
+// conv2d_winograd_nhwc, as fused_conv2d with a Winograd-packed weight) where
+// it has 16 channels or more on each side and 32 output tiles of 2x2 or
+// more, the rule of the models' plans (fastvfx/nn/_onednn.py,
+// _WINOGRAD_MIN_TILES).
+bool winograd_worth(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride, at::IntArrayRef padding,
+                    std::array<int64_t, 2> out_size) {
+  return x.scalar_type() == at::kFloat && weight.size(2) == 3 && weight.size(3) == 3 && stride[0] == 1 &&
+         stride[1] == 1 && std::min(weight.size(0), weight.size(1)) >= 16 &&
+         x.size(0) * ((out_size[0] + 1) / 2) * ((out_size[1] + 1) / 2) >= 32;
+}
+
+// conv2d(x * scale, weight, bias) by Winograd: the weight transformed (the
+// core's winograd_weight_3x3) and packed per call, the scale applied in the input transform (it is
+// linear), x read channels-last (an NCHW x through the core's transposes,
+// and the output back). TFC 3x3 at 64@56²: see docs/tfc.md.
+at::Tensor winograd_scaled_conv(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& weight,
+                                const std::optional<at::Tensor>& bias, at::IntArrayRef padding,
+                                std::array<int64_t, 2> out_size, at::MemoryFormat format) {
+  const int64_t n = x.size(0), cin = x.size(1), h = x.size(2), w = x.size(3), cout = weight.size(0);
+  at::Tensor u = at::empty({cout, 16 * cin}, weight.options());
+  winograd_weight_3x3(weight.const_data_ptr<float>(), cout, cin, u.mutable_data_ptr<float>());
+  const at::Tensor packed = pack_pointwise(u);
+  at::Tensor x_cl = x;
+  if (!x.is_contiguous(at::MemoryFormat::ChannelsLast)) {
+    const at::Tensor src = x.contiguous();
+    x_cl = at::empty(x.sizes(), x.options().memory_format(at::MemoryFormat::ChannelsLast));
+    nchw_to_nhwc_f32(src.const_data_ptr<float>(), x_cl.mutable_data_ptr<float>(), n, cin, h * w);
+  }
+  const at::Tensor scale_c = scale.contiguous();
+  const at::Tensor bias_c = bias ? bias->contiguous() : at::Tensor();
+  at::Tensor y = at::empty({n, cout, out_size[0], out_size[1]}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+  Conv2dNhwc c;
+  c.batch = n, c.height = h, c.width = w, c.in_channels = cin, c.out_channels = cout;
+  c.kernel_h = 3, c.kernel_w = 3, c.stride = 1, c.pad_top = padding[0], c.pad_left = padding[1];
+  c.x = x_cl.const_data_ptr<float>();
+  c.packed_weight = packed.const_data_ptr<float>();
+  c.bias = bias ? bias_c.const_data_ptr<float>() : nullptr;
+  c.y = y.mutable_data_ptr<float>();
+  c.channel_scale = scale_c.const_data_ptr<float>();
+  conv2d_winograd_nhwc(c);
+  if (format == at::MemoryFormat::ChannelsLast) return y;
+  at::Tensor out = at::empty(y.sizes(), y.options());
+  const int64_t ohw = out_size[0] * out_size[1];
+  nchw_to_nhwc_f32(y.const_data_ptr<float>(), out.mutable_data_ptr<float>(), n, ohw, cout);  // (HW, C) -> (C, HW)
+  return out;
+}
+
 // y = conv2d(x * scale, weight, bias) for a scale of shape (N, C_in), without writing x * scale.
 at::Tensor scaled_conv(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& weight,
                        const std::optional<at::Tensor>& bias, at::IntArrayRef stride,
@@ -312,6 +365,9 @@ at::Tensor scaled_conv(const at::Tensor& x, const at::Tensor& scale, const at::T
     if (cout <= x.size(2) * x.size(3)) return pointwise_folded(src, scale, w, bias, nhwc);
     if (!nhwc && n > 1 && x.size(2) * x.size(3) <= kWideMaxPositions) return pointwise_wide(src, scale, w, bias);
     return pointwise_packed(src, scale, w, bias, nhwc);
+  }
+  if (winograd_worth(x, weight, stride, padding, out_size)) {
+    return winograd_scaled_conv(x, scale, weight.contiguous(), bias, padding, out_size, format);
   }
   if (x.scalar_type() == at::kFloat && n > 1) {
     // A batch of float32 samples: x * scale written once, then one conv over

@@ -90,6 +90,9 @@ struct Conv2dNhwc {
   const float* residual = nullptr;    // like y, or null; may be y (written over)
   Activation act = Activation::kNone;
   ResidualOp residual_op = ResidualOp::kAddAfter;
+  // (N, Cin) or null: image n's input channel c scaled by channel_scale[n *
+  // Cin + c] (SqueezeTime's TFC, conv2d(x * scale)); conv2d_winograd_nhwc only.
+  const float* channel_scale = nullptr;
 
   int64_t out_h() const;
   int64_t out_w() const;
@@ -100,12 +103,16 @@ void conv2d_nhwc(const Conv2dNhwc& p);
 
 // The same conv for a 3x3 kernel with stride 1 (any padding) by Winograd
 // F(2x2, 3x3): 2.25x fewer multiply-adds than the direct conv, its GEMMs on
-// the same tiles. packed_weight: pack_pointwise_weights of U (Cout, 16 * Cin),
-// U[o][xi * Cin + c] = (G w[o][c] G^T)[xi] (xi = 4 * row + column of the 4x4
-// result) with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. x channels-last
+// the same tiles. packed_weight: pack_pointwise_weights of U (Cout, 16 * Cin)
+// (winograd_weight_3x3), U[o][xi * Cin + c] = (G w[o][c] G^T)[xi] (xi = 4 *
+// row + column of the 4x4 result) with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2
+// 1/2; 0 0 1]. x channels-last
 // (nchw_input false); the residual may be y (written over); y must not
 // overlap x. The result differs from the direct conv's by rounding (the
 // transforms add and subtract inputs before the products).
 void conv2d_winograd_nhwc(const Conv2dNhwc& p);
+// U for conv2d_winograd_nhwc, before packing: w (Cout, Cin, 3, 3) to u
+// (Cout, 16 * Cin), u[o][xi * Cin + c] = (G w[o][c] G^T)[xi].
+void winograd_weight_3x3(const float* w, int64_t cout, int64_t cin, float* u);
 
 }  // namespace fastvfx
