@@ -14,10 +14,17 @@ from outside the source tree:
    oneDNN primitive the plans called before (weight prepacked, the product
    or activation as a post-op) and eager ``F.conv2d`` with torch's ops, ms,
    then oneDNN's and eager's time over Winograd's.
-2. SqueezeTime's clip in the bench's conditions (the torch backend's clip
+2. SqueezeTime's stem, its 5x5 stride-2 conv (48 -> 64 channels, 224²,
+   ReLU) from the NCHW input, interleaved as in 1: the input's 2x2
+   space-to-depth (``fastvfx._C._space_to_depth2``) and the 3x3 stride-1
+   conv on it by Winograd, against what the model ran before (the input
+   into channels_last by the core's transposes, then oneDNN's conv) and
+   eager ``F.conv2d`` + ReLU, ms.
+3. SqueezeTime's clip in the bench's conditions (the torch backend's clip
    and ONNX Runtime's before each timed clip): plans with Winograd against
    plans without (a second copy of the model whose plans were built with
-   the Winograd rule off), ONNX Runtime alongside, ms.
+   the Winograd rule off; both run the stem as in 2), ONNX Runtime
+   alongside, ms.
 """
 
 import copy
@@ -28,10 +35,11 @@ import torch
 import torch.nn.functional as F
 
 import _step_ab
+from fastvfx import _C
 from fastvfx.bench import keep_freed_memory, ort
 from fastvfx.bench.models import model_pair
 from fastvfx.nn import _onednn
-from fastvfx.ops.fused_conv2d import fused_conv2d, pack_weight
+from fastvfx.ops.fused_conv2d import fused_conv2d, pack_weight, space_to_depth_weight
 
 # (name, C_in, C_out, plane, activation, joined with a gate map by a product)
 LAYERS = [
@@ -92,6 +100,34 @@ def layers(rounds):
     return {"": "\n  " + "\n  ".join(f"{k}: {v}" for k, v in result.items())}
 
 
+def stem(rounds):
+    flush = torch.empty(2 << 20)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 48, 224, 224, generator=g)
+    w = torch.randn(64, 48, 5, 5, generator=g) * (48 * 25) ** -0.5
+    b = torch.randn(64, generator=g)
+    conv = torch.nn.Conv2d(48, 64, 5, stride=2, padding=2)
+    winograd = pack_weight(space_to_depth_weight(w), winograd=True)
+    onednn = _onednn.pack(w, b, conv, x.contiguous(memory_format=torch.channels_last))
+    calls = {
+        "space-to-depth + winograd": lambda: fused_conv2d(_C._space_to_depth2(x), winograd, b, 1, 1,
+                                                          activation="relu"),
+        "channels_last copy + oneDNN": lambda: _onednn.conv2d(_onednn.to_channels_last(x), onednn, "relu"),
+        "eager": lambda: F.relu(F.conv2d(x, w, b, stride=2, padding=2)),
+    }
+    expected = calls["eager"]()
+    times = {k: [] for k in calls}
+    for k, fn in calls.items():
+        torch.testing.assert_close(fn(), expected, rtol=1e-4, atol=1e-4 * expected.abs().max().item())
+    for _ in range(max(10, rounds // 4)):
+        for k, fn in calls.items():
+            flush.add_(1.0)
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) * 1e3 for k, v in times.items()}
+
+
 def squeezetime(rounds):
     reference, model = model_pair("squeezetime")
     without = copy.deepcopy(model)
@@ -125,4 +161,4 @@ def squeezetime(rounds):
 
 if __name__ == "__main__":
     keep_freed_memory()
-    _step_ab.main([("3x3 layers", "ms", layers), ("squeezetime clip", "ms", squeezetime)])
+    _step_ab.main([("3x3 layers", "ms", layers), ("stem", "ms", stem), ("squeezetime clip", "ms", squeezetime)])

@@ -312,3 +312,55 @@ def test_mean_hw():
     y = mean_hw(w.contiguous(memory_format=torch.channels_last))
     y.sum().backward()
     torch.testing.assert_close(w.grad, torch.full_like(w, 1 / 25))
+
+
+# The stem's stride-2 5x5 conv as a stride-1 3x3 conv on the input's 2x2
+# space-to-depth (SqueezeTime's inference path): the core's space-to-depth
+# against torch's view and permute (bit-exact, every ISA and thread count,
+# odd channel counts), and the rearranged weight's conv against F.conv2d's.
+def _space_to_depth_reference(x):
+    n, c, h, w = x.shape
+    p_q = x.view(n, c, h // 2, 2, w // 2, 2)  # (n, c, a, p, b, q)
+    return torch.stack([p_q[:, :, :, p, :, :] for p in range(2)], 1).permute(0, 1, 2, 5, 3, 4).reshape(
+        n, 4 * c, h // 2, w // 2)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("shape", [(1, 48, 224, 224), (2, 3, 10, 6), (3, 5, 2, 34)])
+def test_space_to_depth2(each_isa, threads, shape):
+    from fastvfx import _C
+
+    x = torch.randn(shape)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        got = _C._space_to_depth2(x)
+    finally:
+        torch.set_num_threads(before)
+    assert got.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(got, _space_to_depth_reference(x))
+    # other inputs (a channels_last view, float64) as torch's copy
+    assert torch.equal(_C._space_to_depth2(x.contiguous(memory_format=torch.channels_last)), got)
+    assert torch.equal(_C._space_to_depth2(x.double()), _space_to_depth_reference(x.double()))
+    with pytest.raises(RuntimeError, match="H and W even"):
+        _C._space_to_depth2(x[:, :, :, 1:])
+
+
+def test_space_to_depth_weight_runs_the_stride2_conv():
+    from fastvfx import _C
+    from fastvfx.ops.fused_conv2d import space_to_depth_weight
+
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(2, 12, 18, 14, generator=g)
+    w = torch.randn(20, 12, 5, 5, generator=g) * 0.1
+    b = torch.randn(20, generator=g)
+    expected = torch.nn.functional.conv2d(x, w, b, stride=2, padding=2)
+    w3 = space_to_depth_weight(w)
+    assert w3.shape == (20, 48, 3, 3)
+    torch.testing.assert_close(torch.nn.functional.conv2d(_C._space_to_depth2(x), w3, b, padding=1), expected,
+                               rtol=1e-5, atol=1e-5)
+    with torch.no_grad():  # and by Winograd, as the model runs it
+        got = fastvfx.fused_conv2d(_C._space_to_depth2(x), pack_weight(w3, winograd=True), b, 1, 1)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="5x5 kernel"):
+        space_to_depth_weight(torch.randn(4, 3, 3, 3))

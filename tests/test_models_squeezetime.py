@@ -235,3 +235,21 @@ def test_plan_runs_wide_3x3_convs_by_winograd(randomize_batchnorm, monkeypatch):
         assert fused or not winograd
     assert any(b[4] for b in wide_3x3) and not all(b[4] for b in wide_3x3)
     assert not any(b[4] for b in built if b not in wide_3x3)
+
+
+@pytest.mark.parametrize("size", [SIZE, 63])
+def test_stem_as_stride1_conv_on_space_to_depth(randomize_batchnorm, monkeypatch, size):
+    """On the inference path the 5x5 stride-2 stem of an even-sized NCHW
+    input runs as a 3x3 stride-1 conv (by Winograd) on the input's 2x2
+    space-to-depth; an odd size takes oneDNN's conv. The model equals the
+    torch backend either way."""
+    from fastvfx import _C
+
+    reference, fast = _pair(randomize_batchnorm)
+    calls = []
+    real = _C._space_to_depth2
+    monkeypatch.setattr(_C, "_space_to_depth2", lambda x: calls.append(tuple(x.shape)) or real(x))
+    x = torch.randn(2, 3, FRAMES, size, size)
+    with torch.no_grad():
+        assert_close_scaled(fast(x), reference(x))
+    assert calls == ([(2, 3 * FRAMES, size, size)] if size % 2 == 0 else [])

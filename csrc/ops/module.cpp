@@ -81,6 +81,26 @@ at::Tensor winograd_weight(const at::Tensor& w) {
   return u;
 }
 
+// The 2x2 space-to-depth of x (N, C, H, W), H and W even: (N, 4C, H/2, W/2)
+// channels_last, channel 2pC + 2c + q of pixel (a, b) = x[:, c, 2a + p,
+// 2b + q]; a float32 NCHW x through the core's transposes (SqueezeTime's
+// stride-2 stem as a stride-1 conv), anything else as torch's view, permute
+// and copy. Inference glue, not a dispatcher op: no autograd.
+at::Tensor space_to_depth2(const at::Tensor& x) {
+  TORCH_CHECK(x.dim() == 4 && x.size(2) % 2 == 0 && x.size(3) % 2 == 0,
+              "fastvfx._C._space_to_depth2: expected x (N, C, H, W) with H and W even, got ", x.sizes());
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  if (x.scalar_type() != at::kFloat || !x.device().is_cpu() || !x.is_contiguous() || x.requires_grad()) {
+    return x.view({n, c, h / 2, 2, w / 2, 2})
+        .permute({0, 3, 1, 5, 2, 4})
+        .reshape({n, 4 * c, h / 2, w / 2})
+        .contiguous(at::MemoryFormat::ChannelsLast);
+  }
+  at::Tensor y = at::empty({n, 4 * c, h / 2, w / 2}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+  fastvfx::nchw_space_to_depth2_nhwc_f32(x.const_data_ptr<float>(), y.mutable_data_ptr<float>(), n, c, h, w);
+  return y;
+}
+
 // The mean over H and W of a float32 CPU channels_last 4-D tensor, (N, C, 1,
 // 1) channels_last: the core's row sum (the models' classifier pools); anything
 // else as torch's mean. Inference glue, not a dispatcher op: no autograd.
@@ -331,6 +351,9 @@ PYBIND11_MODULE(_C, m) {
   m.def("_channels_last_copy", &channels_last_copy, py::arg("x"),
         "x.contiguous(memory_format=torch.channels_last), float32 NCHW through the core's transposes "
         "(no autograd: inference glue).");
+  m.def("_space_to_depth2", &space_to_depth2, py::arg("x"),
+        "The 2x2 space-to-depth of x (N, C, H, W), (N, 4C, H/2, W/2) channels_last: channel 2pC + 2c + q of "
+        "pixel (a, b) is x[:, c, 2a + p, 2b + q] (no autograd: inference glue).");
   m.def("_winograd_weight", &winograd_weight, py::arg("weight"),
         "A 3x3 weight (C_out, C_in, 3, 3) transformed for Winograd F(2x2, 3x3), (C_out, 16 * C_in): "
         "u[o][xi * C_in + c] = (G w[o][c] G^T)[xi] (before packing).");

@@ -59,7 +59,8 @@ from ..nn._batchnorm import cached, cached_tree, fold_bn, folded_conv_bn
 from ..nn._onednn import PlannedConv2d, folded_conv2d
 from ..nn import _onednn
 from ._common import forward_hooked
-from ..ops.fused_conv2d import fused_conv2d
+from .. import _C
+from ..ops.fused_conv2d import fused_conv2d, pack_weight, space_to_depth_weight
 from ..ops.temporal_focus_conv2d import _gate_chain, channel_scaled_conv2d, temporal_focus_conv2d
 
 WIDTHS = (64, 128, 256, 512)
@@ -370,6 +371,16 @@ def _planned(run, x: Tensor, plan) -> Tensor:
     return run(_onednn.to_channels_last(x), plan).contiguous()
 
 
+def _stem_as_stride1(conv: nn.Conv2d, x: Tensor) -> bool:
+    """Whether the stem ``conv`` on ``x`` runs as a 3x3 stride-1 conv on the
+    input's space-to-depth (``SqueezeTime._stem``): SqueezeTime's own 5x5
+    stride-2 conv, padding 2, on a contiguous NCHW input of even height and
+    width."""
+    return (conv.kernel_size == (5, 5) and conv.stride == (2, 2) and conv.padding == (2, 2) and conv.groups == 1
+            and conv.dilation == (1, 1) and conv.padding_mode == "zeros" and x.size(2) % 2 == 0
+            and x.size(3) % 2 == 0 and x.is_contiguous())
+
+
 class SqueezeTime(nn.Module):
     """See the module docstring."""
 
@@ -408,14 +419,22 @@ class SqueezeTime(nn.Module):
     def _stem(self, x: Tensor) -> Tensor:
         if self.backend == "fastvfx" and not self.bn1.training:
             weight, bias = folded_conv_bn(self, "conv1", self.conv1, self.bn1)
-            if _onednn.usable(x):
+            if _onednn.inference(x) and _stem_as_stride1(self.conv1, x):
                 # channels_last from here on (the stages' convs run on it): the
-                # input through the core's transposes, then oneDNN's 5x5 conv
-                # on it (copy and conv 8.10 ms at one thread, 4.04 at two,
-                # against 8.73 and 4.29 for fused_conv2d's GEMM on the NCHW
-                # input and 10.64 and 5.30 with torch's copy:
-                # bench/channels_last_copy.py), and the max pool on
+                # input's 2x2 space-to-depth through the core's transposes, on
+                # which the 5x5 stride-2 conv is a 3x3 stride-1 one (over 4x
+                # the channels) that runs by Winograd F(2x2, 3x3): 16
+                # multiply-adds a pixel where the direct conv does 25 (python
+                # bench/winograd.py, "stem"). Then the max pool on
                 # channels_last (NCHW: 20x slower).
+                packed = cached(self, "conv1/s2d", (weight,),
+                                lambda: pack_weight(space_to_depth_weight(weight), winograd=True))
+                return self.maxpool(fused_conv2d(_C._space_to_depth2(x), packed, bias, 1, 1, activation="relu"))
+            if _onednn.usable(x):
+                # oneDNN's 5x5 conv on the input in channels_last (copy and
+                # conv 8.10 ms at one thread, 4.04 at two, against 8.73 and
+                # 4.29 for fused_conv2d's GEMM on the NCHW input and 10.64 and
+                # 5.30 with torch's copy: bench/channels_last_copy.py).
                 xcl = _onednn.to_channels_last(x)
                 packed = _onednn.packed(self, "conv1/onednn", weight, bias, self.conv1, xcl)
                 return self.maxpool(_onednn.conv2d(xcl, packed, "relu"))

@@ -63,6 +63,21 @@ def pack_weight(weight: Tensor, winograd: bool = False) -> PackedConvWeight:
         return PackedConvWeight(_pack_pointwise(flat, flat.shape[1]), cout, (kh, kw))
 
 
+def space_to_depth_weight(weight: Tensor) -> Tensor:
+    """A 5x5 stride-2 conv's weight (C_out, C_in, 5, 5), padding 2, as the
+    weight (C_out, 4 C_in, 3, 3) of the stride-1 conv, padding 1, on the 2x2
+    space-to-depth of its input (``fastvfx._C._space_to_depth2``: channel
+    2p C_in + 2c + q of pixel (a, b) is x[c, 2a + p, 2b + q]): tap (u, v)
+    of phase (p, q) is the original's (2u + p, 2v + q), zero past the
+    kernel. The same sums in another order; 3x3 and stride 1, it runs by
+    Winograd (SqueezeTime's stem)."""
+    if weight.dim() != 4 or tuple(weight.shape[2:]) != (5, 5):
+        raise ValueError(f"{_OP}: space_to_depth_weight takes a 5x5 kernel, got {tuple(weight.shape)}")
+    cout, cin = weight.shape[:2]
+    padded = F.pad(weight, (0, 1, 0, 1))  # rows and columns 0..5: 2u + p with u < 3
+    return padded.view(cout, cin, 3, 2, 3, 2).permute(0, 3, 1, 5, 2, 4).reshape(cout, 4 * cin, 3, 3)
+
+
 def _pair(v) -> list[int]:
     return [v, v] if isinstance(v, int) else list(v)
 

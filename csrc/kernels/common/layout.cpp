@@ -1,6 +1,7 @@
 #include "fastvfx/layout.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "../causal_dwconv3d/dwconv3d_kernels.h"
 #include "fastvfx/isa.h"
@@ -33,6 +34,25 @@ void nhwc_row_sum_f32(const float* src, float* dst, int64_t n, int64_t hw, int64
     }
     for (int64_t j = 0; j < c; ++j) out[j] *= scale;
   }
+}
+
+void nchw_space_to_depth2_nhwc_f32(const float* src, float* dst, int64_t n, int64_t c, int64_t h, int64_t w) {
+  const int64_t h2 = h / 2, w2 = w / 2;
+  if (n <= 0 || c <= 0 || h2 <= 0 || w2 <= 0 || w % 2 != 0) return;
+  // A pixel pair (q = 0, 1) of a row is one 64-bit element, and lands as
+  // one: input row 2a + p of every channel, (C, W/2) pairs, transposed into
+  // output row a at channel 2pC (the pairs 2C floats apart).
+  const auto transpose = dwconv3d::kernels_for(active_isa()).transpose_f64;
+  parallel_for(0, n * h2, std::max<int64_t>(1, 16384 / (4 * c * w2)), [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t img = item / h2, a = item % h2;
+      for (int64_t p = 0; p < 2; ++p) {
+        const float* in = src + (img * c * h + 2 * a + p) * w;
+        float* out = dst + item * w2 * 4 * c + 2 * p * c;
+        transpose(reinterpret_cast<const double*>(in), h * w / 2, reinterpret_cast<double*>(out), 2 * c, c, w2);
+      }
+    }
+  });
 }
 
 }  // namespace fastvfx
