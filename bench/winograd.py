@@ -134,12 +134,12 @@ def squeezetime(rounds):
     x = torch.randn(1, 3, 16, 224, 224)
     contender = ort.clip_contender(("squeezetime", tuple(x.shape)), reference, x)
     others = {} if isinstance(contender, str) else {"onnxruntime": contender}
-    rule = _onednn._WINOGRAD_MIN_CHANNELS
-    _onednn._WINOGRAD_MIN_CHANNELS = 1 << 30  # the plans of `without` are built now, with no conv by Winograd
+    rule = _onednn._WINOGRAD_MIN_IN_CHANNELS
+    _onednn._WINOGRAD_MIN_IN_CHANNELS = 1 << 30  # the plans of `without` are built now, with no conv by Winograd
     try:
         expected = without(x)
     finally:
-        _onednn._WINOGRAD_MIN_CHANNELS = rule
+        _onednn._WINOGRAD_MIN_IN_CHANNELS = rule
     torch.testing.assert_close(model(x), expected, rtol=1e-4, atol=1e-4 * expected.abs().max().item())
     variants = {"winograd": model, "without": without}
     times = {**{k: [] for k in variants}, **{k: [] for k in others}}

@@ -210,25 +210,25 @@ def test_blocks_keep_what_others_hold(randomize_batchnorm):
 
 
 def test_plan_runs_wide_3x3_convs_by_winograd(randomize_batchnorm, monkeypatch):
-    """On the inference path a block's 3x3 stride-1 convs with 16 channels or
-    more on each side and at least 32 output tiles of 2x2 (batch 2 at 64²:
-    the 16² and 8² stages) are packed for Winograd F(2x2, 3x3), the others
-    (the 4² and 2² stages) are not, and the model still equals the torch
-    backend."""
+    """On the inference path a block's 3x3 stride-1 convs with 32 input
+    channels or more, 16 output channels or more and at least 32 output tiles
+    of 2x2 (batch 2 at 64²: the 16² and 8² stages) are packed for Winograd
+    F(2x2, 3x3), the others (the 4² and 2² stages, the IOI convs from 16
+    channels) are not, and the model still equals the torch backend."""
     reference, fast = _pair(randomize_batchnorm)
     built = []
     real = _onednn.PlannedConv2d.__init__
 
     def spy(self, conv, weight, bias, x, *args, **kwargs):
         real(self, conv, weight, bias, x, *args, **kwargs)
-        built.append((conv.kernel_size, conv.stride, min(conv.in_channels, conv.out_channels), tuple(x.shape),
-                      self.winograd, self.fused))
+        wide = conv.in_channels >= 32 and conv.out_channels >= 16
+        built.append((conv.kernel_size, conv.stride, wide, tuple(x.shape), self.winograd, self.fused))
 
     monkeypatch.setattr(_onednn.PlannedConv2d, "__init__", spy)
     x = torch.randn(2, 3, FRAMES, SIZE, SIZE)
     with torch.no_grad():
         assert_close_scaled(fast(x), reference(x))
-    wide_3x3 = [b for b in built if b[0] == (3, 3) and b[1] == (1, 1) and b[2] >= 16]
+    wide_3x3 = [b for b in built if b[0] == (3, 3) and b[1] == (1, 1) and b[2]]
     assert wide_3x3
     for _, _, _, (n, _, h, w), winograd, fused in wide_3x3:
         assert winograd == (n * ((h + 1) // 2) * ((w + 1) // 2) >= 32)

@@ -124,15 +124,16 @@ def test_squeezetime_shapes_and_odd_sizes(each_isa, shape, layout):
             _close(a, b)
 
 
-# float32 3x3 stride-1 convs with 16+ channels on each side and 32+ output
-# tiles of 2x2 run by Winograd F(2x2, 3x3), the scale in its input
-# transform; the others through oneDNN (aten::convolution).
+# float32 3x3 stride-1 convs with 32+ input channels, 16+ output channels
+# and 32+ output tiles of 2x2 run by Winograd F(2x2, 3x3), the scale in its
+# input transform; the others through oneDNN (aten::convolution).
 @pytest.mark.parametrize("shape,cout,padding,winograd", [
     ((1, 64, 28, 28), 64, 1, True),      # SqueezeTime's first stage, smaller
-    ((3, 16, 9, 7), 40, 1, True),        # odd sizes: half tiles at the edges
-    ((2, 20, 12, 10), 17, 0, True),      # no padding, a partial panel
-    ((1, 16, 9, 7), 16, 1, False),       # 20 tiles
-    ((4, 12, 9, 7), 16, 1, False),       # 12 input channels
+    ((3, 37, 9, 7), 40, 1, True),        # odd sizes: half tiles at the edges
+    ((2, 32, 12, 10), 17, 0, True),      # no padding, a partial panel
+    ((1, 32, 9, 7), 16, 1, False),       # 20 tiles
+    ((4, 16, 9, 7), 64, 1, False),       # 16 input channels
+    ((4, 40, 9, 7), 12, 1, False),       # 12 output channels
 ])
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last", "transposed"])
 def test_winograd_3x3(each_isa, shape, cout, padding, winograd, layout):

@@ -265,12 +265,15 @@ def _small(conv: nn.Conv2d, x: Tensor) -> bool:
 
 # A 3x3 stride-1 conv in a plan runs by Winograd F(2x2, 3x3) on fused_conv2d
 # (2.25x fewer multiply-adds; pack_weight(..., winograd=True)) when it has at
-# least this many channels in and out and this many 2x2 output tiles; below,
-# its transformed weight (16/9 of the kernel's) is read for too few tiles.
-# One thread, the conv with a product residual, fastvfx / oneDNN ms (python
-# bench/winograd.py): 64@56² 1.30 / 2.16, 128@28² 1.26 / 2.10, 256@14² 1.22 /
-# 2.04, 512@7² (16 tiles) 2.07 / 2.23.
-_WINOGRAD_MIN_CHANNELS = 16
+# least this many input and output channels and 2x2 output tiles. Fewer
+# tiles: its transformed weight (16/9 of the kernel's) is read for too few
+# (512@7², 16 tiles: level with oneDNN); 16 input channels: each plane's
+# GEMM is 16 multiply-adds deep, and the direct conv was as fast or faster.
+# One thread, ms, Winograd / oneDNN (python bench/winograd.py): the short
+# convs 64@56² 1.57 / 2.36, 128@28² 1.64 / 2.35, 256@14² 1.48 / 2.25; IOI
+# 128 -> 16 @28² 0.21 / 0.31.
+_WINOGRAD_MIN_IN_CHANNELS = 32
+_WINOGRAD_MIN_OUT_CHANNELS = 16
 _WINOGRAD_MIN_TILES = 32
 
 
@@ -278,10 +281,9 @@ def _winograd(conv: nn.Conv2d, x: Tensor) -> bool:
     """Whether dense 3x3 stride-1 ``conv`` on ``x`` runs by Winograd (see
     ``_WINOGRAD_MIN_TILES``)."""
     if conv.groups != 1 or conv.dilation != (1, 1) or isinstance(conv.padding, str) or \
-            conv.padding_mode != "zeros" or conv.kernel_size != (3, 3) or conv.stride != (1, 1) or \
-            conv.padding[0] != conv.padding[1]:
+            conv.padding_mode != "zeros" or conv.kernel_size != (3, 3) or conv.stride != (1, 1):
         return False
-    if min(conv.in_channels, conv.out_channels) < _WINOGRAD_MIN_CHANNELS:
+    if conv.in_channels < _WINOGRAD_MIN_IN_CHANNELS or conv.out_channels < _WINOGRAD_MIN_OUT_CHANNELS:
         return False
     oh, ow = x.size(2) + 2 * conv.padding[0] - 2, x.size(3) + 2 * conv.padding[1] - 2
     return x.size(0) * ((oh + 1) // 2) * ((ow + 1) // 2) >= _WINOGRAD_MIN_TILES

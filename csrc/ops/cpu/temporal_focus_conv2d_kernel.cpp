@@ -17,8 +17,8 @@
 //     GEMM's input tile (the per-sample weights would outweigh the sample);
 //     NCHW batches of maps up to 8x8: all samples' scaled inputs side by
 //     side as one wide GEMM;
-//   float32 3x3, stride 1, 16+ channels each side, 32+ output tiles of
-//     2x2: Winograd F(2x2, 3x3) on the core's tiles, the scale applied in
+//   float32 3x3, stride 1, 32+ input and 16+ output channels, 32+ output
+//     tiles of 2x2: Winograd F(2x2, 3x3) on the core's tiles, the scale applied in
 //     its input transform (winograd_scaled_conv);
 //   other kernels, strides, paddings: float32 batches write x * scale once
 //     and run one at::conv2d (oneDNN) over the batch; one sample, float64
@@ -292,13 +292,13 @@ at::Tensor pointwise_packed(const at::Tensor& x, const at::Tensor& scale, const 
 
 // A float32 3x3 conv with stride 1 by Winograd F(2x2, 3x3) (the core's
 // conv2d_winograd_nhwc, as fused_conv2d with a Winograd-packed weight) where
-// it has 16 channels or more on each side and 32 output tiles of 2x2 or
-// more, the rule of the models' plans (fastvfx/nn/_onednn.py,
-// _WINOGRAD_MIN_TILES).
+// it has 32 input channels or more, 16 output channels or more and 32 output
+// tiles of 2x2 or more, the rule of the models' plans
+// (fastvfx/nn/_onednn.py, _WINOGRAD_MIN_TILES).
 bool winograd_worth(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride, at::IntArrayRef padding,
                     std::array<int64_t, 2> out_size) {
   return x.scalar_type() == at::kFloat && weight.size(2) == 3 && weight.size(3) == 3 && stride[0] == 1 &&
-         stride[1] == 1 && std::min(weight.size(0), weight.size(1)) >= 16 &&
+         stride[1] == 1 && weight.size(1) >= 32 && weight.size(0) >= 16 &&
          x.size(0) * ((out_size[0] + 1) / 2) * ((out_size[1] + 1) / 2) >= 32;
 }
 
