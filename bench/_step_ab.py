@@ -1,6 +1,7 @@
-"""What the online-step A/B scripts (bench/mobilenet_stem.py,
-bench/tree_stamp.py) share: the bench's protocol for MobileNetV2-TSM's online
-step with variants, and their command line."""
+"""What the A/B scripts (bench/mobilenet_stem.py, bench/tree_stamp.py,
+bench/plan_overhead.py, bench/winograd.py) share: the bench's protocol for
+MobileNetV2-TSM's online step and for a model's clip with variants, and their
+command line."""
 
 import statistics
 import sys
@@ -37,11 +38,20 @@ def online_step_ab(reference, variants, rounds, switch=None):
     for logits in first[1:]:
         torch.testing.assert_close(logits, first[0], rtol=1e-4, atol=1e-4)
     contender = ort.stream_contender((NAME, tuple(frame.shape)), reference, frame, 3)
+    runs = {k: (lambda model=model: step(model)) for k, model in variants.items()}
+    return _take_turns(lambda: step(reference), contender, runs, switch, rounds)
+
+
+def _take_turns(before, contender, runs, switch, rounds):
+    """Median ms of each of ``runs`` (name -> function) and of ONNX Runtime's
+    ``contender`` (a function, or why it was skipped): each of ``rounds``
+    rounds runs ``before`` (the torch backend) and the contender, then one
+    run after its ``switch``, the runs taking turns."""
     others = {} if isinstance(contender, str) else {"onnxruntime": contender}
-    names = list(variants)
+    names = list(runs)
     times = {**{k: [] for k in names}, **{k: [] for k in others}}
     for r in range(rounds):
-        step(reference)
+        before()
         for k, fn in others.items():
             t0 = time.perf_counter()
             fn()
@@ -49,12 +59,48 @@ def online_step_ab(reference, variants, rounds, switch=None):
         name = names[r % len(names)]
         switch.get(name, lambda: None)()
         t0 = time.perf_counter()
-        step(variants[name])
+        runs[name]()
         times[name].append(time.perf_counter() - t0)
     result = {k: statistics.median(v) * 1e3 for k, v in times.items()}
     if isinstance(contender, str):
         result["onnxruntime"] = contender
     return result
+
+
+def interleaved(calls, rounds, flush=None):
+    """Median seconds of each of ``calls`` (name -> zero-argument function),
+    the calls taking turns for ``rounds`` rounds, each after a write over
+    ``flush`` (a tensor; None: none) that evicts the caches as a model's
+    other layers would."""
+    times = {k: [] for k in calls}
+    for _ in range(rounds):
+        for k, fn in calls.items():
+            if flush is not None:
+                flush.add_(1.0)
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def clip_ab(name, x, variants, rounds, switch=None):
+    """Median ms of each variant's clip (a name -> the fastvfx backend of
+    model ``name`` on ``x``, or a zero-argument function running one) in the
+    bench's conditions: each round runs the torch backend's clip and ONNX
+    Runtime's (when onnxruntime and onnxscript are installed), then one
+    variant, the variants taking turns; ``switch`` (name -> function) sets a
+    variant up before each of its clips. Their first outputs must agree."""
+    switch = switch or {}
+    reference = model_pair(name)[0]
+    first = []
+    for k, run in variants.items():
+        switch.get(k, lambda: None)()
+        first.append(run(x))
+    for y in first[1:]:
+        torch.testing.assert_close(y, first[0], rtol=1e-4, atol=1e-4 * first[0].abs().max().item())
+    contender = ort.clip_contender((name, tuple(x.shape)), reference, x)
+    runs = {k: (lambda run=run: run(x)) for k, run in variants.items()}
+    return _take_turns(lambda: reference(x), contender, runs, switch, rounds * len(runs))
 
 
 def pair():

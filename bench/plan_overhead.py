@@ -31,7 +31,6 @@ import torch.nn.functional as F
 
 import _step_ab
 from fastvfx import _C
-from fastvfx.bench import ort
 from fastvfx.bench.models import model_pair
 from fastvfx.nn import _onednn
 from fastvfx.nn import folded_sequential
@@ -80,39 +79,16 @@ def online_step(rounds):
 
 
 def squeezetime(rounds):
-    reference, model = model_pair("squeezetime")
-    x = torch.randn(1, 3, 16, 224, 224)
-    contender = ort.clip_contender(("squeezetime", tuple(x.shape)), reference, x)
-    others = {} if isinstance(contender, str) else {"onnxruntime": contender}
-    variants = {"in place, direct": (False, _DIRECT), "fresh outputs, direct": (True, _DIRECT),
+    model = model_pair("squeezetime")[1]
+    settings = {"in place, direct": (False, _DIRECT), "fresh outputs, direct": (True, _DIRECT),
                 "in place, torch.ops": (False, _OPS), "fresh outputs, torch.ops": (True, _OPS)}
-    times = {**{k: [] for k in variants}, **{k: [] for k in others}}
-    try:
-        first = None
-        for fresh, ops in variants.values():
-            _fresh_outputs(fresh), _calls(ops)
-            y = model(x)
-            first = y if first is None else first
-            torch.testing.assert_close(y, first, rtol=1e-5, atol=1e-5)
-        rounds = max(4, rounds // 8)  # a clip is 60-120 ms
-        for r in range(rounds * len(variants)):
-            reference(x)
-            for k, fn in others.items():
-                t0 = time.perf_counter()
-                fn()
-                times[k].append(time.perf_counter() - t0)
-            name = list(variants)[r % len(variants)]
-            fresh, ops = variants[name]
-            _fresh_outputs(fresh), _calls(ops)
-            t0 = time.perf_counter()
-            model(x)
-            times[name].append(time.perf_counter() - t0)
+    switch = {k: (lambda fresh=fresh, ops=ops: (_fresh_outputs(fresh), _calls(ops))) for k, (fresh, ops) in
+              settings.items()}
+    try:  # a clip is 55-120 ms: fewer rounds
+        return _step_ab.clip_ab("squeezetime", torch.randn(1, 3, 16, 224, 224), {k: model for k in settings},
+                                max(4, rounds // 8), switch)
     finally:
         _fresh_outputs(False), _calls(_DIRECT)
-    result = {k: statistics.median(v) * 1e3 for k, v in times.items()}
-    if isinstance(contender, str):
-        result["onnxruntime"] = contender
-    return result
 
 
 def gemv_from_memory(rounds):
@@ -127,14 +103,7 @@ def gemv_from_memory(rounds):
         "F.linear": lambda: F.linear(x.view(1, -1), weight, bias),
         "clone of the packed weight": lambda: packed.packed.clone(),
     }
-    times = {k: [] for k in calls}
-    for _ in range(rounds):
-        for k, fn in calls.items():
-            flush.add_(1.0)
-            t0 = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t0)
-    result = {k: statistics.median(v) * 1e6 for k, v in times.items()}
+    result = {k: v * 1e6 for k, v in _step_ab.interleaved(calls, rounds, flush).items()}
     # clone reads and writes the weight's bytes, the GEMV reads them: per byte moved
     result["GEMV of clone's bandwidth"] = (result["clone of the packed weight"] / 2) / result["fused_conv2d GEMV"]
     return result

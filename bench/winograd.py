@@ -28,15 +28,13 @@ from outside the source tree:
 """
 
 import copy
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
 
 import _step_ab
 from fastvfx import _C
-from fastvfx.bench import keep_freed_memory, ort
+from fastvfx.bench import keep_freed_memory
 from fastvfx.bench.models import model_pair
 from fastvfx.nn import _onednn
 from fastvfx.ops.fused_conv2d import fused_conv2d, pack_weight, space_to_depth_weight
@@ -86,14 +84,7 @@ def layers(rounds):
         expected = calls["eager"]()
         for k, fn in calls.items():
             torch.testing.assert_close(fn(), expected, rtol=1e-4, atol=1e-4 * expected.abs().max().item())
-        times = {k: [] for k in calls}
-        for _ in range(rounds):
-            for k, fn in calls.items():
-                flush.add_(1.0)
-                t0 = time.perf_counter()
-                fn()
-                times[k].append(time.perf_counter() - t0)
-        ms = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+        ms = {k: v * 1e3 for k, v in _step_ab.interleaved(calls, rounds, flush).items()}
         result[name] = (f"winograd {ms['winograd']:.3f} direct {ms['direct']:.3f} oneDNN {ms['oneDNN']:.3f} "
                         f"eager {ms['eager']:.3f} (oneDNN / winograd {ms['oneDNN'] / ms['winograd']:.2f}x, "
                         f"eager / winograd {ms['eager'] / ms['winograd']:.2f}x)")
@@ -116,47 +107,23 @@ def stem(rounds):
         "eager": lambda: F.relu(F.conv2d(x, w, b, stride=2, padding=2)),
     }
     expected = calls["eager"]()
-    times = {k: [] for k in calls}
     for k, fn in calls.items():
         torch.testing.assert_close(fn(), expected, rtol=1e-4, atol=1e-4 * expected.abs().max().item())
-    for _ in range(max(10, rounds // 4)):
-        for k, fn in calls.items():
-            flush.add_(1.0)
-            t0 = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) * 1e3 for k, v in times.items()}
+    return {k: v * 1e3 for k, v in _step_ab.interleaved(calls, max(10, rounds // 4), flush).items()}
 
 
 def squeezetime(rounds):
-    reference, model = model_pair("squeezetime")
+    model = model_pair("squeezetime")[1]
     without = copy.deepcopy(model)
     x = torch.randn(1, 3, 16, 224, 224)
-    contender = ort.clip_contender(("squeezetime", tuple(x.shape)), reference, x)
-    others = {} if isinstance(contender, str) else {"onnxruntime": contender}
     rule = _onednn._WINOGRAD_MIN_IN_CHANNELS
     _onednn._WINOGRAD_MIN_IN_CHANNELS = 1 << 30  # the plans of `without` are built now, with no conv by Winograd
     try:
-        expected = without(x)
+        without(x)
     finally:
         _onednn._WINOGRAD_MIN_IN_CHANNELS = rule
-    torch.testing.assert_close(model(x), expected, rtol=1e-4, atol=1e-4 * expected.abs().max().item())
-    variants = {"winograd": model, "without": without}
-    times = {**{k: [] for k in variants}, **{k: [] for k in others}}
-    for r in range(max(4, rounds // 8) * len(variants)):  # a clip is 55-110 ms
-        reference(x)
-        for k, fn in others.items():
-            t0 = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t0)
-        name = list(variants)[r % len(variants)]
-        t0 = time.perf_counter()
-        variants[name](x)
-        times[name].append(time.perf_counter() - t0)
-    result = {k: statistics.median(v) * 1e3 for k, v in times.items()}
-    if isinstance(contender, str):
-        result["onnxruntime"] = contender
-    return result
+    # a clip is 55-110 ms: fewer rounds
+    return _step_ab.clip_ab("squeezetime", x, {"winograd": model, "without": without}, max(4, rounds // 8))
 
 
 if __name__ == "__main__":

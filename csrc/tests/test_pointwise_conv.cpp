@@ -161,6 +161,15 @@ struct ConvCase {
   Activation act;
 };
 
+// `conv` (conv2d_nhwc or conv2d_winograd_nhwc) of p (geometry, bias,
+// activation and residual op set) on x with `packed`, under every ISA, 1 and
+// 3 threads, the residual separate and written over (as
+// fastvfx.fused_conv2d_residual_ does), against want: within the tolerance
+// and nothing written past the output.
+void check_conv(const char* what, void (*conv)(const Conv2dNhwc&), const struct ConvCase& c, Conv2dNhwc p,
+                const std::vector<float>& x, const std::vector<float>& packed, const std::vector<double>& want,
+                const std::vector<double>& mag, const std::vector<float>& res);
+
 // conv2d_winograd_nhwc on a 3x3 stride-1 case of run_conv_case, against
 // the same naive loops: its weight transformed here in double (U = G w G^T)
 // and packed as (Cout, 16 * Cin); the direct conv's tolerance.
@@ -225,36 +234,9 @@ void run_conv_case(const ConvCase& c, std::mt19937& rng) {
   }
   std::vector<float> packed(static_cast<size_t>(pointwise_padded(c.cout) * kk));
   pack_pointwise_weights(dense.data(), c.cout, kk, kk, packed.data());
-  for (int i = 0; i < kIsaCount; ++i) {
-    const Isa isa = static_cast<Isa>(i);
-    if (!isa_supported(isa)) continue;
-    // in_place: the residual is the output itself (written over, as
-    // fastvfx.fused_conv2d_residual_ does).
-    for (int threads : {1, 3}) for (bool in_place : {false, true}) {
-      if (in_place && c.residual == Residual::kNone) continue;
-      set_active_isa(isa);
-      set_default_num_threads(threads);
-      std::vector<float> y(res.size() + 5, 3.f);
-      if (in_place) std::copy(res.begin(), res.end(), y.begin());
-      p.nchw_input = c.nchw_input, p.x = x.data(), p.packed_weight = packed.data();
-      p.bias = c.bias ? bias.data() : nullptr, p.y = y.data();
-      p.residual = c.residual == Residual::kNone ? nullptr : in_place ? y.data() : res.data();
-      p.residual_op = residual_op(c.residual), p.act = c.act;
-      conv2d_nhwc(p);
-      int bad = 0;
-      for (size_t e = 0; e < want.size(); ++e) {
-        const bool ok = close_to(y[e], want[e], mag[e]);
-        if (!ok && bad++ < 3) {
-          CHECK(ok, "conv %s %d threads in place %d %lldx%lldx%lld cin %lld cout %lld k%lldx%lld s%lld p%lld nchw %d: "
-                "y[%zu] = %.7g, want %.7g", isa_name(isa), threads, in_place, (long long)c.n, (long long)c.h, (long long)c.w,
-                (long long)c.cin, (long long)c.cout, (long long)c.kh, (long long)c.kw, (long long)c.stride,
-                (long long)c.pad, c.nchw_input, e, y[e], want[e]);
-        }
-      }
-      for (size_t e = want.size(); e < y.size(); ++e) CHECK(y[e] == 3.f, "conv %s: wrote past the output", isa_name(isa));
-    }
-  }
-  set_active_isa(best_isa());
+  p.nchw_input = c.nchw_input, p.bias = c.bias ? bias.data() : nullptr;
+  p.residual_op = residual_op(c.residual), p.act = c.act;
+  check_conv("conv", conv2d_nhwc, c, p, x, packed, want, mag, res);
   if (c.kh == 3 && c.kw == 3 && c.stride == 1 && !c.nchw_input) run_winograd_case(c, p, x, w, want, mag, res);
 }
 
@@ -280,34 +262,18 @@ void run_winograd_case(const ConvCase& c, Conv2dNhwc p, const std::vector<float>
   }
   std::vector<float> packed(static_cast<size_t>(pointwise_padded(c.cout) * kk));
   pack_pointwise_weights(u.data(), c.cout, kk, kk, packed.data());
+  check_conv("winograd", conv2d_winograd_nhwc, c, p, x, packed, want, mag, res);
   for (int i = 0; i < kIsaCount; ++i) {
     const Isa isa = static_cast<Isa>(i);
     if (!isa_supported(isa)) continue;
-    for (int threads : {1, 3}) for (bool in_place : {false, true}) {
-      if (in_place && c.residual == Residual::kNone) continue;
-      set_active_isa(isa);
-      set_default_num_threads(threads);
-      std::vector<float> y(res.size() + 5, 3.f);
-      if (in_place) std::copy(res.begin(), res.end(), y.begin());
-      p.x = x.data(), p.packed_weight = packed.data(), p.y = y.data();
-      p.residual = c.residual == Residual::kNone ? nullptr : in_place ? y.data() : res.data();
-      conv2d_winograd_nhwc(p);
+    set_active_isa(isa);
+    set_default_num_threads(3);
+    {
       int bad = 0;
-      for (size_t e = 0; e < want.size(); ++e) {
-        const bool ok = close_to(y[e], want[e], mag[e]);
-        if (!ok && bad++ < 3) {
-          CHECK(ok, "winograd %s %d threads in place %d %lldx%lldx%lld cin %lld cout %lld p%lld: y[%zu] = %.7g, want %.7g",
-                isa_name(isa), threads, in_place, (long long)c.n, (long long)c.h, (long long)c.w, (long long)c.cin,
-                (long long)c.cout, (long long)c.pad, e, y[e], want[e]);
-        }
-      }
-      for (size_t e = want.size(); e < y.size(); ++e) {
-        CHECK(y[e] == 3.f, "winograd %s: wrote past the output", isa_name(isa));
-      }
-      if (in_place || threads != 3) continue;
       // A per-image channel scale (conv2d(x * scale), the TFC's) equals the
       // conv of the scaled input.
       std::mt19937 rng(5);
+      p.packed_weight = packed.data(), p.x = x.data();
       const auto scale = random_values(static_cast<size_t>(c.n * c.cin), rng);
       std::vector<float> xs(x);
       for (size_t e = 0; e < xs.size(); ++e) xs[e] *= scale[e / static_cast<size_t>(c.h * c.w * c.cin) * c.cin +
@@ -327,6 +293,37 @@ void run_winograd_case(const ConvCase& c, Conv2dNhwc p, const std::vector<float>
                 y_prescaled[e]);
         }
       }
+    }
+  }
+  set_active_isa(best_isa());
+}
+
+void check_conv(const char* what, void (*conv)(const Conv2dNhwc&), const ConvCase& c, Conv2dNhwc p,
+                const std::vector<float>& x, const std::vector<float>& packed, const std::vector<double>& want,
+                const std::vector<double>& mag, const std::vector<float>& res) {
+  for (int i = 0; i < kIsaCount; ++i) {
+    const Isa isa = static_cast<Isa>(i);
+    if (!isa_supported(isa)) continue;
+    for (int threads : {1, 3}) for (bool in_place : {false, true}) {
+      if (in_place && c.residual == Residual::kNone) continue;
+      set_active_isa(isa);
+      set_default_num_threads(threads);
+      std::vector<float> y(res.size() + 5, 3.f);
+      if (in_place) std::copy(res.begin(), res.end(), y.begin());
+      p.x = x.data(), p.packed_weight = packed.data(), p.y = y.data();
+      p.residual = c.residual == Residual::kNone ? nullptr : in_place ? y.data() : res.data();
+      conv(p);
+      int bad = 0;
+      for (size_t e = 0; e < want.size(); ++e) {
+        const bool ok = close_to(y[e], want[e], mag[e]);
+        if (!ok && bad++ < 3) {
+          CHECK(ok, "%s %s %d threads in place %d %lldx%lldx%lld cin %lld cout %lld k%lldx%lld s%lld p%lld nchw %d: "
+                "y[%zu] = %.7g, want %.7g", what, isa_name(isa), threads, in_place, (long long)c.n, (long long)c.h,
+                (long long)c.w, (long long)c.cin, (long long)c.cout, (long long)c.kh, (long long)c.kw,
+                (long long)c.stride, (long long)c.pad, c.nchw_input, e, y[e], want[e]);
+        }
+      }
+      for (size_t e = want.size(); e < y.size(); ++e) CHECK(y[e] == 3.f, "%s %s: wrote past the output", what, isa_name(isa));
     }
   }
   set_active_isa(best_isa());

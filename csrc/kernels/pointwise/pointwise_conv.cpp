@@ -42,12 +42,6 @@ inline void prefetch_floats(const float* p, int64_t n) {
   __builtin_prefetch(p + n - 1, Write);
 }
 
-float* scratch(size_t floats) {
-  thread_local std::vector<float> storage;
-  if (storage.size() < floats) storage.resize(floats);
-  return storage.data();
-}
-
 }  // namespace
 
 void pointwise_conv_nchw(const PointwiseConvNchw& p) {
@@ -69,7 +63,7 @@ void pointwise_conv_nchw(const PointwiseConvNchw& p) {
   float* tail = nullptr;
   if (edge != 0) {
     const int64_t p0 = (col_tiles - 1) * nr;
-    tail = scratch(static_cast<size_t>(cin * nr));
+    tail = pointwise::thread_scratch(static_cast<size_t>(cin * nr));
     for (int64_t k = 0; k < cin; ++k) {
       float* dst = tail + k * nr;
       const float* src = nullptr;
@@ -315,7 +309,7 @@ bool conv2d_direct(const Conv2dNhwc& p, int64_t oh, int64_t ow) {
   const std::vector<float> bias = padded_bias(p.bias, cout);
   const int64_t row_macs = ow * pointwise_padded(cout) * kk;
   parallel_for(0, n * oh, std::max<int64_t>(1, kTaskMacs / std::max<int64_t>(1, row_macs)), [&](int64_t b, int64_t e) {
-    float* rows_buf = scratch(static_cast<size_t>(cin * kh * row_len));
+    float* rows_buf = pointwise::thread_scratch(static_cast<size_t>(cin * kh * row_len));
     const float* rows[kDirectMaxCin * kMaxConvKernelRows];
     for (int64_t i = 0; i < cin * kh; ++i) rows[i] = rows_buf + i * row_len;
     pointwise::DirectConvRow r;

@@ -41,7 +41,9 @@
 // rows[i][(x * stride + j) * channels + c]), channels a multiple of the panel.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "fastvfx/causal_dwconv3d.h"
 #include "fastvfx/isa.h"
@@ -130,5 +132,14 @@ struct PointwiseKernel {
 #undef FVX_POINTWISE_VARIANT
 
 const PointwiseKernel& pointwise_kernel_for(Isa isa);
+
+// The calling thread's scratch of at least `floats` floats, kept between
+// calls (the drivers' padded rows and Winograd blocks: a fresh block above
+// malloc's mmap threshold faults its pages in on every call).
+inline float* thread_scratch(size_t floats) {
+  thread_local std::vector<float> storage;
+  if (storage.size() < floats) storage.resize(floats);
+  return storage.data();
+}
 
 }  // namespace fastvfx::pointwise

@@ -24,12 +24,6 @@ namespace {
 // within a Zen 4 or recent Intel core's L2 beside the weight panels).
 constexpr int64_t kBlockFloats = 160 * 1024;
 
-float* winograd_scratch(size_t floats) {
-  thread_local std::vector<float> storage;
-  if (storage.size() < floats) storage.resize(floats);
-  return storage.data();
-}
-
 }  // namespace
 
 void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
@@ -54,7 +48,7 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
   const std::vector<float> zeros(static_cast<size_t>(cin), 0.f);
   const int64_t panel_k = 16 * cin;  // rows of a packed weight panel: plane xi's at xi * cin
   parallel_for(0, blocks, 1, [&](int64_t b_begin, int64_t b_end) {
-    float* v = winograd_scratch(static_cast<size_t>(block * per_tile));
+    float* v = pointwise::thread_scratch(static_cast<size_t>(block * per_tile));
     float* m = v + 16 * block * cin;
     const int64_t v_stride = block * cin, m_stride = block * cout;
     const float* a_rows[pointwise::kMaxMr];
