@@ -78,7 +78,7 @@ def test_winograd_matches_reference(each_isa, name, activation, residual_op):
     r = torch.randn(shape, generator=g) if residual_op else None
     expected = fused_conv2d_reference(x, w, b, 1, padding, r, activation, residual_op or "add")
     packed = pack_weight(w, winograd=True)
-    assert packed.packed.shape[1] == 16 * c_in
+    assert packed.packed.shape == (-(-c_out // 32), 16, c_in, 32)
     for layout in (torch.contiguous_format, torch.channels_last):
         with torch.no_grad():
             got = fastvfx.fused_conv2d(x.contiguous(memory_format=layout), packed, b, 1, padding, r, activation,
@@ -119,10 +119,17 @@ def test_winograd_opcheck_and_bad_input():
     b, r = torch.randn(40), torch.randn(2, 40, 5, 4).contiguous(memory_format=torch.channels_last)
     torch.library.opcheck(torch.ops.fastvfx.fused_conv2d.default,
                           (x, packed.packed, b, r, 40, [3, 3], 1, [1, 1], "relu", "mul"))
-    with torch.no_grad(), pytest.raises(RuntimeError, match="packed for Winograd F.2x2, 3x3. takes stride 1"):
+    with torch.no_grad(), pytest.raises(RuntimeError, match="packed for Winograd F.2x2, 3x3. takes a 3x3 kernel and stride 1"):
         fastvfx.fused_conv2d(x, packed, b, stride=2, padding=1)
     with torch.no_grad(), pytest.raises(RuntimeError, match="packed shape"):  # another C_in
         fastvfx.fused_conv2d(torch.randn(2, 11, 5, 4), packed, b, padding=1)
+    with torch.no_grad(), pytest.raises(RuntimeError, match="takes a 3x3 kernel"):
+        torch.ops.fastvfx.fused_conv2d.default(x, packed.packed, b, None, 40, [5, 5], 1, [2, 2], "none", "add")
+    # a direct packing whose rows a Winograd one of fewer channels would have
+    # (16 x 9 = 9 x 16) is still refused for those channels, not misread
+    direct = pack_weight(torch.randn(40, 16, 3, 3))
+    with torch.no_grad(), pytest.raises(RuntimeError, match="packed shape"):
+        fastvfx.fused_conv2d(torch.randn(2, 9, 5, 4), direct, b, padding=1)
     with pytest.raises(ValueError, match="packs a 3x3 kernel"):
         pack_weight(torch.randn(8, 4, 5, 5), winograd=True)
 

@@ -34,7 +34,7 @@ RESIDUAL_OPS = ("add", "add_after", "mul")
 class PackedConvWeight(NamedTuple):
     """A conv's weight in the kernel's layout (:func:`pack_weight`)."""
 
-    packed: Tensor  # (ceil(C_out / 32), kh * kw * C_in, 32)
+    packed: Tensor  # (ceil(C_out / 32), kh * kw * C_in, 32); by Winograd (ceil(C_out / 32), 16, C_in, 32)
     out_channels: int
     kernel_size: tuple[int, int]
 
@@ -44,7 +44,7 @@ def pack_weight(weight: Tensor, winograd: bool = False) -> PackedConvWeight:
     C_in) for a 1x1 conv): (C_out, kh, kw, C_in) in panels of 32 outputs.
     ``winograd`` (a 3x3 kernel, for stride 1): the weight transformed for
     Winograd F(2x2, 3x3), each kernel's G w G^T (4x4, G = [1 0 0; 1/2 1/2
-    1/2; 1/2 -1/2 1/2; 0 0 1]) as (C_out, 4, 4, C_in),
+    1/2; 1/2 -1/2 1/2; 0 0 1]) as (C_out, 4, 4, C_in), packed 4-D,
     which the op then runs with 2.25x fewer multiply-adds (see
     ``docs/models.md``, Winograd)."""
     with torch.no_grad():
@@ -58,8 +58,10 @@ def pack_weight(weight: Tensor, winograd: bool = False) -> PackedConvWeight:
             if (kh, kw) != (3, 3):
                 raise ValueError(f"{_OP}: Winograd F(2x2, 3x3) packs a 3x3 kernel, got {kh}x{kw}")
             flat = _C._winograd_weight(w.cpu())  # (C_out, 4, 4, C_in): each kernel's G w G^T
-        else:
-            flat = w.permute(0, 2, 3, 1).reshape(cout, -1)
+            packed = _pack_pointwise(flat, flat.shape[1])
+            # 4-D, so that the op tells it from a direct packing of any shape
+            return PackedConvWeight(packed.view(packed.shape[0], 16, -1, packed.shape[-1]), cout, (kh, kw))
+        flat = w.permute(0, 2, 3, 1).reshape(cout, -1)
         return PackedConvWeight(_pack_pointwise(flat, flat.shape[1]), cout, (kh, kw))
 
 

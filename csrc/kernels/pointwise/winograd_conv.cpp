@@ -10,7 +10,6 @@
 // V and M (16 planes each) stay in L2 and each plane's weight panel in L1
 // over the block's row tiles.
 #include <algorithm>
-#include <cstdlib>
 #include <vector>
 
 #include "fastvfx/parallel.h"
@@ -34,14 +33,16 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
   const int64_t th = (oh + 1) / 2, tw = (ow + 1) / 2, tiles = n * th * tw;
   const int64_t per_tile = 16 * (cin + cout);
   const int64_t threads = std::max(1, parallel_threads());
-  int64_t fit = std::max<int64_t>(kr.mr, kBlockFloats / per_tile / kr.mr * kr.mr);
-  if (const char* e = std::getenv("FVX_WINO_FIT")) fit = std::atoll(e);
+  // Tiles per task: as many as fit kBlockFloats (whole row tiles), split evenly.
+  const int64_t fit = std::max<int64_t>(kr.mr, kBlockFloats / per_tile / kr.mr * kr.mr);
   int64_t tile_blocks = (tiles + fit - 1) / fit;
   const int64_t block = (tiles + tile_blocks - 1) / tile_blocks;
   tile_blocks = (tiles + block - 1) / block;
+  // Too few blocks for two tasks a thread: each block's output channels split
+  // too (each such task transforms its tiles' inputs again, a small share).
   const int64_t panels = (cout + kPointwisePanel - 1) / kPointwisePanel;
-  int64_t col_blocks = tile_blocks >= 2 * threads ? 1 : std::min<int64_t>(panels, (2 * threads + tile_blocks - 1) / tile_blocks);
-  if (const char* e = std::getenv("FVX_WINO_COLS")) col_blocks = std::min<int64_t>(panels, std::atoll(e));
+  int64_t col_blocks = 1;
+  if (tile_blocks < 2 * threads) col_blocks = std::min(panels, (2 * threads + tile_blocks - 1) / tile_blocks);
   const int64_t cols = (panels + col_blocks - 1) / col_blocks * kPointwisePanel;
   col_blocks = (cout + cols - 1) / cols;
   const int64_t blocks = tile_blocks * col_blocks;
@@ -58,7 +59,8 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
     t.ldb = kPointwisePanel;
     t.c = c_rows;
     for (int64_t task = b_begin; task < b_end; ++task) {
-      const int64_t blk = task / col_blocks, j_begin = task % col_blocks * cols, j_end = std::min(cout, j_begin + cols);
+      const int64_t blk = task / col_blocks, j_begin = task % col_blocks * cols;
+      const int64_t j_end = std::min(cout, j_begin + cols);
       const int64_t t0 = blk * block, tn = std::min(block, tiles - t0);
       // V: each tile's 16 planes.
       for (int64_t i = 0; i < tn; ++i) {
@@ -108,8 +110,8 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
             res[r * 2 + c] = inside && p.residual != nullptr ? p.residual + at + j_begin : nullptr;
           }
         }
-        kr.winograd_output(m + i * cout + j_begin, m_stride, j_end - j_begin, p.bias != nullptr ? p.bias + j_begin : nullptr,
-                           out, p.residual != nullptr ? res : nullptr,
+        kr.winograd_output(m + i * cout + j_begin, m_stride, j_end - j_begin,
+                           p.bias != nullptr ? p.bias + j_begin : nullptr, out, p.residual != nullptr ? res : nullptr,
                            p.residual_op, p.act);
       }
     }

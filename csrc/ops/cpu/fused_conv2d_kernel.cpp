@@ -13,6 +13,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "../causal_dwconv3d_checks.h"
 #include "fastvfx/pointwise_conv.h"
@@ -57,22 +58,22 @@ at::Tensor run_fused_conv2d(const at::Tensor& x_in, const at::Tensor& packed_wei
               ": padding must be two non-negative values, got ", padding);
   const int64_t cin = x_in.size(1), kh = kernel_size[0], kw = kernel_size[1];
   const int64_t panels = pointwise_padded(out_channels) / kPointwisePanel, kk = kh * kw * cin;
-  // A 3x3 kernel's weight packed for Winograd F(2x2, 3x3) (pack_weight(...,
-  // winograd=True)) has 16 rows per input channel, the direct conv's 9.
-  const bool winograd = kh == 3 && kw == 3 && packed_weight.dim() == 3 && packed_weight.size(1) == 16 * cin &&
-                        cin > 0;
-  const int64_t rows = winograd ? 16 * cin : kk;
+  // A weight packed for Winograd F(2x2, 3x3) (pack_weight(..., winograd=True))
+  // is 4-D, (panels, 16, C_in, 32): 16 transformed rows per input channel
+  // where the direct conv's (panels, kh * kw * C_in, 32) has 9, a shape no
+  // direct packing can take.
+  const bool winograd = packed_weight.dim() == 4;
+  const std::vector<int64_t> shape = winograd ? std::vector<int64_t>{panels, 16, cin, kPointwisePanel}
+                                              : std::vector<int64_t>{panels, kk, kPointwisePanel};
   TORCH_CHECK(packed_weight.scalar_type() == at::kFloat && packed_weight.device().is_cpu() &&
-                  packed_weight.is_contiguous() && packed_weight.sizes() == at::IntArrayRef({panels, rows, kPointwisePanel}),
-              op, ": packed_weight must be a contiguous float32 CPU tensor of the packed shape (", panels, ", ",
-              kk, ", ", kPointwisePanel, ") for ", out_channels, " outputs of a ", kh, "x", kw, " kernel over ", cin,
-              " channels (pack it with fastvfx.ops.fused_conv2d.pack_weight)",
-              kh == 3 && kw == 3 ? std::string(", or (") + std::to_string(panels) + ", " + std::to_string(16 * cin) +
-                                       ", " + std::to_string(kPointwisePanel) + ") packed for Winograd"
-                                 : std::string(),
-              ", got ", packed_weight.sizes());
-  TORCH_CHECK(!winograd || stride == 1, op, ": a weight packed for Winograd F(2x2, 3x3) takes stride 1, got stride ",
-              stride);
+                  packed_weight.is_contiguous() && packed_weight.sizes() == at::IntArrayRef(shape),
+              op, ": packed_weight must be a contiguous float32 CPU tensor of the packed shape ",
+              at::IntArrayRef(shape), " for ", out_channels, " outputs of a ", kh, "x", kw, " kernel over ", cin,
+              " channels", winograd ? " by Winograd" : "", " (pack it with fastvfx.ops.fused_conv2d.pack_weight), got ",
+              packed_weight.sizes());
+  TORCH_CHECK(!winograd || (kh == 3 && kw == 3 && stride == 1), op,
+              ": a weight packed for Winograd F(2x2, 3x3) takes a 3x3 kernel and stride 1, got ", kh, "x", kw,
+              " and stride ", stride);
   const at::Tensor bias = bias_in ? bias_in->contiguous() : at::Tensor();
   if (bias_in) {
     TORCH_CHECK(bias.scalar_type() == at::kFloat && bias.device().is_cpu() && bias.dim() == 1 &&
