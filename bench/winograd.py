@@ -20,7 +20,12 @@ from outside the source tree:
    conv on it by Winograd, against what the model ran before (the input
    into channels_last by the core's transposes, then oneDNN's conv) and
    eager ``F.conv2d`` + ReLU, ms.
-3. SqueezeTime's clip in the bench's conditions (the torch backend's clip
+3. The stem's input conversion alone, memory-bound: the space-to-depth of
+   SqueezeTime's (1, 48, 224, 224) input against the channels_last copy it
+   replaced and ``x.clone()`` (its roofline: each byte read and written
+   once), interleaved with the 8 MB write between calls, ms, and each
+   conversion's fraction of the clone's throughput.
+4. SqueezeTime's clip in the bench's conditions (the torch backend's clip
    and ONNX Runtime's before each timed clip): plans with Winograd against
    plans without (a second copy of the model whose plans were built with
    the Winograd rule off; both run the stem as in 2), ONNX Runtime
@@ -112,20 +117,35 @@ def stem(rounds):
     return {k: v * 1e3 for k, v in _step_ab.interleaved(calls, max(10, rounds // 4), flush).items()}
 
 
+def space_to_depth(rounds):
+    flush = torch.empty(2 << 20)
+    x = torch.randn(1, 48, 224, 224, generator=torch.Generator().manual_seed(0))
+    calls = {
+        "space-to-depth": lambda: _C._space_to_depth2(x),
+        "channels_last copy": lambda: _onednn.to_channels_last(x),
+        "clone": lambda: x.clone(),
+    }
+    ms = {k: v * 1e3 for k, v in _step_ab.interleaved(calls, rounds, flush).items()}
+    ms["space-to-depth of clone"] = ms["clone"] / ms["space-to-depth"]
+    ms["channels_last copy of clone"] = ms["clone"] / ms["channels_last copy"]
+    return ms
+
+
 def squeezetime(rounds):
     model = model_pair("squeezetime")[1]
     without = copy.deepcopy(model)
     x = torch.randn(1, 3, 16, 224, 224)
-    rule = _onednn._WINOGRAD_MIN_IN_CHANNELS
-    _onednn._WINOGRAD_MIN_IN_CHANNELS = 1 << 30  # the plans of `without` are built now, with no conv by Winograd
+    rule = _onednn._winograd
+    _onednn._winograd = lambda conv, x: False  # the plans of `without` are built now, with no conv by Winograd
     try:
         without(x)
     finally:
-        _onednn._WINOGRAD_MIN_IN_CHANNELS = rule
+        _onednn._winograd = rule
     # a clip is 55-110 ms: fewer rounds
     return _step_ab.clip_ab("squeezetime", x, {"winograd": model, "without": without}, max(4, rounds // 8))
 
 
 if __name__ == "__main__":
     keep_freed_memory()
-    _step_ab.main([("3x3 layers", "ms", layers), ("stem", "ms", stem), ("squeezetime clip", "ms", squeezetime)])
+    _step_ab.main([("3x3 layers", "ms", layers), ("stem", "ms", stem), ("stem input", "ms", space_to_depth),
+                   ("squeezetime clip", "ms", squeezetime)])

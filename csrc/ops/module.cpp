@@ -14,6 +14,7 @@
 #include "cpu/causal_dwconv3d_kernel.h"
 #include "cpu/large_outputs.h"
 #include "cpu/plan_calls.h"
+#include "cpu/pointwise.h"
 #include "threading.h"
 #include "fastvfx/isa.h"
 #include "fastvfx/layout.h"
@@ -53,32 +54,14 @@ void set_isa(const std::string& name) {
   }
 }
 
-// x in channels_last: a float32 CPU NCHW-contiguous 4-D tensor through the
-// core's blocked transposes, anything else as torch's contiguous() does.
-// Inference glue (the models' inputs), not a dispatcher op: no autograd.
-at::Tensor channels_last_copy(const at::Tensor& x) {
-  if (x.dim() != 4 || x.scalar_type() != at::kFloat || !x.device().is_cpu() || !x.is_contiguous() ||
-      x.is_contiguous(at::MemoryFormat::ChannelsLast) || x.requires_grad()) {
-    return x.contiguous(at::MemoryFormat::ChannelsLast);
-  }
-  at::Tensor y = at::empty(x.sizes(), x.options().memory_format(at::MemoryFormat::ChannelsLast));
-  fastvfx::nchw_to_nhwc_f32(x.const_data_ptr<float>(), y.mutable_data_ptr<float>(), x.size(0), x.size(1),
-                            x.size(2) * x.size(3));
-  return y;
-}
-
-// fastvfx.ops.fused_conv2d.pack_weight(..., winograd=True)'s transform: a
-// float32 CPU (C_out, C_in, 3, 3) weight to U (C_out, 16 * C_in) (the core's
-// winograd_weight_3x3), before packing.
-at::Tensor winograd_weight(const at::Tensor& w) {
+// fastvfx.ops.fused_conv2d.pack_weight(..., winograd=True): a float32 CPU
+// (C_out, C_in, 3, 3) weight transformed and packed (cpu/pointwise.h).
+at::Tensor pack_winograd(const at::Tensor& w) {
   TORCH_CHECK(w.dim() == 4 && w.size(2) == 3 && w.size(3) == 3 && w.scalar_type() == at::kFloat &&
                   w.device().is_cpu(),
-              "fastvfx._C._winograd_weight: expected a float32 CPU weight (C_out, C_in, 3, 3), got ", w.sizes(), " ",
+              "fastvfx._C._pack_winograd: expected a float32 CPU weight (C_out, C_in, 3, 3), got ", w.sizes(), " ",
               w.scalar_type());
-  const at::Tensor src = w.detach().contiguous();
-  at::Tensor u = at::empty({w.size(0), 16 * w.size(1)}, src.options());
-  fastvfx::winograd_weight_3x3(src.const_data_ptr<float>(), w.size(0), w.size(1), u.mutable_data_ptr<float>());
-  return u;
+  return fastvfx::ops::pack_winograd(w);
 }
 
 // The 2x2 space-to-depth of x (N, C, H, W), H and W even: (N, 4C, H/2, W/2)
@@ -348,15 +331,19 @@ PYBIND11_MODULE(_C, m) {
         "Switch the huge-page advice for CPU outputs of 32 MiB or more on or off.");
   m.def("_prepare_large_output", &fastvfx::ops::prepare_large_output, py::arg("fresh"),
         "What the CPU ops do to a fresh output of 32 MiB or more before writing it (tests).");
-  m.def("_channels_last_copy", &channels_last_copy, py::arg("x"),
+  m.def("_channels_last_copy", &fastvfx::ops::channels_last_copy, py::arg("x"),
         "x.contiguous(memory_format=torch.channels_last), float32 NCHW through the core's transposes "
         "(no autograd: inference glue).");
   m.def("_space_to_depth2", &space_to_depth2, py::arg("x"),
         "The 2x2 space-to-depth of x (N, C, H, W), (N, 4C, H/2, W/2) channels_last: channel 2pC + 2c + q of "
         "pixel (a, b) is x[:, c, 2a + p, 2b + q] (no autograd: inference glue).");
-  m.def("_winograd_weight", &winograd_weight, py::arg("weight"),
-        "A 3x3 weight (C_out, C_in, 3, 3) transformed for Winograd F(2x2, 3x3), (C_out, 16 * C_in): "
-        "u[o][xi * C_in + c] = (G w[o][c] G^T)[xi] (before packing).");
+  m.def("_pack_winograd", &pack_winograd, py::arg("weight"),
+        "A 3x3 weight (C_out, C_in, 3, 3) transformed for Winograd F(2x2, 3x3) (u[o][xi][c] = (G w[o][c] "
+        "G^T)[xi]) and packed, (ceil(C_out / 32), 16, C_in, 32): fused_conv2d's Winograd weight.");
+  m.def("_winograd_pays", &fastvfx::winograd_pays, py::arg("in_channels"), py::arg("out_channels"),
+        py::arg("tiles"),
+        "Whether a 3x3 stride-1 conv of these channels over this many 2x2 output tiles runs faster by Winograd "
+        "F(2x2, 3x3) than directly (the rule the models' plans and the TFC op share).");
   m.def("_channels_last_mean", &channels_last_mean, py::arg("x"),
         "x.mean((2, 3), keepdim=True) of a float32 channels_last x through the core's row sum, channels_last "
         "(no autograd: inference glue).");

@@ -263,30 +263,17 @@ def _small(conv: nn.Conv2d, x: Tensor) -> bool:
     return 2 * x.size(0) * oh * ow * conv.out_channels * conv.in_channels * kh * kw <= _SMALL_CONV_FLOPS
 
 
-# A 3x3 stride-1 conv in a plan runs by Winograd F(2x2, 3x3) on fused_conv2d
-# (2.25x fewer multiply-adds; pack_weight(..., winograd=True)) when it has at
-# least this many input and output channels and 2x2 output tiles. Fewer
-# tiles: its transformed weight (16/9 of the kernel's) is read for too few
-# (512@7², 16 tiles: level with oneDNN); 16 input channels: each plane's
-# GEMM is 16 multiply-adds deep, and the direct conv was as fast or faster.
-# One thread, ms, Winograd / oneDNN (python bench/winograd.py): the short
-# convs 64@56² 1.57 / 2.36, 128@28² 1.64 / 2.35, 256@14² 1.48 / 2.25; IOI
-# 128 -> 16 @28² 0.21 / 0.31.
-_WINOGRAD_MIN_IN_CHANNELS = 32
-_WINOGRAD_MIN_OUT_CHANNELS = 16
-_WINOGRAD_MIN_TILES = 32
-
-
 def _winograd(conv: nn.Conv2d, x: Tensor) -> bool:
-    """Whether dense 3x3 stride-1 ``conv`` on ``x`` runs by Winograd (see
-    ``_WINOGRAD_MIN_TILES``)."""
+    """Whether dense 3x3 stride-1 ``conv`` on ``x`` runs by Winograd F(2x2,
+    3x3) on fused_conv2d (2.25x fewer multiply-adds; ``pack_weight(...,
+    winograd=True)``): where the core's rule says it pays for its channels
+    and 2x2 output tiles (``fastvfx._C._winograd_pays``, shared with the TFC
+    op; its measurements in csrc/kernels/pointwise/winograd_conv.cpp)."""
     if conv.groups != 1 or conv.dilation != (1, 1) or isinstance(conv.padding, str) or \
             conv.padding_mode != "zeros" or conv.kernel_size != (3, 3) or conv.stride != (1, 1):
         return False
-    if conv.in_channels < _WINOGRAD_MIN_IN_CHANNELS or conv.out_channels < _WINOGRAD_MIN_OUT_CHANNELS:
-        return False
     oh, ow = x.size(2) + 2 * conv.padding[0] - 2, x.size(3) + 2 * conv.padding[1] - 2
-    return x.size(0) * ((oh + 1) // 2) * ((ow + 1) // 2) >= _WINOGRAD_MIN_TILES
+    return _C._winograd_pays(conv.in_channels, conv.out_channels, x.size(0) * ((oh + 1) // 2) * ((ow + 1) // 2))
 
 
 class PlannedConv2d:
@@ -301,8 +288,8 @@ class PlannedConv2d:
     ``fused`` True / False takes that kernel whatever the conv's size (a
     plan that must compute as a module's own path does). A 3x3 stride-1 conv
     with enough channels and tiles runs by Winograd F(2x2, 3x3) on
-    fused_conv2d (``winograd``, see ``_WINOGRAD_MIN_TILES``) unless ``fused``
-    is False."""
+    fused_conv2d (``winograd``, see ``_winograd``) unless ``fused`` is
+    False."""
 
     __slots__ = ("fused", "winograd", "activation", "residual_op", "_args")
 

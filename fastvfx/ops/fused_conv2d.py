@@ -60,10 +60,9 @@ def pack_weight(weight: Tensor, winograd: bool = False) -> PackedConvWeight:
         if winograd:
             if (kh, kw) != (3, 3):
                 raise ValueError(f"{_OP}: Winograd F(2x2, 3x3) packs a 3x3 kernel, got {kh}x{kw}")
-            flat = _C._winograd_weight(w.cpu())  # (C_out, 4, 4, C_in): each kernel's G w G^T
-            packed = _pack_pointwise(flat, flat.shape[1])
-            # 4-D, so that the op tells it from a direct packing of any shape
-            return PackedConvWeight(packed.view(packed.shape[0], 16, -1, packed.shape[-1]), cout, (kh, kw))
+            # each kernel's G w G^T as (C_out, 16, C_in), packed 4-D (so that
+            # the op tells it from a direct packing of any shape)
+            return PackedConvWeight(_C._pack_winograd(w.cpu()), cout, (kh, kw))
         flat = w.permute(0, 2, 3, 1).reshape(cout, -1)
         return PackedConvWeight(_pack_pointwise(flat, flat.shape[1]), cout, (kh, kw))
 

@@ -437,12 +437,32 @@ void depthwise_row(const float* const* rows, int64_t k, int64_t stride, const fl
   }
 }
 
+// The Winograd transforms run a vector of channels at a time, then the
+// channels past the last whole vector one by one: T is Vec or float.
 template <class T>
-FVX_PW_INLINE T ld_scale(const float* p) {
+FVX_PW_INLINE T load_as(const float* p) {
   if constexpr (sizeof(T) == sizeof(float)) {
     return *p;
   } else {
     return load(p);
+  }
+}
+
+template <class T>
+FVX_PW_INLINE void store_as(float* p, T v) {
+  if constexpr (sizeof(T) == sizeof(float)) {
+    *p = v;
+  } else {
+    store(p, v);
+  }
+}
+
+template <Activation A, class T>
+FVX_PW_INLINE T activate_as(T v) {
+  if constexpr (sizeof(T) == sizeof(float)) {
+    return activate<A>(splat(v))[0];
+  } else {
+    return activate<A>(v);
   }
 }
 
@@ -453,20 +473,14 @@ FVX_PW_INLINE T ld_scale(const float* p) {
 template <class T>
 FVX_PW_INLINE void winograd_input_vec(const float* const* d, int64_t c, const float* scale, float* v,
                                        int64_t v_stride) {
-  auto ld = [&](int i) -> T {
-    if constexpr (sizeof(T) == sizeof(float)) {
-      return d[i][c];
-    } else {
-      return load(d[i] + c);
-    }
-  };
+  auto ld = [&](int i) { return load_as<T>(d[i] + c); };
   T e[4][4];
 #pragma GCC unroll 4
   for (int j = 0; j < 4; ++j) {
     const T d0 = ld(j), d1 = ld(4 + j), d2 = ld(8 + j), d3 = ld(12 + j);
     e[0][j] = d0 - d2, e[1][j] = d1 + d2, e[2][j] = d2 - d1, e[3][j] = d1 - d3;
   }
-  const T sc = scale == nullptr ? T{} : ld_scale<T>(scale + c);
+  const T sc = scale == nullptr ? T{} : load_as<T>(scale + c);
 #pragma GCC unroll 4
   for (int i = 0; i < 4; ++i) {
     T r[4] = {e[i][0] - e[i][2], e[i][1] + e[i][2], e[i][2] - e[i][1], e[i][1] - e[i][3]};
@@ -475,14 +489,7 @@ FVX_PW_INLINE void winograd_input_vec(const float* const* d, int64_t c, const fl
       for (int j = 0; j < 4; ++j) r[j] *= sc;
     }
 #pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
-      float* out = v + (i * 4 + j) * v_stride + c;
-      if constexpr (sizeof(T) == sizeof(float)) {
-        *out = r[j];
-      } else {
-        store(out, r[j]);
-      }
-    }
+    for (int j = 0; j < 4; ++j) store_as<T>(v + (i * 4 + j) * v_stride + c, r[j]);
   }
 }
 
@@ -499,13 +506,7 @@ void winograd_input(const float* const* d, int64_t channels, const float* scale,
 template <Activation A, class T>
 FVX_PW_INLINE void winograd_output_vec(const float* m, int64_t m_stride, int64_t j, const float* bias,
                                        float* const* out, const float* const* res, const Join& jn) {
-  auto ld = [&](const float* p) -> T {
-    if constexpr (sizeof(T) == sizeof(float)) {
-      return *p;
-    } else {
-      return load(p);
-    }
-  };
+  auto ld = [](const float* p) { return load_as<T>(p); };
   T s[2][4];
 #pragma GCC unroll 4
   for (int col = 0; col < 4; ++col) {
@@ -524,19 +525,10 @@ FVX_PW_INLINE void winograd_output_vec(const float* m, int64_t m_stride, int64_t
       T y = y2[q];
       const float* rp = res != nullptr ? res[2 * r + q] + j : nullptr;
       if (jn.first) y += ld(rp);
-      if constexpr (sizeof(T) == sizeof(float)) {
-        Vec t = splat(y);
-        y = activate<A>(t)[0];
-      } else {
-        y = activate<A>(y);
-      }
+      y = activate_as<A>(y);
       if (jn.after) y += ld(rp);
       if (jn.multiply) y *= ld(rp);
-      if constexpr (sizeof(T) == sizeof(float)) {
-        o[j] = y;
-      } else {
-        store(o + j, y);
-      }
+      store_as<T>(o + j, y);
     }
   }
 }

@@ -118,6 +118,22 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
   });
 }
 
+// At least this many input and output channels and 2x2 output tiles. Fewer
+// tiles: the transformed weight (16/9 of the kernel's) is read for too few
+// (512@7², 16 tiles: level with oneDNN); 16 input channels: each plane's
+// GEMM is 16 multiply-adds deep, and the direct conv was as fast or faster.
+// One thread, ms, Winograd / oneDNN (python bench/winograd.py): the short
+// convs 64@56² 1.57 / 2.36, 128@28² 1.64 / 2.35, 256@14² 1.48 / 2.25; IOI
+// 128 -> 16 @28² 0.21 / 0.31.
+constexpr int64_t kWinogradMinInChannels = 32;
+constexpr int64_t kWinogradMinOutChannels = 16;
+constexpr int64_t kWinogradMinTiles = 32;
+
+bool winograd_pays(int64_t in_channels, int64_t out_channels, int64_t tiles) {
+  return in_channels >= kWinogradMinInChannels && out_channels >= kWinogradMinOutChannels &&
+         tiles >= kWinogradMinTiles;
+}
+
 void winograd_weight_3x3(const float* w, int64_t cout, int64_t cin, float* u) {
   if (cout <= 0 || cin <= 0) return;
   const int64_t grain = std::max<int64_t>(1, 4096 / cin);

@@ -1,7 +1,8 @@
-// What the CPU bindings of the 1x1 convs (TFC, shift_conv1x1, the MoViNet
-// block step) share to run on the core's pointwise kernels
-// (fastvfx/pointwise_conv.h): the channels-last weight packing and a loop
-// over samples.
+// What the CPU bindings of the convs on the core's pointwise kernels (TFC,
+// shift_conv1x1, the MoViNet block step, the Winograd packing of
+// fused_conv2d, module.cpp's inference glue) share
+// (fastvfx/pointwise_conv.h): the channels-last weight packing, its Winograd
+// form, the channels-last copy of an input and a loop over samples.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -9,6 +10,7 @@
 
 #include "fastvfx/inverted_residual.h"
 #include "fastvfx/layout.h"
+#include "fastvfx/pointwise_conv.h"
 
 namespace fastvfx::ops {
 
@@ -37,6 +39,30 @@ inline at::Tensor pack_pointwise(const at::Tensor& weight) {
   std::vector<int64_t> shape(weight.sizes().begin(), weight.sizes().end() - 2);
   shape.insert(shape.end(), {padded / kPointwisePanel, kPointwisePanel, cin});
   return w.reshape(shape).transpose(-1, -2).contiguous();
+}
+
+// weight (Cout, Cin, 3, 3) float32 transformed for Winograd F(2x2, 3x3)
+// (the core's winograd_weight_3x3) and packed: (ceil(Cout / 32), 16, Cin,
+// 32), 4-D so that fused_conv2d tells it from a direct packing.
+inline at::Tensor pack_winograd(const at::Tensor& weight) {
+  const at::Tensor w = weight.detach().contiguous();
+  const int64_t cout = w.size(0), cin = w.size(1);
+  at::Tensor u = at::empty({cout, 16 * cin}, w.options());
+  winograd_weight_3x3(w.const_data_ptr<float>(), cout, cin, u.mutable_data_ptr<float>());
+  return pack_pointwise(u).view({-1, 16, cin, kPointwisePanel});
+}
+
+// x in channels_last: a float32 CPU NCHW-contiguous 4-D tensor through the
+// core's blocked transposes, anything else as torch's contiguous() does.
+inline at::Tensor channels_last_copy(const at::Tensor& x) {
+  if (x.dim() != 4 || x.scalar_type() != at::kFloat || !x.device().is_cpu() || !x.is_contiguous() ||
+      x.is_contiguous(at::MemoryFormat::ChannelsLast) || x.requires_grad()) {
+    return x.contiguous(at::MemoryFormat::ChannelsLast);
+  }
+  at::Tensor y = at::empty(x.sizes(), x.options().memory_format(at::MemoryFormat::ChannelsLast));
+  nchw_to_nhwc_f32(x.const_data_ptr<float>(), y.mutable_data_ptr<float>(), x.size(0), x.size(1),
+                   x.size(2) * x.size(3));
+  return y;
 }
 
 // fn(i) for each of n samples: samples in parallel when there are enough of

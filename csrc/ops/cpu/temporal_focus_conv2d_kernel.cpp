@@ -17,9 +17,9 @@
 //     GEMM's input tile (the per-sample weights would outweigh the sample);
 //     NCHW batches of maps up to 8x8: all samples' scaled inputs side by
 //     side as one wide GEMM;
-//   float32 3x3, stride 1, 32+ input and 16+ output channels, 32+ output
-//     tiles of 2x2: Winograd F(2x2, 3x3) on the core's tiles, the scale applied in
-//     its input transform (winograd_scaled_conv);
+//   float32 3x3, stride 1, where the core's winograd_pays says so:
+//     Winograd F(2x2, 3x3) on the core's tiles, the scale applied in its
+//     input transform (winograd_scaled_conv);
 //   other kernels, strides, paddings: float32 batches write x * scale once
 //     and run one at::conv2d (oneDNN) over the batch; one sample, float64
 //     and 16-bit: one at::conv2d per sample with its folded weight. Measured
@@ -292,33 +292,24 @@ at::Tensor pointwise_packed(const at::Tensor& x, const at::Tensor& scale, const 
 
 // A float32 3x3 conv with stride 1 by Winograd F(2x2, 3x3) (the core's
 // conv2d_winograd_nhwc, as fused_conv2d with a Winograd-packed weight) where
-// it has 32 input channels or more, 16 output channels or more and 32 output
-// tiles of 2x2 or more, the rule of the models' plans
-// (fastvfx/nn/_onednn.py, _WINOGRAD_MIN_TILES).
-bool winograd_worth(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride, at::IntArrayRef padding,
+// the core's rule says it pays (winograd_pays, the models' plans' rule).
+bool winograd_worth(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
                     std::array<int64_t, 2> out_size) {
   return x.scalar_type() == at::kFloat && weight.size(2) == 3 && weight.size(3) == 3 && stride[0] == 1 &&
-         stride[1] == 1 && weight.size(1) >= 32 && weight.size(0) >= 16 &&
-         x.size(0) * ((out_size[0] + 1) / 2) * ((out_size[1] + 1) / 2) >= 32;
+         stride[1] == 1 &&
+         winograd_pays(weight.size(1), weight.size(0), x.size(0) * ((out_size[0] + 1) / 2) * ((out_size[1] + 1) / 2));
 }
 
-// conv2d(x * scale, weight, bias) by Winograd: the weight transformed (the
-// core's winograd_weight_3x3) and packed per call, the scale applied in the input transform (it is
-// linear), x read channels-last (an NCHW x through the core's transposes,
+// conv2d(x * scale, weight, bias) by Winograd: the weight transformed and
+// packed per call (pack_winograd), the scale applied in the input transform
+// (it is linear), x read channels-last (an NCHW x through the core's transposes,
 // and the output back). TFC 3x3 at 64@56²: see docs/tfc.md.
 at::Tensor winograd_scaled_conv(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& weight,
                                 const std::optional<at::Tensor>& bias, at::IntArrayRef padding,
                                 std::array<int64_t, 2> out_size, at::MemoryFormat format) {
   const int64_t n = x.size(0), cin = x.size(1), h = x.size(2), w = x.size(3), cout = weight.size(0);
-  at::Tensor u = at::empty({cout, 16 * cin}, weight.options());
-  winograd_weight_3x3(weight.const_data_ptr<float>(), cout, cin, u.mutable_data_ptr<float>());
-  const at::Tensor packed = pack_pointwise(u);
-  at::Tensor x_cl = x;
-  if (!x.is_contiguous(at::MemoryFormat::ChannelsLast)) {
-    const at::Tensor src = x.contiguous();
-    x_cl = at::empty(x.sizes(), x.options().memory_format(at::MemoryFormat::ChannelsLast));
-    nchw_to_nhwc_f32(src.const_data_ptr<float>(), x_cl.mutable_data_ptr<float>(), n, cin, h * w);
-  }
+  const at::Tensor packed = pack_winograd(weight);
+  const at::Tensor x_cl = x.is_contiguous(at::MemoryFormat::ChannelsLast) ? x : channels_last_copy(x.contiguous());
   const at::Tensor scale_c = scale.contiguous();
   const at::Tensor bias_c = bias ? bias->contiguous() : at::Tensor();
   at::Tensor y = at::empty({n, cout, out_size[0], out_size[1]}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
@@ -366,8 +357,8 @@ at::Tensor scaled_conv(const at::Tensor& x, const at::Tensor& scale, const at::T
     if (!nhwc && n > 1 && x.size(2) * x.size(3) <= kWideMaxPositions) return pointwise_wide(src, scale, w, bias);
     return pointwise_packed(src, scale, w, bias, nhwc);
   }
-  if (winograd_worth(x, weight, stride, padding, out_size)) {
-    return winograd_scaled_conv(x, scale, weight.contiguous(), bias, padding, out_size, format);
+  if (winograd_worth(x, weight, stride, out_size)) {
+    return winograd_scaled_conv(x, scale, weight, bias, padding, out_size, format);
   }
   if (x.scalar_type() == at::kFloat && n > 1) {
     // A batch of float32 samples: x * scale written once, then one conv over

@@ -111,6 +111,11 @@ void conv2d_nhwc(const Conv2dNhwc& p);
 // overlap x. The result differs from the direct conv's by rounding (the
 // transforms add and subtract inputs before the products).
 void conv2d_winograd_nhwc(const Conv2dNhwc& p);
+// Whether a 3x3 stride-1 conv of these channels over this many 2x2 output
+// tiles (N * ceil(OH / 2) * ceil(OW / 2)) runs faster by
+// conv2d_winograd_nhwc than directly, on this library's kernels: the rule the
+// models' plans and the TFC op share (measurements: winograd_conv.cpp).
+bool winograd_pays(int64_t in_channels, int64_t out_channels, int64_t tiles);
 // U for conv2d_winograd_nhwc, before packing: w (Cout, Cin, 3, 3) to u
 // (Cout, 16 * Cin), u[o][xi * Cin + c] = (G w[o][c] G^T)[xi].
 void winograd_weight_3x3(const float* w, int64_t cout, int64_t cin, float* u);
