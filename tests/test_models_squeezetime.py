@@ -211,10 +211,11 @@ def test_blocks_keep_what_others_hold(randomize_batchnorm):
 
 def test_plan_runs_wide_3x3_convs_by_winograd(randomize_batchnorm, monkeypatch):
     """On the inference path a block's 3x3 stride-1 convs with 32 input
-    channels or more, 16 output channels or more and at least 32 output tiles
-    of 2x2 (batch 2 at 64²: the 16² and 8² stages) are packed for Winograd
-    F(2x2, 3x3), the others (the 4² and 2² stages, the IOI convs from 16
-    channels) are not, and the model still equals the torch backend."""
+    channels or more and 16 output channels or more are packed for Winograd
+    F(4x4, 3x3) where they have at least 48 output tiles of 4x4 (batch 4 at
+    64²: the 16² stage), else for F(2x2, 3x3) where they have at least 32 of
+    2x2 (the 8² stage); the others (the 4² and 2² stages, the IOI convs from
+    16 channels) are not, and the model still equals the torch backend."""
     reference, fast = _pair(randomize_batchnorm)
     built = []
     real = _onednn.PlannedConv2d.__init__
@@ -225,15 +226,16 @@ def test_plan_runs_wide_3x3_convs_by_winograd(randomize_batchnorm, monkeypatch):
         built.append((conv.kernel_size, conv.stride, wide, tuple(x.shape), self.winograd, self.fused))
 
     monkeypatch.setattr(_onednn.PlannedConv2d, "__init__", spy)
-    x = torch.randn(2, 3, FRAMES, SIZE, SIZE)
+    x = torch.randn(4, 3, FRAMES, SIZE, SIZE)
     with torch.no_grad():
         assert_close_scaled(fast(x), reference(x))
     wide_3x3 = [b for b in built if b[0] == (3, 3) and b[1] == (1, 1) and b[2]]
     assert wide_3x3
     for _, _, _, (n, _, h, w), winograd, fused in wide_3x3:
-        assert winograd == (n * ((h + 1) // 2) * ((w + 1) // 2) >= 32)
+        want = 4 if n * ((h + 3) // 4) * ((w + 3) // 4) >= 48 else 2 if n * ((h + 1) // 2) * ((w + 1) // 2) >= 32 else 0
+        assert winograd == want
         assert fused or not winograd
-    assert any(b[4] for b in wide_3x3) and not all(b[4] for b in wide_3x3)
+    assert {b[4] for b in wide_3x3} == {0, 2, 4}
     assert not any(b[4] for b in built if b not in wide_3x3)
 
 

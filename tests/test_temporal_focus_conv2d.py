@@ -125,10 +125,13 @@ def test_squeezetime_shapes_and_odd_sizes(each_isa, shape, layout):
 
 
 # float32 3x3 stride-1 convs with 32+ input channels, 16+ output channels
-# and 32+ output tiles of 2x2 run by Winograd F(2x2, 3x3), the scale in its
-# input transform; the others through oneDNN (aten::convolution).
+# and 48+ output tiles of 4x4 run by Winograd F(4x4, 3x3), else with 32+
+# output tiles of 2x2 by F(2x2, 3x3), the scale in its input transform; the
+# others through oneDNN (aten::convolution).
 @pytest.mark.parametrize("shape,cout,padding,winograd", [
-    ((1, 64, 28, 28), 64, 1, True),      # SqueezeTime's first stage, smaller
+    ((1, 64, 28, 28), 64, 1, True),      # SqueezeTime's first stage, smaller: F(4x4)
+    ((4, 40, 17, 13), 24, 1, True),      # F(4x4) with partial tiles
+    ((1, 48, 14, 14), 32, 1, True),      # F(2x2)
     ((3, 37, 9, 7), 40, 1, True),        # odd sizes: half tiles at the edges
     ((2, 32, 12, 10), 17, 0, True),      # no padding, a partial panel
     ((1, 32, 9, 7), 16, 1, False),       # 20 tiles

@@ -54,14 +54,15 @@ void set_isa(const std::string& name) {
   }
 }
 
-// fastvfx.ops.fused_conv2d.pack_weight(..., winograd=True): a float32 CPU
+// fastvfx.ops.fused_conv2d.pack_weight(..., winograd=2 or 4): a float32 CPU
 // (C_out, C_in, 3, 3) weight transformed and packed (cpu/pointwise.h).
-at::Tensor pack_winograd(const at::Tensor& w) {
+at::Tensor pack_winograd(const at::Tensor& w, int64_t tile) {
+  TORCH_CHECK(tile == 2 || tile == 4, "fastvfx._C._pack_winograd: tile must be 2 or 4, got ", tile);
   TORCH_CHECK(w.dim() == 4 && w.size(2) == 3 && w.size(3) == 3 && w.scalar_type() == at::kFloat &&
                   w.device().is_cpu(),
               "fastvfx._C._pack_winograd: expected a float32 CPU weight (C_out, C_in, 3, 3), got ", w.sizes(), " ",
               w.scalar_type());
-  return fastvfx::ops::pack_winograd(w);
+  return fastvfx::ops::pack_winograd(w, tile);
 }
 
 // The 2x2 space-to-depth of x (N, C, H, W), H and W even: (N, 4C, H/2, W/2)
@@ -337,13 +338,14 @@ PYBIND11_MODULE(_C, m) {
   m.def("_space_to_depth2", &space_to_depth2, py::arg("x"),
         "The 2x2 space-to-depth of x (N, C, H, W), (N, 4C, H/2, W/2) channels_last: channel 2pC + 2c + q of "
         "pixel (a, b) is x[:, c, 2a + p, 2b + q] (no autograd: inference glue).");
-  m.def("_pack_winograd", &pack_winograd, py::arg("weight"),
-        "A 3x3 weight (C_out, C_in, 3, 3) transformed for Winograd F(2x2, 3x3) (u[o][xi][c] = (G w[o][c] "
-        "G^T)[xi]) and packed, (ceil(C_out / 32), 16, C_in, 32): fused_conv2d's Winograd weight.");
-  m.def("_winograd_pays", &fastvfx::winograd_pays, py::arg("in_channels"), py::arg("out_channels"),
-        py::arg("tiles"),
-        "Whether a 3x3 stride-1 conv of these channels over this many 2x2 output tiles runs faster by Winograd "
-        "F(2x2, 3x3) than directly (the rule the models' plans and the TFC op share).");
+  m.def("_pack_winograd", &pack_winograd, py::arg("weight"), py::arg("tile") = 2,
+        "A 3x3 weight (C_out, C_in, 3, 3) transformed for Winograd F(tile x tile, 3x3), tile 2 or 4 "
+        "(u[o][xi][c] = (G w[o][c] G^T)[xi]) and packed, (ceil(C_out / 32), (tile + 2)^2, C_in, 32): "
+        "fused_conv2d's Winograd weight.");
+  m.def("_winograd_tile", &fastvfx::winograd_tile, py::arg("in_channels"), py::arg("out_channels"),
+        py::arg("batch"), py::arg("out_h"), py::arg("out_w"),
+        "The Winograd tile that runs a 3x3 stride-1 conv of these channels and output size fastest: 4 (F(4x4, "
+        "3x3)), 2 (F(2x2, 3x3)) or 0 (the direct conv); the rule the models' plans and the TFC op share.");
   m.def("_channels_last_mean", &channels_last_mean, py::arg("x"),
         "x.mean((2, 3), keepdim=True) of a float32 channels_last x through the core's row sum, channels_last "
         "(no autograd: inference glue).");

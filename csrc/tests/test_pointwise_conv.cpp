@@ -170,12 +170,16 @@ void check_conv(const char* what, void (*conv)(const Conv2dNhwc&), const struct 
                 const std::vector<float>& x, const std::vector<float>& packed, const std::vector<double>& want,
                 const std::vector<double>& mag, const std::vector<float>& res);
 
-// conv2d_winograd_nhwc on a 3x3 stride-1 case of run_conv_case, against
-// the same naive loops: its weight transformed here in double (U = G w G^T)
-// and packed as (Cout, 16 * Cin); the direct conv's tolerance.
+// conv2d_winograd_nhwc on a 3x3 stride-1 case of run_conv_case, F(2x2,
+// 3x3) and F(4x4, 3x3), against the same naive loops: its weight transformed
+// here in double (U = G w G^T) and packed as (Cout, (tile + 2)^2 * Cin); the
+// direct conv's tolerance.
 void run_winograd_case(const struct ConvCase& c, Conv2dNhwc p, const std::vector<float>& x,
                        const std::vector<float>& w, const std::vector<double>& want, const std::vector<double>& mag,
                        const std::vector<float>& res);
+void run_winograd_tile(const struct ConvCase& c, Conv2dNhwc p, const std::vector<float>& x,
+                       const std::vector<float>& w, const std::vector<double>& want, const std::vector<double>& mag,
+                       const std::vector<float>& res, int64_t tile);
 
 // conv2d_nhwc against naive loops: zero padding, strides, non-square
 // kernels, an NCHW input (the stem), the residual ops.
@@ -243,26 +247,55 @@ void run_conv_case(const ConvCase& c, std::mt19937& rng) {
 
 void run_winograd_case(const ConvCase& c, Conv2dNhwc p, const std::vector<float>& x, const std::vector<float>& w,
                        const std::vector<double>& want, const std::vector<double>& mag, const std::vector<float>& res) {
-  static const double g[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-  const int64_t kk = 16 * c.cin;
+  for (int64_t tile : {2, 4}) run_winograd_tile(c, p, x, w, want, mag, res, tile);
+}
+
+void run_winograd_tile(const ConvCase& c, Conv2dNhwc p, const std::vector<float>& x, const std::vector<float>& w,
+                       const std::vector<double>& want, const std::vector<double>& mag, const std::vector<float>& res,
+                       int64_t tile) {
+  // G of F(2x2, 3x3) on the points 0, 1, -1, and of F(4x4, 3x3) on 0, 1, -1,
+  // 1/2, -2: row i is (1, p_i, p_i^2) / prod_{j != i} (p_i - p_j), the last
+  // row (0, 0, 1) (the point at infinity).
+  static const double g2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  double g4[6][3];
+  const double points[5] = {0, 1, -1, 0.5, -2};
+  for (int i = 0; i < 5; ++i) {
+    double f = 1;
+    for (int j = 0; j < 5; ++j) f *= j == i ? 1 : points[i] - points[j];
+    for (int k = 0; k < 3; ++k) g4[i][k] = std::pow(points[i], k) / f;
+  }
+  g4[5][0] = g4[5][1] = 0, g4[5][2] = 1;
+  const int alpha = static_cast<int>(tile) + 2;
+  const int64_t kk = alpha * alpha * c.cin;
   std::vector<float> u(static_cast<size_t>(c.cout * kk));
   for (int64_t o = 0; o < c.cout; ++o) {
     for (int64_t ch = 0; ch < c.cin; ++ch) {
       const float* k = &w[static_cast<size_t>((o * c.cin + ch) * 9)];
-      for (int r = 0; r < 4; ++r) {
-        for (int q = 0; q < 4; ++q) {
+      for (int r = 0; r < alpha; ++r) {
+        for (int q = 0; q < alpha; ++q) {
           double sum = 0;
           for (int i = 0; i < 3; ++i) {
-            for (int j = 0; j < 3; ++j) sum += g[r][i] * static_cast<double>(k[i * 3 + j]) * g[q][j];
+            for (int j = 0; j < 3; ++j) {
+              sum += (tile == 4 ? g4[r][i] * g4[q][j] : g2[r][i] * g2[q][j]) * static_cast<double>(k[i * 3 + j]);
+            }
           }
-          u[static_cast<size_t>(o * kk + (r * 4 + q) * c.cin + ch)] = static_cast<float>(sum);
+          u[static_cast<size_t>(o * kk + (r * alpha + q) * c.cin + ch)] = static_cast<float>(sum);
         }
       }
     }
   }
+  // The core's transform (winograd_weight_3x3) gives the same U.
+  std::vector<float> core_u(u.size());
+  winograd_weight_3x3(w.data(), c.cout, c.cin, core_u.data(), tile);
+  for (size_t e = 0; e < u.size(); ++e) {
+    CHECK(std::fabs(core_u[e] - u[e]) <= 1e-6f * (1.f + std::fabs(u[e])), "winograd_weight_3x3 tile %lld: u[%zu] = %.8g, want %.8g",
+          (long long)tile, e, core_u[e], u[e]);
+  }
   std::vector<float> packed(static_cast<size_t>(pointwise_padded(c.cout) * kk));
   pack_pointwise_weights(u.data(), c.cout, kk, kk, packed.data());
-  check_conv("winograd", conv2d_winograd_nhwc, c, p, x, packed, want, mag, res);
+  p.winograd_tile = tile;
+  check_conv(tile == 4 ? "winograd F(4x4)" : "winograd F(2x2)", conv2d_winograd_nhwc, c, p, x, packed, want, mag,
+             res);
   for (int i = 0; i < kIsaCount; ++i) {
     const Isa isa = static_cast<Isa>(i);
     if (!isa_supported(isa)) continue;
@@ -289,7 +322,8 @@ void run_winograd_case(const ConvCase& c, Conv2dNhwc p, const std::vector<float>
       for (size_t e = 0; e < res.size(); ++e) {
         const bool ok = std::fabs(y_scaled[e] - y_prescaled[e]) <= 2e-5f * top;
         if (!ok && bad++ < 3) {
-          CHECK(ok, "winograd %s channel scale: y[%zu] = %.7g, the scaled input's %.7g", isa_name(isa), e, y_scaled[e],
+          CHECK(ok, "winograd F(%lldx%lld) %s channel scale: y[%zu] = %.7g, the scaled input's %.7g", (long long)tile,
+                (long long)tile, isa_name(isa), e, y_scaled[e],
                 y_prescaled[e]);
         }
       }
@@ -382,6 +416,8 @@ int main() {
       {1, 14, 14, 64, 48, 3, 3, 1, 1, false, true, Residual::kMultiply, Activation::kNone},
       {3, 6, 5, 5, 3, 3, 3, 1, 0, false, false, Residual::kSeparate, Activation::kHardswish},
       {1, 4, 6, 16, 33, 3, 3, 1, 2, false, true, Residual::kNone, Activation::kSwish},
+      // several tile blocks per call (F(4x4): 64 tiles, F(2x2): 225)
+      {1, 30, 30, 96, 80, 3, 3, 1, 1, false, true, Residual::kSeparate, Activation::kReLU6},
   };
   for (const ConvCase& c : conv_cases) run_conv_case(c, rng);
   return TEST_MAIN_RESULT("pointwise_conv");

@@ -423,12 +423,14 @@ class SqueezeTime(nn.Module):
                 # channels_last from here on (the stages' convs run on it): the
                 # input's 2x2 space-to-depth through the core's transposes, on
                 # which the 5x5 stride-2 conv is a 3x3 stride-1 one (over 4x
-                # the channels) that runs by Winograd F(2x2, 3x3): 16
-                # multiply-adds a pixel where the direct conv does 25 (python
+                # the channels) that runs by Winograd (F(4x4, 3x3) at 112²: 9
+                # multiply-adds a pixel where the direct conv does 25; python
                 # bench/winograd.py, "stem"). Then the max pool on
                 # channels_last (NCHW: 20x slower).
-                packed = cached(self, "conv1/s2d", (weight,),
-                                lambda: pack_weight(space_to_depth_weight(weight), winograd=True))
+                tile = _C._winograd_tile(4 * x.size(1), self.conv1.out_channels, x.size(0), x.size(2) // 2,
+                                         x.size(3) // 2) or 2
+                packed = cached(self, f"conv1/s2d/{tile}", (weight,),
+                                lambda: pack_weight(space_to_depth_weight(weight), winograd=tile))
                 return self.maxpool(fused_conv2d(_C._space_to_depth2(x), packed, bias, 1, 1, activation="relu"))
             if _onednn.usable(x):
                 # oneDNN's 5x5 conv on the input in channels_last (copy and

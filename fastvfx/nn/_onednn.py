@@ -263,17 +263,18 @@ def _small(conv: nn.Conv2d, x: Tensor) -> bool:
     return 2 * x.size(0) * oh * ow * conv.out_channels * conv.in_channels * kh * kw <= _SMALL_CONV_FLOPS
 
 
-def _winograd(conv: nn.Conv2d, x: Tensor) -> bool:
-    """Whether dense 3x3 stride-1 ``conv`` on ``x`` runs by Winograd F(2x2,
-    3x3) on fused_conv2d (2.25x fewer multiply-adds; ``pack_weight(...,
-    winograd=True)``): where the core's rule says it pays for its channels
-    and 2x2 output tiles (``fastvfx._C._winograd_pays``, shared with the TFC
-    op; its measurements in csrc/kernels/pointwise/winograd_conv.cpp)."""
+def _winograd(conv: nn.Conv2d, x: Tensor) -> int:
+    """The Winograd tile of dense 3x3 stride-1 ``conv`` on ``x`` on
+    fused_conv2d: 4 (F(4x4, 3x3), 4x fewer multiply-adds), 2 (F(2x2, 3x3),
+    2.25x) or 0 (none), for ``pack_weight(..., winograd=tile)``: the core's
+    rule for its channels and output size (``fastvfx._C._winograd_tile``,
+    shared with the TFC op; its measurements in
+    csrc/kernels/pointwise/winograd_conv.cpp)."""
     if conv.groups != 1 or conv.dilation != (1, 1) or isinstance(conv.padding, str) or \
             conv.padding_mode != "zeros" or conv.kernel_size != (3, 3) or conv.stride != (1, 1):
-        return False
+        return 0
     oh, ow = x.size(2) + 2 * conv.padding[0] - 2, x.size(3) + 2 * conv.padding[1] - 2
-    return _C._winograd_pays(conv.in_channels, conv.out_channels, x.size(0) * ((oh + 1) // 2) * ((ow + 1) // 2))
+    return _C._winograd_tile(conv.in_channels, conv.out_channels, x.size(0), oh, ow)
 
 
 class PlannedConv2d:
@@ -287,16 +288,16 @@ class PlannedConv2d:
     arguments ready, no checks (the plan's owner checks the input once).
     ``fused`` True / False takes that kernel whatever the conv's size (a
     plan that must compute as a module's own path does). A 3x3 stride-1 conv
-    with enough channels and tiles runs by Winograd F(2x2, 3x3) on
-    fused_conv2d (``winograd``, see ``_winograd``) unless ``fused`` is
-    False."""
+    with enough channels and tiles runs by Winograd F(2x2, 3x3) or F(4x4,
+    3x3) on fused_conv2d (``winograd``, the tile or 0, see ``_winograd``)
+    unless ``fused`` is False."""
 
     __slots__ = ("fused", "winograd", "activation", "residual_op", "_args")
 
     def __init__(self, conv: nn.Conv2d, weight: Tensor, bias: Optional[Tensor], x: Tensor,
                  activation: Optional[str] = None, residual_op: str = "add", fused: Optional[bool] = None) -> None:
-        self.winograd = fused is not False and _winograd(conv, x)
-        self.fused = is_fused(conv, x) or _small(conv, x) or self.winograd if fused is None else fused
+        self.winograd = _winograd(conv, x) if fused is not False else 0
+        self.fused = is_fused(conv, x) or _small(conv, x) or self.winograd > 0 if fused is None else fused
         if residual_op == "mul" and activation is not None and not self.fused:
             raise ValueError("PlannedConv2d: oneDNN's product residual takes no activation")
         self.activation, self.residual_op = activation, residual_op

@@ -11,9 +11,9 @@ channels_last x) or from a zero-padded channels-last copy of x (k x k, each
 kernel row one contiguous run), and whose bias, residual and activation are
 applied in registers before the only store. The models' inference paths run
 their convs on it; the weight is packed once (:func:`pack_weight`). A 3x3
-weight packed with ``winograd=True`` runs a stride-1 conv by Winograd
-F(2x2, 3x3) on the same GEMM tiles (2.25x fewer multiply-adds; the same sums
-up to rounding). float32 CPU tensors, groups 1, symmetric padding, no
+weight packed with ``winograd=2`` (or True) or ``winograd=4`` runs a
+stride-1 conv by Winograd F(2x2, 3x3) or F(4x4, 3x3) on the same GEMM tiles
+(2.25x or 4x fewer multiply-adds; the same sums up to rounding). float32 CPU tensors, groups 1, symmetric padding, no
 autograd.
 """
 
@@ -37,19 +37,25 @@ RESIDUAL_OPS = ("add", "add_after", "mul")
 class PackedConvWeight(NamedTuple):
     """A conv's weight in the kernel's layout (:func:`pack_weight`)."""
 
-    packed: Tensor  # (ceil(C_out / 32), kh * kw * C_in, 32); by Winograd (ceil(C_out / 32), 16, C_in, 32)
+    packed: Tensor  # (ceil(C_out / 32), kh * kw * C_in, 32); by Winograd (ceil(C_out / 32), 16 or 36, C_in, 32)
     out_channels: int
     kernel_size: tuple[int, int]
 
 
-def pack_weight(weight: Tensor, winograd: bool = False) -> PackedConvWeight:
+def pack_weight(weight: Tensor, winograd: Union[bool, int] = False) -> PackedConvWeight:
     """The kernel's layout of a conv weight (C_out, C_in, kh, kw) (or (C_out,
     C_in) for a 1x1 conv): (C_out, kh, kw, C_in) in panels of 32 outputs.
-    ``winograd`` (a 3x3 kernel, for stride 1): the weight transformed for
-    Winograd F(2x2, 3x3), each kernel's G w G^T (4x4, G = [1 0 0; 1/2 1/2
-    1/2; 1/2 -1/2 1/2; 0 0 1]) as (C_out, 4, 4, C_in), packed 4-D,
-    which the op then runs with 2.25x fewer multiply-adds (see
-    ``docs/models.md``, Winograd)."""
+    ``winograd`` (a 3x3 kernel, for stride 1): 2 (or True) or 4, the output
+    tile of Winograd F(2x2, 3x3) or F(4x4, 3x3); the weight transformed, each
+    kernel's G w G^T ((m + 2) x (m + 2); F(2x2): G = [1 0 0; 1/2 1/2 1/2;
+    1/2 -1/2 1/2; 0 0 1], F(4x4): on the points 0, 1, -1, 1/2, -2) as
+    (C_out, 16 or 36, C_in), packed 4-D, which the op then runs with 2.25x
+    or 4x fewer multiply-adds (see ``docs/models.md``, Winograd). F(4x4)
+    rounds a little more: about 3e-6 of the output's scale at a few hundred
+    input channels, against 1e-6."""
+    tile = 2 if winograd is True else int(winograd or 0)
+    if tile not in (0, 2, 4):
+        raise ValueError(f"{_OP}: winograd must be False, True, 2 or 4, got {winograd!r}")
     with torch.no_grad():
         w = weight.detach().float()
         if w.dim() == 2:
@@ -57,12 +63,12 @@ def pack_weight(weight: Tensor, winograd: bool = False) -> PackedConvWeight:
         if w.dim() != 4:
             raise ValueError(f"{_OP}: weight must be (C_out, C_in, kh, kw), got {tuple(weight.shape)}")
         cout, _, kh, kw = w.shape
-        if winograd:
+        if tile:
             if (kh, kw) != (3, 3):
-                raise ValueError(f"{_OP}: Winograd F(2x2, 3x3) packs a 3x3 kernel, got {kh}x{kw}")
-            # each kernel's G w G^T as (C_out, 16, C_in), packed 4-D (so that
-            # the op tells it from a direct packing of any shape)
-            return PackedConvWeight(_C._pack_winograd(w.cpu()), cout, (kh, kw))
+                raise ValueError(f"{_OP}: Winograd F({tile}x{tile}, 3x3) packs a 3x3 kernel, got {kh}x{kw}")
+            # each kernel's G w G^T as (C_out, 16 or 36, C_in), packed 4-D (so
+            # that the op tells it from a direct packing of any shape)
+            return PackedConvWeight(_C._pack_winograd(w.cpu(), tile), cout, (kh, kw))
         flat = w.permute(0, 2, 3, 1).reshape(cout, -1)
         return PackedConvWeight(_pack_pointwise(flat, flat.shape[1]), cout, (kh, kw))
 

@@ -533,29 +533,138 @@ FVX_PW_INLINE void winograd_output_vec(const float* m, int64_t m_stride, int64_t
   }
 }
 
-template <Activation A>
+// Winograd F(4x4, 3x3) (pointwise_ukernels.h) on the points 0, 1, -1, 1/2,
+// -2 and infinity (half the rounding error of 0, +-1, +-2 in float32, at
+// some more multiply-adds): the input tile's 6x6 pixels to V = B^T d B,
+//   B^T = [1 -3/2 -2 3/2 1 0; 0 -1 1/2 5/2 1 0; 0 1 -5/2 1/2 1 0;
+//          0 -2 -1 2 1 0; 0 1/2 -1 -1/2 1 0; 0 1 -3/2 -2 3/2 1],
+// rows first, then columns; times the channels' scale where there is one.
+template <class T>
+FVX_PW_INLINE void winograd_bt6(T d0, T d1, T d2, T d3, T d4, T d5, T* e) {
+  e[0] = d0 - d2 + d4 + 1.5f * (d3 - d1) - d2;
+  e[1] = d4 - d1 + 0.5f * d2 + 2.5f * d3;
+  e[2] = d4 + d1 - 2.5f * d2 + 0.5f * d3;
+  e[3] = d4 - d2 + 2.0f * (d3 - d1);
+  e[4] = d4 - d2 + 0.5f * (d1 - d3);
+  e[5] = d5 + d1 - d3 + 1.5f * (d4 - d2) - d3;
+}
+
+template <class T>
+FVX_PW_INLINE void winograd_input4_vec(const float* const* d, int64_t c, const float* scale, float* v,
+                                        int64_t v_stride) {
+  T e[6][6];
+#pragma GCC unroll 6
+  for (int j = 0; j < 6; ++j) {
+    T col[6];
+    winograd_bt6<T>(load_as<T>(d[j] + c), load_as<T>(d[6 + j] + c), load_as<T>(d[12 + j] + c),
+                    load_as<T>(d[18 + j] + c), load_as<T>(d[24 + j] + c), load_as<T>(d[30 + j] + c), col);
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; ++i) e[i][j] = col[i];
+  }
+  const T sc = scale == nullptr ? T{} : load_as<T>(scale + c);
+#pragma GCC unroll 6
+  for (int i = 0; i < 6; ++i) {
+    T r[6];
+    winograd_bt6<T>(e[i][0], e[i][1], e[i][2], e[i][3], e[i][4], e[i][5], r);
+#pragma GCC unroll 6
+    for (int j = 0; j < 6; ++j) store_as<T>(v + (i * 6 + j) * v_stride + c, scale != nullptr ? r[j] * sc : r[j]);
+  }
+}
+
+void winograd_input4(const float* const* d, int64_t channels, const float* scale, float* v, int64_t v_stride) {
+  int64_t c = 0;
+  for (; c + kLanes <= channels; c += kLanes) winograd_input4_vec<Vec>(d, c, scale, v, v_stride);
+  for (; c < channels; ++c) winograd_input4_vec<float>(d, c, scale, v, v_stride);
+}
+
+// M (36 planes) to the tile's 4x4 outputs Y = A^T M A, A^T = [1 1 1 1 1 0;
+// 0 1 -1 1/2 -2 0; 0 1 1 1/4 4 0; 0 1 -1 1/8 -8 1], then the bias, residual
+// and activation as winograd_output_vec's; out[p] / res[p]: p = 4 * row +
+// column of the tile.
+template <class T>
+FVX_PW_INLINE void winograd_at6(T m0, T m1, T m2, T m3, T m4, T m5, T* y) {
+  const T p = m1 + m2, q = m1 - m2;
+  y[0] = m0 + p + m3 + m4;
+  y[1] = q + 0.5f * m3 - 2.0f * m4;
+  y[2] = p + 0.25f * m3 + 4.0f * m4;
+  y[3] = q + 0.125f * m3 - 8.0f * m4 + m5;
+}
+
+template <Activation A, class T>
+FVX_PW_INLINE void winograd_output4_vec(const float* m, int64_t m_stride, int64_t j, const float* bias,
+                                        float* const* out, const float* const* res, const Join& jn) {
+  auto ld = [](const float* p) { return load_as<T>(p); };
+  T s[4][6];
+#pragma GCC unroll 6
+  for (int col = 0; col < 6; ++col) {
+    T y[4];
+    winograd_at6<T>(ld(m + (0 + col) * m_stride + j), ld(m + (6 + col) * m_stride + j),
+                    ld(m + (12 + col) * m_stride + j), ld(m + (18 + col) * m_stride + j),
+                    ld(m + (24 + col) * m_stride + j), ld(m + (30 + col) * m_stride + j), y);
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) s[r][col] = y[r];
+  }
+  const T b = bias != nullptr ? ld(bias + j) : T{};
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r) {
+    T y4[4];
+    winograd_at6<T>(s[r][0], s[r][1], s[r][2], s[r][3], s[r][4], s[r][5], y4);
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) {
+      float* o = out[4 * r + q];
+      if (o == nullptr) continue;
+      T y = y4[q] + b;
+      const float* rp = res != nullptr ? res[4 * r + q] + j : nullptr;
+      if (jn.first) y += ld(rp);
+      y = activate_as<A>(y);
+      if (jn.after) y += ld(rp);
+      if (jn.multiply) y *= ld(rp);
+      store_as<T>(o + j, y);
+    }
+  }
+}
+
+// Tile: 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)).
+template <int Tile, Activation A>
 void winograd_output_act(const float* m, int64_t m_stride, int64_t channels, const float* bias, float* const* out,
                          const float* const* res, ResidualOp op) {
   const Join jn(res != nullptr, op);
   int64_t j = 0;
-  for (; j + kLanes <= channels; j += kLanes) winograd_output_vec<A, Vec>(m, m_stride, j, bias, out, res, jn);
-  for (; j < channels; ++j) winograd_output_vec<A, float>(m, m_stride, j, bias, out, res, jn);
+  if constexpr (Tile == 2) {
+    for (; j + kLanes <= channels; j += kLanes) winograd_output_vec<A, Vec>(m, m_stride, j, bias, out, res, jn);
+    for (; j < channels; ++j) winograd_output_vec<A, float>(m, m_stride, j, bias, out, res, jn);
+  } else {
+    for (; j + kLanes <= channels; j += kLanes) winograd_output4_vec<A, Vec>(m, m_stride, j, bias, out, res, jn);
+    for (; j < channels; ++j) winograd_output4_vec<A, float>(m, m_stride, j, bias, out, res, jn);
+  }
+}
+
+template <int Tile>
+void winograd_output_tile(const float* m, int64_t m_stride, int64_t channels, const float* bias, float* const* out,
+                          const float* const* res, ResidualOp op, Activation act) {
+  switch (act) {
+    case Activation::kReLU:
+      return winograd_output_act<Tile, Activation::kReLU>(m, m_stride, channels, bias, out, res, op);
+    case Activation::kReLU6:
+      return winograd_output_act<Tile, Activation::kReLU6>(m, m_stride, channels, bias, out, res, op);
+    case Activation::kHardswish:
+      return winograd_output_act<Tile, Activation::kHardswish>(m, m_stride, channels, bias, out, res, op);
+    case Activation::kSwish:
+      return winograd_output_act<Tile, Activation::kSwish>(m, m_stride, channels, bias, out, res, op);
+    case Activation::kSigmoid:
+      return winograd_output_act<Tile, Activation::kSigmoid>(m, m_stride, channels, bias, out, res, op);
+    default: return winograd_output_act<Tile, Activation::kNone>(m, m_stride, channels, bias, out, res, op);
+  }
 }
 
 void winograd_output(const float* m, int64_t m_stride, int64_t channels, const float* bias, float* const* out,
                      const float* const* res, ResidualOp op, Activation act) {
-  switch (act) {
-    case Activation::kReLU: return winograd_output_act<Activation::kReLU>(m, m_stride, channels, bias, out, res, op);
-    case Activation::kReLU6:
-      return winograd_output_act<Activation::kReLU6>(m, m_stride, channels, bias, out, res, op);
-    case Activation::kHardswish:
-      return winograd_output_act<Activation::kHardswish>(m, m_stride, channels, bias, out, res, op);
-    case Activation::kSwish:
-      return winograd_output_act<Activation::kSwish>(m, m_stride, channels, bias, out, res, op);
-    case Activation::kSigmoid:
-      return winograd_output_act<Activation::kSigmoid>(m, m_stride, channels, bias, out, res, op);
-    default: return winograd_output_act<Activation::kNone>(m, m_stride, channels, bias, out, res, op);
-  }
+  winograd_output_tile<2>(m, m_stride, channels, bias, out, res, op, act);
+}
+
+void winograd_output4(const float* m, int64_t m_stride, int64_t channels, const float* bias, float* const* out,
+                      const float* const* res, ResidualOp op, Activation act) {
+  winograd_output_tile<4>(m, m_stride, channels, bias, out, res, op, act);
 }
 
 }  // namespace
@@ -566,6 +675,7 @@ const PointwiseKernel FVX_POINTWISE_CONCAT(pointwise__, FVX_POINTWISE_SUFFIX) = 
     FVX_POINTWISE_SUFFIX::kMr,   2 * FVX_POINTWISE_SUFFIX::kLanes, FVX_POINTWISE_SUFFIX::gemm,
     FVX_POINTWISE_SUFFIX::kMrT,  FVX_POINTWISE_SUFFIX::gemm_t,     FVX_POINTWISE_SUFFIX::depthwise_row,
     FVX_POINTWISE_SUFFIX::kMrDirect, FVX_POINTWISE_SUFFIX::direct_conv_row,
-    FVX_POINTWISE_SUFFIX::winograd_input, FVX_POINTWISE_SUFFIX::winograd_output};
+    FVX_POINTWISE_SUFFIX::winograd_input, FVX_POINTWISE_SUFFIX::winograd_output,
+    FVX_POINTWISE_SUFFIX::winograd_input4, FVX_POINTWISE_SUFFIX::winograd_output4};
 
 }  // namespace fastvfx::pointwise

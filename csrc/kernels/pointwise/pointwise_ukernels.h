@@ -35,6 +35,9 @@
 // 2x2 outputs (A^T m A), biased (bias null: none), joined with the residual
 // res[p] (null: none) as gemm's and activated: out[p][j], p = 2 * row +
 // column, out[p] null for a pixel past the output's edge.
+// winograd_input4 / winograd_output4: the same for Winograd F(4x4, 3x3): 6x6
+// input pixels d[6 * row + column] to 36 planes, and 36 GEMM results to the
+// tile's 4x4 outputs (p = 4 * row + column).
 //
 // depthwise_row: one output row of a k x k depthwise conv on padded
 // channels-last rows, out[x][c] = act(bias[c] + sum_{i,j} w[i * k + j][c] *
@@ -125,6 +128,10 @@ struct PointwiseKernel {
                          int64_t v_stride);
   void (*winograd_output)(const float* m, int64_t m_stride, int64_t channels, const float* bias, float* const* out,
                           const float* const* res, ResidualOp op, Activation act);
+  void (*winograd_input4)(const float* const* d, int64_t channels, const float* scale, float* v,
+                          int64_t v_stride);
+  void (*winograd_output4)(const float* m, int64_t m_stride, int64_t channels, const float* bias, float* const* out,
+                           const float* const* res, ResidualOp op, Activation act);
 };
 
 #define FVX_POINTWISE_VARIANT(isa_enum, suffix) extern const PointwiseKernel pointwise__##suffix;

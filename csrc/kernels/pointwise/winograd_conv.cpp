@@ -1,6 +1,8 @@
-// The Winograd F(2x2, 3x3) conv driver (see fastvfx/pointwise_conv.h,
-// conv2d_winograd_nhwc). A 3x3 conv's output in 2x2 tiles, each from the 4x4
-// input pixels around it: V = B^T d B (16 planes per input channel), then
+// The Winograd F(2x2, 3x3) and F(4x4, 3x3) conv driver (see
+// fastvfx/pointwise_conv.h, conv2d_winograd_nhwc). A 3x3 conv's output in
+// 2x2 tiles, each from the 4x4 input pixels around it (F(4x4): 4x4 tiles from
+// 6x6 pixels, 36 planes, 36 multiply-adds a tile where the direct conv does
+// 144): V = B^T d B (16 planes per input channel), then
 // for each plane xi one GEMM M[xi] = V[xi] U[xi] over the tiles (U = G g G^T,
 // the weight transformed and packed once by the caller), then each tile's
 // 2x2 outputs A^T M A with the bias, residual and activation. The GEMMs do 16
@@ -30,8 +32,11 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
   const int64_t oh = p.out_h(), ow = p.out_w();
   if (n <= 0 || oh <= 0 || ow <= 0 || cout <= 0) return;
   const pointwise::PointwiseKernel& kr = pointwise::pointwise_kernel_for(active_isa());
-  const int64_t th = (oh + 1) / 2, tw = (ow + 1) / 2, tiles = n * th * tw;
-  const int64_t per_tile = 16 * (cin + cout);
+  const int64_t m_out = p.winograd_tile == 4 ? 4 : 2, alpha = m_out + 2, planes = alpha * alpha;
+  const auto input = m_out == 4 ? kr.winograd_input4 : kr.winograd_input;
+  const auto output = m_out == 4 ? kr.winograd_output4 : kr.winograd_output;
+  const int64_t th = (oh + m_out - 1) / m_out, tw = (ow + m_out - 1) / m_out, tiles = n * th * tw;
+  const int64_t per_tile = planes * (cin + cout);
   const int64_t threads = std::max(1, parallel_threads());
   // Tiles per task: as many as fit kBlockFloats (whole row tiles), split evenly.
   const int64_t fit = std::max<int64_t>(kr.mr, kBlockFloats / per_tile / kr.mr * kr.mr);
@@ -47,10 +52,10 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
   col_blocks = (cout + cols - 1) / cols;
   const int64_t blocks = tile_blocks * col_blocks;
   const std::vector<float> zeros(static_cast<size_t>(cin), 0.f);
-  const int64_t panel_k = 16 * cin;  // rows of a packed weight panel: plane xi's at xi * cin
+  const int64_t panel_k = planes * cin;  // rows of a packed weight panel: plane xi's at xi * cin
   parallel_for(0, blocks, 1, [&](int64_t b_begin, int64_t b_end) {
     float* v = pointwise::thread_scratch(static_cast<size_t>(block * per_tile));
-    float* m = v + 16 * block * cin;
+    float* m = v + planes * block * cin;
     const int64_t v_stride = block * cin, m_stride = block * cout;
     const float* a_rows[pointwise::kMaxMr];
     float* c_rows[pointwise::kMaxMr];
@@ -58,28 +63,29 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
     t.segments = 1;
     t.ldb = kPointwisePanel;
     t.c = c_rows;
+    const float* d[36];
+    float* out[16];
+    const float* res[16];
     for (int64_t task = b_begin; task < b_end; ++task) {
       const int64_t blk = task / col_blocks, j_begin = task % col_blocks * cols;
       const int64_t j_end = std::min(cout, j_begin + cols);
       const int64_t t0 = blk * block, tn = std::min(block, tiles - t0);
-      // V: each tile's 16 planes.
+      // V: each tile's planes.
       for (int64_t i = 0; i < tn; ++i) {
         const int64_t q = t0 + i, img = q / (th * tw), ty = q / tw % th, tx = q % tw;
-        const float* d[16];
-        for (int64_t r = 0; r < 4; ++r) {
-          const int64_t iy = 2 * ty - p.pad_top + r;
-          for (int64_t c = 0; c < 4; ++c) {
-            const int64_t ix = 2 * tx - p.pad_left + c;
+        for (int64_t r = 0; r < alpha; ++r) {
+          const int64_t iy = m_out * ty - p.pad_top + r;
+          for (int64_t c = 0; c < alpha; ++c) {
+            const int64_t ix = m_out * tx - p.pad_left + c;
             const bool inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
-            d[r * 4 + c] = inside ? p.x + ((img * h + iy) * w + ix) * cin : zeros.data();
+            d[r * alpha + c] = inside ? p.x + ((img * h + iy) * w + ix) * cin : zeros.data();
           }
         }
-        kr.winograd_input(d, cin, p.channel_scale != nullptr ? p.channel_scale + img * cin : nullptr, v + i * cin,
-                          v_stride);
+        input(d, cin, p.channel_scale != nullptr ? p.channel_scale + img * cin : nullptr, v + i * cin, v_stride);
       }
       // M[xi] = V[xi] U[xi]: tiles (rows) by output channels (columns).
       const int64_t mr = pointwise::balanced_tile_rows(tn, kr.mr);
-      for (int64_t xi = 0; xi < 16; ++xi) {
+      for (int64_t xi = 0; xi < planes; ++xi) {
         for (int64_t j0 = j_begin; j0 < j_end; j0 += kr.nr) {
           const float* b = p.packed_weight + (j0 / kPointwisePanel) * panel_k * kPointwisePanel +
                            xi * cin * kPointwisePanel + j0 % kPointwisePanel;
@@ -96,23 +102,20 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
           }
         }
       }
-      // Each tile's 2x2 outputs.
+      // Each tile's m_out x m_out outputs.
       for (int64_t i = 0; i < tn; ++i) {
         const int64_t q = t0 + i, img = q / (th * tw), ty = q / tw % th, tx = q % tw;
-        float* out[4];
-        const float* res[4];
-        for (int64_t r = 0; r < 2; ++r) {
-          for (int64_t c = 0; c < 2; ++c) {
-            const int64_t oy = 2 * ty + r, ox = 2 * tx + c;
+        for (int64_t r = 0; r < m_out; ++r) {
+          for (int64_t c = 0; c < m_out; ++c) {
+            const int64_t oy = m_out * ty + r, ox = m_out * tx + c;
             const bool inside = oy < oh && ox < ow;
             const int64_t at = ((img * oh + oy) * ow + ox) * cout;
-            out[r * 2 + c] = inside ? p.y + at + j_begin : nullptr;
-            res[r * 2 + c] = inside && p.residual != nullptr ? p.residual + at + j_begin : nullptr;
+            out[r * m_out + c] = inside ? p.y + at + j_begin : nullptr;
+            res[r * m_out + c] = inside && p.residual != nullptr ? p.residual + at + j_begin : nullptr;
           }
         }
-        kr.winograd_output(m + i * cout + j_begin, m_stride, j_end - j_begin,
-                           p.bias != nullptr ? p.bias + j_begin : nullptr, out, p.residual != nullptr ? res : nullptr,
-                           p.residual_op, p.act);
+        output(m + i * cout + j_begin, m_stride, j_end - j_begin, p.bias != nullptr ? p.bias + j_begin : nullptr, out,
+               p.residual != nullptr ? res : nullptr, p.residual_op, p.act);
       }
     }
   });
@@ -128,35 +131,52 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
 constexpr int64_t kWinogradMinInChannels = 32;
 constexpr int64_t kWinogradMinOutChannels = 16;
 constexpr int64_t kWinogradMinTiles = 32;
+// F(4x4, 3x3) from this many 4x4 output tiles (28² at batch 1: 49). ms at
+// batch 1, F(2x2) / F(4x4), one thread and two (a diagnostic A/B of
+// fused_conv2d's two packings; the bench's figures: python bench/winograd.py):
+// 64@56² 1.19 / 0.80 and 0.63 / 0.46, 128@28² 1.07 / 0.63 and 0.69 / 0.37,
+// the stem's 192 -> 64 @112² 14.3 / 9.1 and 7.3 / 4.7, 64 -> 16 @56² 0.42 /
+// 0.23 and 0.25 / 0.12. At 14² (16 tiles) F(4x4) was level or slower at two
+// threads (256@14² 0.69 / 0.73, 256 -> 16 0.058 / 0.096: too few tiles to
+// share), so F(2x2) keeps those.
+constexpr int64_t kWinograd4MinTiles = 48;
 
-bool winograd_pays(int64_t in_channels, int64_t out_channels, int64_t tiles) {
-  return in_channels >= kWinogradMinInChannels && out_channels >= kWinogradMinOutChannels &&
-         tiles >= kWinogradMinTiles;
+int64_t winograd_tile(int64_t in_channels, int64_t out_channels, int64_t batch, int64_t out_h, int64_t out_w) {
+  if (in_channels < kWinogradMinInChannels || out_channels < kWinogradMinOutChannels) return 0;
+  if (batch * ((out_h + 3) / 4) * ((out_w + 3) / 4) >= kWinograd4MinTiles) return 4;
+  return batch * ((out_h + 1) / 2) * ((out_w + 1) / 2) >= kWinogradMinTiles ? 2 : 0;
 }
 
-void winograd_weight_3x3(const float* w, int64_t cout, int64_t cin, float* u) {
+int64_t winograd_planes(int64_t tile) { return (tile + 2) * (tile + 2); }
+
+void winograd_weight_3x3(const float* w, int64_t cout, int64_t cin, float* u, int64_t tile) {
   if (cout <= 0 || cin <= 0) return;
+  // G (alpha x 3): F(2x2, 3x3) on the points 0, 1, -1; F(4x4, 3x3) on 0, 1,
+  // -1, 1/2, -2 (both with infinity).
+  static constexpr double kG2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  static constexpr double kG4[6][3] = {{1, 0, 0},
+                                       {1.0 / 3, 1.0 / 3, 1.0 / 3},
+                                       {-1.0 / 3, 1.0 / 3, -1.0 / 3},
+                                       {-16.0 / 15, -8.0 / 15, -4.0 / 15},
+                                       {1.0 / 15, -2.0 / 15, 4.0 / 15},
+                                       {0, 0, 1}};
+  const int alpha = tile == 4 ? 6 : 4;
+  const double(*g)[3] = tile == 4 ? kG4 : kG2;
   const int64_t grain = std::max<int64_t>(1, 4096 / cin);
   parallel_for(0, cout, grain, [&](int64_t o_begin, int64_t o_end) {
-    std::vector<float> taps(static_cast<size_t>(9 * cin));  // one output channel's kernels as (9, Cin)
     for (int64_t o = o_begin; o < o_end; ++o) {
-      const float* wo = w + o * cin * 9;
+      float* uo = u + o * alpha * alpha * cin;
       for (int64_t c = 0; c < cin; ++c) {
-        for (int64_t t = 0; t < 9; ++t) taps[static_cast<size_t>(t * cin + c)] = wo[c * 9 + t];
-      }
-      float* uo = u + o * 16 * cin;
-      const float* k = taps.data();
-      for (int64_t c = 0; c < cin; ++c) {  // vectorised over the channels
-        float g[4][3];  // G k: rows of the kernel combined
-        for (int j = 0; j < 3; ++j) {
-          const float k0 = k[j * cin + c], k1 = k[(3 + j) * cin + c], k2 = k[(6 + j) * cin + c];
-          g[0][j] = k0, g[1][j] = 0.5f * (k0 + k1 + k2), g[2][j] = 0.5f * (k0 - k1 + k2), g[3][j] = k2;
+        const float* k = w + (o * cin + c) * 9;
+        double gk[6][3];  // G k: the kernel's rows combined, in double, rounded once
+        for (int r = 0; r < alpha; ++r) {
+          for (int j = 0; j < 3; ++j) gk[r][j] = g[r][0] * k[j] + g[r][1] * k[3 + j] + g[r][2] * k[6 + j];
         }
-        for (int r = 0; r < 4; ++r) {  // (G k) G^T: then its columns
-          uo[(r * 4 + 0) * cin + c] = g[r][0];
-          uo[(r * 4 + 1) * cin + c] = 0.5f * (g[r][0] + g[r][1] + g[r][2]);
-          uo[(r * 4 + 2) * cin + c] = 0.5f * (g[r][0] - g[r][1] + g[r][2]);
-          uo[(r * 4 + 3) * cin + c] = g[r][2];
+        for (int r = 0; r < alpha; ++r) {  // (G k) G^T: then its columns
+          for (int s = 0; s < alpha; ++s) {
+            uo[(r * alpha + s) * cin + c] =
+                static_cast<float>(gk[r][0] * g[s][0] + gk[r][1] * g[s][1] + gk[r][2] * g[s][2]);
+          }
         }
       }
     }

@@ -58,12 +58,13 @@ at::Tensor run_fused_conv2d(const at::Tensor& x_in, const at::Tensor& packed_wei
               ": padding must be two non-negative values, got ", padding);
   const int64_t cin = x_in.size(1), kh = kernel_size[0], kw = kernel_size[1];
   const int64_t panels = pointwise_padded(out_channels) / kPointwisePanel, kk = kh * kw * cin;
-  // A weight packed for Winograd F(2x2, 3x3) (pack_weight(..., winograd=True))
-  // is 4-D, (panels, 16, C_in, 32): 16 transformed rows per input channel
-  // where the direct conv's (panels, kh * kw * C_in, 32) has 9, a shape no
-  // direct packing can take.
+  // A weight packed for Winograd F(2x2, 3x3) or F(4x4, 3x3) (pack_weight(...,
+  // winograd=2 or 4)) is 4-D, (panels, 16 or 36, C_in, 32): 16 or 36
+  // transformed rows per input channel where the direct conv's (panels, kh *
+  // kw * C_in, 32) has 9, a shape no direct packing can take.
   const bool winograd = packed_weight.dim() == 4;
-  const std::vector<int64_t> shape = winograd ? std::vector<int64_t>{panels, 16, cin, kPointwisePanel}
+  const int64_t tile = winograd && packed_weight.size(1) == winograd_planes(4) ? 4 : 2;
+  const std::vector<int64_t> shape = winograd ? std::vector<int64_t>{panels, winograd_planes(tile), cin, kPointwisePanel}
                                               : std::vector<int64_t>{panels, kk, kPointwisePanel};
   TORCH_CHECK(packed_weight.scalar_type() == at::kFloat && packed_weight.device().is_cpu() &&
                   packed_weight.is_contiguous() && packed_weight.sizes() == at::IntArrayRef(shape),
@@ -71,8 +72,8 @@ at::Tensor run_fused_conv2d(const at::Tensor& x_in, const at::Tensor& packed_wei
               at::IntArrayRef(shape), " for ", out_channels, " outputs of a ", kh, "x", kw, " kernel over ", cin,
               " channels", winograd ? " by Winograd" : "", " (pack it with fastvfx.ops.fused_conv2d.pack_weight), got ",
               packed_weight.sizes());
-  TORCH_CHECK(!winograd || (kh == 3 && kw == 3 && stride == 1), op,
-              ": a weight packed for Winograd F(2x2, 3x3) takes a 3x3 kernel and stride 1, got ", kh, "x", kw,
+  TORCH_CHECK(!winograd || (kh == 3 && kw == 3 && stride == 1), op, ": a weight packed for Winograd F(", tile, "x",
+              tile, ", 3x3) takes a 3x3 kernel and stride 1, got ", kh, "x", kw,
               " and stride ", stride);
   const at::Tensor bias = bias_in ? bias_in->contiguous() : at::Tensor();
   if (bias_in) {
@@ -143,6 +144,7 @@ at::Tensor run_fused_conv2d(const at::Tensor& x_in, const at::Tensor& packed_wei
   c.residual = residual_in ? residual.const_data_ptr<float>() : nullptr;
   c.act = act, c.residual_op = join;
   if (winograd) {
+    c.winograd_tile = tile;
     conv2d_winograd_nhwc(c);
   } else {
     conv2d_nhwc(c);

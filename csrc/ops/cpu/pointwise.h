@@ -41,15 +41,16 @@ inline at::Tensor pack_pointwise(const at::Tensor& weight) {
   return w.reshape(shape).transpose(-1, -2).contiguous();
 }
 
-// weight (Cout, Cin, 3, 3) float32 transformed for Winograd F(2x2, 3x3)
-// (the core's winograd_weight_3x3) and packed: (ceil(Cout / 32), 16, Cin,
-// 32), 4-D so that fused_conv2d tells it from a direct packing.
-inline at::Tensor pack_winograd(const at::Tensor& weight) {
+// weight (Cout, Cin, 3, 3) float32 transformed for Winograd F(tile x tile,
+// 3x3), tile 2 or 4 (the core's winograd_weight_3x3) and packed:
+// (ceil(Cout / 32), 16 or 36, Cin, 32), 4-D so that fused_conv2d tells it
+// from a direct packing.
+inline at::Tensor pack_winograd(const at::Tensor& weight, int64_t tile) {
   const at::Tensor w = weight.detach().contiguous();
-  const int64_t cout = w.size(0), cin = w.size(1);
-  at::Tensor u = at::empty({cout, 16 * cin}, w.options());
-  winograd_weight_3x3(w.const_data_ptr<float>(), cout, cin, u.mutable_data_ptr<float>());
-  return pack_pointwise(u).view({-1, 16, cin, kPointwisePanel});
+  const int64_t cout = w.size(0), cin = w.size(1), planes = winograd_planes(tile);
+  at::Tensor u = at::empty({cout, planes * cin}, w.options());
+  winograd_weight_3x3(w.const_data_ptr<float>(), cout, cin, u.mutable_data_ptr<float>(), tile);
+  return pack_pointwise(u).view({-1, planes, cin, kPointwisePanel});
 }
 
 // x in channels_last: a float32 CPU NCHW-contiguous 4-D tensor through the

@@ -17,8 +17,8 @@
 //     GEMM's input tile (the per-sample weights would outweigh the sample);
 //     NCHW batches of maps up to 8x8: all samples' scaled inputs side by
 //     side as one wide GEMM;
-//   float32 3x3, stride 1, where the core's winograd_pays says so:
-//     Winograd F(2x2, 3x3) on the core's tiles, the scale applied in its
+//   float32 3x3, stride 1, where the core's winograd_tile says so:
+//     Winograd F(2x2, 3x3) or F(4x4, 3x3) on the core's tiles, the scale applied in its
 //     input transform (winograd_scaled_conv);
 //   other kernels, strides, paddings: float32 batches write x * scale once
 //     and run one at::conv2d (oneDNN) over the batch; one sample, float64
@@ -290,14 +290,17 @@ at::Tensor pointwise_packed(const at::Tensor& x, const at::Tensor& scale, const 
   return nhwc ? out.permute({0, 3, 1, 2}) : out;
 }
 
-// A float32 3x3 conv with stride 1 by Winograd F(2x2, 3x3) (the core's
-// conv2d_winograd_nhwc, as fused_conv2d with a Winograd-packed weight) where
-// the core's rule says it pays (winograd_pays, the models' plans' rule).
-bool winograd_worth(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
-                    std::array<int64_t, 2> out_size) {
-  return x.scalar_type() == at::kFloat && weight.size(2) == 3 && weight.size(3) == 3 && stride[0] == 1 &&
-         stride[1] == 1 &&
-         winograd_pays(weight.size(1), weight.size(0), x.size(0) * ((out_size[0] + 1) / 2) * ((out_size[1] + 1) / 2));
+// The Winograd tile (0: none) of a float32 3x3 conv with stride 1: F(2x2,
+// 3x3) or F(4x4, 3x3) (the core's conv2d_winograd_nhwc, as fused_conv2d with
+// a Winograd-packed weight) where the core's rule says it pays
+// (winograd_tile, the models' plans' rule).
+int64_t winograd_worth(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
+                       std::array<int64_t, 2> out_size) {
+  if (x.scalar_type() != at::kFloat || weight.size(2) != 3 || weight.size(3) != 3 || stride[0] != 1 ||
+      stride[1] != 1) {
+    return 0;
+  }
+  return winograd_tile(weight.size(1), weight.size(0), x.size(0), out_size[0], out_size[1]);
 }
 
 // conv2d(x * scale, weight, bias) by Winograd: the weight transformed and
@@ -306,9 +309,9 @@ bool winograd_worth(const at::Tensor& x, const at::Tensor& weight, at::IntArrayR
 // and the output back). TFC 3x3 at 64@56²: see docs/tfc.md.
 at::Tensor winograd_scaled_conv(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& weight,
                                 const std::optional<at::Tensor>& bias, at::IntArrayRef padding,
-                                std::array<int64_t, 2> out_size, at::MemoryFormat format) {
+                                std::array<int64_t, 2> out_size, at::MemoryFormat format, int64_t tile) {
   const int64_t n = x.size(0), cin = x.size(1), h = x.size(2), w = x.size(3), cout = weight.size(0);
-  const at::Tensor packed = pack_winograd(weight);
+  const at::Tensor packed = pack_winograd(weight, tile);
   const at::Tensor x_cl = x.is_contiguous(at::MemoryFormat::ChannelsLast) ? x : channels_last_copy(x.contiguous());
   const at::Tensor scale_c = scale.contiguous();
   const at::Tensor bias_c = bias ? bias->contiguous() : at::Tensor();
@@ -321,6 +324,7 @@ at::Tensor winograd_scaled_conv(const at::Tensor& x, const at::Tensor& scale, co
   c.bias = bias ? bias_c.const_data_ptr<float>() : nullptr;
   c.y = y.mutable_data_ptr<float>();
   c.channel_scale = scale_c.const_data_ptr<float>();
+  c.winograd_tile = tile;
   conv2d_winograd_nhwc(c);
   if (format == at::MemoryFormat::ChannelsLast) return y;
   at::Tensor out = at::empty(y.sizes(), y.options());
@@ -357,8 +361,8 @@ at::Tensor scaled_conv(const at::Tensor& x, const at::Tensor& scale, const at::T
     if (!nhwc && n > 1 && x.size(2) * x.size(3) <= kWideMaxPositions) return pointwise_wide(src, scale, w, bias);
     return pointwise_packed(src, scale, w, bias, nhwc);
   }
-  if (winograd_worth(x, weight, stride, out_size)) {
-    return winograd_scaled_conv(x, scale, weight, bias, padding, out_size, format);
+  if (const int64_t tile = winograd_worth(x, weight, stride, out_size)) {
+    return winograd_scaled_conv(x, scale, weight, bias, padding, out_size, format, tile);
   }
   if (x.scalar_type() == at::kFloat && n > 1) {
     // A batch of float32 samples: x * scale written once, then one conv over

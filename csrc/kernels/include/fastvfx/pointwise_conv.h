@@ -93,6 +93,8 @@ struct Conv2dNhwc {
   // (N, Cin) or null: image n's input channel c scaled by channel_scale[n *
   // Cin + c] (SqueezeTime's TFC, conv2d(x * scale)); conv2d_winograd_nhwc only.
   const float* channel_scale = nullptr;
+  // conv2d_winograd_nhwc: the output tile, 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)).
+  int64_t winograd_tile = 2;
 
   int64_t out_h() const;
   int64_t out_w() const;
@@ -102,22 +104,29 @@ constexpr int64_t kMaxConvKernelRows = 8;
 void conv2d_nhwc(const Conv2dNhwc& p);
 
 // The same conv for a 3x3 kernel with stride 1 (any padding) by Winograd
-// F(2x2, 3x3): 2.25x fewer multiply-adds than the direct conv, its GEMMs on
-// the same tiles. packed_weight: pack_pointwise_weights of U (Cout, 16 * Cin)
-// (winograd_weight_3x3), U[o][xi * Cin + c] = (G w[o][c] G^T)[xi] (xi = 4 *
-// row + column of the 4x4 result) with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2
-// 1/2; 0 0 1]. x channels-last
-// (nchw_input false); the residual may be y (written over); y must not
-// overlap x. The result differs from the direct conv's by rounding (the
-// transforms add and subtract inputs before the products).
+// F(m x m, 3x3), m = winograd_tile (2 or 4): each m x m output tile from the
+// (m + 2)^2 input pixels around it, (m + 2)^2 multiply-adds a tile, channel
+// and output channel where the direct conv does 9 m^2 (2.25x fewer for m = 2,
+// 4x for m = 4), its GEMMs on the same tiles. packed_weight:
+// pack_pointwise_weights of U (Cout, (m + 2)^2 * Cin) (winograd_weight_3x3),
+// U[o][xi * Cin + c] = (G w[o][c] G^T)[xi] (xi = (m + 2) * row + column).
+// F(2x2) on the points 0, 1, -1 (G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2;
+// 0 0 1]), F(4x4) on 0, 1, -1, 1/2, -2. x channels-last (nchw_input false);
+// the residual may be y (written over); y must not overlap x. The result
+// differs from the direct conv's by rounding (the transforms add and scale
+// inputs before the products): about 1e-6 of the output's scale for F(2x2),
+// some 3e-6 for F(4x4) at a few hundred input channels.
 void conv2d_winograd_nhwc(const Conv2dNhwc& p);
-// Whether a 3x3 stride-1 conv of these channels over this many 2x2 output
-// tiles (N * ceil(OH / 2) * ceil(OW / 2)) runs faster by
-// conv2d_winograd_nhwc than directly, on this library's kernels: the rule the
-// models' plans and the TFC op share (measurements: winograd_conv.cpp).
-bool winograd_pays(int64_t in_channels, int64_t out_channels, int64_t tiles);
+// The Winograd tile that makes a 3x3 stride-1 conv of these channels and
+// output size fastest on this library's kernels: 4 (F(4x4, 3x3)), 2 (F(2x2,
+// 3x3)) or 0 (the direct conv). The rule the models' plans and the TFC op
+// share (measurements: winograd_conv.cpp).
+int64_t winograd_tile(int64_t in_channels, int64_t out_channels, int64_t batch, int64_t out_h, int64_t out_w);
+// (tile + 2)^2: the planes of a Winograd tile's transforms (16 or 36).
+int64_t winograd_planes(int64_t tile);
 // U for conv2d_winograd_nhwc, before packing: w (Cout, Cin, 3, 3) to u
-// (Cout, 16 * Cin), u[o][xi * Cin + c] = (G w[o][c] G^T)[xi].
-void winograd_weight_3x3(const float* w, int64_t cout, int64_t cin, float* u);
+// (Cout, winograd_planes(tile) * Cin), u[o][xi * Cin + c] = (G w[o][c] G^T)[xi],
+// computed in double and rounded once.
+void winograd_weight_3x3(const float* w, int64_t cout, int64_t cin, float* u, int64_t tile);
 
 }  // namespace fastvfx
