@@ -1,6 +1,7 @@
-"""Winograd F(2x2, 3x3) for the models' 3x3 stride-1 convs (fused_conv2d
-with ``pack_weight(..., winograd=True)``) against what they ran on before and
-what a user would otherwise pick, in one process. Run on a quiet machine,
+"""Winograd F(4x4, 3x3) and F(2x2, 3x3) for the models' 3x3 stride-1 convs
+(fused_conv2d with ``pack_weight(..., winograd=4 or 2)``) against each other,
+what they ran on before and what a user would otherwise pick, in one
+process. Run on a quiet machine,
 from outside the source tree:
 
     python bench/winograd.py            # 1 and 2 threads, 100 rounds
@@ -10,26 +11,28 @@ from outside the source tree:
    channels_last: each block's short conv (C -> C, times the IOI gate map)
    and the IOI branch's convs to and from 16 channels (ReLU, sigmoid). Per
    layer, interleaved, with a 8 MB write between calls (a model's other
-   layers evict the caches): by Winograd, fused_conv2d's direct GEMM, the
-   oneDNN primitive the plans called before (weight prepacked, the product
-   or activation as a post-op) and eager ``F.conv2d`` with torch's ops, ms,
-   then oneDNN's and eager's time over Winograd's.
+   layers evict the caches): by Winograd F(4x4) and F(2x2), fused_conv2d's
+   direct GEMM, the oneDNN primitive the plans called before (weight
+   prepacked, the product or activation as a post-op) and eager
+   ``F.conv2d`` with torch's ops, ms, then F(2x2)'s, oneDNN's and eager's
+   time over the tile the core's rule picks (``rule``: 4, 2, or 0 for the
+   direct conv).
 2. SqueezeTime's stem, its 5x5 stride-2 conv (48 -> 64 channels, 224²,
    ReLU) from the NCHW input, interleaved as in 1: the input's 2x2
    space-to-depth (``fastvfx._C._space_to_depth2``) and the 3x3 stride-1
-   conv on it by Winograd, against what the model ran before (the input
-   into channels_last by the core's transposes, then oneDNN's conv) and
-   eager ``F.conv2d`` + ReLU, ms.
+   conv on it by Winograd F(4x4) (the model's) and F(2x2), against what the
+   model ran before (the input into channels_last by the core's transposes,
+   then oneDNN's conv) and eager ``F.conv2d`` + ReLU, ms.
 3. The stem's input conversion alone, memory-bound: the space-to-depth of
    SqueezeTime's (1, 48, 224, 224) input against the channels_last copy it
    replaced and ``x.clone()`` (its roofline: each byte read and written
    once), interleaved with the 8 MB write between calls, ms, and each
    conversion's fraction of the clone's throughput.
 4. SqueezeTime's clip in the bench's conditions (the torch backend's clip
-   and ONNX Runtime's before each timed clip): plans with Winograd against
-   plans without (a second copy of the model whose plans were built with
-   the Winograd rule off; both run the stem as in 2), ONNX Runtime
-   alongside, ms.
+   and ONNX Runtime's before each timed clip): the model's plans (Winograd
+   by the core's rule) against copies of the model whose plans were built
+   with F(2x2) at most ("F(2x2)", stem included) and with no Winograd in the
+   blocks ("without"; its stem by F(2x2)), ONNX Runtime alongside, ms.
 """
 
 import copy
@@ -77,10 +80,12 @@ def layers(rounds):
         gate = torch.rand(1, c_out, size, size, generator=g).contiguous(memory_format=torch.channels_last) \
             if product else None
         op = "mul" if product else "add"
-        winograd, direct = pack_weight(w, winograd=True), pack_weight(w)
+        f4, f2, direct = pack_weight(w, winograd=4), pack_weight(w, winograd=2), pack_weight(w)
+        rule = _onednn.winograd_tile(c_in, c_out, 1, size, size)
         onednn = _onednn.pack(w, b, torch.nn.Conv2d(c_in, c_out, 3, padding=1), x)
         calls = {
-            "winograd": lambda: fused_conv2d(x, winograd, b, 1, 1, gate, activation, op),
+            "F(4x4)": lambda: fused_conv2d(x, f4, b, 1, 1, gate, activation, op),
+            "F(2x2)": lambda: fused_conv2d(x, f2, b, 1, 1, gate, activation, op),
             "direct": lambda: fused_conv2d(x, direct, b, 1, 1, gate, activation, op),
             "oneDNN": (lambda: _onednn.conv2d_binary(x, onednn, gate, "mul")) if product else
                       (lambda: _onednn.conv2d(x, onednn, activation)),
@@ -90,9 +95,11 @@ def layers(rounds):
         for k, fn in calls.items():
             torch.testing.assert_close(fn(), expected, rtol=1e-4, atol=1e-4 * expected.abs().max().item())
         ms = {k: v * 1e3 for k, v in _step_ab.interleaved(calls, rounds, flush).items()}
-        result[name] = (f"winograd {ms['winograd']:.3f} direct {ms['direct']:.3f} oneDNN {ms['oneDNN']:.3f} "
-                        f"eager {ms['eager']:.3f} (oneDNN / winograd {ms['oneDNN'] / ms['winograd']:.2f}x, "
-                        f"eager / winograd {ms['eager'] / ms['winograd']:.2f}x)")
+        picked = ms[{4: "F(4x4)", 2: "F(2x2)"}.get(rule, "oneDNN")]
+        result[name] = (f"F(4x4) {ms['F(4x4)']:.3f} F(2x2) {ms['F(2x2)']:.3f} direct {ms['direct']:.3f} "
+                        f"oneDNN {ms['oneDNN']:.3f} eager {ms['eager']:.3f}; rule {rule}: F(2x2) / it "
+                        f"{ms['F(2x2)'] / picked:.2f}x, oneDNN / it {ms['oneDNN'] / picked:.2f}x, "
+                        f"eager / it {ms['eager'] / picked:.2f}x")
     return {"": "\n  " + "\n  ".join(f"{k}: {v}" for k, v in result.items())}
 
 
@@ -103,11 +110,11 @@ def stem(rounds):
     w = torch.randn(64, 48, 5, 5, generator=g) * (48 * 25) ** -0.5
     b = torch.randn(64, generator=g)
     conv = torch.nn.Conv2d(48, 64, 5, stride=2, padding=2)
-    winograd = pack_weight(space_to_depth_weight(w), winograd=True)
+    f4, f2 = (pack_weight(space_to_depth_weight(w), winograd=t) for t in (4, 2))
     onednn = _onednn.pack(w, b, conv, x.contiguous(memory_format=torch.channels_last))
     calls = {
-        "space-to-depth + winograd": lambda: fused_conv2d(_C._space_to_depth2(x), winograd, b, 1, 1,
-                                                          activation="relu"),
+        "space-to-depth + F(4x4)": lambda: fused_conv2d(_C._space_to_depth2(x), f4, b, 1, 1, activation="relu"),
+        "space-to-depth + F(2x2)": lambda: fused_conv2d(_C._space_to_depth2(x), f2, b, 1, 1, activation="relu"),
         "channels_last copy + oneDNN": lambda: _onednn.conv2d(_onednn.to_channels_last(x), onednn, "relu"),
         "eager": lambda: F.relu(F.conv2d(x, w, b, stride=2, padding=2)),
     }
@@ -133,16 +140,23 @@ def space_to_depth(rounds):
 
 def squeezetime(rounds):
     model = model_pair("squeezetime")[1]
-    without = copy.deepcopy(model)
     x = torch.randn(1, 3, 16, 224, 224)
-    rule = _onednn._winograd
-    _onednn._winograd = lambda conv, x: False  # the plans of `without` are built now, with no conv by Winograd
+    rule = _onednn.winograd_tile
+
+    def capped(cap):  # the Winograd rule with the tile at most `cap` (0: none in the blocks)
+        return lambda *shape: min(rule(*shape), cap)
+
+    # Each variant is its own copy of the model, whose plans are built on its
+    # first clip; the rule it sees is set before each of its clips (the stem
+    # asks it on every call; at cap 0 it keeps F(2x2)).
+    rules = {"rule": rule, "F(2x2)": capped(2), "without": capped(0)}
+    variants = {k: copy.deepcopy(model) for k in rules}
+    switch = {k: (lambda r=r: setattr(_onednn, "winograd_tile", r)) for k, r in rules.items()}
     try:
-        without(x)
+        # a clip is 55-110 ms: fewer rounds
+        return _step_ab.clip_ab("squeezetime", x, variants, max(4, rounds // 8), switch)
     finally:
-        _onednn._winograd = rule
-    # a clip is 55-110 ms: fewer rounds
-    return _step_ab.clip_ab("squeezetime", x, {"winograd": model, "without": without}, max(4, rounds // 8))
+        _onednn.winograd_tile = rule
 
 
 if __name__ == "__main__":

@@ -210,19 +210,19 @@ def test_blocks_keep_what_others_hold(randomize_batchnorm):
 
 
 def test_plan_runs_wide_3x3_convs_by_winograd(randomize_batchnorm, monkeypatch):
-    """On the inference path a block's 3x3 stride-1 convs with 32 input
+    """On the inference path a block's 3x3 stride-1 convs with 16 input
     channels or more and 16 output channels or more are packed for Winograd
     F(4x4, 3x3) where they have at least 48 output tiles of 4x4 (batch 4 at
     64²: the 16² stage), else for F(2x2, 3x3) where they have at least 32 of
-    2x2 (the 8² stage); the others (the 4² and 2² stages, the IOI convs from
-    16 channels) are not, and the model still equals the torch backend."""
+    2x2 (the 8² stage); the others (the 4² and 2² stages) are not, and the
+    model still equals the torch backend."""
     reference, fast = _pair(randomize_batchnorm)
     built = []
     real = _onednn.PlannedConv2d.__init__
 
     def spy(self, conv, weight, bias, x, *args, **kwargs):
         real(self, conv, weight, bias, x, *args, **kwargs)
-        wide = conv.in_channels >= 32 and conv.out_channels >= 16
+        wide = conv.in_channels >= 16 and conv.out_channels >= 16
         built.append((conv.kernel_size, conv.stride, wide, tuple(x.shape), self.winograd, self.fused))
 
     monkeypatch.setattr(_onednn.PlannedConv2d, "__init__", spy)

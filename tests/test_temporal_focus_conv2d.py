@@ -124,7 +124,7 @@ def test_squeezetime_shapes_and_odd_sizes(each_isa, shape, layout):
             _close(a, b)
 
 
-# float32 3x3 stride-1 convs with 32+ input channels, 16+ output channels
+# float32 3x3 stride-1 convs with 16+ input channels, 16+ output channels
 # and 48+ output tiles of 4x4 run by Winograd F(4x4, 3x3), else with 32+
 # output tiles of 2x2 by F(2x2, 3x3), the scale in its input transform; the
 # others through oneDNN (aten::convolution).
@@ -135,7 +135,8 @@ def test_squeezetime_shapes_and_odd_sizes(each_isa, shape, layout):
     ((3, 37, 9, 7), 40, 1, True),        # odd sizes: half tiles at the edges
     ((2, 32, 12, 10), 17, 0, True),      # no padding, a partial panel
     ((1, 32, 9, 7), 16, 1, False),       # 20 tiles
-    ((4, 16, 9, 7), 64, 1, False),       # 16 input channels
+    ((4, 16, 9, 7), 64, 1, True),        # 16 input channels: F(2x2)
+    ((4, 8, 9, 7), 64, 1, False),        # 8 input channels
     ((4, 40, 9, 7), 12, 1, False),       # 12 output channels
 ])
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last", "transposed"])

@@ -427,8 +427,8 @@ class SqueezeTime(nn.Module):
                 # multiply-adds a pixel where the direct conv does 25; python
                 # bench/winograd.py, "stem"). Then the max pool on
                 # channels_last (NCHW: 20x slower).
-                tile = _C._winograd_tile(4 * x.size(1), self.conv1.out_channels, x.size(0), x.size(2) // 2,
-                                         x.size(3) // 2) or 2
+                tile = _onednn.winograd_tile(4 * x.size(1), self.conv1.out_channels, x.size(0), x.size(2) // 2,
+                                             x.size(3) // 2) or 2
                 packed = cached(self, f"conv1/s2d/{tile}", (weight,),
                                 lambda: pack_weight(space_to_depth_weight(weight), winograd=tile))
                 return self.maxpool(fused_conv2d(_C._space_to_depth2(x), packed, bias, 1, 1, activation="relu"))

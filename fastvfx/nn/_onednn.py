@@ -263,18 +263,25 @@ def _small(conv: nn.Conv2d, x: Tensor) -> bool:
     return 2 * x.size(0) * oh * ow * conv.out_channels * conv.in_channels * kh * kw <= _SMALL_CONV_FLOPS
 
 
+def winograd_tile(in_channels: int, out_channels: int, batch: int, out_h: int, out_w: int) -> int:
+    """The core's Winograd rule for a 3x3 stride-1 conv (``fastvfx._C._winograd_tile``,
+    shared with the TFC op; its measurements in
+    csrc/kernels/pointwise/winograd_conv.cpp): 4 (F(4x4, 3x3)), 2 (F(2x2,
+    3x3)) or 0 (the direct conv). The plans and SqueezeTime's stem ask it
+    here."""
+    return _C._winograd_tile(in_channels, out_channels, batch, out_h, out_w)
+
+
 def _winograd(conv: nn.Conv2d, x: Tensor) -> int:
     """The Winograd tile of dense 3x3 stride-1 ``conv`` on ``x`` on
     fused_conv2d: 4 (F(4x4, 3x3), 4x fewer multiply-adds), 2 (F(2x2, 3x3),
     2.25x) or 0 (none), for ``pack_weight(..., winograd=tile)``: the core's
-    rule for its channels and output size (``fastvfx._C._winograd_tile``,
-    shared with the TFC op; its measurements in
-    csrc/kernels/pointwise/winograd_conv.cpp)."""
+    rule for its channels and output size (:func:`winograd_tile`)."""
     if conv.groups != 1 or conv.dilation != (1, 1) or isinstance(conv.padding, str) or \
             conv.padding_mode != "zeros" or conv.kernel_size != (3, 3) or conv.stride != (1, 1):
         return 0
     oh, ow = x.size(2) + 2 * conv.padding[0] - 2, x.size(3) + 2 * conv.padding[1] - 2
-    return _C._winograd_tile(conv.in_channels, conv.out_channels, x.size(0), oh, ow)
+    return winograd_tile(conv.in_channels, conv.out_channels, x.size(0), oh, ow)
 
 
 class PlannedConv2d:

@@ -123,12 +123,15 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
 
 // At least this many input and output channels and 2x2 output tiles. Fewer
 // tiles: the transformed weight (16/9 of the kernel's) is read for too few
-// (512@7², 16 tiles: level with oneDNN); 16 input channels: each plane's
-// GEMM is 16 multiply-adds deep, and the direct conv was as fast or faster.
-// One thread, ms, Winograd / oneDNN (python bench/winograd.py): the short
-// convs 64@56² 1.57 / 2.36, 128@28² 1.64 / 2.35, 256@14² 1.48 / 2.25; IOI
-// 128 -> 16 @28² 0.21 / 0.31.
-constexpr int64_t kWinogradMinInChannels = 32;
+// (512@7², 16 tiles: level with oneDNN). One thread, ms, F(2x2) / oneDNN
+// (python bench/winograd.py): the short convs 64@56² 1.57 / 2.36, 128@28²
+// 1.64 / 2.35, 256@14² 1.48 / 2.25; IOI 128 -> 16 @28² 0.21 / 0.31. From 16
+// input channels each plane's GEMM is 16 multiply-adds deep: F(2x2) was
+// level with the direct conv at 56², but F(4x4) ran the IOI convs 16 -> 64
+// @56² and 16 -> 128 @28² in 0.46 and 0.22 ms against oneDNN's 0.71 and 0.38
+// (two threads 0.21 / 0.35, 0.12 / 0.21), and F(2x2) 16 -> 256 @14² in 0.15
+// against 0.22 (0.09 / 0.17).
+constexpr int64_t kWinogradMinInChannels = 16;
 constexpr int64_t kWinogradMinOutChannels = 16;
 constexpr int64_t kWinogradMinTiles = 32;
 // F(4x4, 3x3) from this many 4x4 output tiles (28² at batch 1: 49). ms at
