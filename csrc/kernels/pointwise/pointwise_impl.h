@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "fastvfx/inverted_residual.h"
@@ -466,161 +467,131 @@ FVX_PW_INLINE T activate_as(T v) {
   }
 }
 
-// Winograd F(2x2, 3x3) (pointwise_ukernels.h): the input tile's 4x4 pixels
-// d to V = B^T d B, a vector of channels at a time, where B^T = [1 0 -1 0;
-// 0 1 1 0; 0 -1 1 0; 0 1 0 -1] (only adds), rows first, then columns; times
-// the channels' scale where there is one (the transform is linear).
+// The Winograd transforms (pointwise_ukernels.h), one template for both
+// tiles, Tile = 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)), alpha = Tile + 2 input
+// pixels a side, a vector of channels at a time; each 2-D transform is the
+// 1-D one over the columns, then over the rows.
+//
+// B^T d, F(2x2) on the points 0, 1, -1: B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0;
+// 0 1 0 -1] (only adds).
 template <class T>
+FVX_PW_INLINE void winograd_bt(const T* d, T* e, std::integral_constant<int, 2>) {
+  e[0] = d[0] - d[2], e[1] = d[1] + d[2], e[2] = d[2] - d[1], e[3] = d[1] - d[3];
+}
+
+// F(4x4) on the points 0, 1, -1, 1/2, -2 (half the rounding error of 0,
+// +-1, +-2 in float32, at some more multiply-adds):
+//   B^T = [1 -3/2 -2 3/2 1 0; 0 -1 1/2 5/2 1 0; 0 1 -5/2 1/2 1 0;
+//          0 -2 -1 2 1 0; 0 1/2 -1 -1/2 1 0; 0 1 -3/2 -2 3/2 1].
+template <class T>
+FVX_PW_INLINE void winograd_bt(const T* d, T* e, std::integral_constant<int, 4>) {
+  e[0] = d[0] - d[2] + d[4] + 1.5f * (d[3] - d[1]) - d[2];
+  e[1] = d[4] - d[1] + 0.5f * d[2] + 2.5f * d[3];
+  e[2] = d[4] + d[1] - 2.5f * d[2] + 0.5f * d[3];
+  e[3] = d[4] - d[2] + 2.0f * (d[3] - d[1]);
+  e[4] = d[4] - d[2] + 0.5f * (d[1] - d[3]);
+  e[5] = d[5] + d[1] - d[3] + 1.5f * (d[4] - d[2]) - d[3];
+}
+
+// A^T m: F(2x2) A^T = [1 1 1 0; 0 1 -1 -1]; F(4x4) A^T = [1 1 1 1 1 0;
+// 0 1 -1 1/2 -2 0; 0 1 1 1/4 4 0; 0 1 -1 1/8 -8 1].
+template <class T>
+FVX_PW_INLINE void winograd_at(const T* m, T* y, std::integral_constant<int, 2>) {
+  y[0] = m[0] + m[1] + m[2], y[1] = m[1] - m[2] - m[3];
+}
+
+template <class T>
+FVX_PW_INLINE void winograd_at(const T* m, T* y, std::integral_constant<int, 4>) {
+  const T p = m[1] + m[2], q = m[1] - m[2];
+  y[0] = m[0] + p + m[3] + m[4];
+  y[1] = q + 0.5f * m[3] - 2.0f * m[4];
+  y[2] = p + 0.25f * m[3] + 4.0f * m[4];
+  y[3] = q + 0.125f * m[3] - 8.0f * m[4] + m[5];
+}
+
+// The input tile's pixels d[alpha * row + column] to V = B^T d B,
+// v[xi * v_stride + c], xi = alpha * row + column; times the channels'
+// scale where there is one (the transform is linear).
+template <int Tile, class T>
 FVX_PW_INLINE void winograd_input_vec(const float* const* d, int64_t c, const float* scale, float* v,
                                        int64_t v_stride) {
-  auto ld = [&](int i) { return load_as<T>(d[i] + c); };
-  T e[4][4];
-#pragma GCC unroll 4
-  for (int j = 0; j < 4; ++j) {
-    const T d0 = ld(j), d1 = ld(4 + j), d2 = ld(8 + j), d3 = ld(12 + j);
-    e[0][j] = d0 - d2, e[1][j] = d1 + d2, e[2][j] = d2 - d1, e[3][j] = d1 - d3;
+  constexpr int kAlpha = Tile + 2;
+  const std::integral_constant<int, Tile> tile;
+  T e[kAlpha][kAlpha];
+#pragma GCC unroll 6
+  for (int j = 0; j < kAlpha; ++j) {
+    T col[kAlpha], out[kAlpha];
+#pragma GCC unroll 6
+    for (int i = 0; i < kAlpha; ++i) col[i] = load_as<T>(d[i * kAlpha + j] + c);
+    winograd_bt(col, out, tile);
+#pragma GCC unroll 6
+    for (int i = 0; i < kAlpha; ++i) e[i][j] = out[i];
   }
   const T sc = scale == nullptr ? T{} : load_as<T>(scale + c);
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {
-    T r[4] = {e[i][0] - e[i][2], e[i][1] + e[i][2], e[i][2] - e[i][1], e[i][1] - e[i][3]};
-    if (scale != nullptr) {
-#pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) r[j] *= sc;
-    }
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) store_as<T>(v + (i * 4 + j) * v_stride + c, r[j]);
+#pragma GCC unroll 6
+  for (int i = 0; i < kAlpha; ++i) {
+    T r[kAlpha];
+    winograd_bt(e[i], r, tile);
+#pragma GCC unroll 6
+    for (int j = 0; j < kAlpha; ++j) store_as<T>(v + (i * kAlpha + j) * v_stride + c, scale != nullptr ? r[j] * sc : r[j]);
   }
+}
+
+template <int Tile>
+void winograd_input_tile(const float* const* d, int64_t channels, const float* scale, float* v, int64_t v_stride) {
+  int64_t c = 0;
+  for (; c + kLanes <= channels; c += kLanes) winograd_input_vec<Tile, Vec>(d, c, scale, v, v_stride);
+  for (; c < channels; ++c) winograd_input_vec<Tile, float>(d, c, scale, v, v_stride);
 }
 
 void winograd_input(const float* const* d, int64_t channels, const float* scale, float* v, int64_t v_stride) {
-  int64_t c = 0;
-  for (; c + kLanes <= channels; c += kLanes) winograd_input_vec<Vec>(d, c, scale, v, v_stride);
-  for (; c < channels; ++c) winograd_input_vec<float>(d, c, scale, v, v_stride);
-}
-
-// M (16 planes, m[xi * m_stride + j]) to the tile's 2x2 outputs Y = A^T M A,
-// A^T = [1 1 1 0; 0 1 -1 -1], then the bias, residual and activation as a
-// GEMM tile's (Join). out[p] / res[p]: pixel p = 2 * row + column of the
-// tile, null where it lies outside the output.
-template <Activation A, class T>
-FVX_PW_INLINE void winograd_output_vec(const float* m, int64_t m_stride, int64_t j, const float* bias,
-                                       float* const* out, const float* const* res, const Join& jn) {
-  auto ld = [](const float* p) { return load_as<T>(p); };
-  T s[2][4];
-#pragma GCC unroll 4
-  for (int col = 0; col < 4; ++col) {
-    const T m0 = ld(m + (0 + col) * m_stride + j), m1 = ld(m + (4 + col) * m_stride + j);
-    const T m2 = ld(m + (8 + col) * m_stride + j), m3 = ld(m + (12 + col) * m_stride + j);
-    s[0][col] = m0 + m1 + m2, s[1][col] = m1 - m2 - m3;
-  }
-  const T b = bias != nullptr ? ld(bias + j) : T{};
-#pragma GCC unroll 2
-  for (int r = 0; r < 2; ++r) {
-    const T y2[2] = {s[r][0] + s[r][1] + s[r][2] + b, s[r][1] - s[r][2] - s[r][3] + b};
-#pragma GCC unroll 2
-    for (int q = 0; q < 2; ++q) {
-      float* o = out[2 * r + q];
-      if (o == nullptr) continue;
-      T y = y2[q];
-      const float* rp = res != nullptr ? res[2 * r + q] + j : nullptr;
-      if (jn.first) y += ld(rp);
-      y = activate_as<A>(y);
-      if (jn.after) y += ld(rp);
-      if (jn.multiply) y *= ld(rp);
-      store_as<T>(o + j, y);
-    }
-  }
-}
-
-// Winograd F(4x4, 3x3) (pointwise_ukernels.h) on the points 0, 1, -1, 1/2,
-// -2 and infinity (half the rounding error of 0, +-1, +-2 in float32, at
-// some more multiply-adds): the input tile's 6x6 pixels to V = B^T d B,
-//   B^T = [1 -3/2 -2 3/2 1 0; 0 -1 1/2 5/2 1 0; 0 1 -5/2 1/2 1 0;
-//          0 -2 -1 2 1 0; 0 1/2 -1 -1/2 1 0; 0 1 -3/2 -2 3/2 1],
-// rows first, then columns; times the channels' scale where there is one.
-template <class T>
-FVX_PW_INLINE void winograd_bt6(T d0, T d1, T d2, T d3, T d4, T d5, T* e) {
-  e[0] = d0 - d2 + d4 + 1.5f * (d3 - d1) - d2;
-  e[1] = d4 - d1 + 0.5f * d2 + 2.5f * d3;
-  e[2] = d4 + d1 - 2.5f * d2 + 0.5f * d3;
-  e[3] = d4 - d2 + 2.0f * (d3 - d1);
-  e[4] = d4 - d2 + 0.5f * (d1 - d3);
-  e[5] = d5 + d1 - d3 + 1.5f * (d4 - d2) - d3;
-}
-
-template <class T>
-FVX_PW_INLINE void winograd_input4_vec(const float* const* d, int64_t c, const float* scale, float* v,
-                                        int64_t v_stride) {
-  T e[6][6];
-#pragma GCC unroll 6
-  for (int j = 0; j < 6; ++j) {
-    T col[6];
-    winograd_bt6<T>(load_as<T>(d[j] + c), load_as<T>(d[6 + j] + c), load_as<T>(d[12 + j] + c),
-                    load_as<T>(d[18 + j] + c), load_as<T>(d[24 + j] + c), load_as<T>(d[30 + j] + c), col);
-#pragma GCC unroll 6
-    for (int i = 0; i < 6; ++i) e[i][j] = col[i];
-  }
-  const T sc = scale == nullptr ? T{} : load_as<T>(scale + c);
-#pragma GCC unroll 6
-  for (int i = 0; i < 6; ++i) {
-    T r[6];
-    winograd_bt6<T>(e[i][0], e[i][1], e[i][2], e[i][3], e[i][4], e[i][5], r);
-#pragma GCC unroll 6
-    for (int j = 0; j < 6; ++j) store_as<T>(v + (i * 6 + j) * v_stride + c, scale != nullptr ? r[j] * sc : r[j]);
-  }
+  winograd_input_tile<2>(d, channels, scale, v, v_stride);
 }
 
 void winograd_input4(const float* const* d, int64_t channels, const float* scale, float* v, int64_t v_stride) {
-  int64_t c = 0;
-  for (; c + kLanes <= channels; c += kLanes) winograd_input4_vec<Vec>(d, c, scale, v, v_stride);
-  for (; c < channels; ++c) winograd_input4_vec<float>(d, c, scale, v, v_stride);
+  winograd_input_tile<4>(d, channels, scale, v, v_stride);
 }
 
-// M (36 planes) to the tile's 4x4 outputs Y = A^T M A, A^T = [1 1 1 1 1 0;
-// 0 1 -1 1/2 -2 0; 0 1 1 1/4 4 0; 0 1 -1 1/8 -8 1], then the bias, residual
-// and activation as winograd_output_vec's; out[p] / res[p]: p = 4 * row +
-// column of the tile.
-template <class T>
-FVX_PW_INLINE void winograd_at6(T m0, T m1, T m2, T m3, T m4, T m5, T* y) {
-  const T p = m1 + m2, q = m1 - m2;
-  y[0] = m0 + p + m3 + m4;
-  y[1] = q + 0.5f * m3 - 2.0f * m4;
-  y[2] = p + 0.25f * m3 + 4.0f * m4;
-  y[3] = q + 0.125f * m3 - 8.0f * m4 + m5;
-}
-
+// Output pixel p's value y (biased) at channel j joined with the residual
+// res[p] (null: none) as a GEMM tile's (Join), activated and stored to out
+// (null: past the output's edge, skipped).
 template <Activation A, class T>
-FVX_PW_INLINE void winograd_output4_vec(const float* m, int64_t m_stride, int64_t j, const float* bias,
-                                        float* const* out, const float* const* res, const Join& jn) {
-  auto ld = [](const float* p) { return load_as<T>(p); };
-  T s[4][6];
+FVX_PW_INLINE void winograd_store(T y, float* out, const float* const* res, int p, int64_t j, const Join& jn) {
+  if (out == nullptr) return;
+  const float* rp = res != nullptr ? res[p] + j : nullptr;
+  if (jn.first) y += load_as<T>(rp);
+  y = activate_as<A>(y);
+  if (jn.after) y += load_as<T>(rp);
+  if (jn.multiply) y *= load_as<T>(rp);
+  store_as<T>(out + j, y);
+}
+
+// M (alpha^2 planes, m[xi * m_stride + j]) to the tile's Tile x Tile outputs
+// Y = A^T M A, then the bias, residual and activation (winograd_store).
+// out[p] / res[p]: pixel p = Tile * row + column of the tile, null where it
+// lies outside the output.
+template <int Tile, Activation A, class T>
+FVX_PW_INLINE void winograd_output_vec(const float* m, int64_t m_stride, int64_t j, const float* bias,
+                                       float* const* out, const float* const* res, const Join& jn) {
+  constexpr int kAlpha = Tile + 2;
+  const std::integral_constant<int, Tile> tile;
+  T s[Tile][kAlpha];
 #pragma GCC unroll 6
-  for (int col = 0; col < 6; ++col) {
-    T y[4];
-    winograd_at6<T>(ld(m + (0 + col) * m_stride + j), ld(m + (6 + col) * m_stride + j),
-                    ld(m + (12 + col) * m_stride + j), ld(m + (18 + col) * m_stride + j),
-                    ld(m + (24 + col) * m_stride + j), ld(m + (30 + col) * m_stride + j), y);
+  for (int col = 0; col < kAlpha; ++col) {
+    T in[kAlpha], y[Tile];
+#pragma GCC unroll 6
+    for (int r = 0; r < kAlpha; ++r) in[r] = load_as<T>(m + (r * kAlpha + col) * m_stride + j);
+    winograd_at(in, y, tile);
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r) s[r][col] = y[r];
+    for (int r = 0; r < Tile; ++r) s[r][col] = y[r];
   }
-  const T b = bias != nullptr ? ld(bias + j) : T{};
+  const T b = bias != nullptr ? load_as<T>(bias + j) : T{};
 #pragma GCC unroll 4
-  for (int r = 0; r < 4; ++r) {
-    T y4[4];
-    winograd_at6<T>(s[r][0], s[r][1], s[r][2], s[r][3], s[r][4], s[r][5], y4);
+  for (int r = 0; r < Tile; ++r) {
+    T y[Tile];
+    winograd_at(s[r], y, tile);
 #pragma GCC unroll 4
-    for (int q = 0; q < 4; ++q) {
-      float* o = out[4 * r + q];
-      if (o == nullptr) continue;
-      T y = y4[q] + b;
-      const float* rp = res != nullptr ? res[4 * r + q] + j : nullptr;
-      if (jn.first) y += ld(rp);
-      y = activate_as<A>(y);
-      if (jn.after) y += ld(rp);
-      if (jn.multiply) y *= ld(rp);
-      store_as<T>(o + j, y);
-    }
+    for (int q = 0; q < Tile; ++q) winograd_store<A, T>(y[q] + b, out[Tile * r + q], res, Tile * r + q, j, jn);
   }
 }
 
@@ -630,13 +601,8 @@ void winograd_output_act(const float* m, int64_t m_stride, int64_t channels, con
                          const float* const* res, ResidualOp op) {
   const Join jn(res != nullptr, op);
   int64_t j = 0;
-  if constexpr (Tile == 2) {
-    for (; j + kLanes <= channels; j += kLanes) winograd_output_vec<A, Vec>(m, m_stride, j, bias, out, res, jn);
-    for (; j < channels; ++j) winograd_output_vec<A, float>(m, m_stride, j, bias, out, res, jn);
-  } else {
-    for (; j + kLanes <= channels; j += kLanes) winograd_output4_vec<A, Vec>(m, m_stride, j, bias, out, res, jn);
-    for (; j < channels; ++j) winograd_output4_vec<A, float>(m, m_stride, j, bias, out, res, jn);
-  }
+  for (; j + kLanes <= channels; j += kLanes) winograd_output_vec<Tile, A, Vec>(m, m_stride, j, bias, out, res, jn);
+  for (; j < channels; ++j) winograd_output_vec<Tile, A, float>(m, m_stride, j, bias, out, res, jn);
 }
 
 template <int Tile>
