@@ -1,15 +1,15 @@
-// The Winograd F(2x2, 3x3) and F(4x4, 3x3) conv driver (see
+// The Winograd F(m x m, 3x3) conv driver, m = 2 or 4 (see
 // fastvfx/pointwise_conv.h, conv2d_winograd_nhwc). A 3x3 conv's output in
-// 2x2 tiles, each from the 4x4 input pixels around it (F(4x4): 4x4 tiles from
-// 6x6 pixels, 36 planes, 36 multiply-adds a tile where the direct conv does
-// 144): V = B^T d B (16 planes per input channel), then
-// for each plane xi one GEMM M[xi] = V[xi] U[xi] over the tiles (U = G g G^T,
+// m x m tiles, each from the alpha x alpha input pixels around it (alpha =
+// m + 2): V = B^T d B (alpha^2 planes per input channel: 16 or 36), then for
+// each plane xi one GEMM M[xi] = V[xi] U[xi] over the tiles (U = G g G^T,
 // the weight transformed and packed once by the caller), then each tile's
-// 2x2 outputs A^T M A with the bias, residual and activation. The GEMMs do 16
-// multiply-adds per tile, channel and output channel where the direct conv
-// does 36 (2.25x fewer); the transforms are adds over the channels-last
-// pixels. A task takes a block of tiles through all three steps, so that its
-// V and M (16 planes each) stay in L2 and each plane's weight panel in L1
+// m x m outputs A^T M A with the bias, residual and activation. The GEMMs do
+// alpha^2 multiply-adds per tile, channel and output channel where the
+// direct conv does 9 m^2 (F(2x2): 16 against 36, 2.25x fewer; F(4x4): 36
+// against 144, 4x); the transforms are adds and scaled adds over the
+// channels-last pixels. A task takes a block of tiles through all three
+// steps, so that its V and M stay in L2 and each plane's weight panel in L1
 // over the block's row tiles.
 #include <algorithm>
 #include <vector>
@@ -123,7 +123,8 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
 
 // At least this many input and output channels and 2x2 output tiles. Fewer
 // tiles: the transformed weight (16/9 of the kernel's) is read for too few
-// (512@7², 16 tiles: level with oneDNN). One thread, ms, F(2x2) / oneDNN
+// (512@7², 16 tiles: level with oneDNN at stop 28; 6-15% faster in stop 29's
+// runs, not yet taken). One thread, ms, F(2x2) / oneDNN
 // (python bench/winograd.py): the short convs 64@56² 1.57 / 2.36, 128@28²
 // 1.64 / 2.35, 256@14² 1.48 / 2.25; IOI 128 -> 16 @28² 0.21 / 0.31. From 16
 // input channels each plane's GEMM is 16 multiply-adds deep: F(2x2) was

@@ -294,7 +294,7 @@ at::Tensor pointwise_packed(const at::Tensor& x, const at::Tensor& scale, const 
 // 3x3) or F(4x4, 3x3) (the core's conv2d_winograd_nhwc, as fused_conv2d with
 // a Winograd-packed weight) where the core's rule says it pays
 // (winograd_tile, the models' plans' rule).
-int64_t winograd_worth(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
+int64_t winograd_tile_of(const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef stride,
                        std::array<int64_t, 2> out_size) {
   if (x.scalar_type() != at::kFloat || weight.size(2) != 3 || weight.size(3) != 3 || stride[0] != 1 ||
       stride[1] != 1) {
@@ -361,7 +361,7 @@ at::Tensor scaled_conv(const at::Tensor& x, const at::Tensor& scale, const at::T
     if (!nhwc && n > 1 && x.size(2) * x.size(3) <= kWideMaxPositions) return pointwise_wide(src, scale, w, bias);
     return pointwise_packed(src, scale, w, bias, nhwc);
   }
-  if (const int64_t tile = winograd_worth(x, weight, stride, out_size)) {
+  if (const int64_t tile = winograd_tile_of(x, weight, stride, out_size)) {
     return winograd_scaled_conv(x, scale, weight, bias, padding, out_size, format, tile);
   }
   if (x.scalar_type() == at::kFloat && n > 1) {
