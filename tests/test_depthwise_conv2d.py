@@ -21,11 +21,11 @@ def _close(got, want):
 
 # Channels below, at and past whole vectors (4, 8, 16 float lanes); planes
 # from 1x1 to wide ones (NCHW input: the channel-lane engine up to 8 output
-# columns, the plane engine past that).
+# columns, and up to 16 at stride 2, the plane engine past that).
 CASES = [
     (c, size, k, stride, padding, ACTIVATIONS[i % 5])
     for i, (c, size, k, stride, padding) in enumerate(
-        itertools.product((3, 16, 21), ((1, 1), (7, 7), (8, 13), (9, 60)), (3, 5), (1, 2), ("same", "int"))
+        itertools.product((3, 16, 21), ((1, 1), (7, 7), (8, 13), (5, 27), (9, 60)), (3, 5), (1, 2), ("same", "int"))
     )
 ]
 
@@ -44,6 +44,22 @@ def test_matches_conv2d(each_isa, layout, c, size, k, stride, padding, act):
     _close(got, want)
     # The output keeps the input's layout.
     assert got.is_contiguous(memory_format=torch.channels_last if layout == "channels_last" else torch.contiguous_format)
+
+
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+@pytest.mark.parametrize(
+    "c, size, k, stride, padding",
+    [(21, (6, 9), 3, 1, 3), (40, (7, 33), 3, 2, 2), (16, (3, 20), 5, 2, 4), (19, (9, 12), 7, 1, 3), (33, (9, 30), 7, 2, 3)],
+)
+def test_wide_padding_and_other_kernel_widths(each_isa, layout, c, size, k, stride, padding):
+    # Padding past the kernel's half: border columns with no tap in the
+    # input; 7-wide kernels take the engines' any-width paths.
+    x = torch.randn(2, c, *size)
+    if layout == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
+    w, b = torch.randn(c, 1, k, k), torch.randn(c)
+    got = fastvfx.depthwise_conv2d(x, w, b, stride, padding, "relu")
+    _close(got, depthwise_conv2d_reference(x, w, b, stride, padding, "relu"))
 
 
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])

@@ -748,10 +748,6 @@ void backward_planes(const BackwardArgs<T>& a, int64_t begin, int64_t end) {
 // (7x7, 14x14 planes) or strided; here every lane is a channel whatever the
 // plane size.
 
-// Output columns computed together: each weight vector is loaded once for
-// all of them.
-constexpr int64_t kLaneCols = 4;
-
 // One vector of channels (Vector = true) or a single channel (the tail of C
 // past the last whole vector).
 template <class T, bool Vector>
@@ -858,108 +854,67 @@ void transpose(const T* src, int64_t src_stride, T* dst, int64_t dst_stride, int
     for (int64_t j = 0; j < cols; ++j) dst[j * dst_stride + i] = src[i * src_stride + j];
 }
 
-// 64-byte (cache-line) alignment of a block with room for kAlignElems more.
-constexpr size_t kAlignElems = 64;
-template <class T>
-T* align64(T* p) {
-  return reinterpret_cast<T*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t{63});
+// The row kernels below read the input rows in place: rows[k] points at input
+// column 0 of the k-th tap row (pixels cs apart), row_w[k] at its kW weights
+// (channels innermost, cs apart). Output columns whose taps all fall inside
+// the row (the interior) run in blocks; the few at the left and right borders
+// run their taps clipped to the row. (Until stop 30 every input row was first
+// copied into a zero-padded row: a fifth of a large-plane layer's time, and
+// the copies kept the loads from streaming.)
+
+// Pre-activation outputs of kCols consecutive interior columns, one vector of
+// channels at c: x0 is the element offset of the first column's first tap in
+// each row. Each input vector is loaded once for every output it serves (kept
+// in a register: GCC otherwise folds it back into each multiply-add) and each
+// weight vector once per tap row; the kCols accumulators (8) are independent
+// chains that keep the FMA units busy despite their latency.
+template <int kCols, int KW, int SW, class T>
+FVX_VEC_INLINE void lane_interior(const T* const* rows, const T* const* row_w, int64_t n, int64_t cs, int64_t x0,
+                                  int64_t c, const T* bias, T* y) {
+  using V = Vec<T>;
+  V acc[kCols];
+  const V b = bias ? load(bias + c) : splat(T(0));
+#pragma GCC unroll 8
+  for (int u = 0; u < kCols; ++u) acc[u] = b;
+  for (int64_t k = 0; k < n; ++k) {
+    V wv[KW];
+    const T* wp = row_w[k] + c;
+#pragma GCC unroll 8
+    for (int j = 0; j < KW; ++j, wp += cs) wv[j] = load(wp);
+    // Pointers walked by cs (offsets m * cs held in registers ran out of
+    // general-purpose ones).
+    const T* xp = rows[k] + x0 + c;
+#pragma GCC unroll 32
+    for (int m = 0; m < (kCols - 1) * SW + KW; ++m, xp += cs) {
+      V x = load(xp);
+      keep_in_register(x);
+#pragma GCC unroll 8
+      for (int j = 0; j < KW; ++j) {
+        const int u = (m - j) / SW;
+        if (m >= j && (m - j) % SW == 0 && u < kCols) acc[u] += wv[j] * x;
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int u = 0; u < kCols; ++u) store(y + u * cs + c, acc[u]);
 }
 
-// Input rows zero-padded left and right, channels innermost: every output
-// column then reads its taps unchecked. Slots are keyed by absolute frame
-// (mod kT) and padded row, so an input row is padded once per task however
-// many output frames read it: whole frames when kT of them fit in
-// kFrameBytes (small planes, where the kT output frames that read a frame
-// would otherwise pad it kT times), else a ring of kH rows per frame
-// (consecutive output rows share kH - stride of their input rows). The
-// storage is the thread's, kept across calls: a fresh block per task (up to
-// kFrameBytes) cost a page fault per 4 KiB at every 7x7 step.
-template <class T>
-class PaddedRows {
- public:
-  // Lanes [lane0, lane1) of each pixel are copied (the channels a call
-  // computes); pixels are cs apart.
-  PaddedRows(const DwConv3dShape& s, int64_t cs, int64_t lane0, int64_t lane1)
-      : s_(s),
-        cs_(cs),
-        lane0_(lane0),
-        lane1_(lane1),
-        width_((s.out_w - 1) * s.stride_w + s.kw),
-        frame_rows_(frame_rows(s, width_, cs)),
-        slots_(static_cast<size_t>(s.kt * frame_rows_)) {
-    thread_local std::vector<T> storage;
-    const size_t need = slots_.size() * static_cast<size_t>(width_ * cs) + kAlignElems;
-    // No zero fill needed: a row is written whole when it is first read.
-    if (storage.size() < need) storage.resize(need);
-    rows_ = align64(storage.data());
-  }
-
-  // Padded input row ih of absolute frame f, read from that frame's
-  // (H, W, cs) pixels.
-  const T* get(int64_t f, const T* frame, int64_t ih) {
-    const size_t slot = static_cast<size_t>((f % s_.kt) * frame_rows_ + (ih + s_.pad_top) % frame_rows_);
-    const int64_t C = cs_;
-    T* row = rows_ + slot * static_cast<size_t>(width_ * C);
-    if (slots_[slot].frame != frame || slots_[slot].ih != ih) {
-      // Columns [c0, c1) of the padded row hold input pixels, the others zeros.
-      const int64_t c0 = std::max<int64_t>(0, s_.pad_left), c1 = std::max(c0, std::min(width_, s_.pad_left + s_.in_w));
-      const T* src = frame + (ih * s_.in_w + c0 - s_.pad_left) * C;
-      if (lane0_ == 0 && lane1_ == C) {
-        std::fill(row, row + c0 * C, T(0));
-        std::fill(row + c1 * C, row + width_ * C, T(0));
-        if (c1 > c0) std::memcpy(row + c0 * C, src, sizeof(T) * (c1 - c0) * C);
-      } else {
-        const int64_t n = lane1_ - lane0_;
-        for (int64_t c = 0; c < width_; ++c) {
-          T* d = row + c * C + lane0_;
-          if (c < c0 || c >= c1) {
-            std::fill(d, d + n, T(0));
-          } else {
-            copy_run<FVX_DWCONV3D_VEC_BYTES>(d, src + (c - c0) * C + lane0_, n);
-          }
-        }
-      }
-      slots_[slot] = {frame, ih};
-    }
-    return row;
-  }
-
- private:
-  static constexpr int64_t kFrameBytes = 512 << 10;
-  static int64_t frame_rows(const DwConv3dShape& s, int64_t width, int64_t cs) {
-    const int64_t ph = (s.out_h - 1) * s.stride_h + s.kh;
-    return s.kt * ph * width * cs * static_cast<int64_t>(sizeof(T)) <= kFrameBytes ? ph : s.kh;
-  }
-  struct Tag {
-    const T* frame = nullptr;
-    int64_t ih = -1;
-  };
-  const DwConv3dShape& s_;
-  int64_t cs_, lane0_, lane1_, width_, frame_rows_;
-  std::vector<Tag> slots_;
-  T* rows_;
-};
-
-// Pre-activation outputs of kCols consecutive columns from ow, channels
-// [c0, c0 + kVecs * kWidth) (kVecs vectors, or one channel), pixels cs
-// apart. rows[k] / row_w[k] are the padded input row and weight row (kW
-// taps, channels innermost) of the k-th of n tap rows. KW > 0 fixes the kernel width at
-// compile time. Each accumulator is a chain of dependent multiply-adds:
-// kVecs * kCols of them (8) keep the FMA units busy despite its latency.
-template <class Ops, int kVecs, int kCols, int KW, class T>
-FVX_VEC_INLINE void lane_columns(const T* const* rows, const T* const* row_w, int64_t n, int64_t kw_rt,
-                                 int64_t cs, int64_t sw, int64_t ow, int64_t c0, const T* bias, T* yrow) {
+// Interior columns at any kernel width and stride (the kernels other than
+// 3 and 5 wide, strides past 2): kCols columns, kVecs vectors of channels (or
+// one channel: Ops = LaneOps<T, false>).
+template <class Ops, int kVecs, int kCols, class T>
+FVX_VEC_INLINE void lane_interior_any(const T* const* rows, const T* const* row_w, int64_t n, int64_t kw,
+                                      int64_t cs, int64_t sw, int64_t x0, int64_t c, const T* bias, T* y) {
   using V = typename Ops::V;
   constexpr int64_t L = Ops::kWidth;
-  const int64_t kw = KW > 0 ? KW : kw_rt;
   V acc[kVecs][kCols];
   for (int v = 0; v < kVecs; ++v) {
-    const V b = bias ? Ops::ld(bias + c0 + v * L) : Ops::set(T(0));
+    const V b = bias ? Ops::ld(bias + c + v * L) : Ops::set(T(0));
     for (int u = 0; u < kCols; ++u) acc[v][u] = b;
   }
   for (int64_t k = 0; k < n; ++k) {
-    const T* xr = rows[k] + ow * sw * cs + c0;
-    const T* wr = row_w[k] + c0;
+    const T* xr = rows[k] + x0 + c;
+    const T* wr = row_w[k] + c;
     for (int64_t j = 0; j < kw; ++j) {
       for (int v = 0; v < kVecs; ++v) {
         const V wv = Ops::ld(wr + j * cs + v * L);
@@ -968,128 +923,155 @@ FVX_VEC_INLINE void lane_columns(const T* const* rows, const T* const* row_w, in
     }
   }
   for (int v = 0; v < kVecs; ++v)
-    for (int u = 0; u < kCols; ++u) Ops::st(yrow + (ow + u) * cs + c0 + v * L, acc[v][u]);
+    for (int u = 0; u < kCols; ++u) Ops::st(y + u * cs + c + v * L, acc[v][u]);
 }
 
-// lane_columns for stride 1 and a fixed kernel width: input column m serves
-// the outputs m - j of taps j < KW, so each input vector is loaded once for
-// all of them (kept in a register: GCC otherwise folds it back into every
-// multiply-add) and each weight vector once per tap row.
-template <int kVecs, int kCols, int KW, class T>
-FVX_VEC_INLINE void lane_columns_s1(const T* const* rows, const T* const* row_w, int64_t n, int64_t cs, int64_t ow,
-                                    int64_t c0, const T* bias, T* yrow) {
-  using V = Vec<T>;
-  constexpr int64_t L = kVecLanes<T>;
-  V acc[kVecs][kCols];
-  for (int v = 0; v < kVecs; ++v) {
-    const V b = bias ? load(bias + c0 + v * L) : splat(T(0));
-    for (int u = 0; u < kCols; ++u) acc[v][u] = b;
-  }
+// One border column: its taps [j0, j1) lie in the row, the others read the
+// padding (first: the column of tap 0, maybe negative); kVecs vectors of
+// channels at c (or one channel) as independent chains. KW > 0 fixes the
+// kernel width (the clipped taps unrolled away), else kw.
+template <class Ops, int kVecs, int KW, class T>
+FVX_VEC_INLINE void lane_border(const T* const* rows, const T* const* row_w, int64_t n, int64_t kw_rt, int64_t j0,
+                                int64_t j1, int64_t cs, int64_t first, int64_t c, const T* bias, T* y) {
+  using V = typename Ops::V;
+  constexpr int64_t L = Ops::kWidth;
+  const int64_t kw = KW > 0 ? KW : kw_rt;
+  V acc[kVecs];
+  for (int v = 0; v < kVecs; ++v) acc[v] = bias ? Ops::ld(bias + c + v * L) : Ops::set(T(0));
   for (int64_t k = 0; k < n; ++k) {
-    const T* xr = rows[k] + ow * cs + c0;
-    const T* wr = row_w[k] + c0;
-    for (int v = 0; v < kVecs; ++v) {
-      // Pointers walked by cs (the offsets m * cs held in registers ran out
-      // of general-purpose ones).
-      V wv[KW];
-      const T* wp = wr + v * L;
-      for (int j = 0; j < KW; ++j, wp += cs) wv[j] = load(wp);
-      const T* xp = xr + v * L;
-#pragma GCC unroll 16
-      for (int m = 0; m < kCols + KW - 1; ++m, xp += cs) {
-        V x = load(xp);
-        keep_in_register(x);
 #pragma GCC unroll 8
-        for (int j = 0; j < KW; ++j) {
-          if (m - j >= 0 && m - j < kCols) acc[v][m - j] += wv[j] * x;
-        }
-      }
+    for (int64_t j = 0; j < kw; ++j) {
+      if (j < j0 || j >= j1) continue;
+      const T* xr = rows[k] + ((first + j) * cs + c);
+      const T* wr = row_w[k] + (j * cs + c);
+      for (int v = 0; v < kVecs; ++v) acc[v] += Ops::ld(wr + v * L) * Ops::ld(xr + v * L);
     }
   }
-  for (int v = 0; v < kVecs; ++v)
-    for (int u = 0; u < kCols; ++u) store(yrow + (ow + u) * cs + c0 + v * L, acc[v][u]);
+  for (int v = 0; v < kVecs; ++v) Ops::st(y + c + v * L, acc[v]);
 }
 
-// Columns computed together at stride 1 with a fixed kernel width: a whole
-// row of the small planes this engine takes, where the registers allow.
-constexpr int64_t kLaneColsS1 = FVX_DWCONV3D_VEC_REGS >= 32 ? 8 : 4;
+// Interior columns computed together: a whole row of the 7x7 planes, and
+// with 3 (5) weights and one input vector within 16 registers.
+constexpr int64_t kLaneCols = 8;
 
-// Columns [ow, ow + cols) (cols <= kLaneCols, or kLaneColsS1 where
-// lane_columns_s1 applies), channel vectors [c0, ce): two vectors at a
-// time, then one.
-template <int KW, class T>
-FVX_VEC_INLINE void lane_block(const T* const* rows, const T* const* row_w, int64_t n, const T* bias,
-                               const DwConv3dShape& s, int64_t cs, int64_t ow, int64_t cols, int64_t c0, int64_t ce,
-                               T* yrow) {
-  using Ops = LaneOps<T, true>;
+// The channels of a row, [c_begin, c_end): whole vectors from c_begin, then
+// the channels past the last whole vector. Where cs has room for C rounded
+// up to whole vectors (the driver's channels-last copies) the last vector's
+// lanes past C are computed and dropped; otherwise those channels are the
+// last vector's (C - L, C], computed again, rather than a scalar loop (with
+// 16 lanes, 168 channels left 8 of them to it: a third of the time).
+// vec(c) takes a vector at c, one(c) a single channel; the vectors start at
+// c_from (a multiple of L past c_begin: the ones before it done by the caller).
+template <class T, class Vec1, class One>
+FVX_VEC_INLINE void for_lane_vectors(int64_t cs, int64_t c_begin, int64_t c_from, int64_t c_end, Vec1&& vec,
+                                     One&& one) {
   constexpr int64_t L = kVecLanes<T>;
-  const int64_t C = cs, sw = s.stride_w;
-  static_assert(kLaneCols == 4 && (kLaneColsS1 == 4 || kLaneColsS1 == 8), "cols is 1 to 4 or 8");
-  auto run = [&](auto vecs, int64_t c) {
-    constexpr int kVecs = decltype(vecs)::value;
-    if constexpr (KW > 0) {
-      if (sw == 1) {
-        switch (cols) {
-          case 1: return lane_columns_s1<kVecs, 1, KW>(rows, row_w, n, C, ow, c, bias, yrow);
-          case 2: return lane_columns_s1<kVecs, 2, KW>(rows, row_w, n, C, ow, c, bias, yrow);
-          case 3: return lane_columns_s1<kVecs, 3, KW>(rows, row_w, n, C, ow, c, bias, yrow);
-          case 4: return lane_columns_s1<kVecs, 4, KW>(rows, row_w, n, C, ow, c, bias, yrow);
-        }
-        if constexpr (kLaneColsS1 == 8) {
-          switch (cols) {
-            case 5: return lane_columns_s1<kVecs, 5, KW>(rows, row_w, n, C, ow, c, bias, yrow);
-            case 6: return lane_columns_s1<kVecs, 6, KW>(rows, row_w, n, C, ow, c, bias, yrow);
-            case 7: return lane_columns_s1<kVecs, 7, KW>(rows, row_w, n, C, ow, c, bias, yrow);
-            default: return lane_columns_s1<kVecs, 8, KW>(rows, row_w, n, C, ow, c, bias, yrow);
-          }
-        }
-      }
-    }
-    switch (cols) {
-      case 1: lane_columns<Ops, kVecs, 1, KW>(rows, row_w, n, s.kw, C, sw, ow, c, bias, yrow); break;
-      case 2: lane_columns<Ops, kVecs, 2, KW>(rows, row_w, n, s.kw, C, sw, ow, c, bias, yrow); break;
-      case 3: lane_columns<Ops, kVecs, 3, KW>(rows, row_w, n, s.kw, C, sw, ow, c, bias, yrow); break;
-      default: lane_columns<Ops, kVecs, 4, KW>(rows, row_w, n, s.kw, C, sw, ow, c, bias, yrow); break;
-    }
-  };
-  int64_t c = c0;
-  for (; c + 2 * L <= ce; c += 2 * L) run(std::integral_constant<int, 2>{}, c);
-  if (c < ce) run(std::integral_constant<int, 1>{}, c);
-}
-
-// One output row from its n tap rows: channel chunks that keep the chunk's
-// part of the input rows in L1, columns kLaneCols (kLaneColsS1) at a time
-// within a chunk (the last OW mod kLaneCols together too). Pixels are cs
-// apart: where cs has room for C rounded up to whole vectors (the driver's
-// channels-last copies), the last vector's lanes past C are computed and
-// dropped; otherwise the channels past the last whole vector are the last
-// vector's (C - L, C], computed again, rather than a scalar loop (with 16
-// lanes, 168 channels left 8 of them to it: a third of the time).
-// Channels [c_begin, c_end): c_begin a multiple of L, c_end too unless it
-// is C.
-template <int KW, class T>
-void lane_row(const T* const* rows, const T* const* row_w, int64_t n, const T* bias, const DwConv3dShape& s,
-              int64_t cs, int64_t c_begin, int64_t c_end, T* yrow) {
-  using OneOps = LaneOps<T, false>;
-  constexpr int64_t L = kVecLanes<T>;
-  constexpr int64_t kChunk = 64;  // channels
-  const int64_t C = c_end, OW = s.out_w, sw = s.stride_w;
+  const int64_t C = c_end;
   const int64_t whole = cs >= (C + L - 1) / L * L ? (C + L - 1) / L * L : C / L * L;
-  const int64_t step = KW > 0 && sw == 1 ? kLaneColsS1 : kLaneCols;
-  auto columns = [&](int64_t cc, int64_t ce) {
-    for (int64_t ow = 0; ow < OW; ow += step) {
-      lane_block<KW>(rows, row_w, n, bias, s, cs, ow, std::min(step, OW - ow), cc, ce, yrow);
-    }
-  };
-  for (int64_t cc = c_begin; cc < whole; cc += kChunk) columns(cc, std::min(whole, cc + kChunk));
+  for (int64_t c = c_from; c < whole; c += L) vec(c);
   if (whole < C && C - L >= c_begin) {
-    columns(C - L, C);
+    vec(C - L);
     return;
   }
-  for (int64_t c0 = std::max(whole, c_begin); c0 < C; ++c0) {
-    for (int64_t ow = 0; ow < OW; ++ow)
-      lane_columns<OneOps, 1, 1, KW>(rows, row_w, n, s.kw, cs, sw, ow, c0, bias, yrow);
+  for (int64_t c = std::max(whole, c_from); c < C; ++c) one(c);
+}
+
+// Interior columns [ow, ow + cols), cols <= kLaneCols, one vector at c.
+template <int KW, int SW, class T>
+FVX_VEC_INLINE void lane_interior_cols(const T* const* rows, const T* const* row_w, int64_t n, int64_t cs, int64_t x0,
+                                       int64_t cols, int64_t c, const T* bias, T* y) {
+  switch (cols) {
+    case 1: return lane_interior<1, KW, SW>(rows, row_w, n, cs, x0, c, bias, y);
+    case 2: return lane_interior<2, KW, SW>(rows, row_w, n, cs, x0, c, bias, y);
+    case 3: return lane_interior<3, KW, SW>(rows, row_w, n, cs, x0, c, bias, y);
+    case 4: return lane_interior<4, KW, SW>(rows, row_w, n, cs, x0, c, bias, y);
+    case 5: return lane_interior<5, KW, SW>(rows, row_w, n, cs, x0, c, bias, y);
+    case 6: return lane_interior<6, KW, SW>(rows, row_w, n, cs, x0, c, bias, y);
+    case 7: return lane_interior<7, KW, SW>(rows, row_w, n, cs, x0, c, bias, y);
+    default: return lane_interior<8, KW, SW>(rows, row_w, n, cs, x0, c, bias, y);
   }
+}
+
+// One output row from its n tap rows, channels [c_begin, c_end): the border
+// columns with their taps clipped, the interior kLaneCols columns at a time,
+// each block over all the channels (its outputs one contiguous run). KW, SW:
+// the kernel width and stride as constants (3 or 5, 1 or 2), or 0 for any.
+// next[0, n_next): input rows the next output row reads first (bytes each),
+// prefetched whole before this row: a block's loads run over ten pixels of
+// three rows at once, more streams than the hardware prefetcher follows (a
+// 192@28² layer, 1 thread, input read from memory: 1.28 ms without, 0.91
+// with, 0.44 in cache; a share of the row per block gained less).
+template <int KW, int SW, class T>
+void lane_row(const T* const* rows, const T* const* row_w, int64_t n, const T* bias, const DwConv3dShape& s,
+              int64_t cs, int64_t c_begin, int64_t c_end, const T* const* next, int64_t n_next, int64_t bytes,
+              Activation act, T* yrow) {
+  using VecOps = LaneOps<T, true>;
+  using OneOps = LaneOps<T, false>;
+  constexpr int64_t L = kVecLanes<T>;
+  const int64_t OW = s.out_w, sw = s.stride_w, kw = s.kw, pl = s.pad_left, in_w = s.in_w;
+  // Interior: ow * sw - pl >= 0 and ow * sw - pl + kw <= in_w.
+  const int64_t lo = std::min(OW, (pl + sw - 1) / sw);
+  const int64_t hi = std::max(lo, std::min(OW, in_w + pl - kw >= 0 ? (in_w + pl - kw) / sw + 1 : 0));
+  // The activation of columns [ow, ow + cols) as soon as they are done (in
+  // L1; a pass over the row after it took a sixth of a 14² layer's time),
+  // lanes [c_begin, lane1): the call's channels, rounded up to whole vectors
+  // where cs has room.
+  const int64_t lane1 = c_end == s.channels ? cs : c_end;
+  auto activate = [&](int64_t ow, int64_t cols) {
+    if (c_begin == 0 && lane1 == cs) {
+      activate_in_place(yrow + ow * cs, cols * cs, act);
+    } else {
+      for (int64_t u = ow; u < ow + cols; ++u) activate_in_place(yrow + u * cs + c_begin, lane1 - c_begin, act);
+    }
+  };
+  auto border = [&](int64_t ow) {
+    const int64_t first = ow * sw - pl;
+    const int64_t j0 = std::min(kw, std::max<int64_t>(0, -first)), j1 = std::max(j0, std::min(kw, in_w - first));
+    T* y = yrow + ow * cs;
+    auto vec = [&](int64_t c) { lane_border<VecOps, 1, KW>(rows, row_w, n, kw, j0, j1, cs, first, c, bias, y); };
+    auto one = [&](int64_t c) { lane_border<OneOps, 1, KW>(rows, row_w, n, kw, j0, j1, cs, first, c, bias, y); };
+    // Four vectors at a time: four independent chains.
+    int64_t c = c_begin;
+    for (; c + 4 * L <= c_end; c += 4 * L) lane_border<VecOps, 4, KW>(rows, row_w, n, kw, j0, j1, cs, first, c, bias, y);
+    for_lane_vectors<T>(cs, c_begin, c, c_end, vec, one);
+    activate(ow, 1);
+  };
+  for (int64_t i = 0; i < n_next; ++i) {
+    for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(reinterpret_cast<const char*>(next[i]) + o, 0, 3);
+  }
+  for (int64_t ow = 0; ow < lo; ++ow) border(ow);
+  for (int64_t ow = lo; ow < hi; ow += kLaneCols) {
+    const int64_t cols = std::min(kLaneCols, hi - ow), x0 = (ow * sw - pl) * cs;
+    T* y = yrow + ow * cs;
+    if constexpr (KW > 0 && SW > 0) {
+      for_lane_vectors<T>(
+          cs, c_begin, c_begin, c_end, [&](int64_t c) { lane_interior_cols<KW, SW>(rows, row_w, n, cs, x0, cols, c, bias, y); },
+          [&](int64_t c) {
+            for (int64_t u = 0; u < cols; ++u)
+              lane_interior_any<OneOps, 1, 1>(rows, row_w, n, kw, cs, sw, x0 + u * sw * cs, c, bias, y + u * cs);
+          });
+    } else {
+      for (int64_t u0 = 0; u0 < cols; u0 += 4) {
+        const int64_t xu = x0 + u0 * sw * cs;
+        T* yu = y + u0 * cs;
+        auto vec = [&](int64_t c) {
+          switch (std::min<int64_t>(4, cols - u0)) {
+            case 1: return lane_interior_any<VecOps, 1, 1>(rows, row_w, n, kw, cs, sw, xu, c, bias, yu);
+            case 2: return lane_interior_any<VecOps, 1, 2>(rows, row_w, n, kw, cs, sw, xu, c, bias, yu);
+            case 3: return lane_interior_any<VecOps, 1, 3>(rows, row_w, n, kw, cs, sw, xu, c, bias, yu);
+            default: return lane_interior_any<VecOps, 1, 4>(rows, row_w, n, kw, cs, sw, xu, c, bias, yu);
+          }
+        };
+        auto one = [&](int64_t c) {
+          for (int64_t u = u0; u < std::min(cols, u0 + 4); ++u)
+            lane_interior_any<OneOps, 1, 1>(rows, row_w, n, kw, cs, sw, x0 + u * sw * cs, c, bias, y + u * cs);
+        };
+        for_lane_vectors<T>(cs, c_begin, c_begin, c_end, vec, one);
+      }
+    }
+    activate(ow, cols);
+  }
+  for (int64_t ow = hi; ow < OW; ++ow) border(ow);
 }
 
 // Output rows [begin, end) of (N, t, OH), each all channels of OW outputs.
@@ -1099,11 +1081,16 @@ void forward_lanes(const LaneArgs<T>& a, int64_t begin, int64_t end) {
   const int64_t C = a.cs, frame = s.in_h * s.in_w * C, row = s.out_w * C;
   const int64_t nh = std::max<int64_t>(s.kt - 1, 1);
   const int64_t pw = (s.out_w - 1) * s.stride_w + s.kw, padded_frame = ((s.out_h - 1) * s.stride_h + s.kh) * pw * C;
-  // The lanes this call reads: its channels, rounded up to whole vectors
-  // where the stride has room.
-  const int64_t lane1 = a.c_end == s.channels ? C : a.c_end;
-  PaddedRows<T> padded(s, C, a.c_begin, lane1);
-  std::vector<const T*> rows(static_cast<size_t>(s.kt * s.kh)), row_w(rows.size());
+  std::vector<const T*> rows(static_cast<size_t>(s.kt * s.kh)), row_w(rows.size()), next(static_cast<size_t>(s.kh));
+  const bool whole_pixels = a.c_begin == 0 && a.c_end == s.channels;
+  const auto row_fn = [&]() -> void (*)(const T* const*, const T* const*, int64_t, const T*, const DwConv3dShape&,
+                                        int64_t, int64_t, int64_t, const T* const*, int64_t, int64_t, Activation, T*) {
+    if (s.kw == 3 && s.stride_w == 1) return lane_row<3, 1, T>;
+    if (s.kw == 3 && s.stride_w == 2) return lane_row<3, 2, T>;
+    if (s.kw == 5 && s.stride_w == 1) return lane_row<5, 1, T>;
+    if (s.kw == 5 && s.stride_w == 2) return lane_row<5, 2, T>;
+    return lane_row<0, 0, T>;
+  }();
   for (int64_t r = begin; r < end; ++r) {
     const int64_t oh = r % s.out_h, nt = r / s.out_h, t = nt % a.t, n = nt / a.t;
     const int64_t ih0 = oh * s.stride_h - s.pad_top;
@@ -1120,21 +1107,26 @@ void forward_lanes(const LaneArgs<T>& a, int64_t begin, int64_t end) {
       if (src == nullptr) continue;
       const bool ready = f < a.position && a.history_padded;
       for (int64_t i = std::max<int64_t>(0, -ih0); i < std::min(s.kh, s.in_h - ih0); ++i) {
-        rows[count] = ready ? src + (ih0 + i + s.pad_top) * pw * C : padded.get(f, src, ih0 + i);
+        // Input column 0 of the row (of a padded cache row: past its left padding).
+        rows[count] = ready ? src + ((ih0 + i + s.pad_top) * pw + s.pad_left) * C : src + (ih0 + i) * s.in_w * C;
         row_w[count++] = a.weight + (dt * s.kh + i) * s.kw * C;
       }
     }
+    // The rows of the newest frame that output row r + 1 reads and row r
+    // does not (all of them in a new frame), where this call reads whole
+    // pixels (the channel groups' copies are fresh in cache).
+    int64_t n_next = 0;
+    if (whole_pixels && r + 1 < end) {
+      const int64_t oh1 = (r + 1) % s.out_h, nt1 = (r + 1) / s.out_h;
+      const int64_t ih1 = oh1 * s.stride_h - s.pad_top;
+      const T* src = a.x + ((nt1 / a.t) * a.t + nt1 % a.t) * frame;
+      for (int64_t i = oh1 == 0 ? 0 : std::max<int64_t>(0, s.kh - s.stride_h); i < s.kh; ++i) {
+        if (ih1 + i >= 0 && ih1 + i < s.in_h) next[n_next++] = src + (ih1 + i) * s.in_w * C;
+      }
+    }
     T* yrow = a.y + r * row;
-    switch (s.kw) {
-      case 3: lane_row<3>(rows.data(), row_w.data(), count, a.bias, s, C, a.c_begin, a.c_end, yrow); break;
-      case 5: lane_row<5>(rows.data(), row_w.data(), count, a.bias, s, C, a.c_begin, a.c_end, yrow); break;
-      default: lane_row<0>(rows.data(), row_w.data(), count, a.bias, s, C, a.c_begin, a.c_end, yrow); break;
-    }
-    if (a.c_begin == 0 && a.c_end == s.channels) {
-      activate_in_place(yrow, row, a.act);
-    } else {
-      for (int64_t ow = 0; ow < s.out_w; ++ow) activate_in_place(yrow + ow * C + a.c_begin, lane1 - a.c_begin, a.act);
-    }
+    row_fn(rows.data(), row_w.data(), count, a.bias, s, C, a.c_begin, a.c_end, next.data(), n_next,
+           s.in_w * C * static_cast<int64_t>(sizeof(T)), a.act, yrow);
   }
 }
 
