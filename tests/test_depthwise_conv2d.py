@@ -20,7 +20,7 @@ def _close(got, want):
 
 
 # Channels below, at and past whole vectors (4, 8, 16 float lanes); planes
-# from 1x1 to wide ones (NCHW input: the channel-lane engine up to 8 output
+# from 1x1 to wide ones (NCHW input: the channel-lane engine up to 12 output
 # columns, and up to 16 at stride 2, the plane engine past that).
 CASES = [
     (c, size, k, stride, padding, ACTIVATIONS[i % 5])
