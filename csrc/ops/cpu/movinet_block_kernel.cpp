@@ -21,6 +21,7 @@
 
 #include "../threading.h"
 #include "causal_dwconv3d_kernel.h"
+#include "fastvfx/movinet_block.h"
 #include "fastvfx/pointwise_conv.h"
 
 namespace fastvfx::ops {
@@ -80,21 +81,17 @@ void check_count(const at::Tensor& t, const char* what, int64_t minimum) {
 
 int64_t same_out(int64_t size, int64_t stride) { return (size + stride - 1) / stride; }
 
-// (left, right, top, bottom) zero padding of TF's "same" rule for a 3x3 window.
-std::vector<int64_t> same_pad3(int64_t h, int64_t w, int64_t stride) {
-  const int64_t ph = std::max<int64_t>((same_out(h, stride) - 1) * stride + 3 - h, 0);
-  const int64_t pw = std::max<int64_t>((same_out(w, stride) - 1) * stride + 3 - w, 0);
-  return {pw / 2, pw - pw / 2, ph / 2, ph - ph / 2};
-}
-
 // TF-"same" 3x3 average pooling of frames (N, C, H, W), padding excluded from
-// the mean (MoViNet's strided shortcut).
+// the mean (MoViNet's strided shortcut), by the core.
 at::Tensor same_avg_pool3(const at::Tensor& x, int64_t stride) {
-  const std::vector<int64_t> pad = same_pad3(x.size(2), x.size(3), stride);
-  const at::Tensor summed = at::avg_pool2d(at::constant_pad_nd(x, pad), 3, stride);
-  const at::Tensor valid = at::avg_pool2d(at::constant_pad_nd(at::ones({1, 1, x.size(2), x.size(3)}, x.options()), pad),
-                                          3, stride);
-  return summed.div_(valid);
+  const at::Tensor xc = x.contiguous();
+  const int64_t h = x.size(2), w = x.size(3);
+  at::Tensor y = at::empty({x.size(0), x.size(1), same_out(h, stride), same_out(w, stride)}, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "same_avg_pool3", [&] {
+    same_avg_pool3x3(xc.const_data_ptr<scalar_t>(), y.mutable_data_ptr<scalar_t>(), x.size(0) * x.size(1), h, w,
+                     stride);
+  });
+  return y;
 }
 
 at::Tensor dwconv_stream(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, at::Tensor& buffer,
@@ -272,14 +269,16 @@ at::Tensor movinet_block_step_cpu(const at::Tensor& x_in, const at::Tensor& expa
   }
   const at::Tensor features = y.view({n, s.expand, out_pixels});
 
-  // Squeeze-excitation: the running sum gains this frame's mean.
-  const at::Tensor frame_mean = features.mean(2);
+  // Squeeze-excitation: the running sum gains this frame's mean; pooled is
+  // the running mean (and the frame's, both_pools), by the core in one pass.
+  // The count is a checked one-element CPU tensor.
+  at::Tensor pooled = at::empty({n, both_pools ? 2 * s.expand : s.expand}, x.options());
   at::Tensor total = se_total.view({n, s.expand});
-  total.add_(frame_mean);
-  // The running mean; the count is a checked one-element CPU tensor (a tensor
-  // division by it took the slow type-promoting path, ~20 us a call).
-  at::Tensor pooled = at::mul(total, 1.0 / static_cast<double>(count.item<int64_t>()));
-  if (both_pools) pooled = at::cat({pooled, frame_mean}, 1);
+  const at::Tensor features_c = features.contiguous();
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "movinet_se_pool", [&] {
+    movinet_se_pool(features_c.const_data_ptr<scalar_t>(), n, s.expand, out_pixels, count.item<int64_t>(), both_pools,
+                    total.mutable_data_ptr<scalar_t>(), pooled.mutable_data_ptr<scalar_t>());
+  });
   at::Tensor scale;
   if (f32) {
     // The SE's two FCs as channels-first 1x1 convs over the samples (columns):
