@@ -21,11 +21,11 @@ def _close(got, want):
 
 # Channels below, at and past whole vectors (4, 8, 16 float lanes); planes
 # from 1x1 to wide ones (NCHW input: the channel-lane engine up to 12 output
-# columns, and up to 16 at stride 2, the plane engine past that).
+# columns, the plane engine past that).
 CASES = [
     (c, size, k, stride, padding, ACTIVATIONS[i % 5])
     for i, (c, size, k, stride, padding) in enumerate(
-        itertools.product((3, 16, 21), ((1, 1), (7, 7), (8, 13), (5, 27), (9, 60)), (3, 5), (1, 2), ("same", "int"))
+        itertools.product((3, 16, 21), ((1, 1), (7, 7), (8, 13), (5, 23), (9, 60)), (3, 5), (1, 2), ("same", "int"))
     )
 ]
 

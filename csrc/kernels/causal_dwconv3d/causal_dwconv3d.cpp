@@ -364,12 +364,12 @@ bool causal_dwconv3d_uses_channel_lanes(const DwConv3dShape& s) {
   // engine's rows are short. Purely temporal kernels read their planes in
   // place. Up to 12-wide output rows (stop 30, the engine reading its rows in
   // place): MoViNet-A0's 11² step at 184 channels, 5x3x3, 96 -> 64 us, its
-  // 8-frame clip 622 -> 322 us; 2-D 3x3 at 10-12² about 2x. 14-wide rows stay
-  // on the plane engine (level to 20% ahead there) unless strided, which
-  // leaves its lanes idler: 184@22² stride 2, 5x3x3 step 146 -> 108 us; 2-D
-  // 192@28² stride 2, 0.54 -> 0.37-0.43 ms (batch 8).
+  // 8-frame clip 622 -> 322 us; its 22² -> 11² stride-2 step 146 -> 108 us;
+  // 2-D 3x3 at 10-12² about 2x. 14-wide rows stay on the plane engine (level
+  // to 20% ahead there; at stride 2, 192@28² batch 8: the lanes 0.54 -> 0.41
+  // ms at one thread in the core, but slower at two in an interleaved run).
   const bool temporal_only = s.kh == 1 && s.kw == 1 && s.stride_h == 1 && s.stride_w == 1;
-  return !temporal_only && (s.out_w <= 12 || (s.stride_w >= 2 && s.out_w <= 16));
+  return !temporal_only && s.out_w <= 12;
 }
 
 int64_t causal_dwconv3d_padded_numel(const DwConv3dShape& shape, int64_t elem_size) {
