@@ -1119,7 +1119,7 @@ void forward_lanes(const LaneArgs<T>& a, int64_t begin, int64_t end) {
     if (whole_pixels && r + 1 < end) {
       const int64_t oh1 = (r + 1) % s.out_h, nt1 = (r + 1) / s.out_h;
       const int64_t ih1 = oh1 * s.stride_h - s.pad_top;
-      const T* src = a.x + ((nt1 / a.t) * a.t + nt1 % a.t) * frame;
+      const T* src = a.x + nt1 * frame;  // (n, t) of row r + 1: frame nt1 of x
       for (int64_t i = oh1 == 0 ? 0 : std::max<int64_t>(0, s.kh - s.stride_h); i < s.kh; ++i) {
         if (ih1 + i >= 0 && ih1 + i < s.in_h) next[n_next++] = src + (ih1 + i) * s.in_w * C;
       }

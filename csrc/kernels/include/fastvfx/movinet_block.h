@@ -12,7 +12,7 @@ namespace fastvfx {
 // y (P, OH, OW) at stride `stride`, TensorFlow "same" padding (OH =
 // ceil(H / stride), the odd extra pixel at the bottom / right), the padding
 // excluded from each window's mean. (Two torch poolings, of x and of ones,
-// took 60-180 us a call on MoViNet-A0's 11²-86² shortcut frames.)
+// took 68-177 us a call on MoViNet-A0's 11²-86² shortcut frames, one thread.)
 void same_avg_pool3x3(const float* x, float* y, int64_t planes, int64_t h, int64_t w, int64_t stride);
 void same_avg_pool3x3(const double* x, double* y, int64_t planes, int64_t h, int64_t w, int64_t stride);
 
