@@ -192,6 +192,7 @@ class Block {
       t.ldb = kPointwisePanel;
       t.c = c_col;
       t.m = m;
+      t.prefetch_b = p0 == 0;
       for (int64_t j0 = 0; j0 < g_.hp; j0 += nr) {
         for (int64_t i = 0; i < m; ++i) c_col[i] = c[i] + j0;
         const float* b = w_.expand_weight + (j0 / kPointwisePanel) * s_.in_channels * kPointwisePanel +
@@ -238,6 +239,7 @@ class Block {
     for (int64_t p0 = 0; p0 < pixels; p0 += mr) {
       const int64_t m = std::min(mr, pixels - p0);
       t.m = m;
+      t.prefetch_b = p0 == 0;
       for (int64_t i = 0; i < mr; ++i) a[i] = band_ + (p0 + std::min(i, m - 1)) * g_.hp;
       for (int64_t j0 = 0; j0 < cout; j0 += nr) {
         for (int64_t i = 0; i < m; ++i) {

@@ -247,6 +247,7 @@ void run_nhwc(const NhwcGemm& g, const RowsFn& rows) {
           t.m = m;
           t.bias = bias.data() + j0;
           t.n = std::min(nr, cout - j0);
+          t.prefetch_b = q0 == q_begin;
           kr.gemm(t, g.act);
         }
       }

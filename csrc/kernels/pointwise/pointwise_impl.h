@@ -49,6 +49,14 @@ constexpr int kMr = FVX_POINTWISE_MR;
 // diagnostic A/B of the two builds). python bench/plan_overhead.py: the
 // bench model's 1280 -> 400 from memory at 0.72 of a clone's bandwidth.
 constexpr int64_t kGemvPrefetchFloats = 4096;
+// A weight panel's first row tile reads it from L3 or DRAM in a model (each
+// layer's weights are used once a step or clip, and the previous layers'
+// evicted them from L2); the hardware prefetcher stops at every 4 KiB page
+// (32 rows of a 32-column panel), so that tile asks for the rows this far
+// ahead (8 KiB), its other tiles find them in L2. SqueezeTime's clip, one
+// thread, on a Xeon with AVX-512 (the layers' weights from L3): 82-84 ->
+// 74-76 ms; 32 and 128 rows were within the noise of 64.
+constexpr int64_t kPanelPrefetchRows = 64;
 static_assert(kMr <= kMaxMr, "tile rows");
 #ifndef FVX_POINTWISE_MR_T
 #define FVX_POINTWISE_MR_T FVX_POINTWISE_MR
@@ -147,6 +155,20 @@ FVX_PW_INLINE void finish_row(const Vec* acc, float* out, const float* res, cons
   if (!Full) std::memcpy(out, row, static_cast<size_t>(n) * sizeof(float));
 }
 
+// One k of a tile: acc[i][v] += a[i][k] * bk[v], bk the NV vectors at b.
+template <int M, int NV>
+FVX_PW_INLINE void fma_k(Vec (&acc)[M][NV], const float* const (&a)[M], const float* b, int64_t k) {
+  Vec bk[NV];
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) bk[v] = load(b + v * kLanes);
+#pragma GCC unroll 16
+  for (int i = 0; i < M; ++i) {
+    const float ai = a[i][k];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[i][v] += ai * bk[v];
+  }
+}
+
 // M rows (M = kMr, or the m of a bottom edge: no rows computed in vain).
 template <int M, int NV, Activation A>
 void gemm_tile(const GemmTile& t) {
@@ -169,19 +191,22 @@ void gemm_tile(const GemmTile& t) {
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i) a[i] = sg.a[i];
     const float* b = sg.b;
+    if (M > 1 && t.prefetch_b) {
+      // The panel's first tile: its rows kPanelPrefetchRows ahead (past its
+      // end, the next panel's first rows: panels lie one after another).
+      for (int64_t k = sg.k_begin; k < sg.k_end; ++k) {
+        const float* ahead = b + (k + kPanelPrefetchRows) * ldb;
+        __builtin_prefetch(ahead);
+        __builtin_prefetch(ahead + kPointwisePanel / 2);
+        fma_k<M, NV>(acc, a, b + k * ldb, k);
+      }
+      continue;
+    }
     for (int64_t k = sg.k_begin; k < sg.k_end; ++k) {
       if constexpr (M == 1) {
         if ((k & 1) == 0) __builtin_prefetch(b + k * ldb + kGemvPrefetchFloats);
       }
-      Vec bk[NV];
-#pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) bk[v] = load(b + k * ldb + v * kLanes);
-#pragma GCC unroll 16
-      for (int i = 0; i < M; ++i) {
-        const float ai = a[i][k];
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; ++v) acc[i][v] += ai * bk[v];
-      }
+      fma_k<M, NV>(acc, a, b + k * ldb, k);
     }
   }
   const Join j(t.residual != nullptr, t.residual_op);

@@ -98,6 +98,7 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
             }
             t.seg[0] = pointwise::GemmSegment{a_rows, b, 0, cin};
             t.m = rows;
+            t.prefetch_b = i0 == 0;
             kr.gemm(t, Activation::kNone);
           }
         }
