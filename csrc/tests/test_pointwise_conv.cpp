@@ -147,6 +147,18 @@ void run_case(const Case& c, std::mt19937& rng) {
           p.x = x0.data(), p.y = yt.data(), p.act = c.act;
           pointwise_conv_nchw_packed(p);
           check(yt, "nchw packed");
+          // With a scale (TFC's gate): input channel k divided by scale[k], a
+          // power of two (exact both ways), so the tiles the GEMM packs and
+          // scales are x0's again.
+          std::vector<float> scale(static_cast<size_t>(c.cin)), xd(x0.size());
+          for (int64_t k = 0; k < c.cin; ++k) {
+            scale[k] = k % 3 == 0 ? 0.5f : k % 3 == 1 ? 2.f : 4.f;
+            for (int64_t q = 0; q < c.pixels; ++q) xd[k * c.pixels + q] = x0[k * c.pixels + q] / scale[k];
+          }
+          std::fill(yt.begin(), yt.end(), 7.f);
+          p.x = xd.data(), p.scale = scale.data();
+          pointwise_conv_nchw_packed(p);
+          check(yt, "nchw packed, scaled");
         }
       }
     }

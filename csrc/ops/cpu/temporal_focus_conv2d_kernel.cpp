@@ -2,13 +2,14 @@
 // pass (the core's global_pool2d), run the gate (the core's tfc_gate),
 // then the conv of x * scale without ever writing x * scale:
 //   float32 1x1, stride 1, no padding: the scale folded into per-sample
-//     weights W[o, i] * scale[n, i] where C_out <= H*W, else into a scaled
-//     copy of x (small maps: the smaller of the two is written), then the
-//     core's pointwise kernels per sample (NCHW: weight rows against the
-//     sample's rows in place, or, on the small maps, the scaled sample's
-//     pixels as rows against W packed once a call, so that a 7x7 map does
-//     not compute 64 columns for 49 pixels; channels_last: the sample's
-//     pixels against the packed weights), bias in the tiles. On an AVX-512 AMD CPU MKL's sgemm
+//     weights W[o, i] * scale[n, i] where C_out <= H*W, else (small maps)
+//     applied to x's pixel tiles as the GEMM packs them (NCHW) or to a
+//     scaled copy of x (channels_last), then the core's pointwise kernels
+//     per sample (NCHW: weight rows against the sample's rows in place, or,
+//     on the small maps, the sample's packed pixel tiles as rows against W
+//     packed once a call, so that a 7x7 map does not compute 64 columns for
+//     49 pixels; channels_last: the sample's pixels against the packed
+//     weights), bias in the tiles. On an AVX-512 AMD CPU MKL's sgemm
 //     (the float64 paths below) ran at AVX2 speed, about half of these
 //     kernels;
 //   float64 1x1, where C_out <= H*W: the scale folded into
@@ -154,10 +155,10 @@ at::Tensor pointwise_core(const at::Tensor& x, const at::Tensor& scale, const at
   const float* b_ptr = bias ? b.const_data_ptr<float>() : nullptr;
   // (N, C_out, C_in) folded weights, or W shared by every sample.
   const at::Tensor w_n = fold ? (w.unsqueeze(0) * scale.unsqueeze(1)).contiguous() : w.unsqueeze(0);
-  // x, or x * scale in x's layout.
-  const at::Tensor xs = fold ? x
-                             : (nhwc ? (x * scale.view({n, cin, 1, 1})).contiguous(at::MemoryFormat::ChannelsLast)
-                                     : at::mul(x.reshape({n, cin, hw}), scale.unsqueeze(2)));
+  // x, or x * scale in x's layout (NCHW without folding: x, whose tiles the
+  // GEMM scales as it packs them).
+  const at::Tensor xs = fold || !nhwc ? x
+                                      : (x * scale.view({n, cin, 1, 1})).contiguous(at::MemoryFormat::ChannelsLast);
   const int64_t w_step = fold ? 1 : 0;
   const float* x_ptr = xs.const_data_ptr<float>();
   if (nhwc) {
@@ -180,14 +181,18 @@ at::Tensor pointwise_core(const at::Tensor& x, const at::Tensor& scale, const at
   at::Tensor out = at::empty({n, cout, x.size(2), x.size(3)}, x.options());
   float* y_ptr = out.mutable_data_ptr<float>();
   if (!fold) {
-    // The shared W packed once, the scaled samples' pixels as the GEMM's rows.
+    // The shared W packed once, the samples' pixels as the GEMM's rows, each
+    // tile of them scaled as the GEMM packs it.
     const at::Tensor packed = pack_pointwise(w);
+    const at::Tensor scale_c = scale.contiguous();
+    const float* scale_ptr = scale_c.const_data_ptr<float>();
     for_each_sample(n, [&](int64_t i) {
       PointwiseConvNchwPacked p;
       p.out_channels = cout, p.in_channels = cin, p.pixels = hw;
       p.packed_weight = packed.const_data_ptr<float>();
       p.bias = b_ptr;
       p.x = x_ptr + i * cin * hw;
+      p.scale = scale_ptr + i * cin;
       p.y = y_ptr + i * cout * hw;
       pointwise_conv_nchw_packed(p);
     });

@@ -49,6 +49,7 @@ struct PointwiseConvNchwPacked {
   const float* packed_weight = nullptr;  // pack_pointwise_weights(W, Cout, Cin, Cin, ...)
   const float* bias = nullptr;           // (Cout) or null
   const float* x = nullptr;              // (Cin, P)
+  const float* scale = nullptr;          // (Cin) or null: x's channel k times scale[k] (TFC's gate)
   float* y = nullptr;                    // (Cout, P)
   Activation act = Activation::kNone;
 };
