@@ -150,7 +150,7 @@ void pointwise_conv_nchw_packed(const PointwiseConvNchwPacked& p) {
     // GEMMs; each row of x read front to back), so x * scale is never
     // written and a k step reads one row of mr floats instead of a row of
     // the (Cin, P) map. TFC 1x1 256@14², batch 8, two threads: 0.98 -> 0.90
-    // ms for the conv, 1.39-1.42x -> 1.49-1.51x the module chain in `fastvfx
+    // -0.92 ms for the conv, 1.39-1.42x -> 1.49-1.51x the module chain in `fastvfx
     // bench` (Xeon with AVX-512; against at::mul writing x * scale and the
     // strided rows).
     float* a = pointwise::thread_scratch(static_cast<size_t>(row_tiles * cin * mr));
