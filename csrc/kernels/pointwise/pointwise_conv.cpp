@@ -144,16 +144,18 @@ void pointwise_conv_nchw_packed(const PointwiseConvNchwPacked& p) {
   // A task: the nr output channels of a weight panel (read from L2 once per
   // pixel tile) by every pixel tile.
   const int64_t row_tiles = (pixels + mr - 1) / mr, col_tiles = (cout + nr - 1) / nr;
+  // The input's tiles: in place (tile at x + q0, rows P apart) or, with a
+  // scale, packed first (tile at a + q0 / mr * cin * mr, rows mr apart).
+  float* a = nullptr;
   if (p.scale != nullptr) {
     // Scaled (TFC's gate): the map's pixel tiles, times the scale, packed
-    // first (tile t's cin x mr floats at a + t * cin * mr, contiguous for its
-    // GEMMs; each row of x read front to back), so x * scale is never
-    // written and a k step reads one row of mr floats instead of a row of
-    // the (Cin, P) map. TFC 1x1 256@14², batch 8, two threads: 0.98 -> 0.90
-    // -0.92 ms for the conv, 1.39-1.42x -> 1.49-1.51x the module chain in `fastvfx
-    // bench` (Xeon with AVX-512; against at::mul writing x * scale and the
-    // strided rows).
-    float* a = pointwise::thread_scratch(static_cast<size_t>(row_tiles * cin * mr));
+    // first (contiguous cin x mr blocks; each row of x read front to back),
+    // so x * scale is never written and a k step reads one row of mr floats
+    // instead of a row of the (Cin, P) map. TFC 1x1 256@14², batch 8, two
+    // threads: the conv 0.98 -> 0.90-0.92 ms, 1.39-1.42x -> 1.49-1.51x the
+    // module chain in `fastvfx bench` (Xeon with AVX-512; against at::mul
+    // writing x * scale, then the strided rows).
+    a = pointwise::thread_scratch(static_cast<size_t>(row_tiles * cin * mr));
     parallel_for(0, cin, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(pixels, 1)), [&](int64_t k0, int64_t k1) {
       for (int64_t k = k0; k < k1; ++k) {
         const float* src = p.x + k * pixels;
@@ -165,30 +167,11 @@ void pointwise_conv_nchw_packed(const PointwiseConvNchwPacked& p) {
         }
       }
     });
-    const int64_t grain = std::max<int64_t>(1, kTaskMacs / (row_tiles * mr * nr * std::max<int64_t>(cin, 1)));
-    parallel_for(0, col_tiles, grain, [&](int64_t begin, int64_t end) {
-      pointwise::GemmTileT t;
-      t.lda = mr, t.ldc = pixels, t.k_count = cin;
-      for (int64_t j = begin; j < end; ++j) {
-        const int64_t j0 = j * nr;
-        t.b = p.packed_weight + (j0 / kPointwisePanel) * cin * kPointwisePanel + j0 % kPointwisePanel;
-        t.bias = bias.data() + j0;
-        t.n = std::min(nr, cout - j0);
-        for (int64_t tile = 0; tile < row_tiles; ++tile) {
-          const int64_t q0 = tile * mr;
-          t.a = a + tile * cin * mr;
-          t.m = std::min(mr, pixels - q0);
-          t.c = p.y + j0 * pixels + q0;
-          kr.gemm_t(t, p.act);
-        }
-      }
-    });
-    return;
   }
   const int64_t grain = std::max<int64_t>(1, kTaskMacs / (row_tiles * mr * nr * std::max<int64_t>(cin, 1)));
   parallel_for(0, col_tiles, grain, [&](int64_t begin, int64_t end) {
     pointwise::GemmTileT t;
-    t.lda = pixels, t.ldc = pixels, t.k_count = cin;
+    t.lda = a != nullptr ? mr : pixels, t.ldc = pixels, t.k_count = cin;
     for (int64_t j = begin; j < end; ++j) {
       const int64_t j0 = j * nr;
       t.b = p.packed_weight + (j0 / kPointwisePanel) * cin * kPointwisePanel + j0 % kPointwisePanel;
@@ -196,15 +179,15 @@ void pointwise_conv_nchw_packed(const PointwiseConvNchwPacked& p) {
       t.n = std::min(nr, cout - j0);
       for (int64_t q0 = 0; q0 < pixels; q0 += mr) {
         // The next pixel tile's output columns and, on the task's first
-        // panel (later ones find the sample in L2), its input rows.
+        // panel (later ones find the sample in L2), its input rows in place.
         const int64_t next_q0 = q0 + mr, next_m = std::min(mr, pixels - next_q0);
         if (next_m > 0) {
-          if (j == begin) {
+          if (j == begin && a == nullptr) {
             for (int64_t k = 0; k < cin; ++k) prefetch_floats(p.x + k * pixels + next_q0, next_m);
           }
           for (int64_t i = 0; i < t.n; ++i) prefetch_floats<1>(p.y + (j0 + i) * pixels + next_q0, next_m);
         }
-        t.a = p.x + q0;
+        t.a = a != nullptr ? a + q0 / mr * cin * mr : p.x + q0;
         t.c = p.y + j0 * pixels + q0;
         t.m = std::min(mr, pixels - q0);
         kr.gemm_t(t, p.act);
