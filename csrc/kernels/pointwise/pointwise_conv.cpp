@@ -152,9 +152,9 @@ void pointwise_conv_nchw_packed(const PointwiseConvNchwPacked& p) {
     // first (contiguous cin x mr blocks; each row of x read front to back),
     // so x * scale is never written and a k step reads one row of mr floats
     // instead of a row of the (Cin, P) map. TFC 1x1 256@14², batch 8, two
-    // threads: the conv 0.98 -> 0.90-0.92 ms, 1.39-1.42x -> 1.49-1.51x the
-    // module chain in `fastvfx bench` (Xeon with AVX-512; against at::mul
-    // writing x * scale, then the strided rows).
+    // threads: 1.39-1.42x -> 1.49-1.51x the module chain in `fastvfx bench`
+    // (Xeon with AVX-512; against at::mul writing x * scale, then the
+    // strided rows; docs/tfc.md, "Stop 31").
     a = pointwise::thread_scratch(static_cast<size_t>(row_tiles * cin * mr));
     parallel_for(0, cin, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(pixels, 1)), [&](int64_t k0, int64_t k1) {
       for (int64_t k = k0; k < k1; ++k) {
