@@ -17,7 +17,6 @@ onnx, onnxscript and onnxruntime (pip install 'fastvfx[bench]').
 """
 
 import collections
-import importlib
 import json
 import os
 import sys

@@ -139,55 +139,45 @@ void pointwise_conv_nchw_packed(const PointwiseConvNchwPacked& p) {
   const int64_t cout = p.out_channels, cin = p.in_channels, pixels = p.pixels;
   if (cout <= 0 || pixels <= 0) return;
   const PointwiseKernel& kr = pointwise::pointwise_kernel_for(active_isa());
-  const int64_t mr = p.scale != nullptr ? pointwise::balanced_tile_rows(pixels, kr.mr_t) : kr.mr_t, nr = kr.nr;
+  const int64_t mr = pointwise::balanced_tile_rows(pixels, kr.mr_t), nr = kr.nr;
   const std::vector<float> bias = padded_bias(p.bias, cout);
+  const int64_t row_tiles = (pixels + mr - 1) / mr, col_tiles = (cout + nr - 1) / nr;
+  // The map's pixel tiles, times the scale if any, packed first: tile t's
+  // cin x mr floats at a + t * cin * mr, contiguous for its GEMMs, each row
+  // of x read front to back. With TFC's gate as the scale, x * scale is never
+  // written, and a k step reads one row of mr floats instead of a row of
+  // the (Cin, P) map. TFC 1x1 256@14², batch 8, two threads: 1.39-1.42x ->
+  // 1.49-1.51x the module chain in `fastvfx bench` (Xeon with AVX-512;
+  // against at::mul writing x * scale, then the strided rows; docs/tfc.md,
+  // "Stop 31").
+  float* a = pointwise::thread_scratch(static_cast<size_t>(row_tiles * cin * mr));
+  parallel_for(0, cin, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(pixels, 1)), [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k) {
+      const float* src = p.x + k * pixels;
+      const float s = p.scale != nullptr ? p.scale[k] : 1.f;
+      for (int64_t q0 = 0; q0 < pixels; q0 += mr) {
+        float* dst = a + (q0 / mr * cin + k) * mr;
+        const int64_t m = std::min(mr, pixels - q0);
+        for (int64_t i = 0; i < m; ++i) dst[i] = src[q0 + i] * s;
+      }
+    }
+  });
   // A task: the nr output channels of a weight panel (read from L2 once per
   // pixel tile) by every pixel tile.
-  const int64_t row_tiles = (pixels + mr - 1) / mr, col_tiles = (cout + nr - 1) / nr;
-  // The input's tiles: in place (tile at x + q0, rows P apart) or, with a
-  // scale, packed first (tile at a + q0 / mr * cin * mr, rows mr apart).
-  float* a = nullptr;
-  if (p.scale != nullptr) {
-    // Scaled (TFC's gate): the map's pixel tiles, times the scale, packed
-    // first (contiguous cin x mr blocks; each row of x read front to back),
-    // so x * scale is never written and a k step reads one row of mr floats
-    // instead of a row of the (Cin, P) map. TFC 1x1 256@14², batch 8, two
-    // threads: 1.39-1.42x -> 1.49-1.51x the module chain in `fastvfx bench`
-    // (Xeon with AVX-512; against at::mul writing x * scale, then the
-    // strided rows; docs/tfc.md, "Stop 31").
-    a = pointwise::thread_scratch(static_cast<size_t>(row_tiles * cin * mr));
-    parallel_for(0, cin, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(pixels, 1)), [&](int64_t k0, int64_t k1) {
-      for (int64_t k = k0; k < k1; ++k) {
-        const float* src = p.x + k * pixels;
-        const float s = p.scale[k];
-        for (int64_t q0 = 0; q0 < pixels; q0 += mr) {
-          float* dst = a + (q0 / mr * cin + k) * mr;
-          const int64_t m = std::min(mr, pixels - q0);
-          for (int64_t i = 0; i < m; ++i) dst[i] = src[q0 + i] * s;
-        }
-      }
-    });
-  }
   const int64_t grain = std::max<int64_t>(1, kTaskMacs / (row_tiles * mr * nr * std::max<int64_t>(cin, 1)));
   parallel_for(0, col_tiles, grain, [&](int64_t begin, int64_t end) {
     pointwise::GemmTileT t;
-    t.lda = a != nullptr ? mr : pixels, t.ldc = pixels, t.k_count = cin;
+    t.lda = mr, t.ldc = pixels, t.k_count = cin;
     for (int64_t j = begin; j < end; ++j) {
       const int64_t j0 = j * nr;
       t.b = p.packed_weight + (j0 / kPointwisePanel) * cin * kPointwisePanel + j0 % kPointwisePanel;
       t.bias = bias.data() + j0;
       t.n = std::min(nr, cout - j0);
       for (int64_t q0 = 0; q0 < pixels; q0 += mr) {
-        // The next pixel tile's output columns and, on the task's first
-        // panel (later ones find the sample in L2), its input rows in place.
+        // The next pixel tile's output columns.
         const int64_t next_q0 = q0 + mr, next_m = std::min(mr, pixels - next_q0);
-        if (next_m > 0) {
-          if (j == begin && a == nullptr) {
-            for (int64_t k = 0; k < cin; ++k) prefetch_floats(p.x + k * pixels + next_q0, next_m);
-          }
-          for (int64_t i = 0; i < t.n; ++i) prefetch_floats<1>(p.y + (j0 + i) * pixels + next_q0, next_m);
-        }
-        t.a = a != nullptr ? a + q0 / mr * cin * mr : p.x + q0;
+        for (int64_t i = 0; next_m > 0 && i < t.n; ++i) prefetch_floats<1>(p.y + (j0 + i) * pixels + next_q0, next_m);
+        t.a = a + q0 / mr * cin * mr;
         t.c = p.y + j0 * pixels + q0;
         t.m = std::min(mr, pixels - q0);
         kr.gemm_t(t, p.act);

@@ -193,7 +193,9 @@ void gemm_tile(const GemmTile& t) {
     const float* b = sg.b;
     if (M > 1 && t.prefetch_b) {
       // The panel's first tile: its rows kPanelPrefetchRows ahead (past its
-      // end, the next panel's first rows: panels lie one after another).
+      // end, the next panel's first rows: panels lie one after another), both
+      // cache lines of each 128-byte row.
+      static_assert(kPointwisePanel * sizeof(float) == 128, "a panel row is two 64-byte lines");
       for (int64_t k = sg.k_begin; k < sg.k_end; ++k) {
         const float* ahead = b + (k + kPanelPrefetchRows) * ldb;
         __builtin_prefetch(ahead);

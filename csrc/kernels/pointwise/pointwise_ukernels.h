@@ -82,7 +82,7 @@ struct GemmTile {
   const float* const* residual = nullptr;
   ResidualOp residual_op = ResidualOp::kAddAfter;
   int64_t m = 0, n = 0;
-  bool prefetch_b = false;
+  bool prefetch_b = false;  // prefetch b ahead (a panel's first tile; ldb = kPointwisePanel)
 };
 
 // gemm_t: an m x n tile of a channels-first 1x1 conv with the pixels as rows

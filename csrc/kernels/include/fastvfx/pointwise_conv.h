@@ -43,7 +43,8 @@ void pointwise_conv_nchw(const PointwiseConvNchw& p);
 // tile written transposed): every vector lane computes a wanted output
 // whatever the pixel count, where pointwise_conv_nchw's vectors of pixels
 // leave the last one part idle (a 7x7 map: 64 columns for 49 pixels, 77%).
-// For small maps whose weights are packed once.
+// For small maps whose weights are packed once; the input's pixel tiles are
+// packed (and scaled) per call, in the calling thread's scratch.
 struct PointwiseConvNchwPacked {
   int64_t out_channels = 0, in_channels = 0, pixels = 0;
   const float* packed_weight = nullptr;  // pack_pointwise_weights(W, Cout, Cin, Cin, ...)
