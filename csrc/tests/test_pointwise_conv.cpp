@@ -401,6 +401,11 @@ int main() {
       {33, 17, 29, true, false, Residual::kNone, Activation::kHardswish},
       {20, 12, 15, true, false, Residual::kNone, Activation::kSwish},
       {40, 7, 13, true, false, Residual::kNone, Activation::kSigmoid},
+      // The channels-last tiles of equally spaced rows (gemm_s): columns over
+      // several panels with a partial last vector, rows past a task's block.
+      {200, 70, 61, true, true, Residual::kFirst, Activation::kReLU},
+      {112, 256, 14, true, false, Residual::kMultiply, Activation::kSigmoid},
+      {81, 19, 140, false, false, Residual::kAccumulate, Activation::kNone},
   };
   for (const Case& c : cases) run_case(c, rng);
   const std::vector<ConvCase> conv_cases = {
@@ -428,8 +433,9 @@ int main() {
       {1, 14, 14, 64, 48, 3, 3, 1, 1, false, true, Residual::kMultiply, Activation::kNone},
       {3, 6, 5, 5, 3, 3, 3, 1, 0, false, false, Residual::kSeparate, Activation::kHardswish},
       {1, 4, 6, 16, 33, 3, 3, 1, 2, false, true, Residual::kNone, Activation::kSwish},
-      // several tile blocks per call (F(4x4): 64 tiles, F(2x2): 225)
-      {1, 30, 30, 96, 80, 3, 3, 1, 1, false, true, Residual::kSeparate, Activation::kReLU6},
+      // several tile blocks per call (F(4x4): 64 tiles in blocks for a
+      // transformed weight larger than a block, F(2x2): 225 in small blocks)
+      {1, 30, 30, 96, 100, 3, 3, 1, 1, false, true, Residual::kSeparate, Activation::kReLU6},
   };
   for (const ConvCase& c : conv_cases) run_conv_case(c, rng);
   return TEST_MAIN_RESULT("pointwise_conv");

@@ -6,4 +6,6 @@
 #define FVX_POINTWISE_MR 8
 #define FVX_POINTWISE_MR_T 14
 #define FVX_POINTWISE_MR_DIRECT 14
+#define FVX_POINTWISE_MR_S 6
+#define FVX_POINTWISE_NV_S 4
 #include "pointwise_impl.h"

@@ -66,6 +66,17 @@ constexpr int kMrT = FVX_POINTWISE_MR_T;
 #define FVX_POINTWISE_MR_DIRECT FVX_POINTWISE_MR
 #endif
 constexpr int kMrDirect = FVX_POINTWISE_MR_DIRECT;
+// gemm_s's tile: FVX_POINTWISE_MR_S rows x FVX_POINTWISE_NV_S vectors.
+#ifndef FVX_POINTWISE_MR_S
+#define FVX_POINTWISE_MR_S FVX_POINTWISE_MR
+#endif
+#ifndef FVX_POINTWISE_NV_S
+#define FVX_POINTWISE_NV_S 2
+#endif
+constexpr int kMrS = FVX_POINTWISE_MR_S;
+constexpr int kNvS = FVX_POINTWISE_NV_S;
+static_assert(kMrS <= kMaxMr, "tile rows");
+static_assert(kLanes <= kPointwisePanel && kPointwisePanel % kLanes == 0, "a panel holds whole vectors");
 static_assert(kPointwisePanel % (2 * kLanes) == 0, "a tile's columns divide the panel");
 
 // always_inline: where a vector is wider than the target's registers would
@@ -264,6 +275,102 @@ void gemm_t_tile(const GemmTileT& t) {
     float* c = t.c + j * t.ldc;
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i) c[i] = buf[i][j];
+  }
+}
+
+// One k of gemm_s's tile: acc[i][v] += a[i * lda] * (vector v of the
+// panels' row at b; panels ps floats apart).
+template <int M, int NV>
+FVX_PW_INLINE void fma_k_s(Vec (&acc)[M][NV], const float* a, int64_t lda, const float* b, int64_t ps) {
+  Vec bk[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) bk[v] = load(b + (v * kLanes / kPointwisePanel) * ps + v * kLanes % kPointwisePanel);
+#pragma GCC unroll 16
+  for (int i = 0; i < M; ++i) {
+    const float ai = a[i * lda];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] += ai * bk[v];
+  }
+}
+
+// The equally spaced rows' tile (gemm_s): M rows x NV vectors of columns,
+// vector v in panel v * kLanes / kPointwisePanel. Each k: NV vector loads of
+// the panels' row k, M broadcasts at a + i * lda + k (the compiler keeps the
+// row offsets in registers and steps one pointer).
+template <int M, int NV, Activation A>
+void gemm_s_tile(const GemmTileS& t) {
+  constexpr int kPanels = (NV * kLanes + kPointwisePanel - 1) / kPointwisePanel;
+  Vec acc[M][NV];
+  {
+    Vec b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) b[v] = t.bias != nullptr ? load(t.bias + v * kLanes) : Vec{};
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i) {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = b[v];
+    }
+  }
+  const int64_t lda = t.lda, ps = t.panel_stride;
+  for (int s = 0; s < t.segments; ++s) {
+    const float* a = t.a[s] + t.k_begin[s];
+    const float* b = t.b + t.k_begin[s] * kPointwisePanel;
+    const float* const end = a + (t.k_end[s] - t.k_begin[s]);
+    if (t.prefetch_b) {
+      // A column tile's first row tile: its panels' rows kPanelPrefetchRows
+      // ahead, as gemm_tile's.
+      for (; a < end; ++a, b += kPointwisePanel) {
+#pragma GCC unroll 4
+        for (int p = 0; p < kPanels; ++p) {
+          const float* ahead = b + p * ps + kPanelPrefetchRows * kPointwisePanel;
+          __builtin_prefetch(ahead);
+          __builtin_prefetch(ahead + kPointwisePanel / 2);
+        }
+        fma_k_s<M, NV>(acc, a, lda, b, ps);
+      }
+      continue;
+    }
+    for (; a < end; ++a, b += kPointwisePanel) fma_k_s<M, NV>(acc, a, lda, b, ps);
+  }
+  const Join j(t.residual != nullptr, t.residual_op);
+  if (t.n == NV * kLanes) {
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i) {
+      finish_row<NV, A, true>(acc[i], t.c + i * t.ldc, t.residual != nullptr ? t.residual + i * t.ldr : nullptr, j,
+                              t.n, nullptr);
+    }
+    return;
+  }
+  float row[NV * kLanes] = {};
+  for (int i = 0; i < M; ++i) {
+    finish_row<NV, A, false>(acc[i], t.c + i * t.ldc, t.residual != nullptr ? t.residual + i * t.ldr : nullptr, j,
+                             t.n, row);
+  }
+}
+
+template <Activation A, int M, int... V>
+void gemm_s_width(const GemmTileS& t, std::integer_sequence<int, V...>) {
+  using Fn = void (*)(const GemmTileS&);
+  static constexpr Fn by_width[] = {&gemm_s_tile<M, V + 1, A>...};
+  by_width[(t.n + kLanes - 1) / kLanes - 1](t);
+}
+
+template <Activation A, int... M>
+void gemm_s_rows(const GemmTileS& t, std::integer_sequence<int, M...>) {
+  using Fn = void (*)(const GemmTileS&, std::make_integer_sequence<int, kNvS>);
+  static constexpr Fn by_rows[] = {&gemm_s_width<A, M + 1>...};
+  by_rows[t.m - 1](t, std::make_integer_sequence<int, kNvS>());
+}
+
+void gemm_s(const GemmTileS& t, Activation act) {
+  const auto rows = std::make_integer_sequence<int, kMrS>();
+  switch (act) {
+    case Activation::kReLU: return gemm_s_rows<Activation::kReLU>(t, rows);
+    case Activation::kReLU6: return gemm_s_rows<Activation::kReLU6>(t, rows);
+    case Activation::kHardswish: return gemm_s_rows<Activation::kHardswish>(t, rows);
+    case Activation::kSwish: return gemm_s_rows<Activation::kSwish>(t, rows);
+    case Activation::kSigmoid: return gemm_s_rows<Activation::kSigmoid>(t, rows);
+    default: return gemm_s_rows<Activation::kNone>(t, rows);
   }
 }
 
@@ -669,6 +776,8 @@ const PointwiseKernel FVX_POINTWISE_CONCAT(pointwise__, FVX_POINTWISE_SUFFIX) = 
     FVX_POINTWISE_SUFFIX::kMrT,  FVX_POINTWISE_SUFFIX::gemm_t,     FVX_POINTWISE_SUFFIX::depthwise_row,
     FVX_POINTWISE_SUFFIX::kMrDirect, FVX_POINTWISE_SUFFIX::direct_conv_row,
     FVX_POINTWISE_SUFFIX::winograd_input, FVX_POINTWISE_SUFFIX::winograd_output,
-    FVX_POINTWISE_SUFFIX::winograd_input4, FVX_POINTWISE_SUFFIX::winograd_output4};
+    FVX_POINTWISE_SUFFIX::winograd_input4, FVX_POINTWISE_SUFFIX::winograd_output4,
+    FVX_POINTWISE_SUFFIX::kMrS, FVX_POINTWISE_SUFFIX::kNvS * FVX_POINTWISE_SUFFIX::kLanes,
+    FVX_POINTWISE_SUFFIX::gemm_s};
 
 }  // namespace fastvfx::pointwise

@@ -15,6 +15,17 @@
 // rows); b must hold nr readable columns for every k. bias (nr values) and
 // row_bias (m values) may be null; residual may be c itself (accumulate).
 //
+// gemm_s: the same tile on equally spaced rows (a 1x1 conv's channels-last
+// pixels, a Winograd plane), wider: mr_s x nr_s, its columns up to
+// nr_s / kPointwisePanel consecutive weight panels,
+//   c[i * ldc + j] = act(bias[j] + sum_s sum_{k in [k_begin, k_end) of s}
+//                   a[s][i * lda + k] * B(k, j))  (+ residual[i * ldr + j])
+// B(k, j) = b[(j / kPointwisePanel) * panel_stride + k * kPointwisePanel + j % kPointwisePanel]
+// for i < m, j < n (m <= mr_s, n <= nr_s); b is the tile's first panel
+// (its first column), bias (null: zeros) holds whole vectors of columns.
+// One base pointer a row (rows at constant offsets) rather than mr row
+// pointers: the k loop keeps every broadcast's address in registers.
+//
 // direct_conv_row: one output row of a k x k conv of few input channels (an
 // RGB stem), pixels as tile rows and output channels as columns, its A read
 // from zero-padded input rows in place (one row per input channel and kernel
@@ -102,6 +113,23 @@ struct GemmTileT {
   int64_t m = 0, n = 0;
 };
 
+struct GemmTileS {
+  int segments = 0;
+  const float* a[kMaxSegments] = {};  // each segment's first row
+  int64_t k_begin[kMaxSegments] = {}, k_end[kMaxSegments] = {};
+  int64_t lda = 0;
+  const float* b = nullptr;
+  int64_t panel_stride = 0;
+  const float* bias = nullptr;
+  float* c = nullptr;
+  int64_t ldc = 0;
+  const float* residual = nullptr;
+  int64_t ldr = 0;
+  ResidualOp residual_op = ResidualOp::kAddAfter;
+  int64_t m = 0, n = 0;
+  bool prefetch_b = false;  // prefetch b's panels ahead (a column tile's first row tile)
+};
+
 struct DirectConvRow {
   const float* const* rows = nullptr;
   int64_t cin = 0, kh = 0, kw = 0, stride = 1;
@@ -133,6 +161,9 @@ struct PointwiseKernel {
                           int64_t v_stride);
   void (*winograd_output4)(const float* m, int64_t m_stride, int64_t channels, const float* bias, float* const* out,
                            const float* const* res, ResidualOp op, Activation act);
+  int64_t mr_s;
+  int64_t nr_s;
+  void (*gemm_s)(const GemmTileS& tile, Activation act);
 };
 
 #define FVX_POINTWISE_VARIANT(isa_enum, suffix) extern const PointwiseKernel pointwise__##suffix;

@@ -24,6 +24,15 @@ namespace {
 // A task's V and M together take at most about this many floats (640 KB,
 // within a Zen 4 or recent Intel core's L2 beside the weight panels).
 constexpr int64_t kBlockFloats = 160 * 1024;
+// ... unless the transformed weight is larger than that (it then comes from
+// L3 for every block, 4 MB at 256@14² by F(2x2)): blocks of up to this many
+// floats (1.6 MB, V and M partly in L3). Eight different convs in a row, so
+// that each one's weights come from L3 as in a model, one thread, ms a conv,
+// 160K / 400K floats (python bench/winograd_blocks.py): 256@14² F(2x2) 1.19-1.22
+// / 0.88-0.99, 128@28² F(4x4) 0.64-0.68 / 0.53-0.55, but 64@56² F(4x4) (weights
+// 590 KB, read from L2 again) 0.49-0.52 / 0.53-0.55; two threads 0.56-0.58 /
+// 0.47, 0.32 / 0.29, 0.28-0.29 / 0.37-0.39.
+constexpr int64_t kLargeBlockFloats = 400 * 1024;
 
 }  // namespace
 
@@ -39,7 +48,10 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
   const int64_t per_tile = planes * (cin + cout);
   const int64_t threads = std::max(1, parallel_threads());
   // Tiles per task: as many as fit kBlockFloats (whole row tiles), split evenly.
-  const int64_t fit = std::max<int64_t>(kr.mr, kBlockFloats / per_tile / kr.mr * kr.mr);
+  // Transformed weights larger than a block are read from L3 again by every
+  // block: then the blocks take more tiles (see kLargeBlockFloats).
+  const int64_t block_floats = planes * cin * cout > kBlockFloats ? kLargeBlockFloats : kBlockFloats;
+  const int64_t fit = std::max<int64_t>(kr.mr_s, block_floats / per_tile / kr.mr_s * kr.mr_s);
   int64_t tile_blocks = (tiles + fit - 1) / fit;
   const int64_t block = (tiles + tile_blocks - 1) / tile_blocks;
   tile_blocks = (tiles + block - 1) / block;
@@ -57,12 +69,12 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
     float* v = pointwise::thread_scratch(static_cast<size_t>(block * per_tile));
     float* m = v + planes * block * cin;
     const int64_t v_stride = block * cin, m_stride = block * cout;
-    const float* a_rows[pointwise::kMaxMr];
-    float* c_rows[pointwise::kMaxMr];
-    pointwise::GemmTile t;
-    t.segments = 1;
-    t.ldb = kPointwisePanel;
-    t.c = c_rows;
+    pointwise::GemmTileS s;
+    s.segments = 1;
+    s.k_begin[0] = 0, s.k_end[0] = cin;
+    s.lda = cin;
+    s.panel_stride = panel_k * kPointwisePanel;
+    s.ldc = cout;
     const float* d[36];
     float* out[16];
     const float* res[16];
@@ -84,22 +96,18 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
         input(d, cin, p.channel_scale != nullptr ? p.channel_scale + img * cin : nullptr, v + i * cin, v_stride);
       }
       // M[xi] = V[xi] U[xi]: tiles (rows) by output channels (columns).
-      const int64_t mr = pointwise::balanced_tile_rows(tn, kr.mr);
+      const int64_t mr = pointwise::balanced_tile_rows(tn, kr.mr_s);
       for (int64_t xi = 0; xi < planes; ++xi) {
-        for (int64_t j0 = j_begin; j0 < j_end; j0 += kr.nr) {
-          const float* b = p.packed_weight + (j0 / kPointwisePanel) * panel_k * kPointwisePanel +
-                           xi * cin * kPointwisePanel + j0 % kPointwisePanel;
-          t.n = std::min(kr.nr, j_end - j0);
+        for (int64_t j0 = j_begin; j0 < j_end; j0 += kr.nr_s) {
+          s.b = p.packed_weight + (j0 / kPointwisePanel) * panel_k * kPointwisePanel + xi * cin * kPointwisePanel +
+                j0 % kPointwisePanel;
+          s.n = std::min(kr.nr_s, j_end - j0);
           for (int64_t i0 = 0; i0 < tn; i0 += mr) {
-            const int64_t rows = std::min(mr, tn - i0);
-            for (int64_t i = 0; i < rows; ++i) {
-              a_rows[i] = v + xi * v_stride + (i0 + i) * cin;
-              c_rows[i] = m + xi * m_stride + (i0 + i) * cout + j0;
-            }
-            t.seg[0] = pointwise::GemmSegment{a_rows, b, 0, cin};
-            t.m = rows;
-            t.prefetch_b = i0 == 0;
-            kr.gemm(t, Activation::kNone);
+            s.a[0] = v + xi * v_stride + i0 * cin;
+            s.c = m + xi * m_stride + i0 * cout + j0;
+            s.m = std::min(mr, tn - i0);
+            s.prefetch_b = i0 == 0;
+            kr.gemm_s(s, Activation::kNone);
           }
         }
       }
