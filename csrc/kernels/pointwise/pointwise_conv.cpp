@@ -308,11 +308,19 @@ void run_nhwc_strided(const NhwcGemm& g, const float* const* x, int64_t x_stride
       const int64_t rb = task / col_blocks, cb = task % col_blocks;
       const int64_t q_begin = rb * rows_per_block * mr, q_end = std::min(pixels, q_begin + rows_per_block * mr);
       const int64_t j_begin = cb * cols_per_block * nr, j_end = std::min(cout, j_begin + cols_per_block * nr);
+      const int64_t tiles = (q_end - q_begin + mr - 1) / mr;
       for (int64_t j0 = j_begin; j0 < j_end; j0 += nr) {
         t.b = g.packed_weight + (j0 / kPointwisePanel) * panel_stride + j0 % kPointwisePanel;
         t.bias = bias.data() + j0;
         t.n = std::min(nr, cout - j0);
+        // The next column tile's panels, shared out over this one's row tiles after the first.
+        const bool next = j0 + nr < j_end && tiles > 1;
+        t.next = next ? g.packed_weight + ((j0 + nr) / kPointwisePanel) * panel_stride : nullptr;
         for (int64_t q0 = q_begin; q0 < q_end; q0 += mr) {
+          if (next && q0 > q_begin) {
+            const int64_t r = (q0 - q_begin) / mr - 1;
+            t.next_begin = kk * r / (tiles - 1), t.next_end = kk * (r + 1) / (tiles - 1);
+          }
           const int64_t m = std::min(mr, pixels - q0);
           // The next row tile's output and residual columns of these panels.
           for (int64_t q = q0 + mr; q < std::min(q_end, q0 + 2 * mr); ++q) {
@@ -324,6 +332,7 @@ void run_nhwc_strided(const NhwcGemm& g, const float* const* x, int64_t x_stride
           t.residual = g.residual != nullptr ? g.residual + q0 * g.residual_stride + j0 : nullptr;
           t.m = m;
           t.prefetch_b = q0 == q_begin;
+          if (q0 == q_begin) t.next_begin = t.next_end = 0;
           kr.gemm_s(t, g.act);
         }
       }

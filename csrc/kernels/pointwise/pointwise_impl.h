@@ -330,6 +330,27 @@ void gemm_s_tile(const GemmTileS& t) {
       }
       continue;
     }
+    if (t.next != nullptr && t.next_end > t.next_begin) {
+      // One row of the next panels every count / rows k (16.16 fixed point).
+      const int64_t count = end - a, rows = std::min(t.next_end - t.next_begin, std::max<int64_t>(count, 1));
+      const int64_t step = (rows << 16) / std::max<int64_t>(count, 1);
+      const float* next = t.next + t.next_begin * kPointwisePanel;
+      int64_t due = 0;
+      for (; a < end; ++a, b += kPointwisePanel) {
+        due += step;
+        if (due >= (int64_t{1} << 16)) {
+          due -= int64_t{1} << 16;
+#pragma GCC unroll 4
+          for (int p = 0; p < kPanels; ++p) {
+            __builtin_prefetch(next + p * ps, 0, 2);
+            __builtin_prefetch(next + p * ps + kPointwisePanel / 2, 0, 2);
+          }
+          next += kPointwisePanel;
+        }
+        fma_k_s<M, NV>(acc, a, lda, b, ps);
+      }
+      continue;
+    }
     for (; a < end; ++a, b += kPointwisePanel) fma_k_s<M, NV>(acc, a, lda, b, ps);
   }
   const Join j(t.residual != nullptr, t.residual_op);

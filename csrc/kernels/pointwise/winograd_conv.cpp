@@ -96,17 +96,28 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
         input(d, cin, p.channel_scale != nullptr ? p.channel_scale + img * cin : nullptr, v + i * cin, v_stride);
       }
       // M[xi] = V[xi] U[xi]: tiles (rows) by output channels (columns).
-      const int64_t mr = pointwise::balanced_tile_rows(tn, kr.mr_s);
+      const int64_t mr = pointwise::balanced_tile_rows(tn, kr.mr_s), row_tiles = (tn + mr - 1) / mr;
+      auto panels_at = [&](int64_t xi, int64_t j0) {
+        return p.packed_weight + (j0 / kPointwisePanel) * panel_k * kPointwisePanel + xi * cin * kPointwisePanel +
+               j0 % kPointwisePanel;
+      };
       for (int64_t xi = 0; xi < planes; ++xi) {
         for (int64_t j0 = j_begin; j0 < j_end; j0 += kr.nr_s) {
-          s.b = p.packed_weight + (j0 / kPointwisePanel) * panel_k * kPointwisePanel + xi * cin * kPointwisePanel +
-                j0 % kPointwisePanel;
+          s.b = panels_at(xi, j0);
           s.n = std::min(kr.nr_s, j_end - j0);
+          // The next column tile's (or plane's) panels, shared out over this
+          // tile's row tiles after the first (see GemmTileS::next).
+          const bool last = j0 + kr.nr_s >= j_end && xi + 1 == planes;
+          s.next = last || row_tiles < 2 ? nullptr
+                   : j0 + kr.nr_s < j_end ? panels_at(xi, j0 + kr.nr_s) : panels_at(xi + 1, j_begin);
           for (int64_t i0 = 0; i0 < tn; i0 += mr) {
             s.a[0] = v + xi * v_stride + i0 * cin;
             s.c = m + xi * m_stride + i0 * cout + j0;
             s.m = std::min(mr, tn - i0);
             s.prefetch_b = i0 == 0;
+            const int64_t r = i0 / mr - 1;
+            s.next_begin = r < 0 ? 0 : cin * r / (row_tiles - 1);
+            s.next_end = r < 0 ? 0 : cin * (r + 1) / (row_tiles - 1);
             kr.gemm_s(s, Activation::kNone);
           }
         }
