@@ -222,34 +222,32 @@ class Block {
 
   // The band's depthwise output projected into output rows [oh0, oh1) of frame n.
   void project(int64_t n, int64_t oh0, int64_t oh1) {
-    const int64_t nr = kr_.nr, cout = s_.out_channels;
+    // The band's rows, the output's and the residual's are equally spaced:
+    // gemm_s's tiles. MobileNetV2-TSM, one thread, in one process, ms, gemm /
+    // gemm_s: the clip 43.8 / 42.9, the online step 5.98 / 5.82.
+    const int64_t cout = s_.out_channels, nr = kr_.nr_s;
     const int64_t pixels = (oh1 - oh0) * g_.ow;
-    const int64_t mr = balanced_tile_rows(pixels, kr_.mr);
+    const int64_t mr = balanced_tile_rows(pixels, kr_.mr_s);
     float* y0 = y_ + ((n * g_.oh + oh0) * g_.ow) * cout;
     const float* x0 = x_ + ((n * s_.height + oh0) * s_.width) * s_.in_channels;
-    const float* a[kMaxMr];
-    const float* res[kMaxMr];
-    float* c[kMaxMr];
-    GemmTile t;
+    GemmTileS t;
     t.segments = 1;
-    t.seg[0] = GemmSegment{a, nullptr, 0, s_.hidden};
-    t.ldb = kPointwisePanel;
-    t.c = c;
-    t.residual = s_.residual ? res : nullptr;
+    t.k_end[0] = s_.hidden;
+    t.lda = g_.hp;
+    t.panel_stride = g_.hp * kPointwisePanel;
+    t.ldc = cout;
+    t.ldr = s_.in_channels;
     for (int64_t p0 = 0; p0 < pixels; p0 += mr) {
-      const int64_t m = std::min(mr, pixels - p0);
-      t.m = m;
+      t.m = std::min(mr, pixels - p0);
       t.prefetch_b = p0 == 0;
-      for (int64_t i = 0; i < mr; ++i) a[i] = band_ + (p0 + std::min(i, m - 1)) * g_.hp;
+      t.a[0] = band_ + p0 * g_.hp;
       for (int64_t j0 = 0; j0 < cout; j0 += nr) {
-        for (int64_t i = 0; i < m; ++i) {
-          c[i] = y0 + (p0 + i) * cout + j0;
-          res[i] = x0 + (p0 + i) * s_.in_channels + j0;
-        }
-        t.seg[0].b = w_.project_weight + (j0 / kPointwisePanel) * g_.hp * kPointwisePanel + j0 % kPointwisePanel;
+        t.c = y0 + p0 * cout + j0;
+        t.residual = s_.residual ? x0 + p0 * s_.in_channels + j0 : nullptr;
+        t.b = w_.project_weight + (j0 / kPointwisePanel) * g_.hp * kPointwisePanel + j0 % kPointwisePanel;
         t.bias = w_.project_bias + j0;
         t.n = std::min(nr, cout - j0);
-        kr_.gemm(t, Activation::kNone);
+        kr_.gemm_s(t, Activation::kNone);
       }
     }
   }
