@@ -22,6 +22,10 @@
 #include <type_traits>
 #include <utility>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "fastvfx/inverted_residual.h"
 #include "pointwise_ukernels.h"
 
@@ -236,6 +240,41 @@ void gemm_tile(const GemmTile& t) {
   }
 }
 
+#if defined(__AVX512F__) && FVX_POINTWISE_VEC_BYTES == 64
+// r[0..15] (rows) to its transpose in place: r[j] lane i = old r[i] lane j.
+// Within 128-bit lanes by unpacks (rows in pairs, then in fours), then
+// across lanes by two rounds of 128-bit shuffles.
+FVX_PW_INLINE void transpose16(__m512 (&r)[16]) {
+  __m512 a[16], b[16];
+#pragma GCC unroll 8
+  for (int k = 0; k < 8; ++k) {
+    a[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+    a[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+  }
+  // b[4g + m], lane l: column 4l + m of rows 4g .. 4g + 3.
+#pragma GCC unroll 4
+  for (int g = 0; g < 4; ++g) {
+    const __m512d lo = _mm512_castps_pd(a[4 * g]), hi = _mm512_castps_pd(a[4 * g + 1]);
+    const __m512d lo2 = _mm512_castps_pd(a[4 * g + 2]), hi2 = _mm512_castps_pd(a[4 * g + 3]);
+    b[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(lo, lo2));
+    b[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(lo, lo2));
+    b[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(hi, hi2));
+    b[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(hi, hi2));
+  }
+#pragma GCC unroll 4
+  for (int m = 0; m < 4; ++m) {
+    // Rows 0-7 and 8-15: lanes (0, 2) and (1, 3) of each group pair.
+    const __m512 c0 = _mm512_shuffle_f32x4(b[m], b[4 + m], 0x88), d0 = _mm512_shuffle_f32x4(b[m], b[4 + m], 0xdd);
+    const __m512 c1 = _mm512_shuffle_f32x4(b[8 + m], b[12 + m], 0x88);
+    const __m512 d1 = _mm512_shuffle_f32x4(b[8 + m], b[12 + m], 0xdd);
+    r[m] = _mm512_shuffle_f32x4(c0, c1, 0x88);
+    r[8 + m] = _mm512_shuffle_f32x4(c0, c1, 0xdd);
+    r[4 + m] = _mm512_shuffle_f32x4(d0, d1, 0x88);
+    r[12 + m] = _mm512_shuffle_f32x4(d0, d1, 0xdd);
+  }
+}
+#endif
+
 // The pixel-rows tile (gemm_t): the same k loop on one input pointer that
 // steps a row of the (Cin, P) input per k (the M pixels of a row are
 // adjacent), then the accumulators, biased and activated, through a buffer
@@ -265,6 +304,24 @@ void gemm_t_tile(const GemmTileT& t) {
     a += lda;
     b += kPointwisePanel;
   }
+#if defined(__AVX512F__) && FVX_POINTWISE_VEC_BYTES == 64
+  if constexpr (M <= 16) {
+    // Each vector of columns transposed in registers (16 x 16, the rows past
+    // M zero) and stored as one masked vector of M pixels per output channel.
+    const __mmask16 rows = static_cast<__mmask16>((1u << M) - 1);
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i) r[i] = i < M ? reinterpret_cast<__m512>(activate<A>(acc[i][v])) : _mm512_setzero_ps();
+      transpose16(r);
+      const int64_t cols = std::min<int64_t>(kLanes, t.n - v * kLanes);
+      float* c = t.c + v * kLanes * t.ldc;
+      for (int64_t j = 0; j < cols; ++j) _mm512_mask_storeu_ps(c + j * t.ldc, rows, r[j]);
+    }
+    return;
+  }
+#endif
   float buf[M][NV * kLanes] __attribute__((aligned(64)));
 #pragma GCC unroll 16
   for (int i = 0; i < M; ++i) {
