@@ -15,7 +15,8 @@ source tree (needs onnx, onnxscript and onnxruntime: pip install
 2. Eight different 3x3 convs in a row per SqueezeTime stage, so that each
    one's weights come from L3 as in a model (batch 1, ReLU): the plan
    (Winograd F(4x4) / F(2x2) by the core's rule, ``w`` the tile; 0 is
-   oneDNN) against the prepacked oneDNN conv, ms a conv.
+   oneDNN) against the prepacked oneDNN conv, ms a conv; where the plan
+   takes oneDNN (512@7²), also fused_conv2d's direct GEMM.
 """
 
 import collections
@@ -97,6 +98,9 @@ def winograd(threads: int, rounds: int) -> None:
         plans = {"fastvfx": [PlannedConv2d(k, k.weight.detach(), k.bias.detach(), x, "relu") for k in convs],
                  "oneDNN": [PlannedConv2d(k, k.weight.detach(), k.bias.detach(), x, "relu", fused=False)
                             for k in convs]}
+        if plans["fastvfx"][0].winograd == 0:  # the plan's oneDNN conv: also fused_conv2d's direct GEMM
+            plans["fused_conv2d"] = [PlannedConv2d(k, k.weight.detach(), k.bias.detach(), x, "relu", fused=True)
+                                     for k in convs]
         times = collections.defaultdict(list)
         with torch.no_grad():
             for _ in range(2):

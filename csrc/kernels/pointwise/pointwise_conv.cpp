@@ -243,9 +243,17 @@ void run_nhwc(const NhwcGemm& g, const RowsFn& rows) {
       const int64_t rb = task / col_blocks, cb = task % col_blocks;
       const int64_t q_begin = rb * rows_per_block * mr, q_end = std::min(pixels, q_begin + rows_per_block * mr);
       const int64_t j_begin = cb * cols_per_block * nr, j_end = std::min(cout, j_begin + cols_per_block * nr);
+      const int64_t tiles = (q_end - q_begin + mr - 1) / mr;
       for (int64_t j0 = j_begin; j0 < j_end; j0 += nr) {
         const float* b = g.packed_weight + (j0 / kPointwisePanel) * kk * kPointwisePanel + j0 % kPointwisePanel;
+        // The next column tile's panel, shared out over this one's row tiles
+        // after the first (GemmTile::next; nr is a whole panel here).
+        const bool next = nr == kPointwisePanel && j0 + nr < j_end && tiles > 1;
+        t.next = next ? b + kk * kPointwisePanel : nullptr;
         for (int64_t q0 = q_begin; q0 < q_end; q0 += mr) {
+          const int64_t share = (q0 - q_begin) / mr - 1;
+          t.next_begin = next && share >= 0 ? kk * share / (tiles - 1) : 0;
+          t.next_end = next && share >= 0 ? kk * (share + 1) / (tiles - 1) : 0;
           const int64_t m = std::min(mr, pixels - q0);
           // The next row tile's output and residual columns of this panel.
           for (int64_t q = q0 + mr; q < std::min(q_end, q0 + 2 * mr); ++q) {

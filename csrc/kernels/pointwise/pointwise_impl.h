@@ -200,6 +200,18 @@ void gemm_tile(const GemmTile& t) {
     }
   }
   const int64_t ldb = t.ldb;
+  // The next panel's rows to prefetch (GemmTile::next): one every count / rows k.
+  const float* next = nullptr;
+  int64_t step = 0, due = 0;
+  if (M > 1 && t.next != nullptr && t.next_end > t.next_begin && !t.prefetch_b) {
+    int64_t count = 0;
+    for (int s = 0; s < t.segments; ++s) count += t.seg[s].k_end - t.seg[s].k_begin;
+    const int64_t rows = std::min(t.next_end - t.next_begin, count);
+    if (rows > 0) {
+      next = t.next + t.next_begin * kPointwisePanel;
+      step = (rows << 16) / count;
+    }
+  }
   for (int s = 0; s < t.segments; ++s) {
     const GemmSegment& sg = t.seg[s];
     const float* a[M];
@@ -215,6 +227,19 @@ void gemm_tile(const GemmTile& t) {
         const float* ahead = b + (k + kPanelPrefetchRows) * ldb;
         __builtin_prefetch(ahead);
         __builtin_prefetch(ahead + kPointwisePanel / 2);
+        fma_k<M, NV>(acc, a, b + k * ldb, k);
+      }
+      continue;
+    }
+    if (next != nullptr) {
+      for (int64_t k = sg.k_begin; k < sg.k_end; ++k) {
+        due += step;
+        if (due >= (int64_t{1} << 16)) {
+          due -= int64_t{1} << 16;
+          __builtin_prefetch(next, 0, 2);
+          __builtin_prefetch(next + kPointwisePanel / 2, 0, 2);
+          next += kPointwisePanel;
+        }
         fma_k<M, NV>(acc, a, b + k * ldb, k);
       }
       continue;

@@ -94,6 +94,14 @@ struct GemmTile {
   ResidualOp residual_op = ResidualOp::kAddAfter;
   int64_t m = 0, n = 0;
   bool prefetch_b = false;  // prefetch b ahead (a panel's first tile; ldb = kPointwisePanel)
+  // Rows [next_begin, next_end) of the next column tile's panel at next,
+  // spread over the k loop, as GemmTileS's. fused_conv2d on six different
+  // 512@7² 3x3 convs in a row (9.4 MB of weights each), one thread, ms a
+  // conv, without / with: 2.30-2.54 / 1.94-2.07 (oneDNN 2.15-2.18). Routed
+  // there instead of oneDNN, SqueezeTime's clip did not change (72.3 / 72.7
+  // ms, one process), so its plans keep oneDNN for those convs.
+  const float* next = nullptr;
+  int64_t next_begin = 0, next_end = 0;
 };
 
 // gemm_t: an m x n tile of a channels-first 1x1 conv with the pixels as rows
