@@ -207,6 +207,26 @@ struct NhwcGemm {
 
 using TileRows = const float* [pointwise::kMaxSegments][pointwise::kMaxMr];
 
+// A channels-last GEMM's tasks: a block of up to `tiles_per_block` row tiles
+// (pixels) by a block of column tiles (output channels), columns outer: each
+// weight panel is read once per task while the task's rows stay in L2 (all
+// the columns of a row tile instead streamed every panel of the weight, 4 MB
+// at 512 -> 2048). Few pixels (a 7x7 map): the columns split too, so that two
+// threads share the work.
+struct NhwcTasks {
+  int64_t row_blocks, rows_per_block, col_blocks, cols_per_block, grain;
+  NhwcTasks(int64_t pixels, int64_t cout, int64_t mr, int64_t nr, int64_t kk, int64_t tiles_per_block) {
+    const int64_t row_tiles = (pixels + mr - 1) / mr, col_tiles = (cout + nr - 1) / nr;
+    row_blocks = (row_tiles + tiles_per_block - 1) / tiles_per_block;
+    rows_per_block = (row_tiles + row_blocks - 1) / row_blocks;
+    col_blocks = row_blocks >= 4 ? 1 : std::min(col_tiles, (4 + row_blocks - 1) / row_blocks);
+    cols_per_block = (col_tiles + col_blocks - 1) / col_blocks;
+    const int64_t task_macs = rows_per_block * mr * cols_per_block * nr * std::max<int64_t>(kk, 1);
+    grain = std::max<int64_t>(1, kTaskMacs / task_macs);
+  }
+  int64_t count() const { return row_blocks * col_blocks; }
+};
+
 template <class RowsFn>
 void run_nhwc(const NhwcGemm& g, const RowsFn& rows) {
   const int64_t cout = g.out_channels, pixels = g.pixels, kk = g.k_total;
@@ -215,19 +235,10 @@ void run_nhwc(const NhwcGemm& g, const RowsFn& rows) {
   const int64_t nr = kr.nr;
   const int64_t mr = pointwise::balanced_tile_rows(pixels, kr.mr);
   const std::vector<float> bias = padded_bias(g.bias, cout);
-  // A task: a block of up to 8 row tiles (pixels) by a block of column tiles
-  // (output channels), columns outer: each weight panel is read once per
-  // task while the task's rows stay in L2 (all the columns of a row tile
-  // instead streamed every panel of the weight, 4 MB at 512 -> 2048).
-  const int64_t row_tiles = (pixels + mr - 1) / mr, col_tiles = (cout + nr - 1) / nr;
-  const int64_t row_blocks = (row_tiles + 7) / 8;
-  const int64_t rows_per_block = (row_tiles + row_blocks - 1) / row_blocks;
-  // Few pixels (a 7x7 map): split the columns too, so that two threads share the work.
-  const int64_t col_blocks = row_blocks >= 4 ? 1 : std::min(col_tiles, (4 + row_blocks - 1) / row_blocks);
-  const int64_t cols_per_block = (col_tiles + col_blocks - 1) / col_blocks;
-  const int64_t task_macs = rows_per_block * mr * cols_per_block * nr * std::max<int64_t>(kk, 1);
-  const int64_t grain = std::max<int64_t>(1, kTaskMacs / task_macs);
-  parallel_for(0, row_blocks * col_blocks, grain, [&](int64_t begin, int64_t end) {
+  const NhwcTasks tasks(pixels, cout, mr, nr, kk, 8);
+  const int64_t rows_per_block = tasks.rows_per_block, col_blocks = tasks.col_blocks;
+  const int64_t cols_per_block = tasks.cols_per_block;
+  parallel_for(0, tasks.count(), tasks.grain, [&](int64_t begin, int64_t end) {
     TileRows a;
     float* c[pointwise::kMaxMr];
     const float* r[pointwise::kMaxMr];
@@ -281,7 +292,8 @@ void run_nhwc(const NhwcGemm& g, const RowsFn& rows) {
 // x[s] + q * x_stride), through the wider gemm_s tiles (mr_s x nr_s, a tile's
 // columns over consecutive panels; AVX-512: 6 x 64, 24 accumulators, where
 // gemm's 8 x 32 held 16 and 8 row pointers). SqueezeTime's 1x1 convs, one
-// thread, hot, same process, ms gemm / gemm_s (python bench/pointwise_tiles.py):
+// thread, hot, same process, ms gemm / gemm_s (an A/B switch, not kept;
+// python bench/gemm_tiles.py times the kernel against oneDNN and ONNX Runtime):
 // 64@56² -> 256 0.67-0.75 / 0.61-0.66, 64@56² -> 64 0.16-0.18 / 0.14-0.15,
 // 512@28² -> 128 0.58-0.66 / 0.54-0.58, 1024@14² -> 256 0.57-0.61 / 0.55-0.56,
 // 7x7 maps 1-3% faster. SqueezeTime's clip, one thread: 76.6 -> 73.2 ms.
@@ -292,18 +304,12 @@ void run_nhwc_strided(const NhwcGemm& g, const float* const* x, int64_t x_stride
   const int64_t nr = kr.nr_s;
   const int64_t mr = pointwise::balanced_tile_rows(pixels, kr.mr_s);
   const std::vector<float> bias = padded_bias(g.bias, cout);
-  // Tasks as run_nhwc's: blocks of about 64 pixels by blocks of column tiles,
-  // columns outer.
-  const int64_t row_tiles = (pixels + mr - 1) / mr, col_tiles = (cout + nr - 1) / nr;
-  const int64_t tiles_per_block = std::max<int64_t>(1, (64 + mr - 1) / mr);
-  const int64_t row_blocks = (row_tiles + tiles_per_block - 1) / tiles_per_block;
-  const int64_t rows_per_block = (row_tiles + row_blocks - 1) / row_blocks;
-  const int64_t col_blocks = row_blocks >= 4 ? 1 : std::min(col_tiles, (4 + row_blocks - 1) / row_blocks);
-  const int64_t cols_per_block = (col_tiles + col_blocks - 1) / col_blocks;
-  const int64_t task_macs = rows_per_block * mr * cols_per_block * nr * std::max<int64_t>(kk, 1);
-  const int64_t grain = std::max<int64_t>(1, kTaskMacs / task_macs);
+  // Tasks as run_nhwc's, blocks of about 64 pixels.
+  const NhwcTasks tasks(pixels, cout, mr, nr, kk, std::max<int64_t>(1, (64 + mr - 1) / mr));
+  const int64_t rows_per_block = tasks.rows_per_block, col_blocks = tasks.col_blocks;
+  const int64_t cols_per_block = tasks.cols_per_block;
   const int64_t panel_stride = kk * kPointwisePanel;
-  parallel_for(0, row_blocks * col_blocks, grain, [&](int64_t begin, int64_t end) {
+  parallel_for(0, tasks.count(), tasks.grain, [&](int64_t begin, int64_t end) {
     pointwise::GemmTileS t;
     t.segments = g.segments;
     for (int s = 0; s < g.segments; ++s) t.k_begin[s] = g.k_begin[s], t.k_end[s] = g.k_end[s];

@@ -170,6 +170,20 @@ FVX_PW_INLINE void finish_row(const Vec* acc, float* out, const float* res, cons
   if (!Full) std::memcpy(out, row, static_cast<size_t>(n) * sizeof(float));
 }
 
+// A tile's accumulators: bias[j] (bias null: 0) + row_bias[i] (null: 0).
+template <int M, int NV>
+FVX_PW_INLINE void init_acc(Vec (&acc)[M][NV], const float* bias, const float* row_bias) {
+  Vec b[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) b[v] = bias != nullptr ? load(bias + v * kLanes) : Vec{};
+#pragma GCC unroll 16
+  for (int i = 0; i < M; ++i) {
+    const float r = row_bias != nullptr ? row_bias[i] : 0.f;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = b[v] + r;
+  }
+}
+
 // One k of a tile: acc[i][v] += a[i][k] * bk[v], bk the NV vectors at b.
 template <int M, int NV>
 FVX_PW_INLINE void fma_k(Vec (&acc)[M][NV], const float* const (&a)[M], const float* b, int64_t k) {
@@ -188,17 +202,7 @@ FVX_PW_INLINE void fma_k(Vec (&acc)[M][NV], const float* const (&a)[M], const fl
 template <int M, int NV, Activation A>
 void gemm_tile(const GemmTile& t) {
   Vec acc[M][NV];
-  {
-    Vec b[NV];
-#pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) b[v] = t.bias != nullptr ? load(t.bias + v * kLanes) : Vec{};
-#pragma GCC unroll 16
-    for (int i = 0; i < M; ++i) {
-      const float r = t.row_bias != nullptr ? t.row_bias[i] : 0.f;
-#pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) acc[i][v] = b[v] + r;
-    }
-  }
+  init_acc<M, NV>(acc, t.bias, t.row_bias);
   const int64_t ldb = t.ldb;
   // The next panel's rows to prefetch (GemmTile::next): one every count / rows k.
   const float* next = nullptr;
@@ -267,35 +271,41 @@ void gemm_tile(const GemmTile& t) {
 
 #if defined(__AVX512F__) && FVX_POINTWISE_VEC_BYTES == 64
 // r[0..15] (rows) to its transpose in place: r[j] lane i = old r[i] lane j.
-// Within 128-bit lanes by unpacks (rows in pairs, then in fours), then
-// across lanes by two rounds of 128-bit shuffles.
-FVX_PW_INLINE void transpose16(__m512 (&r)[16]) {
-  __m512 a[16], b[16];
+// Within 128-bit lanes (rows in pairs, then in fours, as unpacks), then
+// across lanes by two rounds of 128-bit block shuffles; each step a
+// two-source shuffle (indices of the second source from 16).
+FVX_PW_INLINE void transpose16(Vec (&r)[16]) {
+  const IVec pair_lo = {0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29};
+  const IVec pair_hi = {2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31};
+  const IVec quad_lo = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
+  const IVec quad_hi = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
+  const IVec even_blocks = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+  const IVec odd_blocks = {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
+  Vec a[16], b[16];
 #pragma GCC unroll 8
   for (int k = 0; k < 8; ++k) {
-    a[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
-    a[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    a[2 * k] = __builtin_shuffle(r[2 * k], r[2 * k + 1], pair_lo);
+    a[2 * k + 1] = __builtin_shuffle(r[2 * k], r[2 * k + 1], pair_hi);
   }
-  // b[4g + m], lane l: column 4l + m of rows 4g .. 4g + 3.
+  // b[4g + m], 128-bit block l: column 4l + m of rows 4g .. 4g + 3.
 #pragma GCC unroll 4
   for (int g = 0; g < 4; ++g) {
-    const __m512d lo = _mm512_castps_pd(a[4 * g]), hi = _mm512_castps_pd(a[4 * g + 1]);
-    const __m512d lo2 = _mm512_castps_pd(a[4 * g + 2]), hi2 = _mm512_castps_pd(a[4 * g + 3]);
-    b[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(lo, lo2));
-    b[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(lo, lo2));
-    b[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(hi, hi2));
-    b[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(hi, hi2));
+    b[4 * g] = __builtin_shuffle(a[4 * g], a[4 * g + 2], quad_lo);
+    b[4 * g + 1] = __builtin_shuffle(a[4 * g], a[4 * g + 2], quad_hi);
+    b[4 * g + 2] = __builtin_shuffle(a[4 * g + 1], a[4 * g + 3], quad_lo);
+    b[4 * g + 3] = __builtin_shuffle(a[4 * g + 1], a[4 * g + 3], quad_hi);
   }
 #pragma GCC unroll 4
   for (int m = 0; m < 4; ++m) {
-    // Rows 0-7 and 8-15: lanes (0, 2) and (1, 3) of each group pair.
-    const __m512 c0 = _mm512_shuffle_f32x4(b[m], b[4 + m], 0x88), d0 = _mm512_shuffle_f32x4(b[m], b[4 + m], 0xdd);
-    const __m512 c1 = _mm512_shuffle_f32x4(b[8 + m], b[12 + m], 0x88);
-    const __m512 d1 = _mm512_shuffle_f32x4(b[8 + m], b[12 + m], 0xdd);
-    r[m] = _mm512_shuffle_f32x4(c0, c1, 0x88);
-    r[8 + m] = _mm512_shuffle_f32x4(c0, c1, 0xdd);
-    r[4 + m] = _mm512_shuffle_f32x4(d0, d1, 0x88);
-    r[12 + m] = _mm512_shuffle_f32x4(d0, d1, 0xdd);
+    // Rows 0-7 and 8-15: blocks (0, 2) and (1, 3) of each group pair.
+    const Vec c0 = __builtin_shuffle(b[m], b[4 + m], even_blocks);
+    const Vec d0 = __builtin_shuffle(b[m], b[4 + m], odd_blocks);
+    const Vec c1 = __builtin_shuffle(b[8 + m], b[12 + m], even_blocks);
+    const Vec d1 = __builtin_shuffle(b[8 + m], b[12 + m], odd_blocks);
+    r[m] = __builtin_shuffle(c0, c1, even_blocks);
+    r[8 + m] = __builtin_shuffle(c0, c1, odd_blocks);
+    r[4 + m] = __builtin_shuffle(d0, d1, even_blocks);
+    r[12 + m] = __builtin_shuffle(d0, d1, odd_blocks);
   }
 }
 #endif
@@ -336,13 +346,13 @@ void gemm_t_tile(const GemmTileT& t) {
     const __mmask16 rows = static_cast<__mmask16>((1u << M) - 1);
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) {
-      __m512 r[16];
+      Vec r[16];
 #pragma GCC unroll 16
-      for (int i = 0; i < 16; ++i) r[i] = i < M ? reinterpret_cast<__m512>(activate<A>(acc[i][v])) : _mm512_setzero_ps();
+      for (int i = 0; i < 16; ++i) r[i] = i < M ? activate<A>(acc[i][v]) : Vec{};
       transpose16(r);
       const int64_t cols = std::min<int64_t>(kLanes, t.n - v * kLanes);
       float* c = t.c + v * kLanes * t.ldc;
-      for (int64_t j = 0; j < cols; ++j) _mm512_mask_storeu_ps(c + j * t.ldc, rows, r[j]);
+      for (int64_t j = 0; j < cols; ++j) _mm512_mask_storeu_ps(c + j * t.ldc, rows, reinterpret_cast<__m512>(r[j]));
     }
     return;
   }
@@ -383,16 +393,7 @@ template <int M, int NV, Activation A>
 void gemm_s_tile(const GemmTileS& t) {
   constexpr int kPanels = (NV * kLanes + kPointwisePanel - 1) / kPointwisePanel;
   Vec acc[M][NV];
-  {
-    Vec b[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) b[v] = t.bias != nullptr ? load(t.bias + v * kLanes) : Vec{};
-#pragma GCC unroll 16
-    for (int i = 0; i < M; ++i) {
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[i][v] = b[v];
-    }
-  }
+  init_acc<M, NV>(acc, t.bias, nullptr);
   const int64_t lda = t.lda, ps = t.panel_stride;
   for (int s = 0; s < t.segments; ++s) {
     const float* a = t.a[s] + t.k_begin[s];
