@@ -21,12 +21,9 @@ source tree (needs onnx, onnxscript and onnxruntime: pip install
 
 import collections
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
-import warnings
 
 import torch
 from torch import nn
@@ -38,17 +35,8 @@ STAGES = [(64, 56), (128, 28), (256, 14), (512, 7)]
 
 def ort_conv_ms(conv: nn.Module, x: torch.Tensor, threads: int, rounds: int) -> float:
     """The median kernel time of ONNX Runtime's Conv node for ``conv`` on ``x``."""
-    import onnxruntime
-
-    from fastvfx.bench.ort import session_options
-    path = os.path.join(tempfile.mkdtemp(), "conv.onnx")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(conv, (x,), path, dynamo=True, verbose=False)
-    options = session_options(threads)
-    options.enable_profiling = True
-    options.profile_file_prefix = os.path.join(os.path.dirname(path), "profile")
-    session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    from fastvfx.bench.ort import profiled_session
+    session = profiled_session(conv, x, threads)
     feeds = {session.get_inputs()[0].name: x.numpy()}
     for _ in range(rounds + 5):
         session.run(None, feeds)

@@ -18,11 +18,8 @@ onnx, onnxscript and onnxruntime (pip install 'fastvfx[bench]').
 
 import collections
 import json
-import os
 import sys
-import tempfile
 import time
-import warnings
 
 import torch
 
@@ -31,9 +28,7 @@ def main() -> None:
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 12
     torch.set_num_threads(threads)
-    import onnxruntime
-
-    from fastvfx.bench.ort import session_options
+    from fastvfx.bench.ort import profiled_session
     from fastvfx.models import squeezetime
     from fastvfx.nn._onednn import PlannedConv2d
 
@@ -42,13 +37,7 @@ def main() -> None:
     reference = squeezetime(backend="torch").eval()
     reference.load_state_dict(fast.state_dict())
     x = torch.randn(1, 3, 16, 224, 224)
-    path = os.path.join(tempfile.mkdtemp(), "squeezetime.onnx")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(reference, (x,), path, dynamo=True, verbose=False)
-    options = session_options(threads)
-    options.enable_profiling = True
-    options.profile_file_prefix = os.path.join(os.path.dirname(path), "profile")
+    session = profiled_session(reference, x, threads)
 
     layers = {}
     init = PlannedConv2d.__init__
@@ -81,7 +70,6 @@ def main() -> None:
         fast(x)  # builds the plans
     PlannedConv2d.__init__ = init
     fast._stem = timed_stem
-    session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
     feeds = {session.get_inputs()[0].name: x.numpy()}
     total_fast = total_ort = 0.0
     with torch.no_grad():

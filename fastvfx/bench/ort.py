@@ -97,6 +97,22 @@ def session_options(threads: int):
     return options
 
 
+def profiled_session(model: torch.nn.Module, x: torch.Tensor, threads: int):
+    """A fresh ONNX Runtime session of ``model`` exported on ``x`` (dynamo),
+    with ``threads`` threads and its profiler on: ``session.end_profiling()``
+    names the JSON file of per-node kernel times (the diagnostics in bench/
+    compare single layers with it)."""
+    import onnxruntime
+
+    path = os.path.join(tempfile.mkdtemp(prefix="fastvfx-profile-"), "model.onnx")
+    with _quiet():
+        torch.onnx.export(model, (x,), path, dynamo=True, verbose=False)
+    options = session_options(threads)
+    options.enable_profiling = True
+    options.profile_file_prefix = os.path.join(os.path.dirname(path), "profile")
+    return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
 @functools.lru_cache(maxsize=None)
 def _session(path: str, threads: int):
     import onnxruntime

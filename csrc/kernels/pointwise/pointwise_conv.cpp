@@ -149,7 +149,7 @@ void pointwise_conv_nchw_packed(const PointwiseConvNchwPacked& p) {
   // the (Cin, P) map. TFC 1x1 256@14², batch 8, two threads: 1.39-1.42x ->
   // 1.49-1.51x the module chain in `fastvfx bench` (Xeon with AVX-512;
   // against at::mul writing x * scale, then the strided rows; docs/tfc.md,
-  // "Stop 31").
+  // "Stop 31"; later runs, the host faster, 1.38-1.49x).
   float* a = pointwise::thread_scratch(static_cast<size_t>(row_tiles * cin * mr));
   parallel_for(0, cin, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(pixels, 1)), [&](int64_t k0, int64_t k1) {
     for (int64_t k = k0; k < k1; ++k) {
@@ -214,8 +214,15 @@ using TileRows = const float* [pointwise::kMaxSegments][pointwise::kMaxMr];
 // at 512 -> 2048). Few pixels (a 7x7 map): the columns split too, so that two
 // threads share the work.
 struct NhwcTasks {
+  // A task's pixels [q_begin, q_end) and output channels [j_begin, j_end).
+  struct Range {
+    int64_t q_begin, q_end, j_begin, j_end;
+    int64_t row_tiles(int64_t mr) const { return (q_end - q_begin + mr - 1) / mr; }
+  };
+  int64_t pixels, cout, mr, nr;
   int64_t row_blocks, rows_per_block, col_blocks, cols_per_block, grain;
-  NhwcTasks(int64_t pixels, int64_t cout, int64_t mr, int64_t nr, int64_t kk, int64_t tiles_per_block) {
+  NhwcTasks(int64_t pixels_, int64_t cout_, int64_t mr_, int64_t nr_, int64_t kk, int64_t tiles_per_block)
+      : pixels(pixels_), cout(cout_), mr(mr_), nr(nr_) {
     const int64_t row_tiles = (pixels + mr - 1) / mr, col_tiles = (cout + nr - 1) / nr;
     row_blocks = (row_tiles + tiles_per_block - 1) / tiles_per_block;
     rows_per_block = (row_tiles + row_blocks - 1) / row_blocks;
@@ -225,6 +232,11 @@ struct NhwcTasks {
     grain = std::max<int64_t>(1, kTaskMacs / task_macs);
   }
   int64_t count() const { return row_blocks * col_blocks; }
+  Range range(int64_t task) const {
+    const int64_t q_begin = task / col_blocks * rows_per_block * mr, j_begin = task % col_blocks * cols_per_block * nr;
+    return {q_begin, std::min(pixels, q_begin + rows_per_block * mr), j_begin,
+            std::min(cout, j_begin + cols_per_block * nr)};
+  }
 };
 
 template <class RowsFn>
@@ -236,8 +248,6 @@ void run_nhwc(const NhwcGemm& g, const RowsFn& rows) {
   const int64_t mr = pointwise::balanced_tile_rows(pixels, kr.mr);
   const std::vector<float> bias = padded_bias(g.bias, cout);
   const NhwcTasks tasks(pixels, cout, mr, nr, kk, 8);
-  const int64_t rows_per_block = tasks.rows_per_block, col_blocks = tasks.col_blocks;
-  const int64_t cols_per_block = tasks.cols_per_block;
   parallel_for(0, tasks.count(), tasks.grain, [&](int64_t begin, int64_t end) {
     TileRows a;
     float* c[pointwise::kMaxMr];
@@ -251,20 +261,15 @@ void run_nhwc(const NhwcGemm& g, const RowsFn& rows) {
     t.residual = g.residual != nullptr ? r : nullptr;
     t.residual_op = g.residual_op;
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t rb = task / col_blocks, cb = task % col_blocks;
-      const int64_t q_begin = rb * rows_per_block * mr, q_end = std::min(pixels, q_begin + rows_per_block * mr);
-      const int64_t j_begin = cb * cols_per_block * nr, j_end = std::min(cout, j_begin + cols_per_block * nr);
-      const int64_t tiles = (q_end - q_begin + mr - 1) / mr;
+      const NhwcTasks::Range range = tasks.range(task);
+      const auto [q_begin, q_end, j_begin, j_end] = range;
+      const int64_t tiles = range.row_tiles(mr);
       for (int64_t j0 = j_begin; j0 < j_end; j0 += nr) {
         const float* b = g.packed_weight + (j0 / kPointwisePanel) * kk * kPointwisePanel + j0 % kPointwisePanel;
-        // The next column tile's panel, shared out over this one's row tiles
-        // after the first (GemmTile::next; nr is a whole panel here).
-        const bool next = nr == kPointwisePanel && j0 + nr < j_end && tiles > 1;
-        t.next = next ? b + kk * kPointwisePanel : nullptr;
+        // The next column tile's panel (GemmTile::next; nr is a whole panel here).
+        t.next = nr == kPointwisePanel && j0 + nr < j_end ? b + kk * kPointwisePanel : nullptr;
         for (int64_t q0 = q_begin; q0 < q_end; q0 += mr) {
-          const int64_t share = (q0 - q_begin) / mr - 1;
-          t.next_begin = next && share >= 0 ? kk * share / (tiles - 1) : 0;
-          t.next_end = next && share >= 0 ? kk * (share + 1) / (tiles - 1) : 0;
+          pointwise::set_next_share(t, kk, tiles, (q0 - q_begin) / mr);
           const int64_t m = std::min(mr, pixels - q0);
           // The next row tile's output and residual columns of this panel.
           for (int64_t q = q0 + mr; q < std::min(q_end, q0 + 2 * mr); ++q) {
@@ -306,8 +311,6 @@ void run_nhwc_strided(const NhwcGemm& g, const float* const* x, int64_t x_stride
   const std::vector<float> bias = padded_bias(g.bias, cout);
   // Tasks as run_nhwc's, blocks of about 64 pixels.
   const NhwcTasks tasks(pixels, cout, mr, nr, kk, std::max<int64_t>(1, (64 + mr - 1) / mr));
-  const int64_t rows_per_block = tasks.rows_per_block, col_blocks = tasks.col_blocks;
-  const int64_t cols_per_block = tasks.cols_per_block;
   const int64_t panel_stride = kk * kPointwisePanel;
   parallel_for(0, tasks.count(), tasks.grain, [&](int64_t begin, int64_t end) {
     pointwise::GemmTileS t;
@@ -319,22 +322,17 @@ void run_nhwc_strided(const NhwcGemm& g, const float* const* x, int64_t x_stride
     t.ldr = g.residual_stride;
     t.residual_op = g.residual_op;
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t rb = task / col_blocks, cb = task % col_blocks;
-      const int64_t q_begin = rb * rows_per_block * mr, q_end = std::min(pixels, q_begin + rows_per_block * mr);
-      const int64_t j_begin = cb * cols_per_block * nr, j_end = std::min(cout, j_begin + cols_per_block * nr);
-      const int64_t tiles = (q_end - q_begin + mr - 1) / mr;
+      const NhwcTasks::Range range = tasks.range(task);
+      const auto [q_begin, q_end, j_begin, j_end] = range;
+      const int64_t tiles = range.row_tiles(mr);
       for (int64_t j0 = j_begin; j0 < j_end; j0 += nr) {
         t.b = g.packed_weight + (j0 / kPointwisePanel) * panel_stride + j0 % kPointwisePanel;
         t.bias = bias.data() + j0;
         t.n = std::min(nr, cout - j0);
-        // The next column tile's panels, shared out over this one's row tiles after the first.
-        const bool next = j0 + nr < j_end && tiles > 1;
-        t.next = next ? g.packed_weight + ((j0 + nr) / kPointwisePanel) * panel_stride : nullptr;
+        // The next column tile's panels (GemmTileS::next).
+        t.next = j0 + nr < j_end ? g.packed_weight + ((j0 + nr) / kPointwisePanel) * panel_stride : nullptr;
         for (int64_t q0 = q_begin; q0 < q_end; q0 += mr) {
-          if (next && q0 > q_begin) {
-            const int64_t r = (q0 - q_begin) / mr - 1;
-            t.next_begin = kk * r / (tiles - 1), t.next_end = kk * (r + 1) / (tiles - 1);
-          }
+          pointwise::set_next_share(t, kk, tiles, (q0 - q_begin) / mr);
           const int64_t m = std::min(mr, pixels - q0);
           // The next row tile's output and residual columns of these panels.
           for (int64_t q = q0 + mr; q < std::min(q_end, q0 + 2 * mr); ++q) {
@@ -346,7 +344,6 @@ void run_nhwc_strided(const NhwcGemm& g, const float* const* x, int64_t x_stride
           t.residual = g.residual != nullptr ? g.residual + q0 * g.residual_stride + j0 : nullptr;
           t.m = m;
           t.prefetch_b = q0 == q_begin;
-          if (q0 == q_begin) t.next_begin = t.next_end = 0;
           kr.gemm_s(t, g.act);
         }
       }

@@ -170,6 +170,41 @@ FVX_PW_INLINE void finish_row(const Vec* acc, float* out, const float* res, cons
   if (!Full) std::memcpy(out, row, static_cast<size_t>(n) * sizeof(float));
 }
 
+// A tile's prefetch of the next column tile's panels (GemmTile::next,
+// GemmTileS::next): rows [begin, end) of the panels at `next`, ps floats
+// apart, one row every count / (end - begin) k of the tile's `count` k steps
+// (16.16 fixed point; at most one row a step), into L2. tick() once a k.
+template <int Panels>
+struct NextPanels {
+  const float* next = nullptr;
+  int64_t ps = 0, step = 0, due = 0;
+  NextPanels(const float* panels, int64_t begin, int64_t end, int64_t panel_stride, int64_t count) {
+    const int64_t rows = std::min(end - begin, count);
+    if (panels == nullptr || rows <= 0) return;
+    next = panels + begin * kPointwisePanel, ps = panel_stride, step = (rows << 16) / count;
+  }
+  bool active() const { return next != nullptr; }
+  FVX_PW_INLINE void tick() {
+    due += step;
+    if (due < (int64_t{1} << 16)) return;
+    due -= int64_t{1} << 16;
+#pragma GCC unroll 4
+    for (int p = 0; p < Panels; ++p) {
+      __builtin_prefetch(next + p * ps, 0, 2);
+      __builtin_prefetch(next + p * ps + kPointwisePanel / 2, 0, 2);
+    }
+    next += kPointwisePanel;
+  }
+};
+
+// A tile's k steps over all its segments.
+template <class Tile>
+int64_t k_steps(const Tile& t) {
+  int64_t count = 0;
+  for (int s = 0; s < t.segments; ++s) count += t.k_end_of(s) - t.k_begin_of(s);
+  return count;
+}
+
 // A tile's accumulators: bias[j] (bias null: 0) + row_bias[i] (null: 0).
 template <int M, int NV>
 FVX_PW_INLINE void init_acc(Vec (&acc)[M][NV], const float* bias, const float* row_bias) {
@@ -204,18 +239,7 @@ void gemm_tile(const GemmTile& t) {
   Vec acc[M][NV];
   init_acc<M, NV>(acc, t.bias, t.row_bias);
   const int64_t ldb = t.ldb;
-  // The next panel's rows to prefetch (GemmTile::next): one every count / rows k.
-  const float* next = nullptr;
-  int64_t step = 0, due = 0;
-  if (M > 1 && t.next != nullptr && t.next_end > t.next_begin && !t.prefetch_b) {
-    int64_t count = 0;
-    for (int s = 0; s < t.segments; ++s) count += t.seg[s].k_end - t.seg[s].k_begin;
-    const int64_t rows = std::min(t.next_end - t.next_begin, count);
-    if (rows > 0) {
-      next = t.next + t.next_begin * kPointwisePanel;
-      step = (rows << 16) / count;
-    }
-  }
+  NextPanels<1> next(M > 1 && !t.prefetch_b ? t.next : nullptr, t.next_begin, t.next_end, 0, k_steps(t));
   for (int s = 0; s < t.segments; ++s) {
     const GemmSegment& sg = t.seg[s];
     const float* a[M];
@@ -235,15 +259,9 @@ void gemm_tile(const GemmTile& t) {
       }
       continue;
     }
-    if (next != nullptr) {
+    if (next.active()) {
       for (int64_t k = sg.k_begin; k < sg.k_end; ++k) {
-        due += step;
-        if (due >= (int64_t{1} << 16)) {
-          due -= int64_t{1} << 16;
-          __builtin_prefetch(next, 0, 2);
-          __builtin_prefetch(next + kPointwisePanel / 2, 0, 2);
-          next += kPointwisePanel;
-        }
+        next.tick();
         fma_k<M, NV>(acc, a, b + k * ldb, k);
       }
       continue;
@@ -395,6 +413,7 @@ void gemm_s_tile(const GemmTileS& t) {
   Vec acc[M][NV];
   init_acc<M, NV>(acc, t.bias, nullptr);
   const int64_t lda = t.lda, ps = t.panel_stride;
+  NextPanels<kPanels> next(t.prefetch_b ? nullptr : t.next, t.next_begin, t.next_end, ps, k_steps(t));
   for (int s = 0; s < t.segments; ++s) {
     const float* a = t.a[s] + t.k_begin[s];
     const float* b = t.b + t.k_begin[s] * kPointwisePanel;
@@ -413,23 +432,9 @@ void gemm_s_tile(const GemmTileS& t) {
       }
       continue;
     }
-    if (t.next != nullptr && t.next_end > t.next_begin) {
-      // One row of the next panels every count / rows k (16.16 fixed point).
-      const int64_t count = end - a, rows = std::min(t.next_end - t.next_begin, std::max<int64_t>(count, 1));
-      const int64_t step = (rows << 16) / std::max<int64_t>(count, 1);
-      const float* next = t.next + t.next_begin * kPointwisePanel;
-      int64_t due = 0;
+    if (next.active()) {
       for (; a < end; ++a, b += kPointwisePanel) {
-        due += step;
-        if (due >= (int64_t{1} << 16)) {
-          due -= int64_t{1} << 16;
-#pragma GCC unroll 4
-          for (int p = 0; p < kPanels; ++p) {
-            __builtin_prefetch(next + p * ps, 0, 2);
-            __builtin_prefetch(next + p * ps + kPointwisePanel / 2, 0, 2);
-          }
-          next += kPointwisePanel;
-        }
+        next.tick();
         fma_k_s<M, NV>(acc, a, lda, b, ps);
       }
       continue;

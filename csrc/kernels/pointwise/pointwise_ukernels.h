@@ -102,6 +102,8 @@ struct GemmTile {
   // ms, one process), so its plans keep oneDNN for those convs.
   const float* next = nullptr;
   int64_t next_begin = 0, next_end = 0;
+  int64_t k_begin_of(int s) const { return seg[s].k_begin; }
+  int64_t k_end_of(int s) const { return seg[s].k_end; }
 };
 
 // gemm_t: an m x n tile of a channels-first 1x1 conv with the pixels as rows
@@ -149,7 +151,20 @@ struct GemmTileS {
   // (separate processes, alternating; a switch not kept).
   const float* next = nullptr;
   int64_t next_begin = 0, next_end = 0;
+  int64_t k_begin_of(int s) const { return k_begin[s]; }
+  int64_t k_end_of(int s) const { return k_end[s]; }
 };
+
+// The share of the next column tile's `rows` panel rows that row tile `index`
+// of a column tile's `tiles` prefetches (GemmTile::next, GemmTileS::next):
+// none for the first (it prefetches its own panels, prefetch_b), an even
+// split between the others.
+template <class Tile>
+inline void set_next_share(Tile& t, int64_t rows, int64_t tiles, int64_t index) {
+  const bool share = t.next != nullptr && index > 0 && tiles > 1;
+  t.next_begin = share ? rows * (index - 1) / (tiles - 1) : 0;
+  t.next_end = share ? rows * index / (tiles - 1) : 0;
+}
 
 struct DirectConvRow {
   const float* const* rows = nullptr;

@@ -28,7 +28,8 @@ constexpr int64_t kBlockFloats = 160 * 1024;
 // L3 for every block, 4 MB at 256@14² by F(2x2)): blocks of up to this many
 // floats (1.6 MB, V and M partly in L3). Eight different convs in a row, so
 // that each one's weights come from L3 as in a model, one thread, ms a conv,
-// 160K / 400K floats (python bench/winograd_blocks.py): 256@14² F(2x2) 1.19-1.22
+// 160K / 400K floats (an A/B switch, not kept; python bench/gemm_tiles.py
+// times the chains with the rule against oneDNN): 256@14² F(2x2) 1.19-1.22
 // / 0.88-0.99, 128@28² F(4x4) 0.64-0.68 / 0.53-0.55, but 64@56² F(4x4) (weights
 // 590 KB, read from L2 again) 0.49-0.52 / 0.53-0.55; two threads 0.56-0.58 /
 // 0.47, 0.32 / 0.29, 0.28-0.29 / 0.37-0.39.
@@ -105,19 +106,16 @@ void conv2d_winograd_nhwc(const Conv2dNhwc& p) {
         for (int64_t j0 = j_begin; j0 < j_end; j0 += kr.nr_s) {
           s.b = panels_at(xi, j0);
           s.n = std::min(kr.nr_s, j_end - j0);
-          // The next column tile's (or plane's) panels, shared out over this
-          // tile's row tiles after the first (see GemmTileS::next).
+          // The next column tile's (or plane's) panels (GemmTileS::next).
           const bool last = j0 + kr.nr_s >= j_end && xi + 1 == planes;
-          s.next = last || row_tiles < 2 ? nullptr
+          s.next = last ? nullptr
                    : j0 + kr.nr_s < j_end ? panels_at(xi, j0 + kr.nr_s) : panels_at(xi + 1, j_begin);
           for (int64_t i0 = 0; i0 < tn; i0 += mr) {
             s.a[0] = v + xi * v_stride + i0 * cin;
             s.c = m + xi * m_stride + i0 * cout + j0;
             s.m = std::min(mr, tn - i0);
             s.prefetch_b = i0 == 0;
-            const int64_t r = i0 / mr - 1;
-            s.next_begin = r < 0 ? 0 : cin * r / (row_tiles - 1);
-            s.next_end = r < 0 ? 0 : cin * (r + 1) / (row_tiles - 1);
+            pointwise::set_next_share(s, cin, row_tiles, i0 / mr);
             kr.gemm_s(s, Activation::kNone);
           }
         }
