@@ -203,6 +203,15 @@ struct NhwcGemm {
   int64_t residual_stride = 0;
   Activation act = Activation::kNone;
   ResidualOp residual_op = ResidualOp::kAddAfter;
+
+  // Output and residual columns [j0, j0 + n) of rows [q_begin, q_end): the
+  // next row tile's, prefetched while this one computes.
+  void prefetch_rows(int64_t q_begin, int64_t q_end, int64_t j0, int64_t n) const {
+    for (int64_t q = q_begin; q < q_end; ++q) {
+      prefetch_floats<1>(y + q * y_stride + j0, n);
+      if (residual != nullptr) prefetch_floats(residual + q * residual_stride + j0, n);
+    }
+  }
 };
 
 using TileRows = const float* [pointwise::kMaxSegments][pointwise::kMaxMr];
@@ -271,11 +280,7 @@ void run_nhwc(const NhwcGemm& g, const RowsFn& rows) {
         for (int64_t q0 = q_begin; q0 < q_end; q0 += mr) {
           pointwise::set_next_share(t, kk, tiles, (q0 - q_begin) / mr);
           const int64_t m = std::min(mr, pixels - q0);
-          // The next row tile's output and residual columns of this panel.
-          for (int64_t q = q0 + mr; q < std::min(q_end, q0 + 2 * mr); ++q) {
-            prefetch_floats<1>(g.y + q * g.y_stride + j0, nr);
-            if (g.residual != nullptr) prefetch_floats(g.residual + q * g.residual_stride + j0, nr);
-          }
+          g.prefetch_rows(q0 + mr, std::min(q_end, q0 + 2 * mr), j0, nr);
           rows(q0, m, a);
           for (int s = 0; s < g.segments; ++s) t.seg[s] = GemmSegment{a[s], b, g.k_begin[s], g.k_end[s]};
           for (int64_t i = 0; i < m; ++i) {
@@ -334,11 +339,7 @@ void run_nhwc_strided(const NhwcGemm& g, const float* const* x, int64_t x_stride
         for (int64_t q0 = q_begin; q0 < q_end; q0 += mr) {
           pointwise::set_next_share(t, kk, tiles, (q0 - q_begin) / mr);
           const int64_t m = std::min(mr, pixels - q0);
-          // The next row tile's output and residual columns of these panels.
-          for (int64_t q = q0 + mr; q < std::min(q_end, q0 + 2 * mr); ++q) {
-            prefetch_floats<1>(g.y + q * g.y_stride + j0, t.n);
-            if (g.residual != nullptr) prefetch_floats(g.residual + q * g.residual_stride + j0, t.n);
-          }
+          g.prefetch_rows(q0 + mr, std::min(q_end, q0 + 2 * mr), j0, t.n);
           for (int s = 0; s < g.segments; ++s) t.a[s] = x[s] + q0 * x_stride;
           t.c = g.y + q0 * g.y_stride + j0;
           t.residual = g.residual != nullptr ? g.residual + q0 * g.residual_stride + j0 : nullptr;
