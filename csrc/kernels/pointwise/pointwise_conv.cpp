@@ -152,15 +152,7 @@ void pointwise_conv_nchw_packed(const PointwiseConvNchwPacked& p) {
   // "Stop 31"; later runs, the host faster, 1.38-1.49x).
   float* a = pointwise::thread_scratch(static_cast<size_t>(row_tiles * cin * mr));
   parallel_for(0, cin, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(pixels, 1)), [&](int64_t k0, int64_t k1) {
-    for (int64_t k = k0; k < k1; ++k) {
-      const float* src = p.x + k * pixels;
-      const float s = p.scale != nullptr ? p.scale[k] : 1.f;
-      for (int64_t q0 = 0; q0 < pixels; q0 += mr) {
-        float* dst = a + (q0 / mr * cin + k) * mr;
-        const int64_t m = std::min(mr, pixels - q0);
-        for (int64_t i = 0; i < m; ++i) dst[i] = src[q0 + i] * s;
-      }
-    }
+    kr.pack_t(p.x, pixels, p.scale, k0, k1, cin, mr, a);
   });
   // A task: the nr output channels of a weight panel (read from L2 once per
   // pixel tile) by every pixel tile.

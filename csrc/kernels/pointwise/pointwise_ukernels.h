@@ -200,6 +200,11 @@ struct PointwiseKernel {
   int64_t mr_s;
   int64_t nr_s;
   void (*gemm_s)(const GemmTileS& tile, Activation act);
+  // gemm_t's input tiles: rows [k0, k1) of a (Cin, P) map x, times scale[k]
+  // (null: 1), as tile t's row k at a + (t * cin + k) * mr, the last tile's
+  // rows P - t * mr long.
+  void (*pack_t)(const float* x, int64_t pixels, const float* scale, int64_t k0, int64_t k1, int64_t cin,
+                 int64_t mr, float* a);
 };
 
 #define FVX_POINTWISE_VARIANT(isa_enum, suffix) extern const PointwiseKernel pointwise__##suffix;

@@ -1,6 +1,8 @@
 // CPU implementation of the Temporal Focus Convolution: check, pool x in one
 // pass (the core's global_pool2d), run the gate (the core's tfc_gate),
-// then the conv of x * scale without ever writing x * scale:
+// then the conv of x * scale without ever writing x * scale (a float32 NCHW
+// 1x1 batch of at least as many samples as threads: all three per thread on
+// its share of the samples, tfc_per_sample):
 //   float32 1x1, stride 1, no padding: the scale folded into per-sample
 //     weights W[o, i] * scale[n, i] where C_out <= H*W, else (small maps)
 //     applied to x's pixel tiles as the GEMM packs them (NCHW) or to a
@@ -41,6 +43,9 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
+#include <tuple>
+#include <vector>
 #include <string_view>
 
 #include "../temporal_focus_conv2d_checks.h"
@@ -80,6 +85,24 @@ at::Tensor global_pool(const at::Tensor& x, PoolKind kind) {
   return out;
 }
 
+// The gate's weights as contiguous float32 tensors, and the core's view of them.
+struct GateF32 {
+  at::Tensor w1, b1, w2, b2;
+  TfcGateWeights g;
+};
+GateF32 gate_f32(const at::Tensor& w1, const std::optional<at::Tensor>& b1, const at::Tensor& w2,
+                 const std::optional<at::Tensor>& b2) {
+  const auto as_gate = [](const at::Tensor& t) { return t.detach().to(at::kFloat).contiguous(); };
+  GateF32 gate{as_gate(w1), b1 ? as_gate(*b1) : at::Tensor(), as_gate(w2), b2 ? as_gate(*b2) : at::Tensor(), {}};
+  gate.g.channels = gate.w1.size(1);
+  gate.g.hidden = gate.w1.size(0);
+  gate.g.w1 = gate.w1.const_data_ptr<float>();
+  gate.g.b1 = b1 ? gate.b1.const_data_ptr<float>() : nullptr;
+  gate.g.w2 = gate.w2.const_data_ptr<float>();
+  gate.g.b2 = b2 ? gate.b2.const_data_ptr<float>() : nullptr;
+  return gate;
+}
+
 // sigmoid(w2 · relu(w1 · pooled + b1) + b2) per sample, in pooled's dtype
 // (float32 for a 16-bit x: the gate's weights are tiny). float32 runs the
 // core's gate, whose row-dot kernel streams each weight row once for several
@@ -88,24 +111,16 @@ at::Tensor global_pool(const at::Tensor& x, PoolKind kind) {
 // float64 keeps them.
 at::Tensor gate_scale(const at::Tensor& pooled, const at::Tensor& w1, const std::optional<at::Tensor>& b1,
                       const at::Tensor& w2, const std::optional<at::Tensor>& b2) {
-  const auto as_gate = [&](const at::Tensor& t) { return t.detach().to(pooled.scalar_type()).contiguous(); };
   if (pooled.scalar_type() != at::kFloat) {
+    const auto as_gate = [&](const at::Tensor& t) { return t.detach().to(pooled.scalar_type()).contiguous(); };
     at::Tensor hid = b1 ? at::addmm(as_gate(*b1), pooled, as_gate(w1).t()) : at::mm(pooled, as_gate(w1).t());
     hid.relu_();
     at::Tensor scale = b2 ? at::addmm(as_gate(*b2), hid, as_gate(w2).t()) : at::mm(hid, as_gate(w2).t());
     return scale.sigmoid_();
   }
-  const at::Tensor w1c = as_gate(w1), w2c = as_gate(w2);
-  const at::Tensor b1c = b1 ? as_gate(*b1) : at::Tensor(), b2c = b2 ? as_gate(*b2) : at::Tensor();
-  TfcGateWeights g;
-  g.channels = w1c.size(1);
-  g.hidden = w1c.size(0);
-  g.w1 = w1c.const_data_ptr<float>();
-  g.b1 = b1 ? b1c.const_data_ptr<float>() : nullptr;
-  g.w2 = w2c.const_data_ptr<float>();
-  g.b2 = b2 ? b2c.const_data_ptr<float>() : nullptr;
+  const GateF32 gate = gate_f32(w1, b1, w2, b2);
   at::Tensor scale = at::empty_like(pooled);
-  tfc_gate(pooled.const_data_ptr<float>(), pooled.size(0), g, scale.mutable_data_ptr<float>());
+  tfc_gate(pooled.const_data_ptr<float>(), pooled.size(0), gate.g, scale.mutable_data_ptr<float>());
   return scale;
 }
 
@@ -140,6 +155,64 @@ at::Tensor pointwise_folded(const at::Tensor& x, const at::Tensor& scale, const 
   }
   return out;
 }
+
+// The calling thread's buffer for one sample's folded weights.
+float* folded_scratch(int64_t floats) {
+  thread_local std::vector<float> storage;
+  if (storage.size() < static_cast<size_t>(floats)) storage.resize(static_cast<size_t>(floats));
+  return storage.data();
+}
+
+// One float32 NCHW sample's 1x1 conv on the core's pointwise kernels: with its
+// folded weights W * s_n where C_out <= H*W (weight rows against the
+// sample's rows in place), else with W packed once, the sample's pixel tiles
+// as the GEMM's rows, each tile scaled as the GEMM packs it.
+class NchwPointwise {
+ public:
+  // w: contiguous (C_out, C_in); out: contiguous (N, C_out, H, W), kept by the caller.
+  NchwPointwise(const at::Tensor& x, const at::Tensor& w, const float* bias, at::Tensor& out)
+      : cin_(x.size(1)), cout_(w.size(0)), hw_(x.size(2) * x.size(3)), w_(w), bias_(bias),
+        x_(x.const_data_ptr<float>()), y_(out.mutable_data_ptr<float>()) {
+    if (!folds()) packed_ = pack_pointwise(w);
+  }
+  bool folds() const { return cout_ <= hw_; }
+  // Not folding: sample i with its scale row (C_in).
+  void packed_sample(int64_t i, const float* scale) const {
+    PointwiseConvNchwPacked p;
+    p.out_channels = cout_, p.in_channels = cin_, p.pixels = hw_;
+    p.packed_weight = packed_.const_data_ptr<float>();
+    p.bias = bias_;
+    p.x = x_ + i * cin_ * hw_;
+    p.scale = scale;
+    p.y = y_ + i * cout_ * hw_;
+    pointwise_conv_nchw_packed(p);
+  }
+  // Folding: W * scale into `folded` (C_out x C_in).
+  void fold(const float* scale, float* folded) const {
+    const float* w = w_.const_data_ptr<float>();
+    for (int64_t o = 0; o < cout_; ++o) {
+      for (int64_t k = 0; k < cin_; ++k) folded[o * cin_ + k] = w[o * cin_ + k] * scale[k];
+    }
+  }
+  // Folding: sample i with its folded weights (C_out x C_in).
+  void folded_sample(int64_t i, const float* folded) const {
+    PointwiseConvNchw p;
+    p.out_channels = cout_, p.in_channels = cin_, p.pixels = hw_;
+    p.weight = folded, p.weight_stride = cin_;
+    p.bias = bias_;
+    p.sources = 1;
+    p.source[0] = PointwiseSource{x_ + i * cin_ * hw_, 0, cin_};
+    p.y = y_ + i * cout_ * hw_;
+    pointwise_conv_nchw(p);
+  }
+
+ private:
+  int64_t cin_, cout_, hw_;
+  at::Tensor w_, packed_;
+  const float* bias_;
+  const float* x_;
+  float* y_;
+};
 
 // float32 1x1 conv on the core's pointwise kernels, a sample at a time: with
 // its folded weights W * s_n where those are the smaller (C_out <= H*W: large
@@ -179,36 +252,58 @@ at::Tensor pointwise_core(const at::Tensor& x, const at::Tensor& scale, const at
     return out;
   }
   at::Tensor out = at::empty({n, cout, x.size(2), x.size(3)}, x.options());
-  float* y_ptr = out.mutable_data_ptr<float>();
+  const NchwPointwise conv(x, w, b_ptr, out);
   if (!fold) {
-    // The shared W packed once, the samples' pixels as the GEMM's rows, each
-    // tile of them scaled as the GEMM packs it.
-    const at::Tensor packed = pack_pointwise(w);
     const at::Tensor scale_c = scale.contiguous();
-    const float* scale_ptr = scale_c.const_data_ptr<float>();
-    for_each_sample(n, [&](int64_t i) {
-      PointwiseConvNchwPacked p;
-      p.out_channels = cout, p.in_channels = cin, p.pixels = hw;
-      p.packed_weight = packed.const_data_ptr<float>();
-      p.bias = b_ptr;
-      p.x = x_ptr + i * cin * hw;
-      p.scale = scale_ptr + i * cin;
-      p.y = y_ptr + i * cout * hw;
-      pointwise_conv_nchw_packed(p);
-    });
+    for_each_sample(n, [&](int64_t i) { conv.packed_sample(i, scale_c.const_data_ptr<float>() + i * cin); });
     return out;
   }
-  for_each_sample(n, [&](int64_t i) {
-    PointwiseConvNchw p;
-    p.out_channels = cout, p.in_channels = cin, p.pixels = hw;
-    p.weight = w_n.const_data_ptr<float>() + i * w_step * cout * cin, p.weight_stride = cin;
-    p.bias = b_ptr;
-    p.sources = 1;
-    p.source[0] = PointwiseSource{x_ptr + i * cin * hw, 0, cin};
-    p.y = y_ptr + i * cout * hw;
-    pointwise_conv_nchw(p);
-  });
+  for_each_sample(n, [&](int64_t i) { conv.folded_sample(i, w_n.const_data_ptr<float>() + i * cout * cin); });
   return out;
+}
+
+// TFC's float32 NCHW 1x1 conv with the batch split between the threads (at
+// least as many samples as threads): each thread pools its samples, runs
+// the gate on them (its weights read once a thread), then each sample's conv,
+// which reads the sample from the cache the pool brought it into. Before,
+// the pool read the whole batch, the gate ran on one thread, then the GEMMs
+// read x again: TFC 1x1 256@14², batch 8, two threads, pool and gate 110-120
+// us of about 1 ms (instrumented; docs/tfc.md, "Stop 33").
+std::optional<std::tuple<at::Tensor, at::Tensor>> tfc_per_sample(
+    const at::Tensor& x, const at::Tensor& weight, const std::optional<at::Tensor>& bias, const at::Tensor& w1,
+    const std::optional<at::Tensor>& b1, const at::Tensor& w2, const std::optional<at::Tensor>& b2,
+    at::IntArrayRef stride, at::IntArrayRef padding, PoolKind kind) {
+  const int64_t n = x.size(0), cin = x.size(1), cout = weight.size(0), hw = x.size(2) * x.size(3);
+  const bool pointwise = weight.size(2) == 1 && weight.size(3) == 1 && stride[0] == 1 && stride[1] == 1 &&
+                         padding[0] == 0 && padding[1] == 0;
+  if (!pointwise || x.scalar_type() != at::kFloat || !x.is_contiguous() || is_channels_last(x) || n < 2 ||
+      n < at::get_num_threads()) {
+    return std::nullopt;
+  }
+  const GateF32 gate = gate_f32(w1, b1, w2, b2);
+  const at::Tensor b = bias ? bias->contiguous() : at::Tensor();
+  at::Tensor out = at::empty({n, cout, x.size(2), x.size(3)}, x.options());
+  const NchwPointwise conv(x, weight.reshape({cout, cin}).contiguous(), bias ? b.const_data_ptr<float>() : nullptr,
+                           out);
+  at::Tensor pooled = at::empty({n, cin}, x.options()), scale = at::empty({n, cin}, x.options());
+  const float* x_ptr = x.const_data_ptr<float>();
+  float* pooled_ptr = pooled.mutable_data_ptr<float>();
+  float* scale_ptr = scale.mutable_data_ptr<float>();
+  const bool fold = conv.folds();
+  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+    global_pool2d(x_ptr + begin * cin * hw, pooled_ptr + begin * cin, PoolShape{end - begin, cin, hw, false}, kind);
+    tfc_gate(pooled_ptr + begin * cin, end - begin, gate.g, scale_ptr + begin * cin);
+    for (int64_t i = begin; i < end; ++i) {
+      if (fold) {
+        float* folded = folded_scratch(cout * cin);
+        conv.fold(scale_ptr + i * cin, folded);
+        conv.folded_sample(i, folded);
+      } else {
+        conv.packed_sample(i, scale_ptr + i * cin);
+      }
+    }
+  });
+  return std::make_tuple(out, scale);
 }
 
 // Maps of at most this many positions take one wide GEMM over the batch.
@@ -401,6 +496,7 @@ std::tuple<at::Tensor, at::Tensor> temporal_focus_conv2d_cpu(
   const auto bias = detached(bias_in);
   const int64_t n = x.size(0), cout = weight.size(0);
   if (n == 0 || cin == 0) return {empty_input_result(x, cout, bias, out_size), at::empty({n, cin}, x.options())};
+  if (auto fused = tfc_per_sample(x, weight, bias, w1, fc1_bias, w2, fc2_bias, stride, padding, kind)) return *fused;
   const at::Tensor pooled = global_pool(x, kind);
   const at::Tensor scale = gate_scale(pooled, w1, fc1_bias, w2, fc2_bias);
   return {scaled_conv(x, scale, weight, bias, stride, padding, out_size), scale.to(x.scalar_type())};
