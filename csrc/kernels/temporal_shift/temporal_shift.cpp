@@ -105,6 +105,12 @@ constexpr int64_t kStreamBytes = 16 * 1024 * 1024;
 // Below this much work per thread, waking the other threads costs more than it
 // saves: a 100 KB NCHW online swap took 7 us on one thread, 16 us on two.
 constexpr int64_t kParallelGrainBytes = 256 * 1024;
+// The NCHW path's one contiguous range a task splits from this much output,
+// as ATen's copy does (32768 float32 elements): 8x160x7x7 (250 KB) on two
+// threads ran at 0.67-0.70 of clone as one task, 0.86-0.90 as two
+// (bench/temporal_shift_goal_grid.py, A/B); the other 8-frame NCHW stages
+// were unchanged.
+constexpr int64_t kNchwGrainBytes = 128 * 1024;
 // A short strided run costs about as much as this many contiguous bytes (its
 // line often sits in another core's cache): the same swap in NHWC took 57 us on
 // one thread and 13 us on two, so short runs must count for more.
@@ -439,7 +445,7 @@ void temporal_shift(const void* src, void* dst, const ShiftShape& shape, ShiftMo
   // turn, keeps those streams long.
   const int64_t total = shape.frames() * g.frame;
   const int64_t units = (total + kUnitBytes - 1) / kUnitBytes;
-  parallel_for(0, units, std::max<int64_t>(1, kParallelGrainBytes / kUnitBytes),
+  parallel_for(0, units, std::max<int64_t>(1, kNchwGrainBytes / kUnitBytes),
                [&](int64_t begin, int64_t end) {
     int64_t o = begin * kUnitBytes;
     const int64_t o_end = std::min(total, end * kUnitBytes);
