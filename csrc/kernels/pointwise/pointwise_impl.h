@@ -548,6 +548,29 @@ void pack_t(const float* x, int64_t pixels, const float* scale, int64_t k0, int6
   }
 }
 
+template <Activation A>
+void bias_activate_as(float* x, const float* bias, int64_t n) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) store(x + i, activate<A>(load(x + i) + (bias != nullptr ? load(bias + i) : Vec{})));
+  if (i == n) return;
+  // The last partial vector through a buffer.
+  float buf[kLanes] = {};
+  for (int64_t l = 0; l < n - i; ++l) buf[l] = x[i + l] + (bias != nullptr ? bias[i + l] : 0.f);
+  store(buf, activate<A>(load(buf)));
+  for (int64_t l = 0; l < n - i; ++l) x[i + l] = buf[l];
+}
+
+void bias_activate(float* x, const float* bias, int64_t n, Activation act) {
+  switch (act) {
+    case Activation::kReLU: return bias_activate_as<Activation::kReLU>(x, bias, n);
+    case Activation::kReLU6: return bias_activate_as<Activation::kReLU6>(x, bias, n);
+    case Activation::kHardswish: return bias_activate_as<Activation::kHardswish>(x, bias, n);
+    case Activation::kSwish: return bias_activate_as<Activation::kSwish>(x, bias, n);
+    case Activation::kSigmoid: return bias_activate_as<Activation::kSigmoid>(x, bias, n);
+    default: return bias_activate_as<Activation::kNone>(x, bias, n);
+  }
+}
+
 void gemm(const GemmTile& t, Activation act) { run_tile<RowTiles, kMr>(t, act); }
 void gemm_t(const GemmTileT& t, Activation act) { run_tile<PixelTiles, kMrT>(t, act); }
 
@@ -910,6 +933,6 @@ const PointwiseKernel FVX_POINTWISE_CONCAT(pointwise__, FVX_POINTWISE_SUFFIX) = 
     FVX_POINTWISE_SUFFIX::winograd_input, FVX_POINTWISE_SUFFIX::winograd_output,
     FVX_POINTWISE_SUFFIX::winograd_input4, FVX_POINTWISE_SUFFIX::winograd_output4,
     FVX_POINTWISE_SUFFIX::kMrS, FVX_POINTWISE_SUFFIX::kNvS * FVX_POINTWISE_SUFFIX::kLanes,
-    FVX_POINTWISE_SUFFIX::gemm_s, FVX_POINTWISE_SUFFIX::pack_t};
+    FVX_POINTWISE_SUFFIX::gemm_s, FVX_POINTWISE_SUFFIX::pack_t, FVX_POINTWISE_SUFFIX::bias_activate};
 
 }  // namespace fastvfx::pointwise

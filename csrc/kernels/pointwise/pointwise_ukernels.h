@@ -205,6 +205,8 @@ struct PointwiseKernel {
   // rows P - t * mr long.
   void (*pack_t)(const float* x, int64_t pixels, const float* scale, int64_t k0, int64_t k1, int64_t cin,
                  int64_t mr, float* a);
+  // x[i] = act(x[i] + bias[i]) for i < n (bias null: 0), in place.
+  void (*bias_activate)(float* x, const float* bias, int64_t n, Activation act);
 };
 
 #define FVX_POINTWISE_VARIANT(isa_enum, suffix) extern const PointwiseKernel pointwise__##suffix;

@@ -9,12 +9,12 @@
 // while packing; a 1x1 stride-1 conv copies rows), then the ISA's microkernel
 // sweeps every a panel over every b panel.
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <vector>
 
 #include "fastvfx/parallel.h"
 #include "fastvfx/tfc.h"
+#include "../pointwise/pointwise_ukernels.h"
 #include "gemm_ukernels.h"
 
 namespace fastvfx {
@@ -163,6 +163,7 @@ void scaled_conv2d(const float* x, const float* scale, const float* weight, cons
 void tfc_gate(const float* pooled, int64_t n, const TfcGateWeights& g, float* scale) {
   if (n <= 0 || g.channels <= 0) return;
   const tfc::GemmKernel& kernel = tfc::gemm_kernel_for(active_isa());
+  const pointwise::PointwiseKernel& pw = pointwise::pointwise_kernel_for(active_isa());
   std::vector<float> hidden(static_cast<size_t>(n * std::max<int64_t>(g.hidden, 0)));
   // Each GEMM split by its weight rows: a range is worth a thread when it
   // streams some 64k weights (a 512-channel gate: two ranges per GEMM).
@@ -176,11 +177,12 @@ void tfc_gate(const float* pooled, int64_t n, const TfcGateWeights& g, float* sc
   });
   parallel_for(0, g.channels, grain(g.hidden), [&](int64_t begin, int64_t end) {
     kernel.dot_rows(g.hidden, g.w2 + begin * g.hidden, end - begin, hidden.data(), n, scale + begin, g.channels);
+    // The sigmoid in vectors (the pointwise kernels' activation) instead of a
+    // libm exp per value (the gate at 256 channels, batch 4, one thread,
+    // weights in cache: 21.5 -> 19.0 us a call).
     for (int64_t s = 0; s < n; ++s) {
-      float* out = scale + s * g.channels;
-      for (int64_t c = begin; c < end; ++c) {
-        out[c] = 1.f / (1.f + std::exp(-(out[c] + (g.b2 != nullptr ? g.b2[c] : 0.f))));
-      }
+      pw.bias_activate(scale + s * g.channels + begin, g.b2 != nullptr ? g.b2 + begin : nullptr, end - begin,
+                       Activation::kSigmoid);
     }
   });
 }
