@@ -156,13 +156,6 @@ at::Tensor pointwise_folded(const at::Tensor& x, const at::Tensor& scale, const 
   return out;
 }
 
-// The calling thread's buffer for one sample's folded weights.
-float* folded_scratch(int64_t floats) {
-  thread_local std::vector<float> storage;
-  if (storage.size() < static_cast<size_t>(floats)) storage.resize(static_cast<size_t>(floats));
-  return storage.data();
-}
-
 // One float32 NCHW sample's 1x1 conv on the core's pointwise kernels: with its
 // folded weights W * s_n where C_out <= H*W (weight rows against the
 // sample's rows in place), else with W packed once, the sample's pixel tiles
@@ -293,11 +286,12 @@ std::optional<std::tuple<at::Tensor, at::Tensor>> tfc_per_sample(
   at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
     global_pool2d(x_ptr + begin * cin * hw, pooled_ptr + begin * cin, PoolShape{end - begin, cin, hw, false}, kind);
     tfc_gate(pooled_ptr + begin * cin, end - begin, gate.g, scale_ptr + begin * cin);
+    // One sample's folded weights at a time, freed with the call.
+    std::vector<float> folded(static_cast<size_t>(fold ? cout * cin : 0));
     for (int64_t i = begin; i < end; ++i) {
       if (fold) {
-        float* folded = folded_scratch(cout * cin);
-        conv.fold(scale_ptr + i * cin, folded);
-        conv.folded_sample(i, folded);
+        conv.fold(scale_ptr + i * cin, folded.data());
+        conv.folded_sample(i, folded.data());
       } else {
         conv.packed_sample(i, scale_ptr + i * cin);
       }
