@@ -44,9 +44,9 @@
 #include <algorithm>
 #include <array>
 #include <optional>
+#include <string_view>
 #include <tuple>
 #include <vector>
-#include <string_view>
 
 #include "../temporal_focus_conv2d_checks.h"
 #include "fastvfx/layout.h"
@@ -156,6 +156,12 @@ at::Tensor pointwise_folded(const at::Tensor& x, const at::Tensor& scale, const 
   return out;
 }
 
+// A 1x1 conv with stride 1 and no padding: a GEMM per sample.
+bool is_pointwise(const at::Tensor& weight, at::IntArrayRef stride, at::IntArrayRef padding) {
+  return weight.size(2) == 1 && weight.size(3) == 1 && stride[0] == 1 && stride[1] == 1 && padding[0] == 0 &&
+         padding[1] == 0;
+}
+
 // One float32 NCHW sample's 1x1 conv on the core's pointwise kernels: with its
 // folded weights W * s_n where C_out <= H*W (weight rows against the
 // sample's rows in place), else with W packed once, the sample's pixel tiles
@@ -260,16 +266,14 @@ at::Tensor pointwise_core(const at::Tensor& x, const at::Tensor& scale, const at
 // the gate on them (its weights read once a thread), then each sample's conv,
 // which reads the sample from the cache the pool brought it into. Before,
 // the pool read the whole batch, the gate ran on one thread, then the GEMMs
-// read x again: TFC 1x1 256@14², batch 8, two threads, pool and gate 110-120
-// us of about 1 ms (instrumented; docs/tfc.md, "Stop 33").
+// read x again: TFC 1x1 256@14², batch 8, two threads, pool and gate 100-120
+// us of about 0.9 ms (instrumented; docs/tfc.md, "Stop 33").
 std::optional<std::tuple<at::Tensor, at::Tensor>> tfc_per_sample(
     const at::Tensor& x, const at::Tensor& weight, const std::optional<at::Tensor>& bias, const at::Tensor& w1,
     const std::optional<at::Tensor>& b1, const at::Tensor& w2, const std::optional<at::Tensor>& b2,
     at::IntArrayRef stride, at::IntArrayRef padding, PoolKind kind) {
   const int64_t n = x.size(0), cin = x.size(1), cout = weight.size(0), hw = x.size(2) * x.size(3);
-  const bool pointwise = weight.size(2) == 1 && weight.size(3) == 1 && stride[0] == 1 && stride[1] == 1 &&
-                         padding[0] == 0 && padding[1] == 0;
-  if (!pointwise || x.scalar_type() != at::kFloat || !x.is_contiguous() || is_channels_last(x) || n < 2 ||
+  if (!is_pointwise(weight, stride, padding) || x.scalar_type() != at::kFloat || !x.is_contiguous() || is_channels_last(x) || n < 2 ||
       n < at::get_num_threads()) {
     return std::nullopt;
   }
@@ -433,8 +437,7 @@ at::Tensor scaled_conv(const at::Tensor& x, const at::Tensor& scale, const at::T
                        at::IntArrayRef padding, std::array<int64_t, 2> out_size) {
   const int64_t n = x.size(0), cin = x.size(1), cout = weight.size(0);
   const at::MemoryFormat format = output_format(x);
-  const bool pointwise = weight.size(2) == 1 && weight.size(3) == 1 && stride[0] == 1 &&
-                         stride[1] == 1 && padding[0] == 0 && padding[1] == 0;
+  const bool pointwise = is_pointwise(weight, stride, padding);
   const bool convert = is_16bit(x.scalar_type());
   const at::ScalarType compute = convert ? at::kFloat : x.scalar_type();
   if (pointwise) {
